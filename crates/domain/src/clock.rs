@@ -1,0 +1,48 @@
+//! Time is injected so that windows, expiry and reports can be tested without sleeping.
+
+use chrono::{DateTime, TimeZone, Utc};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to; used by tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    millis: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn at(t: DateTime<Utc>) -> Self {
+        Self {
+            millis: AtomicI64::new(t.timestamp_millis()),
+        }
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.millis
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+    }
+
+    pub fn set(&self, t: DateTime<Utc>) {
+        self.millis.store(t.timestamp_millis(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.millis.load(Ordering::SeqCst))
+            .single()
+            .expect("manual clock holds a valid timestamp")
+    }
+}

@@ -1,0 +1,27 @@
+//! Domain events: every state change appends one, in the same transaction as the change. The
+//! log feeds cache invalidation now, and timelines, activities, webhooks and analytics later.
+
+use serde_json::Value;
+
+/// Event type names. One list, so the webhook catalog and the code cannot disagree.
+pub mod types {
+    pub const MARKETPLACE_CREATED: &str = "marketplace.created";
+    pub const PARTNER_CREATED: &str = "partner.created";
+    pub const API_KEY_CREATED: &str = "api_key.created";
+    pub const API_KEY_REVOKED: &str = "api_key.revoked";
+}
+
+/// Event types after which cached principals may be stale.
+pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED, types::PARTNER_CREATED];
+
+/// An event about to be appended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub subject_type: &'static str,
+    pub subject_id: String,
+    /// The partner whose data this is (who may see it); `None` for operator-only events.
+    pub partner_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub payload: Value,
+}

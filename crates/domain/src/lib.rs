@@ -1,0 +1,16 @@
+//! partnerd's domain: plain types, validation newtypes and rules, free of I/O.
+//!
+//! Everything here is a function over values, so each rule is unit-tested without a database or
+//! HTTP. Services call these rules; stores persist their results.
+
+pub mod api_key;
+pub mod clock;
+pub mod events;
+pub mod ids;
+pub mod ip;
+pub mod partner;
+pub mod rate_limit;
+pub mod validation;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use validation::ValidationErrors;

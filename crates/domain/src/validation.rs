@@ -1,0 +1,77 @@
+//! Per-field validation errors, collected so a client sees every problem at once.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ValidationErrors {
+    fields: BTreeMap<String, Vec<String>>,
+}
+
+impl ValidationErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new();
+        e.add(field, message);
+        e
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Records the error of `result` under `field` and returns its value, if any.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.fields
+    }
+
+    /// The first message, for a one-line summary.
+    pub fn first_message(&self) -> Option<&str> {
+        self.fields.values().flatten().next().map(String::as_str)
+    }
+
+    pub fn into_result(self) -> Result<(), Self> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl std::fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (field, messages) in &self.fields {
+            for m in messages {
+                if !first {
+                    f.write_str("; ")?;
+                }
+                first = false;
+                write!(f, "{field}: {m}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}

@@ -1,0 +1,208 @@
+//! Connections: one writer thread that commits concurrent jobs together, and a reader pool.
+//!
+//! Group commit: the writer takes every job waiting in its queue, runs each inside its own
+//! SAVEPOINT of one `BEGIN IMMEDIATE` transaction, and commits once. A job that fails rolls
+//! back to its savepoint alone; each caller hears back only after the COMMIT (fsync with
+//! `synchronous=FULL`) succeeded, so an acknowledged write is durable. One fsync then serves a
+//! whole batch instead of one request.
+
+use partnerd_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use tokio::sync::{Semaphore, oneshot};
+
+/// Jobs taken into one transaction at most; bounds the time the write lock is held.
+const MAX_BATCH: usize = 512;
+
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Runs a use case on the writer connection; `None` means the transaction could not begin.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+
+pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    // WAL lets readers run beside the writer; FULL makes every commit durable before it is
+    // acknowledged; the busy timeout covers other processes (the CLI) holding the write lock.
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(backend)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "SQLite refused WAL mode (got {mode})"
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(backend)?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")
+            .map_err(backend)?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) struct Writer {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(conn: Connection) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .expect("spawn SQLite writer thread");
+        Self {
+            jobs: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Runs `f` in a transaction (shared with other concurrent writes) and returns its result
+    /// once committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
+                    Err(StoreError::Backend("a write panicked; rolled back".into()))
+                }),
+                None => Err(StoreError::Backend("could not begin a transaction".into())),
+            };
+            let ok = result.is_ok();
+            let complete: Completion = Box::new(move |commit| {
+                let outcome = match (result, commit) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+                };
+                let _ = done_tx.send(outcome);
+            });
+            (ok, complete)
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .expect("writer lock")
+            .as_ref()
+            .map(|tx| tx.send(job).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return Err(StoreError::Backend(
+                "the database writer has stopped".into(),
+            ));
+        }
+        done_rx
+            .await
+            .map_err(|_| StoreError::Backend("the database writer has stopped".into()))?
+    }
+
+    /// Stops taking jobs and waits until those queued are committed.
+    pub(crate) fn shutdown(&self) {
+        self.jobs.lock().expect("writer lock").take();
+        if let Some(t) = self.thread.lock().expect("writer lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "SQLite writer could not begin a transaction");
+            for job in batch {
+                let (_, complete) = job(None);
+                complete(Err(e.to_string()));
+            }
+            continue;
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        for job in batch {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                let (_, complete) = job(None);
+                completions.push((complete, Some(e.to_string())));
+                continue;
+            }
+            let (ok, complete) = job(Some(&conn));
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            let failure = conn.execute_batch(end).err().map(|e| e.to_string());
+            completions.push((complete, failure));
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for (complete, own_failure) in completions {
+            complete(match (&commit, own_failure) {
+                (Err(e), _) => Err(e.clone()),
+                (Ok(()), Some(e)) => Err(e),
+                (Ok(()), None) => Ok(()),
+            });
+        }
+    }
+}
+
+/// Read-only connections handed out one per query, on the blocking thread pool.
+pub(crate) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Readers {
+    pub(crate) fn open(path: &Path, size: usize) -> StoreResult<Self> {
+        let idle = (0..size)
+            .map(|_| open_connection(path, true))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            path: path.to_owned(),
+            idle: Mutex::new(idle),
+            permits: Semaphore::new(size),
+        })
+    }
+
+    pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(backend)?;
+        let conn = match self.idle.lock().expect("reader pool lock").pop() {
+            Some(c) => c,
+            // A connection is lost only if a read panicked; replace it.
+            None => open_connection(&self.path, true)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&conn);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("a read failed: {e}")))?;
+        self.idle.lock().expect("reader pool lock").push(conn);
+        result
+    }
+}

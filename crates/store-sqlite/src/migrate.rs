@@ -1,0 +1,46 @@
+//! The SQLite migration history: applied in order, each once, each in its own transaction.
+
+use crate::conn::backend;
+use partnerd_store::StoreResult;
+use rusqlite::{Connection, OptionalExtension, params};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(backend)?;
+    for (version, name, sql) in MIGRATIONS {
+        // IMMEDIATE takes the write lock first, so two processes starting together apply each
+        // migration once.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let applied: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        if applied.is_none() {
+            tx.execute_batch(sql)
+                .map_err(|e| backend(format!("migration {version} ({name}): {e}")))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![version, name, chrono::Utc::now().timestamp_millis()],
+            )
+            .map_err(backend)?;
+            tracing::info!(version, name, "applied SQLite migration");
+        }
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! The contract every backend must pass. Backends instantiate it with [`crate::store_contract_tests!`],
+//! giving an expression that yields `Option<Arc<dyn Store>>` for a fresh, empty, migrated store
+//! (`None` skips, for a backend that is not configured on this machine).
+
+use crate::*;
+use chrono::{Duration, TimeZone};
+use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::ids::new_id;
+use partnerd_domain::partner::Role;
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()
+}
+
+fn key(marketplace_id: &str, user_id: &str, company_id: &str, at: DateTime<Utc>) -> NewApiKey {
+    let k = partnerd_domain::api_key::generate();
+    NewApiKey {
+        id: k.key_id,
+        marketplace_id: marketplace_id.into(),
+        user_id: user_id.into(),
+        company_id: company_id.into(),
+        name: "default".into(),
+        display_prefix: k.display_prefix,
+        secret_hash: k.secret_hash.to_vec(),
+        allowed_ips: vec![],
+        expires_at: None,
+        created_at: at,
+    }
+}
+
+fn event(
+    event_type: &'static str,
+    subject_type: &'static str,
+    subject_id: &str,
+    partner_id: Option<&str>,
+) -> NewEvent {
+    NewEvent {
+        event_type,
+        subject_type,
+        subject_id: subject_id.into(),
+        partner_id: partner_id.map(Into::into),
+        actor_user_id: None,
+        payload: json!({ "subject": subject_id }),
+    }
+}
+
+pub async fn marketplace(store: &dyn Store) -> Marketplace {
+    let id = new_id("mkt");
+    let company = new_id("company");
+    let user = new_id("user");
+    let new = NewMarketplace {
+        operator_key: key(&id, &user, &company, t0()),
+        id: id.clone(),
+        name: "Test marketplace".into(),
+        operator_company_id: company,
+        operator_user_id: user,
+        operator_email: "operator@example.com".into(),
+        created_at: t0(),
+        events: vec![event(types::MARKETPLACE_CREATED, "marketplace", &id, None)],
+    };
+    store
+        .create_default_marketplace(new)
+        .await
+        .expect("create marketplace")
+}
+
+pub fn new_partner(marketplace_id: &str, email: &str) -> NewPartner {
+    let partner_id = new_id("partner");
+    let company_id = new_id("company");
+    let user_id = new_id("user");
+    NewPartner {
+        key: key(marketplace_id, &user_id, &company_id, t0()),
+        marketplace_id: marketplace_id.into(),
+        events: vec![event(
+            types::PARTNER_CREATED,
+            "partner",
+            &partner_id,
+            Some(&partner_id),
+        )],
+        partner_id,
+        company_id,
+        company_name: "Acme Corp".into(),
+        contact_email: email.into(),
+        plan: "business".into(),
+        user_id,
+        roles: vec![Role::Reseller, Role::Referral],
+        created_at: t0(),
+    }
+}
+
+pub async fn default_marketplace_is_created_once(store: &dyn Store) {
+    assert_eq!(store.default_marketplace().await.unwrap(), None);
+    let m = marketplace(store).await;
+    assert_eq!(store.default_marketplace().await.unwrap(), Some(m.clone()));
+    assert_eq!(m.created_at, t0());
+    let second = NewMarketplace {
+        id: new_id("mkt"),
+        name: "Another".into(),
+        operator_company_id: new_id("company"),
+        operator_user_id: new_id("user"),
+        operator_email: "other@example.com".into(),
+        operator_key: key("x", "y", "z", t0()),
+        created_at: t0(),
+        events: vec![],
+    };
+    assert!(matches!(
+        store.create_default_marketplace(second).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let events = store.events_for_subject(&m.id, &m.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, types::MARKETPLACE_CREATED);
+}
+
+pub async fn partner_enrolment_is_readable_everywhere(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let p = new_partner(&m.id, "admin@acme.com");
+    store.create_partner(p.clone()).await.unwrap();
+
+    let got = store
+        .get_partner(&m.id, &p.partner_id)
+        .await
+        .unwrap()
+        .expect("partner");
+    assert_eq!(got.company_name, "Acme Corp");
+    assert_eq!(got.contact_email, "admin@acme.com");
+    assert_eq!(got.plan, "business");
+    assert_eq!(got.company_id, p.company_id);
+    assert!(!got.aws_account_connected);
+    assert_eq!(got.created_at, t0());
+    assert_eq!(store.list_partners(&m.id).await.unwrap(), vec![got.clone()]);
+
+    let auth = store
+        .find_key_for_auth(&p.key.id)
+        .await
+        .unwrap()
+        .expect("key");
+    assert_eq!(auth.marketplace_id, m.id);
+    assert_eq!(auth.user_id, p.user_id);
+    assert_eq!(auth.user_email, "admin@acme.com");
+    assert_eq!(auth.company_id, p.company_id);
+    assert_eq!(auth.roles, vec![Role::Reseller, Role::Referral]);
+    assert_eq!(auth.secret_hash, p.key.secret_hash);
+    assert_eq!(auth.partner, Some(got));
+    assert_eq!(auth.revoked_at, None);
+
+    let events = store
+        .events_for_subject(&m.id, &p.partner_id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, types::PARTNER_CREATED);
+    assert_eq!(events[0].partner_id.as_deref(), Some(p.partner_id.as_str()));
+    assert_eq!(events[0].payload, json!({ "subject": p.partner_id }));
+    assert!(events[0].id.starts_with("evt_"));
+}
+
+pub async fn reads_are_scoped_by_marketplace(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let p = new_partner(&m.id, "admin@acme.com");
+    store.create_partner(p.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .get_partner("mkt_elsewhere", &p.partner_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .list_partners("mkt_elsewhere")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_keys("mkt_elsewhere", &p.user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .events_for_subject("mkt_elsewhere", &p.partner_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let revoke = store
+        .revoke_key(
+            "mkt_elsewhere",
+            &p.key.id,
+            t0(),
+            event(types::API_KEY_REVOKED, "api_key", &p.key.id, None),
+        )
+        .await;
+    assert!(matches!(revoke, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        store
+            .find_key_for_auth(&p.key.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+}
+
+pub async fn a_refused_enrolment_writes_nothing(store: &dyn Store) {
+    let m = marketplace(store).await;
+    store
+        .create_partner(new_partner(&m.id, "admin@acme.com"))
+        .await
+        .unwrap();
+    let dup = new_partner(&m.id, "admin@acme.com");
+    assert!(matches!(
+        store.create_partner(dup.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.list_partners(&m.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.get_partner(&m.id, &dup.partner_id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.find_key_for_auth(&dup.key.id).await.unwrap(), None);
+    assert!(
+        store
+            .events_for_subject(&m.id, &dup.partner_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let p = new_partner(&m.id, "admin@acme.com");
+    store.create_partner(p.clone()).await.unwrap();
+
+    let mut extra = key(
+        &m.id,
+        &p.user_id,
+        &p.company_id,
+        t0() + Duration::minutes(1),
+    );
+    extra.name = "ci".into();
+    extra.allowed_ips = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
+    extra.expires_at = Some(t0() + Duration::days(30));
+    store
+        .create_key(
+            extra.clone(),
+            vec![event(
+                types::API_KEY_CREATED,
+                "api_key",
+                &extra.id,
+                Some(&p.partner_id),
+            )],
+        )
+        .await
+        .unwrap();
+
+    let keys = store.list_keys(&m.id, &p.user_id).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        vec![p.key.id.as_str(), extra.id.as_str()]
+    );
+    assert_eq!(keys[1].name, "ci");
+    assert_eq!(keys[1].allowed_ips, extra.allowed_ips);
+    assert_eq!(keys[1].expires_at, extra.expires_at);
+    assert_eq!(keys[1].display_prefix, extra.display_prefix);
+
+    let at = t0() + Duration::hours(1);
+    let revoked = store
+        .revoke_key(
+            &m.id,
+            &extra.id,
+            at,
+            event(
+                types::API_KEY_REVOKED,
+                "api_key",
+                &extra.id,
+                Some(&p.partner_id),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at));
+    let again = store
+        .revoke_key(
+            &m.id,
+            &extra.id,
+            at + Duration::hours(1),
+            event(types::API_KEY_REVOKED, "api_key", &extra.id, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.revoked_at,
+        Some(at),
+        "revoking twice keeps the first time"
+    );
+    assert_eq!(
+        store
+            .find_key_for_auth(&extra.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(at)
+    );
+    let kinds: Vec<String> = store
+        .events_for_subject(&m.id, &extra.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(kinds, vec![types::API_KEY_CREATED, types::API_KEY_REVOKED]);
+    assert!(matches!(
+        store
+            .revoke_key(
+                &m.id,
+                "key_missing",
+                at,
+                event(types::API_KEY_REVOKED, "api_key", "key_missing", None)
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn keys_need_a_membership(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let p = new_partner(&m.id, "admin@acme.com");
+    store.create_partner(p.clone()).await.unwrap();
+    let stray = key(&m.id, &p.user_id, "company_not_a_member", t0());
+    assert!(matches!(
+        store.create_key(stray.clone(), vec![]).await,
+        Err(StoreError::NotFound("membership"))
+    ));
+    assert_eq!(store.find_key_for_auth(&stray.id).await.unwrap(), None);
+    let memberships = store.memberships(&m.id, &p.user_id).await.unwrap();
+    assert_eq!(
+        memberships,
+        vec![Membership {
+            company_id: p.company_id.clone(),
+            roles: p.roles.clone()
+        }]
+    );
+}
+
+pub async fn events_are_found_by_type_and_time(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let p = new_partner(&m.id, "admin@acme.com");
+    store.create_partner(p.clone()).await.unwrap();
+    let at = Utc::now();
+    let k = &p.key.id;
+    store
+        .revoke_key(
+            &m.id,
+            k,
+            at,
+            event(types::API_KEY_REVOKED, "api_key", k, None),
+        )
+        .await
+        .unwrap();
+    let found = store
+        .events_recorded_since(at - Duration::seconds(5), &[types::API_KEY_REVOKED])
+        .await
+        .unwrap();
+    assert!(found.iter().any(|e| &e.subject_id == k));
+    assert!(found.iter().all(|e| e.event_type == types::API_KEY_REVOKED));
+    let later = store
+        .events_recorded_since(at + Duration::hours(1), &[types::API_KEY_REVOKED])
+        .await
+        .unwrap();
+    assert!(later.is_empty());
+}
+
+/// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
+/// `Option<Arc<dyn Store>>`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            default_marketplace_is_created_once,
+            partner_enrolment_is_readable_everywhere,
+            reads_are_scoped_by_marketplace,
+            a_refused_enrolment_writes_nothing,
+            keys_are_created_listed_and_revoked,
+            keys_need_a_membership,
+            events_are_found_by_type_and_time,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(store) = $make else { return };
+                $crate::contract::$case(&*store).await;
+            }
+        )*
+    };
+}

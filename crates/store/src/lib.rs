@@ -1,0 +1,116 @@
+//! Store traits, one per aggregate, and the records they carry.
+//!
+//! Each write method is one use case's unit of work: the backend runs it in one transaction,
+//! together with the events the service hands it, so a change and its event are never apart.
+//! Every method takes the marketplace it works in, except `find_key_for_auth`, whose answer is
+//! how the marketplace of a request becomes known.
+//!
+//! Two backends implement these traits (`partnerd-store-sqlite`, `partnerd-store-postgres`) and
+//! both run [`contract`]'s suite, so they cannot drift apart.
+
+pub mod contract;
+mod records;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule refused the write (e-mail taken, marketplace already exists…).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or failed; callers answer 5xx / exit 1.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait MarketplaceStore: Send + Sync {
+    async fn default_marketplace(&self) -> StoreResult<Option<Marketplace>>;
+
+    /// Creates the default marketplace with its operator company, user and key. Refuses with
+    /// `Conflict` when a default marketplace exists already (another process won the race).
+    async fn create_default_marketplace(&self, new: NewMarketplace) -> StoreResult<Marketplace>;
+}
+
+#[async_trait]
+pub trait PartnerStore: Send + Sync {
+    /// Company, admin user, membership, enrolment and first key, in one transaction.
+    async fn create_partner(&self, new: NewPartner) -> StoreResult<()>;
+
+    async fn get_partner(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+    ) -> StoreResult<Option<PartnerRecord>>;
+
+    async fn list_partners(&self, marketplace_id: &str) -> StoreResult<Vec<PartnerRecord>>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Refuses with `NotFound("membership")` unless the user is a member of the company.
+    async fn create_key(
+        &self,
+        new: NewApiKey,
+        events: Vec<partnerd_domain::events::NewEvent>,
+    ) -> StoreResult<()>;
+
+    async fn list_keys(
+        &self,
+        marketplace_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<ApiKeyRecord>>;
+
+    /// Marks the key revoked (idempotent: revoking twice keeps the first time and appends no
+    /// second event). `NotFound` when the marketplace has no such key.
+    async fn revoke_key(
+        &self,
+        marketplace_id: &str,
+        key_id: &str,
+        at: DateTime<Utc>,
+        event: partnerd_domain::events::NewEvent,
+    ) -> StoreResult<ApiKeyRecord>;
+
+    /// Everything authentication needs about a key, in one read.
+    async fn find_key_for_auth(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
+
+    /// The companies a user belongs to, with the roles held in each.
+    async fn memberships(
+        &self,
+        marketplace_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<Membership>>;
+}
+
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events of the given types recorded at or after `since`, oldest first, across
+    /// marketplaces (used by per-process caches that must notice other processes' changes).
+    async fn events_recorded_since(
+        &self,
+        since: DateTime<Utc>,
+        types: &[&str],
+    ) -> StoreResult<Vec<EventRecord>>;
+
+    /// A subject's events in the order they were recorded.
+    async fn events_for_subject(
+        &self,
+        marketplace_id: &str,
+        subject_id: &str,
+    ) -> StoreResult<Vec<EventRecord>>;
+}
+
+/// Everything a service needs; both backends implement all of it.
+pub trait Store:
+    MarketplaceStore + PartnerStore + KeyStore + EventLog + Send + Sync + 'static
+{
+    /// `sqlite` or `postgres`, for logs and the health endpoint.
+    fn backend(&self) -> &'static str;
+}
