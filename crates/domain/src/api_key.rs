@@ -46,21 +46,11 @@ pub struct PresentedKey<'a> {
 pub fn parse(token: &str) -> Option<PresentedKey<'_>> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
     let (id_part, secret) = rest.split_once('_')?;
-    let alnum = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    };
-    if id_part.len() != RANDOM_LEN
-        || secret.len() != SECRET_LEN
-        || !alnum(id_part)
-        || !alnum(secret)
-    {
+    let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if id_part.len() != RANDOM_LEN || secret.len() != SECRET_LEN || !alnum(id_part) || !alnum(secret) {
         return None;
     }
-    Some(PresentedKey {
-        key_id: format!("{KEY_ID_PREFIX}_{id_part}"),
-        secret,
-    })
+    Some(PresentedKey { key_id: format!("{KEY_ID_PREFIX}_{id_part}"), secret })
 }
 
 pub fn hash_secret(secret: &str) -> SecretHash {

@@ -11,8 +11,11 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Millisecond precision: what both backends store exactly, so a time read back equals
+    /// the time written.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let ms = Utc::now().timestamp_millis();
+        Utc.timestamp_millis_opt(ms).single().expect("current time is representable")
     }
 }
 
@@ -24,14 +27,11 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn at(t: DateTime<Utc>) -> Self {
-        Self {
-            millis: AtomicI64::new(t.timestamp_millis()),
-        }
+        Self { millis: AtomicI64::new(t.timestamp_millis()) }
     }
 
     pub fn advance(&self, by: chrono::Duration) {
-        self.millis
-            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.millis.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 
     pub fn set(&self, t: DateTime<Utc>) {

@@ -11,8 +11,8 @@ pub mod types {
     pub const API_KEY_REVOKED: &str = "api_key.revoked";
 }
 
-/// Event types after which cached principals may be stale.
-pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED, types::PARTNER_CREATED];
+/// Event types after which a cached principal may be stale; their subject is the key id.
+pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED];
 
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq)]

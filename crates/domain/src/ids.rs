@@ -5,9 +5,7 @@ const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 pub const RANDOM_LEN: usize = 20;
 
 pub fn random_token(len: usize) -> String {
-    (0..len)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
 }
 
 pub fn new_id(prefix: &str) -> String {

@@ -18,12 +18,10 @@ impl IpRule {
         };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u32::from(net).into(), 32, self.prefix)
-                    == masked(u32::from(ip).into(), 32, self.prefix)
+                masked(u32::from(net).into(), 32, self.prefix) == masked(u32::from(ip).into(), 32, self.prefix)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), 128, self.prefix)
-                    == masked(u128::from(ip), 128, self.prefix)
+                masked(u128::from(net), 128, self.prefix) == masked(u128::from(ip), 128, self.prefix)
             }
             _ => false,
         }
@@ -31,11 +29,7 @@ impl IpRule {
 }
 
 fn masked(bits: u128, width: u8, prefix: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        bits >> (width - prefix)
-    }
+    if prefix == 0 { 0 } else { bits >> (width - prefix) }
 }
 
 impl FromStr for IpRule {
@@ -47,9 +41,7 @@ impl FromStr for IpRule {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let network: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("'{s}' is not an IP address or CIDR block"))?;
+        let network: IpAddr = addr.parse().map_err(|_| format!("'{s}' is not an IP address or CIDR block"))?;
         let width = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => width,
@@ -66,11 +58,7 @@ impl FromStr for IpRule {
 impl std::fmt::Display for IpRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let width = if self.network.is_ipv4() { 32 } else { 128 };
-        if self.prefix == width {
-            write!(f, "{}", self.network)
-        } else {
-            write!(f, "{}/{}", self.network, self.prefix)
-        }
+        if self.prefix == width { write!(f, "{}", self.network) } else { write!(f, "{}/{}", self.network, self.prefix) }
     }
 }
 
@@ -110,20 +98,10 @@ mod tests {
 
     #[test]
     fn bad_rules_are_refused() {
-        for bad in [
-            "",
-            "10.0.0.0/33",
-            "::/129",
-            "10.0.0",
-            "host.example",
-            "10.0.0.0/x",
-        ] {
+        for bad in ["", "10.0.0.0/33", "::/129", "10.0.0", "host.example", "10.0.0.0/x"] {
             assert!(bad.parse::<IpRule>().is_err(), "{bad}");
         }
-        assert_eq!(
-            "10.0.0.0/8".parse::<IpRule>().unwrap().to_string(),
-            "10.0.0.0/8"
-        );
+        assert_eq!("10.0.0.0/8".parse::<IpRule>().unwrap().to_string(), "10.0.0.0/8");
     }
 
     #[test]

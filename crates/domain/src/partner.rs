@@ -45,14 +45,10 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '@');
+            && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
         if !domain_ok || !local_ok {
             return Err("must be a valid e-mail address");
         }
@@ -72,13 +68,8 @@ impl PlanName {
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let ok = !s.is_empty()
             && s.len() <= 32
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err("must be a plan name such as starter, business or enterprise")
-        }
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok { Ok(Self(s.to_owned())) } else { Err("must be a plan name such as starter, business or enterprise") }
     }
 
     pub fn as_str(&self) -> &str {
@@ -132,13 +123,10 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown role '{s}' (expected one of: {})", names.join(", "))
-            })
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown role '{s}' (expected one of: {})", names.join(", "))
+        })
     }
 
     /// Read-only roles may look but not change anything.
@@ -156,10 +144,7 @@ pub fn roles_to_column(roles: &[Role]) -> String {
 }
 
 pub fn roles_from_column(s: &str) -> Vec<Role> {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| Role::parse(p).ok())
-        .collect()
+    s.split(',').filter(|p| !p.is_empty()).filter_map(|p| Role::parse(p).ok()).collect()
 }
 
 #[cfg(test)]
@@ -168,10 +153,7 @@ mod tests {
 
     #[test]
     fn company_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            CompanyName::parse("  Acme Corp ").unwrap().as_str(),
-            "Acme Corp"
-        );
+        assert_eq!(CompanyName::parse("  Acme Corp ").unwrap().as_str(), "Acme Corp");
         assert!(CompanyName::parse("   ").is_err());
         assert!(CompanyName::parse(&"x".repeat(201)).is_err());
         assert!(CompanyName::parse("Acme\u{0}").is_err());
@@ -179,13 +161,8 @@ mod tests {
 
     #[test]
     fn emails_are_validated_and_lowercased() {
-        assert_eq!(
-            Email::parse("Admin@Acme.COM").unwrap().as_str(),
-            "admin@acme.com"
-        );
-        for bad in [
-            "", "acme.com", "a@b", "a @b.com", "@b.com", "a@.b.com", "a@b..com", "a@b.com.",
-        ] {
+        assert_eq!(Email::parse("Admin@Acme.COM").unwrap().as_str(), "admin@acme.com");
+        for bad in ["", "acme.com", "a@b", "a @b.com", "@b.com", "a@.b.com", "a@b..com", "a@b.com."] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -204,14 +181,7 @@ mod tests {
         }
         let col = roles_to_column(&[Role::Referral, Role::Reseller, Role::Referral]);
         assert_eq!(col, "reseller,referral");
-        assert_eq!(
-            roles_from_column(&col),
-            vec![Role::Reseller, Role::Referral]
-        );
-        assert!(
-            Role::parse("admin")
-                .unwrap_err()
-                .contains("reseller_manager")
-        );
+        assert_eq!(roles_from_column(&col), vec![Role::Reseller, Role::Referral]);
+        assert!(Role::parse("admin").unwrap_err().contains("reseller_manager"));
     }
 }

@@ -40,13 +40,9 @@ pub struct Limits {
 
 impl Limits {
     pub fn windows(&self) -> impl Iterator<Item = (Window, u64)> + '_ {
-        [
-            (Window::Minute, self.per_minute),
-            (Window::Hour, self.per_hour),
-            (Window::Day, self.per_day),
-        ]
-        .into_iter()
-        .filter_map(|(w, l)| l.map(|l| (w, l)))
+        [(Window::Minute, self.per_minute), (Window::Hour, self.per_hour), (Window::Day, self.per_day)]
+            .into_iter()
+            .filter_map(|(w, l)| l.map(|l| (w, l)))
     }
 }
 
@@ -67,12 +63,7 @@ pub fn slots(limits: &Limits, now: DateTime<Utc>) -> Vec<WindowSlot> {
         .windows()
         .map(|(window, limit)| {
             let index = t.div_euclid(window.seconds());
-            WindowSlot {
-                window,
-                limit,
-                index,
-                resets_at: (index + 1) * window.seconds(),
-            }
+            WindowSlot { window, limit, index, resets_at: (index + 1) * window.seconds() }
         })
         .collect()
 }
@@ -95,12 +86,7 @@ pub struct Decision {
 pub fn decide(slots: &[WindowSlot], counts: &[u64], now: DateTime<Utc>) -> Option<Decision> {
     debug_assert_eq!(slots.len(), counts.len());
     let now_s = now.timestamp();
-    let over: Vec<&WindowSlot> = slots
-        .iter()
-        .zip(counts)
-        .filter(|(s, c)| **c > s.limit)
-        .map(|(s, _)| s)
-        .collect();
+    let over: Vec<&WindowSlot> = slots.iter().zip(counts).filter(|(s, c)| **c > s.limit).map(|(s, _)| s).collect();
     if let Some(blocking) = over.iter().max_by_key(|s| s.resets_at) {
         return Some(Decision {
             allowed: false,
@@ -133,11 +119,7 @@ mod tests {
         Utc.timestamp_opt(secs, 0).unwrap()
     }
 
-    const STARTER: Limits = Limits {
-        per_minute: Some(60),
-        per_hour: Some(5_000),
-        per_day: Some(1_000),
-    };
+    const STARTER: Limits = Limits { per_minute: Some(60), per_hour: Some(5_000), per_day: Some(1_000) };
 
     #[test]
     fn windows_are_aligned_to_the_epoch() {
@@ -178,11 +160,7 @@ mod tests {
 
     #[test]
     fn unlimited_plans_have_no_slots() {
-        let none = Limits {
-            per_minute: None,
-            per_hour: None,
-            per_day: None,
-        };
+        let none = Limits { per_minute: None, per_hour: None, per_day: None };
         assert!(slots(&none, at(0)).is_empty());
         assert_eq!(decide(&[], &[], at(0)), None);
     }

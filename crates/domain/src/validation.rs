@@ -19,18 +19,11 @@ impl ValidationErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.fields
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        self.fields.entry(field.to_owned()).or_default().push(message.into());
     }
 
     /// Records the error of `result` under `field` and returns its value, if any.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

@@ -1,1 +1,58 @@
+//! Rate-limit counters in Redis, so that every partnerd process behind a load balancer enforces
+//! one limit per key. One round trip per request: a Lua script increments every window's
+//! counter and sets its expiry atomically.
 
+use async_trait::async_trait;
+use partnerd_domain::rate_limit::WindowSlot;
+use partnerd_services::{CounterError, RateCounter};
+use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+const SCRIPT: &str = r"
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  counts[i] = n
+end
+return counts
+";
+
+/// A slow Redis must not slow the API: past this, the request is counted in process instead.
+const TIMEOUT: Duration = Duration::from_millis(250);
+
+pub struct RedisCounter {
+    conn: ConnectionManager,
+    script: redis::Script,
+    namespace: String,
+}
+
+impl RedisCounter {
+    /// Connects to `url` (`redis://host:port/db`). Keys live under `namespace:` so that
+    /// separate deployments can share one Redis.
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, CounterError> {
+        let client = redis::Client::open(url).map_err(|e| CounterError(format!("invalid Redis URL: {e}")))?;
+        let conn = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
+            .await
+            .map_err(|_| CounterError(format!("timed out connecting to Redis at {url}")))?
+            .map_err(|e| CounterError(format!("cannot connect to Redis at {url}: {e}")))?;
+        Ok(Self { conn, script: redis::Script::new(SCRIPT), namespace: namespace.to_owned() })
+    }
+}
+
+#[async_trait]
+impl RateCounter for RedisCounter {
+    async fn hit(&self, bucket: &str, slots: &[WindowSlot]) -> Result<Vec<u64>, CounterError> {
+        let mut invocation = self.script.prepare_invoke();
+        for slot in slots {
+            // The hash tag keeps one bucket's keys in one cluster slot, as scripts require.
+            invocation.key(format!("{}:rl:{{{bucket}}}:{}:{}", self.namespace, slot.window.name(), slot.index));
+            invocation.arg(slot.window.seconds() + 60);
+        }
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(TIMEOUT, invocation.invoke_async::<Vec<u64>>(&mut conn))
+            .await
+            .map_err(|_| CounterError("Redis did not answer in time".into()))?
+            .map_err(|e| CounterError(e.to_string()))
+    }
+}

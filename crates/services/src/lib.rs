@@ -1,1 +1,44 @@
+//! Use cases. Each authorises its principal, applies domain rules, and hands the store one unit
+//! of work together with the events it appends. Every API surface and the CLI call these.
 
+pub mod auth;
+pub mod error;
+pub mod partners;
+pub mod plans;
+pub mod rate_limit;
+
+pub use auth::{AuthFailure, Authenticator, Principal};
+pub use error::ServiceError;
+pub use plans::PlanCatalog;
+pub use rate_limit::{CounterError, InMemoryCounter, RateCounter, RateLimiter};
+
+use partnerd_domain::Clock;
+use partnerd_store::Store;
+use std::sync::Arc;
+
+/// Everything a request handler or CLI command needs, built once at start-up.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub plans: Arc<PlanCatalog>,
+    pub auth: Arc<Authenticator>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        plans: PlanCatalog,
+        counter: Arc<dyn RateCounter>,
+    ) -> Self {
+        let auth = Arc::new(Authenticator::new(store.clone(), clock.clone()));
+        let limiter = Arc::new(RateLimiter::new(counter, clock.clone()));
+        Self { store, clock, plans: Arc::new(plans), auth, limiter }
+    }
+
+    pub fn partners(&self) -> partners::Partners<'_> {
+        partners::Partners { services: self }
+    }
+}

@@ -27,13 +27,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<Arc<Self>> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -48,10 +42,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Backend(format!("PostgreSQL unavailable: {e}")))
+        self.pool.get().await.map_err(|e| StoreError::Backend(format!("PostgreSQL unavailable: {e}")))
     }
 }
 
@@ -60,11 +51,7 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
 }
 
 fn write_error(e: tokio_postgres::Error, what: &str) -> StoreError {
-    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Conflict(what.to_owned())
-    } else {
-        pg(e)
-    }
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(what.to_owned()) } else { pg(e) }
 }
 
 async fn exec(
@@ -74,9 +61,7 @@ async fn exec(
     conflict: &str,
 ) -> StoreResult<u64> {
     let stmt = c.prepare_cached(sql).await.map_err(pg)?;
-    c.execute(&stmt, args)
-        .await
-        .map_err(|e| write_error(e, conflict))
+    c.execute(&stmt, args).await.map_err(|e| write_error(e, conflict))
 }
 
 async fn query(
@@ -100,7 +85,17 @@ async fn append_events(
             "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
                                  payload, occurred_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[&new_id("evt"), &marketplace_id, &e.event_type, &e.subject_type, &e.subject_id, &e.partner_id, &e.actor_user_id, &e.payload, &occurred_at],
+            &[
+                &new_id("evt"),
+                &marketplace_id,
+                &e.event_type,
+                &e.subject_type,
+                &e.subject_id,
+                &e.partner_id,
+                &e.actor_user_id,
+                &e.payload,
+                &occurred_at,
+            ],
             "event id taken",
         )
         .await?;
@@ -116,7 +111,13 @@ async fn insert_company(
     kind: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    exec(c, "INSERT INTO companies (id, marketplace_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)", &[&id, &marketplace_id, &name, &kind, &at], "company id taken").await?;
+    exec(
+        c,
+        "INSERT INTO companies (id, marketplace_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &marketplace_id, &name, &kind, &at],
+        "company id taken",
+    )
+    .await?;
     Ok(())
 }
 
@@ -162,15 +163,25 @@ async fn insert_key(c: &impl GenericClient, k: &NewApiKey) -> StoreResult<()> {
         "INSERT INTO api_keys (id, marketplace_id, user_id, company_id, name, display_prefix, secret_hash, allowed_ips,
                                expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[&k.id, &k.marketplace_id, &k.user_id, &k.company_id, &k.name, &k.display_prefix, &k.secret_hash, &k.allowed_ips, &k.expires_at, &k.created_at],
+        &[
+            &k.id,
+            &k.marketplace_id,
+            &k.user_id,
+            &k.company_id,
+            &k.name,
+            &k.display_prefix,
+            &k.secret_hash,
+            &k.allowed_ips,
+            &k.expires_at,
+            &k.created_at,
+        ],
         "key id taken",
     )
     .await?;
     Ok(())
 }
 
-const PARTNER_COLUMNS: &str =
-    "p.id, p.marketplace_id, p.company_id, c.name, p.contact_email, p.plan,
+const PARTNER_COLUMNS: &str = "p.id, p.marketplace_id, p.company_id, c.name, p.contact_email, p.plan,
                                p.aws_account_connected, p.created_at";
 
 fn partner_from_row(r: &Row, base: usize) -> PartnerRecord {
@@ -186,8 +197,7 @@ fn partner_from_row(r: &Row, base: usize) -> PartnerRecord {
     }
 }
 
-const KEY_COLUMNS: &str =
-    "k.id, k.user_id, k.company_id, k.name, k.display_prefix, k.allowed_ips, k.expires_at,
+const KEY_COLUMNS: &str = "k.id, k.user_id, k.company_id, k.name, k.display_prefix, k.allowed_ips, k.expires_at,
                            k.revoked_at, k.created_at";
 
 fn key_from_row(r: &Row) -> ApiKeyRecord {
@@ -204,8 +214,7 @@ fn key_from_row(r: &Row) -> ApiKeyRecord {
     }
 }
 
-const EVENT_COLUMNS: &str =
-    "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
+const EVENT_COLUMNS: &str = "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
                              payload, occurred_at, recorded_at";
 
 fn event_from_row(r: &Row) -> EventRecord {
@@ -228,17 +237,8 @@ fn event_from_row(r: &Row) -> EventRecord {
 impl MarketplaceStore for PostgresStore {
     async fn default_marketplace(&self) -> StoreResult<Option<Marketplace>> {
         let c = self.client().await?;
-        let rows = query(
-            &c,
-            "SELECT id, name, created_at FROM marketplaces WHERE is_default",
-            &[],
-        )
-        .await?;
-        Ok(rows.first().map(|r| Marketplace {
-            id: r.get(0),
-            name: r.get(1),
-            created_at: r.get(2),
-        }))
+        let rows = query(&c, "SELECT id, name, created_at FROM marketplaces WHERE is_default", &[]).await?;
+        Ok(rows.first().map(|r| Marketplace { id: r.get(0), name: r.get(1), created_at: r.get(2) }))
     }
 
     async fn create_default_marketplace(&self, new: NewMarketplace) -> StoreResult<Marketplace> {
@@ -251,23 +251,8 @@ impl MarketplaceStore for PostgresStore {
             "a default marketplace exists already",
         )
         .await?;
-        insert_company(
-            &tx,
-            &new.operator_company_id,
-            &new.id,
-            &new.name,
-            "operator",
-            new.created_at,
-        )
-        .await?;
-        insert_user(
-            &tx,
-            &new.operator_user_id,
-            &new.id,
-            &new.operator_email,
-            new.created_at,
-        )
-        .await?;
+        insert_company(&tx, &new.operator_company_id, &new.id, &new.name, "operator", new.created_at).await?;
+        insert_user(&tx, &new.operator_user_id, &new.id, &new.operator_email, new.created_at).await?;
         insert_membership(
             &tx,
             &new.id,
@@ -280,11 +265,7 @@ impl MarketplaceStore for PostgresStore {
         insert_key(&tx, &new.operator_key).await?;
         append_events(&tx, &new.id, new.created_at, &new.events).await?;
         tx.commit().await.map_err(pg)?;
-        Ok(Marketplace {
-            id: new.id,
-            name: new.name,
-            created_at: new.created_at,
-        })
+        Ok(Marketplace { id: new.id, name: new.name, created_at: new.created_at })
     }
 }
 
@@ -293,32 +274,9 @@ impl PartnerStore for PostgresStore {
     async fn create_partner(&self, p: NewPartner) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        insert_company(
-            &tx,
-            &p.company_id,
-            &p.marketplace_id,
-            &p.company_name,
-            "partner",
-            p.created_at,
-        )
-        .await?;
-        insert_user(
-            &tx,
-            &p.user_id,
-            &p.marketplace_id,
-            &p.contact_email,
-            p.created_at,
-        )
-        .await?;
-        insert_membership(
-            &tx,
-            &p.marketplace_id,
-            &p.user_id,
-            &p.company_id,
-            &p.roles,
-            p.created_at,
-        )
-        .await?;
+        insert_company(&tx, &p.company_id, &p.marketplace_id, &p.company_name, "partner", p.created_at).await?;
+        insert_user(&tx, &p.user_id, &p.marketplace_id, &p.contact_email, p.created_at).await?;
+        insert_membership(&tx, &p.marketplace_id, &p.user_id, &p.company_id, &p.roles, p.created_at).await?;
         exec(
             &tx,
             "INSERT INTO partners (id, marketplace_id, company_id, contact_email, plan, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -331,20 +289,13 @@ impl PartnerStore for PostgresStore {
         tx.commit().await.map_err(pg)
     }
 
-    async fn get_partner(
-        &self,
-        marketplace_id: &str,
-        partner_id: &str,
-    ) -> StoreResult<Option<PartnerRecord>> {
+    async fn get_partner(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Option<PartnerRecord>> {
         let c = self.client().await?;
         let sql = format!(
             "SELECT {PARTNER_COLUMNS} FROM partners p JOIN companies c ON c.id = p.company_id
              WHERE p.marketplace_id = $1 AND p.id = $2"
         );
-        Ok(query(&c, &sql, &[&marketplace_id, &partner_id])
-            .await?
-            .first()
-            .map(|r| partner_from_row(r, 0)))
+        Ok(query(&c, &sql, &[&marketplace_id, &partner_id]).await?.first().map(|r| partner_from_row(r, 0)))
     }
 
     async fn list_partners(&self, marketplace_id: &str) -> StoreResult<Vec<PartnerRecord>> {
@@ -353,11 +304,7 @@ impl PartnerStore for PostgresStore {
             "SELECT {PARTNER_COLUMNS} FROM partners p JOIN companies c ON c.id = p.company_id
              WHERE p.marketplace_id = $1 ORDER BY p.created_at, p.id"
         );
-        Ok(query(&c, &sql, &[&marketplace_id])
-            .await?
-            .iter()
-            .map(|r| partner_from_row(r, 0))
-            .collect())
+        Ok(query(&c, &sql, &[&marketplace_id]).await?.iter().map(|r| partner_from_row(r, 0)).collect())
     }
 }
 
@@ -380,20 +327,12 @@ impl KeyStore for PostgresStore {
         tx.commit().await.map_err(pg)
     }
 
-    async fn list_keys(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<ApiKeyRecord>> {
+    async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let c = self.client().await?;
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.marketplace_id = $1 AND k.user_id = $2 ORDER BY k.created_at, k.id"
         );
-        Ok(query(&c, &sql, &[&marketplace_id, &user_id])
-            .await?
-            .iter()
-            .map(key_from_row)
-            .collect())
+        Ok(query(&c, &sql, &[&marketplace_id, &user_id]).await?.iter().map(key_from_row).collect())
     }
 
     async fn revoke_key(
@@ -415,13 +354,8 @@ impl KeyStore for PostgresStore {
         if changed == 1 {
             append_events(&tx, marketplace_id, at, &[event]).await?;
         }
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.marketplace_id = $1 AND k.id = $2"
-        );
-        let key = query(&tx, &sql, &[&marketplace_id, &key_id])
-            .await?
-            .first()
-            .map(key_from_row);
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.marketplace_id = $1 AND k.id = $2");
+        let key = query(&tx, &sql, &[&marketplace_id, &key_id]).await?.first().map(key_from_row);
         tx.commit().await.map_err(pg)?;
         key.ok_or(StoreError::NotFound("api key"))
     }
@@ -457,15 +391,14 @@ impl KeyStore for PostgresStore {
         }))
     }
 
-    async fn memberships(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<Membership>> {
         let c = self.client().await?;
         let rows = query(
             &c,
-            "SELECT company_id, roles FROM memberships WHERE marketplace_id = $1 AND user_id = $2 ORDER BY created_at, company_id",
+            "SELECT m.company_id, m.roles, p.id FROM memberships m
+             LEFT JOIN partners p ON p.company_id = m.company_id
+             WHERE m.marketplace_id = $1 AND m.user_id = $2
+             ORDER BY m.created_at, m.company_id",
             &[&marketplace_id, &user_id],
         )
         .await?;
@@ -474,6 +407,7 @@ impl KeyStore for PostgresStore {
             .map(|r| Membership {
                 company_id: r.get(0),
                 roles: roles_from_column(&r.get::<_, String>(1)),
+                partner_id: r.get(2),
             })
             .collect())
     }
@@ -481,37 +415,19 @@ impl KeyStore for PostgresStore {
 
 #[async_trait]
 impl EventLog for PostgresStore {
-    async fn events_recorded_since(
-        &self,
-        since: DateTime<Utc>,
-        types: &[&str],
-    ) -> StoreResult<Vec<EventRecord>> {
+    async fn events_recorded_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventRecord>> {
         let c = self.client().await?;
         let types: Vec<&str> = types.to_vec();
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE recorded_at >= $1 AND event_type = ANY($2) ORDER BY seq"
-        );
-        Ok(query(&c, &sql, &[&since, &types])
-            .await?
-            .iter()
-            .map(event_from_row)
-            .collect())
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE recorded_at >= $1 AND event_type = ANY($2) ORDER BY seq");
+        Ok(query(&c, &sql, &[&since, &types]).await?.iter().map(event_from_row).collect())
     }
 
-    async fn events_for_subject(
-        &self,
-        marketplace_id: &str,
-        subject_id: &str,
-    ) -> StoreResult<Vec<EventRecord>> {
+    async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>> {
         let c = self.client().await?;
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE marketplace_id = $1 AND subject_id = $2 ORDER BY seq"
-        );
-        Ok(query(&c, &sql, &[&marketplace_id, &subject_id])
-            .await?
-            .iter()
-            .map(event_from_row)
-            .collect())
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE marketplace_id = $1 AND subject_id = $2 ORDER BY seq");
+        Ok(query(&c, &sql, &[&marketplace_id, &subject_id]).await?.iter().map(event_from_row).collect())
     }
 }
 
@@ -524,15 +440,11 @@ impl Store for PostgresStore {
 /// For tests: a fresh, empty schema in the database at `url`, and a URL whose connections use
 /// it. Each test gets its own schema, so tests run in parallel against one server.
 pub async fn fresh_schema_url(url: &str) -> StoreResult<String> {
-    let config =
-        tokio_postgres::Config::from_str(url).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::Backend(e.to_string()))?;
     let (client, connection) = config.connect(NoTls).await.map_err(pg)?;
     let task = tokio::spawn(connection);
     let schema = format!("t_{}", partnerd_domain::ids::random_token(16));
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .map_err(pg)?;
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.map_err(pg)?;
     drop(client);
     let _ = task.await;
     let sep = if url.contains('?') { '&' } else { '?' };

@@ -3,19 +3,13 @@
 use crate::pg;
 use partnerd_store::StoreResult;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;
 
 pub(crate) async fn run(client: &mut deadpool_postgres::Client) -> StoreResult<()> {
     let tx = client.transaction().await.map_err(pg)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(pg)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
@@ -23,21 +17,13 @@ pub(crate) async fn run(client: &mut deadpool_postgres::Client) -> StoreResult<(
     .await
     .map_err(pg)?;
     for (version, name, sql) in MIGRATIONS {
-        let applied = tx
-            .query_opt(
-                "SELECT 1 FROM schema_migrations WHERE version = $1",
-                &[version],
-            )
-            .await
-            .map_err(pg)?;
+        let applied =
+            tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version]).await.map_err(pg)?;
         if applied.is_none() {
             tx.batch_execute(sql).await.map_err(pg)?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                &[version, name],
-            )
-            .await
-            .map_err(pg)?;
+            tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
+                .await
+                .map_err(pg)?;
             tracing::info!(version, name, "applied PostgreSQL migration");
         }
     }

@@ -9,14 +9,8 @@ async fn fresh() -> Option<Arc<dyn Store>> {
         eprintln!("PARTNERD_TEST_POSTGRES_URL not set: skipping PostgreSQL contract test");
         return None;
     };
-    let url = partnerd_store_postgres::fresh_schema_url(&url)
-        .await
-        .expect("create test schema");
-    Some(
-        partnerd_store_postgres::PostgresStore::connect(&url)
-            .await
-            .expect("connect"),
-    )
+    let url = partnerd_store_postgres::fresh_schema_url(&url).await.expect("create test schema");
+    Some(partnerd_store_postgres::PostgresStore::connect(&url).await.expect("connect"))
 }
 
 partnerd_store::store_contract_tests!(fresh().await);

@@ -21,25 +21,18 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
 
 pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
-    let conn = Connection::open(path)
-        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    let conn =
+        Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL makes every commit durable before it is
     // acknowledged; the busy timeout covers other processes (the CLI) holding the write lock.
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(backend)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!(
-            "SQLite refused WAL mode (got {mode})"
-        )));
+        return Err(StoreError::Backend(format!("SQLite refused WAL mode (got {mode})")));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(backend)?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(backend)?;
     if read_only {
-        conn.execute_batch("PRAGMA query_only = ON;")
-            .map_err(backend)?;
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(backend)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -61,10 +54,7 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .expect("spawn SQLite writer thread");
-        Self {
-            jobs: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-        }
+        Self { jobs: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
     }
 
     /// Runs `f` in a transaction (shared with other concurrent writes) and returns its result
@@ -77,9 +67,8 @@ impl Writer {
         let (done_tx, done_rx) = oneshot::channel::<StoreResult<T>>();
         let job: Job = Box::new(move |conn| {
             let result = match conn {
-                Some(conn) => catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
-                    Err(StoreError::Backend("a write panicked; rolled back".into()))
-                }),
+                Some(conn) => catch_unwind(AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Backend("a write panicked; rolled back".into()))),
                 None => Err(StoreError::Backend("could not begin a transaction".into())),
             };
             let ok = result.is_ok();
@@ -93,21 +82,11 @@ impl Writer {
             });
             (ok, complete)
         });
-        let sent = self
-            .jobs
-            .lock()
-            .expect("writer lock")
-            .as_ref()
-            .map(|tx| tx.send(job).is_ok())
-            .unwrap_or(false);
+        let sent = self.jobs.lock().expect("writer lock").as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false);
         if !sent {
-            return Err(StoreError::Backend(
-                "the database writer has stopped".into(),
-            ));
+            return Err(StoreError::Backend("the database writer has stopped".into()));
         }
-        done_rx
-            .await
-            .map_err(|_| StoreError::Backend("the database writer has stopped".into()))?
+        done_rx.await.map_err(|_| StoreError::Backend("the database writer has stopped".into()))?
     }
 
     /// Stops taking jobs and waits until those queued are committed.
@@ -144,11 +123,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
                 continue;
             }
             let (ok, complete) = job(Some(&conn));
-            let end = if ok {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
-            };
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
             let failure = conn.execute_batch(end).err().map(|e| e.to_string());
             completions.push((complete, failure));
         }
@@ -175,14 +150,8 @@ pub(crate) struct Readers {
 
 impl Readers {
     pub(crate) fn open(path: &Path, size: usize) -> StoreResult<Self> {
-        let idle = (0..size)
-            .map(|_| open_connection(path, true))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Self {
-            path: path.to_owned(),
-            idle: Mutex::new(idle),
-            permits: Semaphore::new(size),
-        })
+        let idle = (0..size).map(|_| open_connection(path, true)).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self { path: path.to_owned(), idle: Mutex::new(idle), permits: Semaphore::new(size) })
     }
 
     pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>

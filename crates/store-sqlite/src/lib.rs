@@ -26,10 +26,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Arc<Self>> {
         let mut setup = open_connection(path, false)?;
         migrate::run(&mut setup)?;
-        let readers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .max(2);
+        let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
         Ok(Arc::new(Self {
             path: path.to_owned(),
             writer: Writer::spawn(setup),
@@ -49,9 +46,7 @@ impl SqliteStore {
 
 /// Accepts `sqlite://relative.db`, `sqlite:///absolute/path.db` and `sqlite:file.db`.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let rest = rest.split('?').next().unwrap_or(rest);
     (!rest.is_empty()).then(|| PathBuf::from(rest))
 }
@@ -85,10 +80,7 @@ fn ips_to_column(ips: &[String]) -> String {
 }
 
 fn ips_from_column(s: String) -> Vec<String> {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }
 
 fn append_events(
@@ -131,24 +123,18 @@ fn insert_company(
     kind: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    conn.prepare_cached("INSERT INTO companies (id, marketplace_id, name, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .and_then(|mut s| s.execute(params![id, marketplace_id, name, kind, ms(at)]))
-        .map_err(|e| write_error(e, "company id taken"))?;
+    conn.prepare_cached(
+        "INSERT INTO companies (id, marketplace_id, name, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![id, marketplace_id, name, kind, ms(at)]))
+    .map_err(|e| write_error(e, "company id taken"))?;
     Ok(())
 }
 
-fn insert_user(
-    conn: &Connection,
-    id: &str,
-    marketplace_id: &str,
-    email: &str,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO users (id, marketplace_id, email, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .and_then(|mut s| s.execute(params![id, marketplace_id, email, ms(at)]))
-    .map_err(|e| write_error(e, "a user with this e-mail already exists"))?;
+fn insert_user(conn: &Connection, id: &str, marketplace_id: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO users (id, marketplace_id, email, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut s| s.execute(params![id, marketplace_id, email, ms(at)]))
+        .map_err(|e| write_error(e, "a user with this e-mail already exists"))?;
     Ok(())
 }
 
@@ -192,8 +178,7 @@ fn insert_key(conn: &Connection, k: &NewApiKey) -> StoreResult<()> {
     Ok(())
 }
 
-const PARTNER_COLUMNS: &str =
-    "p.id, p.marketplace_id, p.company_id, c.name, p.contact_email, p.plan,
+const PARTNER_COLUMNS: &str = "p.id, p.marketplace_id, p.company_id, c.name, p.contact_email, p.plan,
                                p.aws_account_connected, p.created_at";
 
 fn partner_from_row(r: &Row<'_>, base: usize) -> rusqlite::Result<PartnerRecord> {
@@ -209,8 +194,7 @@ fn partner_from_row(r: &Row<'_>, base: usize) -> rusqlite::Result<PartnerRecord>
     })
 }
 
-const KEY_COLUMNS: &str =
-    "k.id, k.user_id, k.company_id, k.name, k.display_prefix, k.allowed_ips, k.expires_at,
+const KEY_COLUMNS: &str = "k.id, k.user_id, k.company_id, k.name, k.display_prefix, k.allowed_ips, k.expires_at,
                            k.revoked_at, k.created_at";
 
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
@@ -227,8 +211,7 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
     })
 }
 
-const EVENT_COLUMNS: &str =
-    "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
+const EVENT_COLUMNS: &str = "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
                              payload, occurred_at, recorded_at";
 
 fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
@@ -253,20 +236,14 @@ impl MarketplaceStore for SqliteStore {
     async fn default_marketplace(&self) -> StoreResult<Option<Marketplace>> {
         self.readers
             .read(|c| {
-                c.prepare_cached(
-                    "SELECT id, name, created_at FROM marketplaces WHERE is_default = 1",
-                )
-                .and_then(|mut s| {
-                    s.query_row([], |r| {
-                        Ok(Marketplace {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                            created_at: at(r.get(2)?),
+                c.prepare_cached("SELECT id, name, created_at FROM marketplaces WHERE is_default = 1")
+                    .and_then(|mut s| {
+                        s.query_row([], |r| {
+                            Ok(Marketplace { id: r.get(0)?, name: r.get(1)?, created_at: at(r.get(2)?) })
                         })
+                        .optional()
                     })
-                    .optional()
-                })
-                .map_err(backend)
+                    .map_err(backend)
             })
             .await
     }
@@ -298,12 +275,28 @@ impl PartnerStore for SqliteStore {
             .write(move |c| {
                 insert_company(c, &p.company_id, &p.marketplace_id, &p.company_name, "partner", p.created_at)?;
                 insert_user(c, &p.user_id, &p.marketplace_id, &p.contact_email, p.created_at)?;
-                insert_membership(c, &p.marketplace_id, &p.user_id, &p.company_id, &roles_to_column(&p.roles), p.created_at)?;
+                insert_membership(
+                    c,
+                    &p.marketplace_id,
+                    &p.user_id,
+                    &p.company_id,
+                    &roles_to_column(&p.roles),
+                    p.created_at,
+                )?;
                 c.prepare_cached(
                     "INSERT INTO partners (id, marketplace_id, company_id, contact_email, plan, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .and_then(|mut s| s.execute(params![p.partner_id, p.marketplace_id, p.company_id, p.contact_email, p.plan, ms(p.created_at)]))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        p.partner_id,
+                        p.marketplace_id,
+                        p.company_id,
+                        p.contact_email,
+                        p.plan,
+                        ms(p.created_at)
+                    ])
+                })
                 .map_err(|e| write_error(e, "partner exists"))?;
                 insert_key(c, &p.key)?;
                 append_events(c, &p.marketplace_id, p.created_at, &p.events)
@@ -311,11 +304,7 @@ impl PartnerStore for SqliteStore {
             .await
     }
 
-    async fn get_partner(
-        &self,
-        marketplace_id: &str,
-        partner_id: &str,
-    ) -> StoreResult<Option<PartnerRecord>> {
+    async fn get_partner(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Option<PartnerRecord>> {
         let (m, id) = (marketplace_id.to_owned(), partner_id.to_owned());
         self.readers
             .read(move |c| {
@@ -350,8 +339,12 @@ impl KeyStore for SqliteStore {
         self.writer
             .write(move |c| {
                 let member: Option<i64> = c
-                    .prepare_cached("SELECT 1 FROM memberships WHERE marketplace_id = ?1 AND user_id = ?2 AND company_id = ?3")
-                    .and_then(|mut s| s.query_row(params![new.marketplace_id, new.user_id, new.company_id], |r| r.get(0)).optional())
+                    .prepare_cached(
+                        "SELECT 1 FROM memberships WHERE marketplace_id = ?1 AND user_id = ?2 AND company_id = ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![new.marketplace_id, new.user_id, new.company_id], |r| r.get(0)).optional()
+                    })
                     .map_err(backend)?;
                 if member.is_none() {
                     return Err(StoreError::NotFound("membership"));
@@ -362,11 +355,7 @@ impl KeyStore for SqliteStore {
             .await
     }
 
-    async fn list_keys(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<ApiKeyRecord>> {
+    async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let (m, u) = (marketplace_id.to_owned(), user_id.to_owned());
         self.readers
             .read(move |c| {
@@ -445,21 +434,23 @@ impl KeyStore for SqliteStore {
             .await
     }
 
-    async fn memberships(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<Membership>> {
         let (m, u) = (marketplace_id.to_owned(), user_id.to_owned());
         self.readers
             .read(move |c| {
                 c.prepare_cached(
-                    "SELECT company_id, roles FROM memberships WHERE marketplace_id = ?1 AND user_id = ?2
-                     ORDER BY created_at, company_id",
+                    "SELECT m.company_id, m.roles, p.id FROM memberships m
+                     LEFT JOIN partners p ON p.company_id = m.company_id
+                     WHERE m.marketplace_id = ?1 AND m.user_id = ?2
+                     ORDER BY m.created_at, m.company_id",
                 )
                 .and_then(|mut s| {
                     s.query_map(params![m, u], |r| {
-                        Ok(Membership { company_id: r.get(0)?, roles: roles_from_column(&r.get::<_, String>(1)?) })
+                        Ok(Membership {
+                            company_id: r.get(0)?,
+                            roles: roles_from_column(&r.get::<_, String>(1)?),
+                            partner_id: r.get(2)?,
+                        })
                     })?
                     .collect()
                 })
@@ -471,11 +462,7 @@ impl KeyStore for SqliteStore {
 
 #[async_trait]
 impl EventLog for SqliteStore {
-    async fn events_recorded_since(
-        &self,
-        since: DateTime<Utc>,
-        types: &[&str],
-    ) -> StoreResult<Vec<EventRecord>> {
+    async fn events_recorded_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventRecord>> {
         let types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
         self.readers
             .read(move |c| {
@@ -492,11 +479,7 @@ impl EventLog for SqliteStore {
             .await
     }
 
-    async fn events_for_subject(
-        &self,
-        marketplace_id: &str,
-        subject_id: &str,
-    ) -> StoreResult<Vec<EventRecord>> {
+    async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>> {
         let (m, s) = (marketplace_id.to_owned(), subject_id.to_owned());
         self.readers
             .read(move |c| {
@@ -522,18 +505,9 @@ mod tests {
 
     #[test]
     fn urls_name_relative_and_absolute_files() {
-        assert_eq!(
-            path_from_url("sqlite://partnerd.db"),
-            Some(PathBuf::from("partnerd.db"))
-        );
-        assert_eq!(
-            path_from_url("sqlite:///var/lib/p.db"),
-            Some(PathBuf::from("/var/lib/p.db"))
-        );
-        assert_eq!(
-            path_from_url("sqlite:p.db?mode=rwc"),
-            Some(PathBuf::from("p.db"))
-        );
+        assert_eq!(path_from_url("sqlite://partnerd.db"), Some(PathBuf::from("partnerd.db")));
+        assert_eq!(path_from_url("sqlite:///var/lib/p.db"), Some(PathBuf::from("/var/lib/p.db")));
+        assert_eq!(path_from_url("sqlite:p.db?mode=rwc"), Some(PathBuf::from("p.db")));
         assert_eq!(path_from_url("postgres://x"), None);
         assert_eq!(path_from_url("sqlite://"), None);
     }

@@ -4,11 +4,7 @@ use crate::conn::backend;
 use partnerd_store::StoreResult;
 use rusqlite::{Connection, OptionalExtension, params};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(
@@ -19,20 +15,13 @@ pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     for (version, name, sql) in MIGRATIONS {
         // IMMEDIATE takes the write lock first, so two processes starting together apply each
         // migration once.
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
         let applied: Option<i64> = tx
-            .query_row(
-                "SELECT version FROM schema_migrations WHERE version = ?1",
-                [version],
-                |r| r.get(0),
-            )
+            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
             .optional()
             .map_err(backend)?;
         if applied.is_none() {
-            tx.execute_batch(sql)
-                .map_err(|e| backend(format!("migration {version} ({name}): {e}")))?;
+            tx.execute_batch(sql).map_err(|e| backend(format!("migration {version} ({name}): {e}")))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 params![version, name, chrono::Utc::now().timestamp_millis()],

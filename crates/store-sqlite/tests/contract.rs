@@ -4,10 +4,7 @@ use partnerd_store::Store;
 use std::sync::Arc;
 
 async fn fresh() -> Option<Arc<dyn Store>> {
-    let dir = std::env::temp_dir().join(format!(
-        "partnerd-contract-{}",
-        partnerd_domain::ids::random_token(12)
-    ));
+    let dir = std::env::temp_dir().join(format!("partnerd-contract-{}", partnerd_domain::ids::random_token(12)));
     std::fs::create_dir_all(&dir).unwrap();
     Some(partnerd_store_sqlite::SqliteStore::open(&dir.join("test.db")).unwrap())
 }

@@ -29,12 +29,7 @@ fn key(marketplace_id: &str, user_id: &str, company_id: &str, at: DateTime<Utc>)
     }
 }
 
-fn event(
-    event_type: &'static str,
-    subject_type: &'static str,
-    subject_id: &str,
-    partner_id: Option<&str>,
-) -> NewEvent {
+fn event(event_type: &'static str, subject_type: &'static str, subject_id: &str, partner_id: Option<&str>) -> NewEvent {
     NewEvent {
         event_type,
         subject_type,
@@ -59,10 +54,7 @@ pub async fn marketplace(store: &dyn Store) -> Marketplace {
         created_at: t0(),
         events: vec![event(types::MARKETPLACE_CREATED, "marketplace", &id, None)],
     };
-    store
-        .create_default_marketplace(new)
-        .await
-        .expect("create marketplace")
+    store.create_default_marketplace(new).await.expect("create marketplace")
 }
 
 pub fn new_partner(marketplace_id: &str, email: &str) -> NewPartner {
@@ -72,12 +64,7 @@ pub fn new_partner(marketplace_id: &str, email: &str) -> NewPartner {
     NewPartner {
         key: key(marketplace_id, &user_id, &company_id, t0()),
         marketplace_id: marketplace_id.into(),
-        events: vec![event(
-            types::PARTNER_CREATED,
-            "partner",
-            &partner_id,
-            Some(&partner_id),
-        )],
+        events: vec![event(types::PARTNER_CREATED, "partner", &partner_id, Some(&partner_id))],
         partner_id,
         company_id,
         company_name: "Acme Corp".into(),
@@ -104,10 +91,7 @@ pub async fn default_marketplace_is_created_once(store: &dyn Store) {
         created_at: t0(),
         events: vec![],
     };
-    assert!(matches!(
-        store.create_default_marketplace(second).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.create_default_marketplace(second).await, Err(StoreError::Conflict(_))));
     let events = store.events_for_subject(&m.id, &m.id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type, types::MARKETPLACE_CREATED);
@@ -118,11 +102,7 @@ pub async fn partner_enrolment_is_readable_everywhere(store: &dyn Store) {
     let p = new_partner(&m.id, "admin@acme.com");
     store.create_partner(p.clone()).await.unwrap();
 
-    let got = store
-        .get_partner(&m.id, &p.partner_id)
-        .await
-        .unwrap()
-        .expect("partner");
+    let got = store.get_partner(&m.id, &p.partner_id).await.unwrap().expect("partner");
     assert_eq!(got.company_name, "Acme Corp");
     assert_eq!(got.contact_email, "admin@acme.com");
     assert_eq!(got.plan, "business");
@@ -131,11 +111,7 @@ pub async fn partner_enrolment_is_readable_everywhere(store: &dyn Store) {
     assert_eq!(got.created_at, t0());
     assert_eq!(store.list_partners(&m.id).await.unwrap(), vec![got.clone()]);
 
-    let auth = store
-        .find_key_for_auth(&p.key.id)
-        .await
-        .unwrap()
-        .expect("key");
+    let auth = store.find_key_for_auth(&p.key.id).await.unwrap().expect("key");
     assert_eq!(auth.marketplace_id, m.id);
     assert_eq!(auth.user_id, p.user_id);
     assert_eq!(auth.user_email, "admin@acme.com");
@@ -145,10 +121,7 @@ pub async fn partner_enrolment_is_readable_everywhere(store: &dyn Store) {
     assert_eq!(auth.partner, Some(got));
     assert_eq!(auth.revoked_at, None);
 
-    let events = store
-        .events_for_subject(&m.id, &p.partner_id)
-        .await
-        .unwrap();
+    let events = store.events_for_subject(&m.id, &p.partner_id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type, types::PARTNER_CREATED);
     assert_eq!(events[0].partner_id.as_deref(), Some(p.partner_id.as_str()));
@@ -160,78 +133,26 @@ pub async fn reads_are_scoped_by_marketplace(store: &dyn Store) {
     let m = marketplace(store).await;
     let p = new_partner(&m.id, "admin@acme.com");
     store.create_partner(p.clone()).await.unwrap();
-    assert_eq!(
-        store
-            .get_partner("mkt_elsewhere", &p.partner_id)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        store
-            .list_partners("mkt_elsewhere")
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .list_keys("mkt_elsewhere", &p.user_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .events_for_subject("mkt_elsewhere", &p.partner_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.get_partner("mkt_elsewhere", &p.partner_id).await.unwrap(), None);
+    assert!(store.list_partners("mkt_elsewhere").await.unwrap().is_empty());
+    assert!(store.list_keys("mkt_elsewhere", &p.user_id).await.unwrap().is_empty());
+    assert!(store.events_for_subject("mkt_elsewhere", &p.partner_id).await.unwrap().is_empty());
     let revoke = store
-        .revoke_key(
-            "mkt_elsewhere",
-            &p.key.id,
-            t0(),
-            event(types::API_KEY_REVOKED, "api_key", &p.key.id, None),
-        )
+        .revoke_key("mkt_elsewhere", &p.key.id, t0(), event(types::API_KEY_REVOKED, "api_key", &p.key.id, None))
         .await;
     assert!(matches!(revoke, Err(StoreError::NotFound(_))));
-    assert_eq!(
-        store
-            .find_key_for_auth(&p.key.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        None
-    );
+    assert_eq!(store.find_key_for_auth(&p.key.id).await.unwrap().unwrap().revoked_at, None);
 }
 
 pub async fn a_refused_enrolment_writes_nothing(store: &dyn Store) {
     let m = marketplace(store).await;
-    store
-        .create_partner(new_partner(&m.id, "admin@acme.com"))
-        .await
-        .unwrap();
+    store.create_partner(new_partner(&m.id, "admin@acme.com")).await.unwrap();
     let dup = new_partner(&m.id, "admin@acme.com");
-    assert!(matches!(
-        store.create_partner(dup.clone()).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.create_partner(dup.clone()).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.list_partners(&m.id).await.unwrap().len(), 1);
-    assert_eq!(
-        store.get_partner(&m.id, &dup.partner_id).await.unwrap(),
-        None
-    );
+    assert_eq!(store.get_partner(&m.id, &dup.partner_id).await.unwrap(), None);
     assert_eq!(store.find_key_for_auth(&dup.key.id).await.unwrap(), None);
-    assert!(
-        store
-            .events_for_subject(&m.id, &dup.partner_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.events_for_subject(&m.id, &dup.partner_id).await.unwrap().is_empty());
 }
 
 pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
@@ -239,33 +160,17 @@ pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
     let p = new_partner(&m.id, "admin@acme.com");
     store.create_partner(p.clone()).await.unwrap();
 
-    let mut extra = key(
-        &m.id,
-        &p.user_id,
-        &p.company_id,
-        t0() + Duration::minutes(1),
-    );
+    let mut extra = key(&m.id, &p.user_id, &p.company_id, t0() + Duration::minutes(1));
     extra.name = "ci".into();
     extra.allowed_ips = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
     extra.expires_at = Some(t0() + Duration::days(30));
     store
-        .create_key(
-            extra.clone(),
-            vec![event(
-                types::API_KEY_CREATED,
-                "api_key",
-                &extra.id,
-                Some(&p.partner_id),
-            )],
-        )
+        .create_key(extra.clone(), vec![event(types::API_KEY_CREATED, "api_key", &extra.id, Some(&p.partner_id))])
         .await
         .unwrap();
 
     let keys = store.list_keys(&m.id, &p.user_id).await.unwrap();
-    assert_eq!(
-        keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
-        vec![p.key.id.as_str(), extra.id.as_str()]
-    );
+    assert_eq!(keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), vec![p.key.id.as_str(), extra.id.as_str()]);
     assert_eq!(keys[1].name, "ci");
     assert_eq!(keys[1].allowed_ips, extra.allowed_ips);
     assert_eq!(keys[1].expires_at, extra.expires_at);
@@ -273,17 +178,7 @@ pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
 
     let at = t0() + Duration::hours(1);
     let revoked = store
-        .revoke_key(
-            &m.id,
-            &extra.id,
-            at,
-            event(
-                types::API_KEY_REVOKED,
-                "api_key",
-                &extra.id,
-                Some(&p.partner_id),
-            ),
-        )
+        .revoke_key(&m.id, &extra.id, at, event(types::API_KEY_REVOKED, "api_key", &extra.id, Some(&p.partner_id)))
         .await
         .unwrap();
     assert_eq!(revoked.revoked_at, Some(at));
@@ -296,37 +191,13 @@ pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        again.revoked_at,
-        Some(at),
-        "revoking twice keeps the first time"
-    );
-    assert_eq!(
-        store
-            .find_key_for_auth(&extra.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        Some(at)
-    );
-    let kinds: Vec<String> = store
-        .events_for_subject(&m.id, &extra.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect();
+    assert_eq!(again.revoked_at, Some(at), "revoking twice keeps the first time");
+    assert_eq!(store.find_key_for_auth(&extra.id).await.unwrap().unwrap().revoked_at, Some(at));
+    let kinds: Vec<String> =
+        store.events_for_subject(&m.id, &extra.id).await.unwrap().into_iter().map(|e| e.event_type).collect();
     assert_eq!(kinds, vec![types::API_KEY_CREATED, types::API_KEY_REVOKED]);
     assert!(matches!(
-        store
-            .revoke_key(
-                &m.id,
-                "key_missing",
-                at,
-                event(types::API_KEY_REVOKED, "api_key", "key_missing", None)
-            )
-            .await,
+        store.revoke_key(&m.id, "key_missing", at, event(types::API_KEY_REVOKED, "api_key", "key_missing", None)).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -336,19 +207,14 @@ pub async fn keys_need_a_membership(store: &dyn Store) {
     let p = new_partner(&m.id, "admin@acme.com");
     store.create_partner(p.clone()).await.unwrap();
     let stray = key(&m.id, &p.user_id, "company_not_a_member", t0());
-    assert!(matches!(
-        store.create_key(stray.clone(), vec![]).await,
-        Err(StoreError::NotFound("membership"))
-    ));
+    assert!(matches!(store.create_key(stray.clone(), vec![]).await, Err(StoreError::NotFound("membership"))));
     assert_eq!(store.find_key_for_auth(&stray.id).await.unwrap(), None);
     let memberships = store.memberships(&m.id, &p.user_id).await.unwrap();
-    assert_eq!(
-        memberships,
-        vec![Membership {
+    assert_eq!(memberships, vec![Membership {
             company_id: p.company_id.clone(),
-            roles: p.roles.clone()
-        }]
-    );
+            roles: p.roles.clone(),
+            partner_id: Some(p.partner_id.clone()),
+        }]);
 }
 
 pub async fn events_are_found_by_type_and_time(store: &dyn Store) {
@@ -357,25 +223,11 @@ pub async fn events_are_found_by_type_and_time(store: &dyn Store) {
     store.create_partner(p.clone()).await.unwrap();
     let at = Utc::now();
     let k = &p.key.id;
-    store
-        .revoke_key(
-            &m.id,
-            k,
-            at,
-            event(types::API_KEY_REVOKED, "api_key", k, None),
-        )
-        .await
-        .unwrap();
-    let found = store
-        .events_recorded_since(at - Duration::seconds(5), &[types::API_KEY_REVOKED])
-        .await
-        .unwrap();
+    store.revoke_key(&m.id, k, at, event(types::API_KEY_REVOKED, "api_key", k, None)).await.unwrap();
+    let found = store.events_recorded_since(at - Duration::seconds(5), &[types::API_KEY_REVOKED]).await.unwrap();
     assert!(found.iter().any(|e| &e.subject_id == k));
     assert!(found.iter().all(|e| e.event_type == types::API_KEY_REVOKED));
-    let later = store
-        .events_recorded_since(at + Duration::hours(1), &[types::API_KEY_REVOKED])
-        .await
-        .unwrap();
+    let later = store.events_recorded_since(at + Duration::hours(1), &[types::API_KEY_REVOKED]).await.unwrap();
     assert!(later.is_empty());
 }
 

@@ -44,11 +44,7 @@ pub trait PartnerStore: Send + Sync {
     /// Company, admin user, membership, enrolment and first key, in one transaction.
     async fn create_partner(&self, new: NewPartner) -> StoreResult<()>;
 
-    async fn get_partner(
-        &self,
-        marketplace_id: &str,
-        partner_id: &str,
-    ) -> StoreResult<Option<PartnerRecord>>;
+    async fn get_partner(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Option<PartnerRecord>>;
 
     async fn list_partners(&self, marketplace_id: &str) -> StoreResult<Vec<PartnerRecord>>;
 }
@@ -56,17 +52,9 @@ pub trait PartnerStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Refuses with `NotFound("membership")` unless the user is a member of the company.
-    async fn create_key(
-        &self,
-        new: NewApiKey,
-        events: Vec<partnerd_domain::events::NewEvent>,
-    ) -> StoreResult<()>;
+    async fn create_key(&self, new: NewApiKey, events: Vec<partnerd_domain::events::NewEvent>) -> StoreResult<()>;
 
-    async fn list_keys(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
 
     /// Marks the key revoked (idempotent: revoking twice keeps the first time and appends no
     /// second event). `NotFound` when the marketplace has no such key.
@@ -82,35 +70,21 @@ pub trait KeyStore: Send + Sync {
     async fn find_key_for_auth(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
 
     /// The companies a user belongs to, with the roles held in each.
-    async fn memberships(
-        &self,
-        marketplace_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Vec<Membership>>;
+    async fn memberships(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<Membership>>;
 }
 
 #[async_trait]
 pub trait EventLog: Send + Sync {
     /// Events of the given types recorded at or after `since`, oldest first, across
     /// marketplaces (used by per-process caches that must notice other processes' changes).
-    async fn events_recorded_since(
-        &self,
-        since: DateTime<Utc>,
-        types: &[&str],
-    ) -> StoreResult<Vec<EventRecord>>;
+    async fn events_recorded_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventRecord>>;
 
     /// A subject's events in the order they were recorded.
-    async fn events_for_subject(
-        &self,
-        marketplace_id: &str,
-        subject_id: &str,
-    ) -> StoreResult<Vec<EventRecord>>;
+    async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>>;
 }
 
 /// Everything a service needs; both backends implement all of it.
-pub trait Store:
-    MarketplaceStore + PartnerStore + KeyStore + EventLog + Send + Sync + 'static
-{
+pub trait Store: MarketplaceStore + PartnerStore + KeyStore + EventLog + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 }

@@ -100,6 +100,8 @@ pub struct KeyAuth {
 pub struct Membership {
     pub company_id: String,
     pub roles: Vec<Role>,
+    /// The company's partner enrolment, if any.
+    pub partner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,281 @@
+//! Partner enrolment, API keys and the marketplace bootstrap: the operator's use cases (CLI),
+//! and the partner's view of itself.
+
+use crate::{Principal, ServiceError, Services};
+use chrono::{DateTime, Utc};
+use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::ids::new_id;
+use partnerd_domain::ip::IpRule;
+use partnerd_domain::partner::{CompanyName, Email, PlanName, Role};
+use partnerd_domain::{ValidationErrors, api_key};
+use partnerd_store::{ApiKeyRecord, Marketplace, NewApiKey, NewMarketplace, NewPartner, PartnerRecord, StoreError};
+use serde_json::json;
+
+pub struct Partners<'a> {
+    pub(crate) services: &'a Services,
+}
+
+/// The default marketplace, and its operator key when this call created it (shown once).
+pub struct Bootstrap {
+    pub marketplace: Marketplace,
+    pub operator_key: Option<String>,
+}
+
+pub struct CreatePartner {
+    pub name: String,
+    pub email: String,
+    pub plan: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedPartner {
+    pub partner_id: String,
+    pub company_id: String,
+    pub user_id: String,
+    pub key_id: String,
+    /// The only time the key is shown.
+    pub api_key: String,
+}
+
+pub struct CreateKey {
+    pub user_id: String,
+    /// Required only when the user belongs to several companies.
+    pub company_id: Option<String>,
+    pub name: String,
+    pub allowed_ips: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedKey {
+    pub key_id: String,
+    pub api_key: String,
+}
+
+const OPERATOR_EMAIL: &str = "operator@localhost";
+
+impl Partners<'_> {
+    /// Finds the default marketplace, creating it with its operator on a brand-new database.
+    /// Safe when several processes start at once: one creates, the others read its result.
+    pub async fn bootstrap(&self) -> Result<Bootstrap, ServiceError> {
+        let store = &self.services.store;
+        if let Some(m) = store.default_marketplace().await? {
+            return Ok(Bootstrap { marketplace: m, operator_key: None });
+        }
+        let now = self.services.clock.now();
+        let id = new_id("mkt");
+        let company = new_id("company");
+        let user = new_id("user");
+        let key = api_key::generate();
+        let new = NewMarketplace {
+            operator_key: new_key(&key, &id, &user, &company, "operator", vec![], None, now),
+            name: "Default marketplace".into(),
+            operator_company_id: company.clone(),
+            operator_user_id: user.clone(),
+            operator_email: OPERATOR_EMAIL.into(),
+            created_at: now,
+            events: vec![
+                event(types::MARKETPLACE_CREATED, "marketplace", &id, None, None, json!({ "marketplace_id": id })),
+                event(
+                    types::API_KEY_CREATED,
+                    "api_key",
+                    &key.key_id,
+                    None,
+                    None,
+                    json!({ "key_id": key.key_id, "user_id": user }),
+                ),
+            ],
+            id,
+        };
+        match store.create_default_marketplace(new).await {
+            Ok(m) => Ok(Bootstrap { marketplace: m, operator_key: Some(key.token) }),
+            Err(StoreError::Conflict(_)) => {
+                let m = store.default_marketplace().await?.ok_or(ServiceError::NotFound("marketplace"))?;
+                Ok(Bootstrap { marketplace: m, operator_key: None })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Enrols a company as a partner with its admin user and first API key, in one transaction.
+    pub async fn create(&self, marketplace_id: &str, input: CreatePartner) -> Result<CreatedPartner, ServiceError> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.check("name", CompanyName::parse(&input.name));
+        let email = errors.check("email", Email::parse(&input.email));
+        let plan = errors.check("plan", PlanName::parse(&input.plan));
+        if let Some(p) = &plan
+            && self.services.plans.limits(p.as_str()).is_none()
+        {
+            let known: Vec<&str> = self.services.plans.names().collect();
+            errors.add("plan", format!("unknown plan '{p}' (expected one of: {})", known.join(", ")));
+        }
+        let mut roles = Vec::new();
+        for r in &input.roles {
+            if let Some(role) = errors.check("role", Role::parse(r)) {
+                roles.push(role);
+            }
+        }
+        if input.roles.is_empty() {
+            roles.push(Role::Reseller);
+        }
+        errors.into_result()?;
+        let (name, email, plan) = (name.expect("validated"), email.expect("validated"), plan.expect("validated"));
+
+        let now = self.services.clock.now();
+        let partner_id = new_id("partner");
+        let company_id = new_id("company");
+        let user_id = new_id("user");
+        let key = api_key::generate();
+        let payload = json!({
+            "partner_id": partner_id,
+            "company_id": company_id,
+            "company_name": name.as_str(),
+            "email": email.as_str(),
+            "plan": plan.as_str(),
+        });
+        let new = NewPartner {
+            key: new_key(&key, marketplace_id, &user_id, &company_id, "default", vec![], None, now),
+            marketplace_id: marketplace_id.to_owned(),
+            events: vec![
+                event(types::PARTNER_CREATED, "partner", &partner_id, Some(&partner_id), None, payload),
+                event(
+                    types::API_KEY_CREATED,
+                    "api_key",
+                    &key.key_id,
+                    Some(&partner_id),
+                    None,
+                    json!({ "key_id": key.key_id, "user_id": user_id }),
+                ),
+            ],
+            partner_id: partner_id.clone(),
+            company_id: company_id.clone(),
+            company_name: name.as_str().to_owned(),
+            contact_email: email.as_str().to_owned(),
+            plan: plan.as_str().to_owned(),
+            user_id: user_id.clone(),
+            roles,
+            created_at: now,
+        };
+        self.services.store.create_partner(new).await.map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::Validation(ValidationErrors::single(
+                "email",
+                format!("a user with the e-mail {} exists already", email.as_str()),
+            )),
+            e => e.into(),
+        })?;
+        Ok(CreatedPartner { partner_id, company_id, user_id, key_id: key.key_id, api_key: key.token })
+    }
+
+    pub async fn list(&self, marketplace_id: &str) -> Result<Vec<PartnerRecord>, ServiceError> {
+        Ok(self.services.store.list_partners(marketplace_id).await?)
+    }
+
+    /// The calling partner's own profile. Served from the authenticated principal: the key
+    /// lookup already read it.
+    pub fn profile(&self, principal: &Principal) -> Result<PartnerRecord, ServiceError> {
+        principal
+            .partner
+            .clone()
+            .ok_or_else(|| ServiceError::Forbidden("This API key does not belong to a partner".into()))
+    }
+
+    pub async fn create_key(&self, marketplace_id: &str, input: CreateKey) -> Result<CreatedKey, ServiceError> {
+        let mut errors = ValidationErrors::new();
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.add("name", "must be 1 to 100 characters");
+        }
+        let mut rules = Vec::new();
+        for raw in &input.allowed_ips {
+            if let Some(rule) = errors.check("allowed_ips", raw.parse::<IpRule>()) {
+                rules.push(rule.to_string());
+            }
+        }
+        if input.expires_at.is_some_and(|t| t <= self.services.clock.now()) {
+            errors.add("expires_at", "must be in the future");
+        }
+        errors.into_result()?;
+
+        let store = &self.services.store;
+        let memberships = store.memberships(marketplace_id, &input.user_id).await?;
+        let membership = match (&input.company_id, memberships.as_slice()) {
+            (_, []) => return Err(ServiceError::NotFound("user")),
+            (Some(c), ms) => ms.iter().find(|m| &m.company_id == c).ok_or(ServiceError::NotFound("membership"))?,
+            (None, [only]) => only,
+            (None, _) => {
+                return Err(ValidationErrors::single("company", "the user belongs to several companies: name one").into());
+            }
+        };
+        let (company_id, partner_id) = (membership.company_id.clone(), membership.partner_id.clone());
+        let now = self.services.clock.now();
+        let key = api_key::generate();
+        let new = new_key(&key, marketplace_id, &input.user_id, &company_id, name, rules, input.expires_at, now);
+        let ev = event(
+            types::API_KEY_CREATED,
+            "api_key",
+            &key.key_id,
+            partner_id.as_deref(),
+            None,
+            json!({ "key_id": key.key_id, "user_id": input.user_id }),
+        );
+        store.create_key(new, vec![ev]).await?;
+        Ok(CreatedKey { key_id: key.key_id, api_key: key.token })
+    }
+
+    pub async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> Result<Vec<ApiKeyRecord>, ServiceError> {
+        Ok(self.services.store.list_keys(marketplace_id, user_id).await?)
+    }
+
+    /// Revokes a key; this process stops accepting it at once, others within their poll interval.
+    pub async fn revoke_key(&self, marketplace_id: &str, key_id: &str) -> Result<ApiKeyRecord, ServiceError> {
+        let now = self.services.clock.now();
+        let ev = event(types::API_KEY_REVOKED, "api_key", key_id, None, None, json!({ "key_id": key_id }));
+        let revoked = self.services.store.revoke_key(marketplace_id, key_id, now, ev).await?;
+        self.services.auth.evict(key_id);
+        Ok(revoked)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_key(
+    key: &api_key::GeneratedKey,
+    marketplace_id: &str,
+    user_id: &str,
+    company_id: &str,
+    name: &str,
+    allowed_ips: Vec<String>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> NewApiKey {
+    NewApiKey {
+        id: key.key_id.clone(),
+        marketplace_id: marketplace_id.to_owned(),
+        user_id: user_id.to_owned(),
+        company_id: company_id.to_owned(),
+        name: name.to_owned(),
+        display_prefix: key.display_prefix.clone(),
+        secret_hash: key.secret_hash.to_vec(),
+        allowed_ips,
+        expires_at,
+        created_at: now,
+    }
+}
+
+fn event(
+    event_type: &'static str,
+    subject_type: &'static str,
+    subject_id: &str,
+    partner_id: Option<&str>,
+    actor_user_id: Option<&str>,
+    payload: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        event_type,
+        subject_type,
+        subject_id: subject_id.to_owned(),
+        partner_id: partner_id.map(str::to_owned),
+        actor_user_id: actor_user_id.map(str::to_owned),
+        payload,
+    }
+}
