@@ -1,1 +1,349 @@
-fn main() {}
+//! `partnerd`: the server and its admin CLI. Exit codes: 0 success, 2 usage errors (including
+//! invalid values), 1 anything else, with a one-line reason on stderr.
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig};
+use partnerd::server::{self, ServerOptions};
+use partnerd_domain::SystemClock;
+use partnerd_services::partners::{CreateKey, CreatePartner};
+use partnerd_services::{ServiceError, Services};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "partnerd", version, about = "Self-hosted partner platform: partner APIs, webhooks and admin CLI")]
+struct Cli {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://…
+    #[arg(long, global = true, env = "PARTNERD_DATABASE_URL")]
+    database: Option<String>,
+    /// TOML config file (listen, database_url, redis_url, plans…)
+    #[arg(long, global = true, env = "PARTNERD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (creates and migrates the database on start)
+    Serve(ServeArgs),
+    /// Enrol and list partners
+    #[command(subcommand)]
+    Partners(PartnersCommand),
+    /// Create, list and revoke API keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PARTNERD_LISTEN")]
+    listen: Option<String>,
+    /// Keep rate-limit counters in Redis so several processes share one limit
+    #[arg(long, env = "PARTNERD_REDIS_URL")]
+    redis: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PartnersCommand {
+    /// Enrol a company as a partner, with its admin user and a first API key
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "starter")]
+        plan: String,
+        /// reseller, reseller_manager, referral, developer, channel_admin, sales_support, partner, partner_read (repeatable) [default: reseller]
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the marketplace's partners
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create another API key for a user
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Needed only when the user belongs to several companies
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Allowed client address or CIDR block (repeatable); none means any
+        #[arg(long = "allow-ip")]
+        allow_ips: Vec<String>,
+        /// Expiry time, RFC 3339 (e.g. 2026-12-31T00:00:00Z)
+        #[arg(long)]
+        expires_at: Option<DateTime<Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's keys (never their secrets)
+    List {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key; running servers stop accepting it within a second
+    Revoke {
+        key_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure and the exit code it deserves.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn other(message: impl Into<String>) -> Self {
+        Self { code: 1, message: message.into() }
+    }
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(v) => Failure { code: 2, message: v.to_string() },
+            other => Failure::other(other.to_string()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("partnerd: error: {}", f.message.replace('\n', " "));
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PARTNERD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path).map_err(|m| Failure { code: 2, message: m })?,
+        None => FileConfig::default(),
+    };
+    let plans = file.plan_catalog().map_err(|m| Failure { code: 2, message: m })?;
+    let database_url =
+        cli.database.clone().or(file.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+
+    match cli.command {
+        Command::Serve(args) => {
+            let opts = ServerOptions {
+                listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+                redis_url: args.redis.or(file.redis_url),
+                database_url: database_url.clone(),
+                plans,
+                clock: Arc::new(SystemClock),
+                invalidation_interval: Duration::from_millis(500),
+            };
+            serve(opts).await
+        }
+        Command::Partners(cmd) => {
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            partners(&services, &marketplace, cmd).await
+        }
+        Command::Keys(cmd) => {
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            keys(&services, &marketplace, cmd).await
+        }
+    }
+}
+
+async fn serve(opts: ServerOptions) -> Result<(), Failure> {
+    let database_url = opts.database_url.clone();
+    let mut running = server::start(opts).await.map_err(Failure::other)?;
+    if let Some(key) = &running.bootstrap.operator_key {
+        print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url);
+    }
+    tracing::info!("partnerd listening on http://{} ({} store)", running.addr, running.services.store.backend());
+    tokio::select! {
+        result = running.wait() => return result.map_err(|e| Failure::other(e.to_string())),
+        _ = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.stop().await.map_err(|e| Failure::other(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn print_operator_banner(marketplace_id: &str, key: &str, database_url: &str) {
+    let db = if database_url == DEFAULT_DATABASE_URL { String::new() } else { format!(" --database '{database_url}'") };
+    println!(
+        "\npartnerd: created marketplace {marketplace_id}.\n\
+         Operator API key (shown only this once; store it now):\n\n    {key}\n\n\
+         Create a partner and its API key with:\n\n    \
+         partnerd{db} partners create --name \"Acme Corp\" --email admin@acme.com --plan business\n"
+    );
+}
+
+async fn admin_services(database_url: &str, plans: partnerd_services::PlanCatalog) -> Result<Services, Failure> {
+    server::build_services(database_url, None, plans, Arc::new(SystemClock)).await.map_err(Failure::other)
+}
+
+/// The default marketplace; on a brand-new database the CLI creates it and shows the operator
+/// key once, on stderr so that `--json` output stays one object.
+async fn marketplace_id(services: &Services, database_url: &str) -> Result<String, Failure> {
+    let b = services.partners().bootstrap().await?;
+    if let Some(key) = &b.operator_key {
+        eprintln!(
+            "partnerd: created marketplace {} in {database_url}; operator API key (shown once): {key}",
+            b.marketplace.id
+        );
+    }
+    Ok(b.marketplace.id)
+}
+
+fn print_json(value: serde_json::Value) {
+    println!("{value}");
+}
+
+async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersCommand) -> Result<(), Failure> {
+    match cmd {
+        PartnersCommand::Create { name, email, plan, roles, json } => {
+            let created =
+                services.partners().create(marketplace_id, CreatePartner { name, email, plan, roles }).await?;
+            if json {
+                print_json(json!({
+                    "partner_id": created.partner_id,
+                    "company_id": created.company_id,
+                    "user_id": created.user_id,
+                    "key_id": created.key_id,
+                    "api_key": created.api_key,
+                    "marketplace_id": marketplace_id,
+                }));
+            } else {
+                println!("partner:  {}", created.partner_id);
+                println!("company:  {}", created.company_id);
+                println!("user:     {}", created.user_id);
+                println!("key:      {}", created.key_id);
+                println!("API key (shown only this once): {}", created.api_key);
+            }
+        }
+        PartnersCommand::List { json } => {
+            let list = services.partners().list(marketplace_id).await?;
+            if json {
+                print_json(serde_json::Value::Array(
+                    list.iter()
+                        .map(|p| {
+                            json!({
+                                "partner_id": p.id, "company_id": p.company_id, "company_name": p.company_name,
+                                "email": p.contact_email, "plan": p.plan, "created_at": p.created_at.to_rfc3339(),
+                            })
+                        })
+                        .collect(),
+                ));
+            } else {
+                for p in list {
+                    println!("{}  {:<10}  {}  <{}>", p.id, p.plan, p.company_name, p.contact_email);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(services: &Services, marketplace_id: &str, cmd: KeysCommand) -> Result<(), Failure> {
+    let partners = services.partners();
+    match cmd {
+        KeysCommand::Create { user, company, name, allow_ips, expires_at, json } => {
+            let input = CreateKey { user_id: user, company_id: company, name, allowed_ips: allow_ips, expires_at };
+            let created = partners.create_key(marketplace_id, input).await?;
+            if json {
+                print_json(json!({ "key_id": created.key_id, "api_key": created.api_key }));
+            } else {
+                println!("key:      {}", created.key_id);
+                println!("API key (shown only this once): {}", created.api_key);
+            }
+        }
+        KeysCommand::List { user, json } => {
+            let list = partners.list_keys(marketplace_id, &user).await?;
+            let rows: Vec<_> = list
+                .iter()
+                .map(|k| {
+                    json!({
+                        "key_id": k.id, "name": k.name, "prefix": k.display_prefix, "company_id": k.company_id,
+                        "allowed_ips": k.allowed_ips,
+                        "expires_at": k.expires_at.map(|t| t.to_rfc3339()),
+                        "revoked_at": k.revoked_at.map(|t| t.to_rfc3339()),
+                        "created_at": k.created_at.to_rfc3339(),
+                    })
+                })
+                .collect();
+            if json {
+                print_json(serde_json::Value::Array(rows));
+            } else {
+                for k in list {
+                    let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("{}  {:<8}  {:<12}  {}", k.id, state, k.name, k.display_prefix);
+                }
+            }
+        }
+        KeysCommand::Revoke { key_id, json } => {
+            let k = partners.revoke_key(marketplace_id, &key_id).await?;
+            let at = k.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+            if json {
+                print_json(json!({ "key_id": k.id, "revoked_at": at }));
+            } else {
+                println!("revoked {} at {at}", k.id);
+            }
+        }
+    }
+    Ok(())
+}

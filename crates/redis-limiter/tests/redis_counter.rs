@@ -1,7 +1,7 @@
 //! Against the real Redis named by PARTNERD_TEST_REDIS_URL (skipped when unset).
 
 use chrono::{TimeZone, Utc};
-use partnerd_domain::rate_limit::{slots, Limits};
+use partnerd_domain::rate_limit::{Limits, slots};
 use partnerd_redis_limiter::RedisCounter;
 use partnerd_services::RateCounter;
 

@@ -204,7 +204,9 @@ impl Partners<'_> {
             (Some(c), ms) => ms.iter().find(|m| &m.company_id == c).ok_or(ServiceError::NotFound("membership"))?,
             (None, [only]) => only,
             (None, _) => {
-                return Err(ValidationErrors::single("company", "the user belongs to several companies: name one").into());
+                return Err(
+                    ValidationErrors::single("company", "the user belongs to several companies: name one").into()
+                );
             }
         };
         let (company_id, partner_id) = (membership.company_id.clone(), membership.partner_id.clone());

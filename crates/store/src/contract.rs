@@ -210,11 +210,14 @@ pub async fn keys_need_a_membership(store: &dyn Store) {
     assert!(matches!(store.create_key(stray.clone(), vec![]).await, Err(StoreError::NotFound("membership"))));
     assert_eq!(store.find_key_for_auth(&stray.id).await.unwrap(), None);
     let memberships = store.memberships(&m.id, &p.user_id).await.unwrap();
-    assert_eq!(memberships, vec![Membership {
+    assert_eq!(
+        memberships,
+        vec![Membership {
             company_id: p.company_id.clone(),
             roles: p.roles.clone(),
             partner_id: Some(p.partner_id.clone()),
-        }]);
+        }]
+    );
 }
 
 pub async fn events_are_found_by_type_and_time(store: &dyn Store) {

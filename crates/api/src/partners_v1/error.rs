@@ -1,0 +1,119 @@
+//! The partners surface's error envelope:
+//! `{"success": false, "error": {"code", "message", "details"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use partnerd_domain::ValidationErrors;
+use partnerd_services::ServiceError;
+use serde_json::{Map, Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Map<String, Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: Map::new() }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
+    }
+
+    pub fn rate_limited() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests: rate limit exceeded")
+    }
+
+    pub fn server_error() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "SERVER_ERROR", "Internal server error")
+    }
+
+    /// Not in the document's table: a body that is not JSON at all.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json")
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Request body exceeds 1 MiB")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")
+    }
+
+    /// 422 with `details` = `{field: [message, …]}` and the first problem as the message.
+    pub fn validation(errors: &ValidationErrors) -> Self {
+        let (field, first) = errors
+            .fields()
+            .iter()
+            .find_map(|(f, ms)| ms.first().map(|m| (f.as_str(), m.as_str())))
+            .unwrap_or(("request", "is invalid"));
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", sentence(field, first));
+        for (f, ms) in errors.fields() {
+            e.details.insert(f.clone(), Value::from(ms.clone()));
+        }
+        e
+    }
+
+    pub fn validation_single(field: &str, message: &str) -> Self {
+        Self::validation(&ValidationErrors::single(field, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// "The email field must be …", in the document's style ("The listing_id field is required").
+fn sentence(field: &str, message: &str) -> String {
+    let reads_on = ["must", "is", "has", "should", "cannot"].iter().any(|w| message.starts_with(w));
+    if reads_on { format!("The {field} field {message}") } else { format!("The {field} field is invalid: {message}") }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "success": false,
+            "error": { "code": self.code, "message": self.message, "details": self.details },
+        });
+        // axum adds `Allow` to 405s from its method routers.
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(v) => ApiError::validation(&v),
+            ServiceError::NotFound(what) => ApiError::not_found(&capitalised(what)),
+            ServiceError::Forbidden(m) => ApiError::forbidden(m),
+            ServiceError::Conflict(m) => ApiError::validation_single("request", &m),
+            ServiceError::Unavailable(m) => {
+                tracing::error!(error = %m, "storage failure");
+                ApiError::server_error()
+            }
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}

@@ -1,0 +1,93 @@
+//! Authentication and rate limiting for every partners route, including unknown ones, so every
+//! response carries `X-RateLimit-*`. Requests without a valid key are limited per client
+//! address on the smallest plan, which also slows key guessing.
+
+use super::ApiError;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use partnerd_domain::rate_limit::Decision;
+use partnerd_services::{AuthFailure, Principal, Services};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// The authenticated caller of a partners route.
+pub struct Caller(pub Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<Principal>>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ApiError::unauthorized("Missing API key"))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+pub async fn authenticate_and_limit(State(services): State<Services>, mut req: Request, next: Next) -> Response {
+    // Without connection info (never the case when served) no allowlist can match.
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let claimed = req.headers().get("x-partner-id").map(|v| v.to_str().unwrap_or("\u{0}"));
+    let outcome = services.auth.authenticate(bearer(req.headers()), client_ip, claimed).await;
+
+    let (bucket, limits) = match &outcome {
+        Ok(p) => {
+            let plan_limits = match &p.partner {
+                Some(partner) => services.plans.limits(&partner.plan).unwrap_or_else(|| {
+                    tracing::warn!(plan = %partner.plan, "partner's plan is not configured; applying the smallest");
+                    services.plans.anonymous_limits()
+                }),
+                None => services.plans.operator_limits(),
+            };
+            (format!("key:{}", p.key_id), plan_limits)
+        }
+        Err(_) => (format!("ip:{client_ip}"), services.plans.anonymous_limits()),
+    };
+    let decision = services.limiter.check(&bucket, &limits).await;
+    if let Some(d) = &decision
+        && !d.allowed
+    {
+        let mut response = ApiError::rate_limited().into_response();
+        add_headers(response.headers_mut(), d);
+        return response;
+    }
+
+    let mut response = match outcome {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(AuthFailure::Unavailable) => ApiError::server_error().into_response(),
+        Err(f) if f.is_forbidden() => ApiError::forbidden(f.to_string()).into_response(),
+        Err(f) => ApiError::unauthorized(f.to_string()).into_response(),
+    };
+    if let Some(d) = &decision {
+        add_headers(response.headers_mut(), d);
+    }
+    response
+}
+
+fn add_headers(headers: &mut HeaderMap, d: &Decision) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(d.reset));
+    if let Some(after) = d.retry_after {
+        headers.insert("retry-after", HeaderValue::from(after));
+    }
+}

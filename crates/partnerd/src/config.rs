@@ -1,0 +1,149 @@
+//! Configuration: flags, then environment variables, then the config file, then defaults.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8080"
+//! database_url = "postgres://partnerd@db/partnerd"
+//! redis_url = "redis://127.0.0.1:6379/"
+//! operator_plan = "enterprise"
+//!
+//! [hourly_tiers]          # the reseller document's hourly limits
+//! standard = 5000
+//!
+//! [plans.starter]         # redefine a plan, or add one
+//! requests_per_minute = 60
+//! requests_per_day = 1000
+//! hourly_tier = "standard"   # or requests_per_hour = N
+//! ```
+
+use partnerd_domain::rate_limit::Limits;
+use partnerd_services::PlanCatalog;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://partnerd.db";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub operator_plan: Option<String>,
+    #[serde(default)]
+    pub hourly_tiers: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub plans: BTreeMap<String, PlanConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    pub requests_per_minute: Option<u64>,
+    pub requests_per_day: Option<u64>,
+    pub requests_per_hour: Option<u64>,
+    pub hourly_tier: Option<String>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+    }
+
+    /// The documents' plans, with this file's changes and additions.
+    pub fn plan_catalog(&self) -> Result<PlanCatalog, String> {
+        let mut tiers = BTreeMap::from([
+            ("standard".to_owned(), 5_000u64),
+            ("premium".to_owned(), 10_000),
+            ("enterprise".to_owned(), 25_000),
+        ]);
+        tiers.extend(self.hourly_tiers.clone());
+        let default_plan = |m, d, tier: &str| PlanConfig {
+            requests_per_minute: Some(m),
+            requests_per_day: Some(d),
+            requests_per_hour: None,
+            hourly_tier: Some(tier.into()),
+        };
+        let mut plans = BTreeMap::from([
+            ("starter".to_owned(), default_plan(60, 1_000, "standard")),
+            ("business".to_owned(), default_plan(300, 10_000, "premium")),
+            ("enterprise".to_owned(), default_plan(1_000, 100_000, "enterprise")),
+        ]);
+        for (name, overrides) in &self.plans {
+            partnerd_domain::partner::PlanName::parse(name).map_err(|e| format!("plan '{name}': name {e}"))?;
+            let merged = match plans.get(name) {
+                Some(base) => PlanConfig {
+                    requests_per_minute: overrides.requests_per_minute.or(base.requests_per_minute),
+                    requests_per_day: overrides.requests_per_day.or(base.requests_per_day),
+                    requests_per_hour: overrides.requests_per_hour,
+                    hourly_tier: if overrides.requests_per_hour.is_some() {
+                        None
+                    } else {
+                        overrides.hourly_tier.clone().or(base.hourly_tier.clone())
+                    },
+                },
+                None => overrides.clone(),
+            };
+            plans.insert(name.clone(), merged);
+        }
+        let mut limits = BTreeMap::new();
+        for (name, p) in plans {
+            let per_hour = match (p.requests_per_hour, &p.hourly_tier) {
+                (Some(n), _) => Some(n),
+                (None, Some(tier)) => {
+                    Some(*tiers.get(tier).ok_or_else(|| format!("plan '{name}': unknown hourly tier '{tier}'"))?)
+                }
+                (None, None) => None,
+            };
+            limits.insert(name, Limits { per_minute: p.requests_per_minute, per_hour, per_day: p.requests_per_day });
+        }
+        PlanCatalog::new(limits, self.operator_plan.clone().unwrap_or_else(|| "enterprise".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_means_the_documents_plans() {
+        assert_eq!(FileConfig::default().plan_catalog().unwrap(), PlanCatalog::default());
+    }
+
+    #[test]
+    fn a_file_can_change_tiers_redefine_and_add_plans() {
+        let c: FileConfig = toml::from_str(
+            r#"
+            [hourly_tiers]
+            standard = 4000
+            [plans.business]
+            requests_per_minute = 500
+            hourly_tier = "standard"
+            [plans.bench]
+            requests_per_minute = 100000000
+            "#,
+        )
+        .unwrap();
+        let cat = c.plan_catalog().unwrap();
+        assert_eq!(cat.limits("starter").unwrap().per_hour, Some(4_000));
+        assert_eq!(
+            cat.limits("business").unwrap(),
+            Limits { per_minute: Some(500), per_hour: Some(4_000), per_day: Some(10_000) }
+        );
+        assert_eq!(
+            cat.limits("bench").unwrap(),
+            Limits { per_minute: Some(100_000_000), per_hour: None, per_day: None }
+        );
+    }
+
+    #[test]
+    fn mistakes_in_the_file_are_reported() {
+        assert!(toml::from_str::<FileConfig>("lisen = 'x'").is_err());
+        let c: FileConfig = toml::from_str("[plans.gold]\nhourly_tier = 'platinum'").unwrap();
+        assert!(c.plan_catalog().unwrap_err().contains("platinum"));
+        let c: FileConfig = toml::from_str("[plans.Gold]\nrequests_per_minute = 1").unwrap();
+        assert!(c.plan_catalog().is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! Starting and stopping the HTTP server: used by `partnerd serve` and by the tests.
+
+use partnerd_domain::Clock;
+use partnerd_services::partners::Bootstrap;
+use partnerd_services::{InMemoryCounter, PlanCatalog, RateCounter, Services};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct ServerOptions {
+    pub listen: String,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub plans: PlanCatalog,
+    pub clock: Arc<dyn Clock>,
+    /// How often the key cache reads other processes' revocations from the event log.
+    pub invalidation_interval: Duration,
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub services: Services,
+    pub bootstrap: Bootstrap,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, then returns.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let result = (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        for t in &self.background {
+            t.abort();
+        }
+        result
+    }
+
+    /// Waits until the server stops by itself (it does not, unless its listener fails).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    pub fn trigger_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn build_services(
+    database_url: &str,
+    redis_url: Option<&str>,
+    plans: PlanCatalog,
+    clock: Arc<dyn Clock>,
+) -> Result<Services, String> {
+    let store = crate::open_store(database_url).await?;
+    let counter: Arc<dyn RateCounter> = match redis_url {
+        Some(url) => {
+            Arc::new(partnerd_redis_limiter::RedisCounter::connect(url, "partnerd").await.map_err(|e| e.to_string())?)
+        }
+        None => Arc::new(InMemoryCounter::default()),
+    };
+    Ok(Services::new(store, clock, plans, counter))
+}
+
+pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
+    let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock).await?;
+    let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
+    let listener =
+        TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let background = vec![services.auth.spawn_invalidation(opts.invalidation_interval)];
+    let app = partnerd_api::router(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, services, bootstrap, shutdown: Some(tx), task, background })
+}
