@@ -156,6 +156,9 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        // The default reports a failed log write with eprintln!, which panics when stderr is
+        // closed (a detached daemon); losing a log line must not stop the server.
+        .log_internal_errors(false)
         .init();
 }
 
@@ -194,6 +197,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn serve(opts: ServerOptions) -> Result<(), Failure> {
+    // Installed before the server announces itself, so a SIGTERM sent right after "listening"
+    // shuts down gracefully instead of killing the process.
+    let shutdown = shutdown_signal().map_err(|e| Failure::other(format!("cannot install signal handlers: {e}")))?;
     let database_url = opts.database_url.clone();
     let mut running = server::start(opts).await.map_err(Failure::other)?;
     if let Some(key) = &running.bootstrap.operator_key {
@@ -202,25 +208,30 @@ async fn serve(opts: ServerOptions) -> Result<(), Failure> {
     tracing::info!("partnerd listening on http://{} ({} store)", running.addr, running.services.store.backend());
     tokio::select! {
         result = running.wait() => return result.map_err(|e| Failure::other(e.to_string())),
-        _ = shutdown_signal() => {}
+        _ = shutdown => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop().await.map_err(|e| Failure::other(e.to_string()))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM; the handlers are registered when this is called.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn print_operator_banner(marketplace_id: &str, key: &str, database_url: &str) {

@@ -1,0 +1,164 @@
+//! Test harness: real servers on random ports, over real HTTP, on SQLite or PostgreSQL.
+#![allow(dead_code)]
+
+use chrono::{TimeZone, Utc};
+use partnerd::server::{self, RunningServer, ServerOptions};
+use partnerd_domain::ManualClock;
+use partnerd_domain::rate_limit::Limits;
+use partnerd_services::PlanCatalog;
+use partnerd_services::partners::{CreateKey, CreatePartner};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database URL for `backend`, or `None` when PostgreSQL is not configured here.
+pub async fn fresh_database(backend: Backend) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("partnerd-test-{}", partnerd_domain::ids::random_token(12)));
+            std::fs::create_dir_all(&dir).unwrap();
+            Some(format!("sqlite://{}", dir.join("partnerd.db").display()))
+        }
+        Backend::Postgres => {
+            let Ok(url) = std::env::var("PARTNERD_TEST_POSTGRES_URL") else {
+                eprintln!("PARTNERD_TEST_POSTGRES_URL not set: skipping the PostgreSQL variant");
+                return None;
+            };
+            Some(partnerd_store_postgres::fresh_schema_url(&url).await.expect("create test schema"))
+        }
+    }
+}
+
+pub fn redis_url() -> Option<String> {
+    std::env::var("PARTNERD_TEST_REDIS_URL").ok()
+}
+
+/// The documents' plans plus `tiny` (3/minute, 5/day) so window tests stay short.
+pub fn test_plans() -> PlanCatalog {
+    let mut plans = BTreeMap::new();
+    for name in ["starter", "business", "enterprise"] {
+        plans.insert(name.to_owned(), PlanCatalog::default().limits(name).unwrap());
+    }
+    plans.insert("tiny".to_owned(), Limits { per_minute: Some(3), per_hour: None, per_day: Some(5) });
+    PlanCatalog::new(plans, "enterprise".into()).unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub database_url: String,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    pub server: RunningServer,
+}
+
+pub struct TestPartner {
+    pub partner_id: String,
+    pub company_id: String,
+    pub user_id: String,
+    pub key_id: String,
+    pub api_key: String,
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let database_url = fresh_database(backend).await?;
+    let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()));
+    Some(spawn_on(&database_url, clock, None).await)
+}
+
+/// A server on an existing database (another "process" sharing it), with a shared clock.
+pub async fn spawn_on(database_url: &str, clock: Arc<ManualClock>, redis_url: Option<String>) -> TestApp {
+    let server = server::start(ServerOptions {
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.to_owned(),
+        redis_url,
+        plans: test_plans(),
+        clock: clock.clone(),
+        invalidation_interval: Duration::from_millis(50),
+    })
+    .await
+    .expect("server starts");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        database_url: database_url.to_owned(),
+        clock,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn marketplace_id(&self) -> String {
+        self.server.bootstrap.marketplace.id.clone()
+    }
+
+    pub async fn partner(&self, name: &str, email: &str, plan: &str) -> TestPartner {
+        let c = self
+            .server
+            .services
+            .partners()
+            .create(
+                &self.marketplace_id(),
+                CreatePartner { name: name.into(), email: email.into(), plan: plan.into(), roles: vec![] },
+            )
+            .await
+            .expect("create partner");
+        TestPartner {
+            partner_id: c.partner_id,
+            company_id: c.company_id,
+            user_id: c.user_id,
+            key_id: c.key_id,
+            api_key: c.api_key,
+        }
+    }
+
+    pub async fn key(&self, user_id: &str, allowed_ips: &[&str], expires_at: Option<chrono::DateTime<Utc>>) -> String {
+        let input = CreateKey {
+            user_id: user_id.into(),
+            company_id: None,
+            name: "test".into(),
+            allowed_ips: allowed_ips.iter().map(|s| s.to_string()).collect(),
+            expires_at,
+        };
+        self.server.services.partners().create_key(&self.marketplace_id(), input).await.expect("create key").api_key
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(key).send().await.expect("request")
+    }
+}
+
+pub async fn json(r: reqwest::Response) -> serde_json::Value {
+    r.json().await.expect("JSON body")
+}
+
+pub fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers().get(name).unwrap_or_else(|| panic!("missing header {name}")).to_str().unwrap().to_owned()
+}
+
+/// Generates `mod $name { sqlite(); postgres(); }` running the same async test body on both.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)(Backend::Postgres).await
+            }
+        }
+    };
+}
