@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "partnerd", version, about = "Self-hosted partner platform: partner APIs, webhooks and admin CLI")]
+#[command(name = "partnerd", version, about = "Self-hosted partner platform: the partner APIs and their admin CLI")]
 struct Cli {
     /// Database URL: sqlite://FILE (created if missing) or postgres://…
     #[arg(long, global = true, env = "PARTNERD_DATABASE_URL")]

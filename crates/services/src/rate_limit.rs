@@ -17,10 +17,17 @@ pub trait RateCounter: Send + Sync {
     async fn hit(&self, bucket: &str, slots: &[WindowSlot]) -> Result<Vec<u64>, CounterError>;
 }
 
+/// One window's counter: which window instance it counts, and how many hits so far.
+struct Count {
+    window: Window,
+    index: i64,
+    hits: u64,
+}
+
 /// Counters in this process's memory.
 #[derive(Default)]
 pub struct InMemoryCounter {
-    buckets: Mutex<HashMap<String, Vec<(Window, i64, u64)>>>,
+    buckets: Mutex<HashMap<String, Vec<Count>>>,
 }
 
 /// Above this many buckets, those whose windows have all ended are dropped.
@@ -32,22 +39,23 @@ impl RateCounter for InMemoryCounter {
         let mut buckets = self.buckets.lock().expect("rate counter lock");
         if buckets.len() > PRUNE_ABOVE && !buckets.contains_key(bucket) {
             let current: Vec<(Window, i64)> = slots.iter().map(|s| (s.window, s.index)).collect();
-            buckets.retain(|_, counts| counts.iter().any(|(w, i, _)| current.contains(&(*w, *i))));
+            buckets.retain(|_, counts| counts.iter().any(|c| current.contains(&(c.window, c.index))));
         }
         let counts = buckets.entry(bucket.to_owned()).or_default();
         Ok(slots
             .iter()
-            .map(|slot| match counts.iter_mut().find(|(w, _, _)| *w == slot.window) {
-                Some(entry) if entry.1 == slot.index => {
-                    entry.2 += 1;
-                    entry.2
+            .map(|slot| match counts.iter_mut().find(|c| c.window == slot.window) {
+                Some(c) if c.index == slot.index => {
+                    c.hits += 1;
+                    c.hits
                 }
-                Some(entry) => {
-                    *entry = (slot.window, slot.index, 1);
+                Some(c) => {
+                    // A new window began: the old count is over.
+                    *c = Count { window: slot.window, index: slot.index, hits: 1 };
                     1
                 }
                 None => {
-                    counts.push((slot.window, slot.index, 1));
+                    counts.push(Count { window: slot.window, index: slot.index, hits: 1 });
                     1
                 }
             })
