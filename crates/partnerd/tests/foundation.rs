@@ -302,3 +302,39 @@ impl ClockNow for TestApp {
         partnerd_domain::Clock::now(&*self.clock)
     }
 }
+
+on_both_backends!(a_cached_key_is_served_without_reading_the_database, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    assert_eq!(app.get("/api/v1/partners/profile", &p.api_key).await.status(), 200);
+    // Remove the key's row behind the server's back (no event): only the cache can answer now.
+    execute(&app.database_url, &format!("DELETE FROM api_keys WHERE id = '{}'", p.key_id)).await;
+    assert_eq!(app.get("/api/v1/partners/profile", &p.api_key).await.status(), 200);
+    // A key never seen before is looked up, and is unknown.
+    let unknown = partnerd_domain::api_key::generate().token;
+    assert_eq!(app.get("/api/v1/partners/profile", &unknown).await.status(), 401);
+});
+
+on_both_backends!(the_openapi_description_is_served, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = app.http.get(app.url("/api/v1/openapi.yaml")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "application/yaml");
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("openapi: 3.1"));
+    assert!(text.contains("/api/v1/partners/profile:"));
+});
+
+/// Runs one statement directly against the test database.
+async fn execute(url: &str, sql: &str) {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(url) {
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || rusqlite::Connection::open(path).unwrap().execute_batch(&sql).unwrap())
+            .await
+            .unwrap();
+        return;
+    }
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+}
