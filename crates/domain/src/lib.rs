@@ -8,8 +8,10 @@ pub mod clock;
 pub mod events;
 pub mod ids;
 pub mod ip;
+pub mod listing;
 pub mod partner;
 pub mod rate_limit;
+pub mod seo;
 pub mod validation;
 
 pub use clock::{Clock, ManualClock, SystemClock};
