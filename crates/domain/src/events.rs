@@ -9,6 +9,11 @@ pub mod types {
     pub const PARTNER_CREATED: &str = "partner.created";
     pub const API_KEY_CREATED: &str = "api_key.created";
     pub const API_KEY_REVOKED: &str = "api_key.revoked";
+    pub const LISTING_CREATED: &str = "listing.created";
+    pub const LISTING_UPDATED: &str = "listing.updated";
+    pub const SEO_SCORE_CHANGED: &str = "seo.score_changed";
+    pub const CONTENT_GENERATED: &str = "content.generated";
+    pub const CONTENT_PUBLISHED: &str = "content.published";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.

@@ -2,6 +2,7 @@
 //! Uniqueness, transactions and (later) delivery claims are enforced by PostgreSQL itself, so
 //! they hold across processes.
 
+mod listings;
 mod migrate;
 
 use async_trait::async_trait;
@@ -41,7 +42,7 @@ impl PostgresStore {
         Ok(Arc::new(store))
     }
 
-    async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(|e| StoreError::Backend(format!("PostgreSQL unavailable: {e}")))
     }
 }
@@ -54,7 +55,7 @@ fn write_error(e: tokio_postgres::Error, what: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(what.to_owned()) } else { pg(e) }
 }
 
-async fn exec(
+pub(crate) async fn exec(
     c: &impl GenericClient,
     sql: &str,
     args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -64,7 +65,7 @@ async fn exec(
     c.execute(&stmt, args).await.map_err(|e| write_error(e, conflict))
 }
 
-async fn query(
+pub(crate) async fn query(
     c: &impl GenericClient,
     sql: &str,
     args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -73,7 +74,7 @@ async fn query(
     c.query(&stmt, args).await.map_err(pg)
 }
 
-async fn append_events(
+pub(crate) async fn append_events(
     c: &impl GenericClient,
     marketplace_id: &str,
     occurred_at: DateTime<Utc>,

@@ -3,7 +3,10 @@
 use crate::pg;
 use partnerd_store::StoreResult;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "listings", include_str!("../migrations/0002_listings.sql")),
+];
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;
 

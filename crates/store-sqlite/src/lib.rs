@@ -2,6 +2,7 @@
 //! pool. See `conn` for why writes are batched.
 
 mod conn;
+mod listings;
 mod migrate;
 
 use async_trait::async_trait;
@@ -17,8 +18,8 @@ use std::sync::Arc;
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Writer,
-    readers: Readers,
+    pub(crate) writer: Writer,
+    pub(crate) readers: Readers,
 }
 
 impl SqliteStore {
@@ -51,11 +52,11 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
     (!rest.is_empty()).then(|| PathBuf::from(rest))
 }
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn at(ms: i64) -> DateTime<Utc> {
+pub(crate) fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -64,7 +65,7 @@ fn opt_at(ms: Option<i64>) -> Option<DateTime<Utc>> {
 }
 
 /// Unique and primary-key violations are conflicts the caller can report; the rest are faults.
-fn write_error(e: rusqlite::Error, what: &str) -> StoreError {
+pub(crate) fn write_error(e: rusqlite::Error, what: &str) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;

@@ -4,7 +4,10 @@ use crate::conn::backend;
 use partnerd_store::StoreResult;
 use rusqlite::{Connection, OptionalExtension, params};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "listings", include_str!("../migrations/0002_listings.sql")),
+];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(

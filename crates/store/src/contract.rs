@@ -6,6 +6,7 @@ use crate::*;
 use chrono::{Duration, TimeZone};
 use partnerd_domain::events::{NewEvent, types};
 use partnerd_domain::ids::new_id;
+use partnerd_domain::listing::{ListingContent, ListingStatus};
 use partnerd_domain::partner::Role;
 use serde_json::json;
 
@@ -234,6 +235,162 @@ pub async fn events_are_found_by_type_and_time(store: &dyn Store) {
     assert!(later.is_empty());
 }
 
+pub fn listing(m: &str, partner_id: &str, title: &str, status: ListingStatus, at: DateTime<Utc>) -> ListingRecord {
+    ListingRecord {
+        id: new_id("listing"),
+        marketplace_id: m.into(),
+        partner_id: partner_id.into(),
+        content: ListingContent {
+            title: title.into(),
+            short_description: "Short".into(),
+            long_description: "Long\n\ntext".into(),
+            highlights: vec!["One".into(), "Two".into()],
+            categories: vec!["Security".into()],
+            keywords: vec!["siem".into()],
+            images: vec!["https://x.io/1.png".into()],
+            logo_url: None,
+            pricing_model: "subscription".into(),
+            marketplace: "aws".into(),
+            product_id: Some("prod_1".into()),
+        },
+        status,
+        seo_score: 42,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn two_partners(store: &dyn Store) -> (Marketplace, NewPartner, NewPartner) {
+    let m = marketplace(store).await;
+    let a = new_partner(&m.id, "a@acme.com");
+    let b = new_partner(&m.id, "b@beta.com");
+    store.create_partner(a.clone()).await.unwrap();
+    store.create_partner(b.clone()).await.unwrap();
+    (m, a, b)
+}
+
+pub async fn listings_are_private_to_their_partner(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
+    store
+        .create_listing(l.clone(), vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(l.clone()));
+    assert_eq!(store.get_listing(&m.id, &b.partner_id, &l.id).await.unwrap(), None);
+    assert_eq!(store.get_listing("mkt_elsewhere", &a.partner_id, &l.id).await.unwrap(), None);
+    assert_eq!(store.list_listings(&m.id, &b.partner_id, None, 0, 20).await.unwrap().total, 0);
+    let events = store.events_for_subject(&m.id, &l.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+pub async fn listings_page_newest_first_with_totals(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let status = if i % 2 == 0 { ListingStatus::Active } else { ListingStatus::Draft };
+        let l = listing(&m.id, &a.partner_id, &format!("L{i}"), status, t0() + Duration::minutes(i));
+        store.create_listing(l.clone(), vec![]).await.unwrap();
+        ids.push(l.id);
+    }
+    store.create_listing(listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0()), vec![]).await.unwrap();
+    let all = store.list_listings(&m.id, &a.partner_id, None, 0, 20).await.unwrap();
+    assert_eq!(all.total, 5);
+    let titles: Vec<&str> = all.items.iter().map(|l| l.content.title.as_str()).collect();
+    assert_eq!(titles, vec!["L4", "L3", "L2", "L1", "L0"]);
+    let page = store.list_listings(&m.id, &a.partner_id, None, 2, 2).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (5, 2));
+    assert_eq!(page.items[0].content.title, "L2");
+    let active = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap();
+    assert_eq!(active.total, 3);
+    assert!(active.items.iter().all(|l| l.status == ListingStatus::Active));
+    let past_end = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), 40, 20).await.unwrap();
+    assert_eq!((past_end.total, past_end.items.len()), (2, 0));
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), 0, 20).await.unwrap().total, 0);
+}
+
+pub async fn listing_updates_are_versioned_and_counted(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
+    store.create_listing(l.clone(), vec![]).await.unwrap();
+    let mut next = l.clone();
+    next.content.title = "Suite 2".into();
+    next.status = ListingStatus::Active;
+    next.version = 2;
+    next.updated_at = t0() + Duration::hours(1);
+    store
+        .update_listing(next.clone(), 1, vec![event(types::LISTING_UPDATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(next.clone()));
+    let active = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap();
+    let drafts = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), 0, 20).await.unwrap();
+    assert_eq!((active.total, drafts.total), (1, 0), "counts follow the status change");
+    // A writer that read version 1 loses: nothing it wrote lands.
+    let mut stale = l.clone();
+    stale.content.title = "Lost".into();
+    stale.version = 2;
+    let r = store.update_listing(stale, 1, vec![event(types::LISTING_UPDATED, "listing", &l.id, None)]).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap().unwrap().content.title, "Suite 2");
+    assert_eq!(store.events_for_subject(&m.id, &l.id).await.unwrap().len(), 1);
+    let mut gone = listing(&m.id, &a.partner_id, "Ghost", ListingStatus::Draft, t0());
+    gone.version = 2;
+    assert!(matches!(store.update_listing(gone, 1, vec![]).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn drafts_publish_once_and_atomically(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Active, t0());
+    store.create_listing(l.clone(), vec![]).await.unwrap();
+    let draft = DraftRecord {
+        id: new_id("draft"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        listing_id: l.id.clone(),
+        title: "Better Suite".into(),
+        short_description: "Better".into(),
+        long_description: "Much better".into(),
+        highlights: vec!["A".into()],
+        keywords: vec!["siem".into(), "soc".into()],
+        seo_score: 77,
+        published_at: None,
+        created_at: t0() + Duration::minutes(1),
+    };
+    store
+        .create_draft(draft.clone(), vec![event(types::CONTENT_GENERATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.list_drafts(&m.id, &a.partner_id, &l.id).await.unwrap(), vec![draft.clone()]);
+    assert_eq!(store.get_draft(&m.id, &b.partner_id, &draft.id).await.unwrap(), None);
+
+    let mut published = l.clone();
+    published.content.title = draft.title.clone();
+    published.version = 2;
+    let at = t0() + Duration::minutes(2);
+    // Publishing against a stale listing version changes nothing.
+    let r = store.publish_draft(&draft.id, at, published.clone(), 0, vec![]).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_draft(&m.id, &a.partner_id, &draft.id).await.unwrap().unwrap().published_at, None);
+
+    store
+        .publish_draft(
+            &draft.id,
+            at,
+            published.clone(),
+            1,
+            vec![event(types::CONTENT_PUBLISHED, "listing", &l.id, None)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get_draft(&m.id, &a.partner_id, &draft.id).await.unwrap().unwrap().published_at, Some(at));
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap().unwrap().content.title, "Better Suite");
+    let mut again = published.clone();
+    again.version = 3;
+    assert!(matches!(store.publish_draft(&draft.id, at, again, 2, vec![]).await, Err(StoreError::Conflict(_))));
+}
+
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>`.
 #[macro_export]
@@ -247,6 +404,10 @@ macro_rules! store_contract_tests {
             keys_are_created_listed_and_revoked,
             keys_need_a_membership,
             events_are_found_by_type_and_time,
+            listings_are_private_to_their_partner,
+            listings_page_newest_first_with_totals,
+            listing_updates_are_versioned_and_counted,
+            drafts_publish_once_and_atomically,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

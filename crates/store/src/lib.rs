@@ -15,6 +15,8 @@ pub use records::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use partnerd_domain::events::NewEvent;
+use partnerd_domain::listing::ListingStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,7 +54,7 @@ pub trait PartnerStore: Send + Sync {
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Refuses with `NotFound("membership")` unless the user is a member of the company.
-    async fn create_key(&self, new: NewApiKey, events: Vec<partnerd_domain::events::NewEvent>) -> StoreResult<()>;
+    async fn create_key(&self, new: NewApiKey, events: Vec<NewEvent>) -> StoreResult<()>;
 
     async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
 
@@ -63,7 +65,7 @@ pub trait KeyStore: Send + Sync {
         marketplace_id: &str,
         key_id: &str,
         at: DateTime<Utc>,
-        event: partnerd_domain::events::NewEvent,
+        event: NewEvent,
     ) -> StoreResult<ApiKeyRecord>;
 
     /// Everything authentication needs about a key, in one read.
@@ -83,8 +85,63 @@ pub trait EventLog: Send + Sync {
     async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>>;
 }
 
+#[async_trait]
+pub trait ListingStore: Send + Sync {
+    async fn create_listing(&self, listing: ListingRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// The partner's listing; `None` for another partner's (isolation) or a missing one.
+    async fn get_listing(&self, marketplace_id: &str, partner_id: &str, id: &str)
+    -> StoreResult<Option<ListingRecord>>;
+
+    /// Newest first (then by id), with the total matching the filter.
+    async fn list_listings(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<ListingPage>;
+
+    /// Writes `listing` (whose `version` must be `expected_version + 1`). `Conflict` when the
+    /// stored version is no longer `expected_version`; `NotFound` when the row is gone.
+    async fn update_listing(
+        &self,
+        listing: ListingRecord,
+        expected_version: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
+
+    async fn create_draft(&self, draft: DraftRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    async fn list_drafts(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        listing_id: &str,
+    ) -> StoreResult<Vec<DraftRecord>>;
+
+    async fn get_draft(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        draft_id: &str,
+    ) -> StoreResult<Option<DraftRecord>>;
+
+    /// Marks the draft published and writes the listing, in one transaction. `Conflict` when
+    /// the draft was published already or the listing changed since it was read.
+    async fn publish_draft(
+        &self,
+        draft_id: &str,
+        published_at: DateTime<Utc>,
+        listing: ListingRecord,
+        expected_version: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
+}
+
 /// Everything a service needs; both backends implement all of it.
-pub trait Store: MarketplaceStore + PartnerStore + KeyStore + EventLog + Send + Sync + 'static {
+pub trait Store: MarketplaceStore + PartnerStore + KeyStore + EventLog + ListingStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 }

@@ -120,3 +120,43 @@ pub struct EventRecord {
     /// When the row was written, by the database host's wall clock; what pollers page on.
     pub recorded_at: DateTime<Utc>,
 }
+
+/// A listing as stored. `version` increases by one with every write; updates name the version
+/// they read, so concurrent read-modify-writes cannot lose each other's changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub content: partnerd_domain::listing::ListingContent,
+    pub status: partnerd_domain::listing::ListingStatus,
+    pub seo_score: u32,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingPage {
+    pub items: Vec<ListingRecord>,
+    /// All rows matching the filter, not just this page.
+    pub total: u64,
+}
+
+/// A generated content draft: copy proposed for a listing, published onto it on request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub listing_id: String,
+    pub title: String,
+    pub short_description: String,
+    pub long_description: String,
+    pub highlights: Vec<String>,
+    pub keywords: Vec<String>,
+    /// The listing's score if this draft were published when it was generated.
+    pub seo_score: u32,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}

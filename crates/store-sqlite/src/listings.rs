@@ -1,0 +1,338 @@
+//! Listings and content drafts on SQLite. Arrays are JSON text columns.
+
+use crate::conn::backend;
+use crate::{SqliteStore, append_events, at, ms, write_error};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use partnerd_domain::events::NewEvent;
+use partnerd_domain::listing::{ListingContent, ListingStatus};
+use partnerd_store::*;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+const COLUMNS: &str = "id, marketplace_id, partner_id, title, short_description, long_description, highlights,
+                       categories, keywords, images, logo_url, pricing_model, marketplace, product_id, status,
+                       seo_score, version, created_at, updated_at";
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialise")
+}
+
+fn list_from(s: String) -> Vec<String> {
+    serde_json::from_str(&s).unwrap_or_default()
+}
+
+fn status_from(s: String) -> ListingStatus {
+    ListingStatus::parse(&s).unwrap_or(ListingStatus::Draft)
+}
+
+fn listing_from_row(r: &Row<'_>) -> rusqlite::Result<ListingRecord> {
+    Ok(ListingRecord {
+        id: r.get(0)?,
+        marketplace_id: r.get(1)?,
+        partner_id: r.get(2)?,
+        content: ListingContent {
+            title: r.get(3)?,
+            short_description: r.get(4)?,
+            long_description: r.get(5)?,
+            highlights: list_from(r.get(6)?),
+            categories: list_from(r.get(7)?),
+            keywords: list_from(r.get(8)?),
+            images: list_from(r.get(9)?),
+            logo_url: r.get(10)?,
+            pricing_model: r.get(11)?,
+            marketplace: r.get(12)?,
+            product_id: r.get(13)?,
+        },
+        status: status_from(r.get(14)?),
+        seo_score: r.get(15)?,
+        version: r.get(16)?,
+        created_at: at(r.get(17)?),
+        updated_at: at(r.get(18)?),
+    })
+}
+
+const DRAFT_COLUMNS: &str = "id, marketplace_id, partner_id, listing_id, title, short_description, long_description,
+                             highlights, keywords, seo_score, published_at, created_at";
+
+fn draft_from_row(r: &Row<'_>) -> rusqlite::Result<DraftRecord> {
+    Ok(DraftRecord {
+        id: r.get(0)?,
+        marketplace_id: r.get(1)?,
+        partner_id: r.get(2)?,
+        listing_id: r.get(3)?,
+        title: r.get(4)?,
+        short_description: r.get(5)?,
+        long_description: r.get(6)?,
+        highlights: list_from(r.get(7)?),
+        keywords: list_from(r.get(8)?),
+        seo_score: r.get(9)?,
+        published_at: r.get::<_, Option<i64>>(10)?.map(at),
+        created_at: at(r.get(11)?),
+    })
+}
+
+fn bump_count(c: &Connection, l: &ListingRecord, status: ListingStatus, delta: i64) -> StoreResult<()> {
+    c.prepare_cached(
+        "INSERT INTO listing_counts (marketplace_id, partner_id, status, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (marketplace_id, partner_id, status) DO UPDATE SET n = n + excluded.n",
+    )
+    .and_then(|mut s| s.execute(params![l.marketplace_id, l.partner_id, status.as_str(), delta]))
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// The versioned write shared by updates and publishing.
+fn write_update(c: &Connection, l: &ListingRecord, expected_version: i64) -> StoreResult<()> {
+    let current: Option<(String, i64)> = c
+        .prepare_cached(
+            "SELECT status, version FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![l.marketplace_id, l.partner_id, l.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+        })
+        .map_err(backend)?;
+    let Some((old_status, version)) = current else { return Err(StoreError::NotFound("listing")) };
+    if version != expected_version {
+        return Err(StoreError::Conflict("the listing changed since it was read".into()));
+    }
+    let k = &l.content;
+    c.prepare_cached(
+        "UPDATE listings SET title = ?4, short_description = ?5, long_description = ?6, highlights = ?7,
+                categories = ?8, keywords = ?9, images = ?10, logo_url = ?11, pricing_model = ?12, marketplace = ?13,
+                product_id = ?14, status = ?15, seo_score = ?16, version = ?17, updated_at = ?18
+         WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            l.marketplace_id,
+            l.partner_id,
+            l.id,
+            k.title,
+            k.short_description,
+            k.long_description,
+            json_list(&k.highlights),
+            json_list(&k.categories),
+            json_list(&k.keywords),
+            json_list(&k.images),
+            k.logo_url,
+            k.pricing_model,
+            k.marketplace,
+            k.product_id,
+            l.status.as_str(),
+            l.seo_score,
+            l.version,
+            ms(l.updated_at),
+        ])
+    })
+    .map_err(backend)?;
+    let old_status = status_from(old_status);
+    if old_status != l.status {
+        bump_count(c, l, old_status, -1)?;
+        bump_count(c, l, l.status, 1)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ListingStore for SqliteStore {
+    async fn create_listing(&self, l: ListingRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                let k = &l.content;
+                c.prepare_cached(&format!(
+                    "INSERT INTO listings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        l.id,
+                        l.marketplace_id,
+                        l.partner_id,
+                        k.title,
+                        k.short_description,
+                        k.long_description,
+                        json_list(&k.highlights),
+                        json_list(&k.categories),
+                        json_list(&k.keywords),
+                        json_list(&k.images),
+                        k.logo_url,
+                        k.pricing_model,
+                        k.marketplace,
+                        k.product_id,
+                        l.status.as_str(),
+                        l.seo_score,
+                        l.version,
+                        ms(l.created_at),
+                        ms(l.updated_at),
+                    ])
+                })
+                .map_err(|e| write_error(e, "listing id taken"))?;
+                bump_count(c, &l, l.status, 1)?;
+                append_events(c, &l.marketplace_id, l.created_at, &events)
+            })
+            .await
+    }
+
+    async fn get_listing(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ListingRecord>> {
+        let (m, p, id) = (marketplace_id.to_owned(), partner_id.to_owned(), id.to_owned());
+        self.readers
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3"
+                ))
+                .and_then(|mut s| s.query_row(params![m, p, id], listing_from_row).optional())
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn list_listings(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<ListingPage> {
+        let (m, p) = (marketplace_id.to_owned(), partner_id.to_owned());
+        self.readers
+            .read(move |c| {
+                let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+                let (items, total) = match status {
+                    Some(st) => {
+                        let items = c
+                            .prepare_cached(&format!(
+                                "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND status = ?3
+                                 ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+                            ))
+                            .and_then(|mut s| s.query_map(params![m, p, st.as_str(), limit, offset], listing_from_row)?.collect::<rusqlite::Result<Vec<_>>>())
+                            .map_err(backend)?;
+                        let total: Option<i64> = c
+                            .prepare_cached("SELECT n FROM listing_counts WHERE marketplace_id = ?1 AND partner_id = ?2 AND status = ?3")
+                            .and_then(|mut s| s.query_row(params![m, p, st.as_str()], |r| r.get(0)).optional())
+                            .map_err(backend)?;
+                        (items, total.unwrap_or(0))
+                    }
+                    None => {
+                        let items = c
+                            .prepare_cached(&format!(
+                                "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2
+                                 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+                            ))
+                            .and_then(|mut s| s.query_map(params![m, p, limit, offset], listing_from_row)?.collect::<rusqlite::Result<Vec<_>>>())
+                            .map_err(backend)?;
+                        let total: i64 = c
+                            .prepare_cached("SELECT COALESCE(SUM(n), 0) FROM listing_counts WHERE marketplace_id = ?1 AND partner_id = ?2")
+                            .and_then(|mut s| s.query_row(params![m, p], |r| r.get(0)))
+                            .map_err(backend)?;
+                        (items, total)
+                    }
+                };
+                Ok(ListingPage { items, total: total.max(0) as u64 })
+            })
+            .await
+    }
+
+    async fn update_listing(&self, l: ListingRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                write_update(c, &l, expected_version)?;
+                append_events(c, &l.marketplace_id, l.updated_at, &events)
+            })
+            .await
+    }
+
+    async fn create_draft(&self, d: DraftRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(&format!(
+                    "INSERT INTO listing_drafts ({DRAFT_COLUMNS}, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'draft')"
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        d.id,
+                        d.marketplace_id,
+                        d.partner_id,
+                        d.listing_id,
+                        d.title,
+                        d.short_description,
+                        d.long_description,
+                        json_list(&d.highlights),
+                        json_list(&d.keywords),
+                        d.seo_score,
+                        d.published_at.map(ms),
+                        ms(d.created_at),
+                    ])
+                })
+                .map_err(|e| write_error(e, "draft id taken"))?;
+                append_events(c, &d.marketplace_id, d.created_at, &events)
+            })
+            .await
+    }
+
+    async fn list_drafts(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        listing_id: &str,
+    ) -> StoreResult<Vec<DraftRecord>> {
+        let (m, p, l) = (marketplace_id.to_owned(), partner_id.to_owned(), listing_id.to_owned());
+        self.readers
+            .read(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {DRAFT_COLUMNS} FROM listing_drafts WHERE marketplace_id = ?1 AND partner_id = ?2 AND listing_id = ?3
+                     ORDER BY created_at DESC, id DESC"
+                ))
+                .and_then(|mut s| s.query_map(params![m, p, l], draft_from_row)?.collect())
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn get_draft(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        draft_id: &str,
+    ) -> StoreResult<Option<DraftRecord>> {
+        let (m, p, d) = (marketplace_id.to_owned(), partner_id.to_owned(), draft_id.to_owned());
+        self.readers
+            .read(move |c| {
+                c.prepare_cached(&format!("SELECT {DRAFT_COLUMNS} FROM listing_drafts WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3"))
+                    .and_then(|mut s| s.query_row(params![m, p, d], draft_from_row).optional())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn publish_draft(
+        &self,
+        draft_id: &str,
+        published_at: DateTime<Utc>,
+        l: ListingRecord,
+        expected_version: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()> {
+        let draft_id = draft_id.to_owned();
+        self.writer
+            .write(move |c| {
+                let marked = c
+                    .prepare_cached(
+                        "UPDATE listing_drafts SET status = 'published', published_at = ?4
+                         WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3 AND published_at IS NULL",
+                    )
+                    .and_then(|mut s| s.execute(params![l.marketplace_id, l.partner_id, draft_id, ms(published_at)]))
+                    .map_err(backend)?;
+                if marked == 0 {
+                    return Err(StoreError::Conflict("the draft was published already".into()));
+                }
+                write_update(c, &l, expected_version)?;
+                append_events(c, &l.marketplace_id, published_at, &events)
+            })
+            .await
+    }
+}
