@@ -5,6 +5,7 @@
 mod extract;
 mod middleware;
 pub mod partners_v1;
+mod query;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;

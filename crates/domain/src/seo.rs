@@ -317,31 +317,33 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
+/// The title without shouting (all-caps words of 4+ letters become capitalised) and without
+/// runs of `!?*$` (a whole run goes: "Suite!!" → "Suite").
 fn clean_title(t: &str) -> String {
+    let marks = ['!', '?', '*', '$'];
+    let chars: Vec<char> = t.chars().collect();
     let mut out = String::new();
-    let mut last = None;
-    for ch in t.chars() {
-        let mark = matches!(ch, '!' | '?' | '*' | '$');
-        if mark && last.is_some_and(|l: char| matches!(l, '!' | '?' | '*' | '$')) {
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| marks.contains(c)).count();
+        if run >= 2 {
+            i += run;
             continue;
         }
-        out.push(ch);
-        last = Some(ch);
+        out.push(chars[i]);
+        i += 1;
     }
-    out.split(' ')
+    out.split_whitespace()
         .map(|w| {
-            let letters = w.chars().filter(|c| c.is_alphabetic()).count();
-            if letters >= 4 && w.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) {
-                let lower = w.to_lowercase();
-                capitalise_words(&lower)
+            let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+            if letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase()) {
+                capitalise_words(&w.to_lowercase())
             } else {
                 w.to_owned()
             }
         })
         .collect::<Vec<_>>()
         .join(" ")
-        .trim()
-        .to_owned()
 }
 
 pub fn propose_title(c: &ListingContent) -> String {
@@ -368,7 +370,8 @@ pub fn propose_short_description(c: &ListingContent) -> String {
     let covers = if missing.is_empty() { String::new() } else { format!(" Covers {}.", join_and(&missing)) };
     let mut core = c.short_description.trim().to_owned();
     if core.is_empty() {
-        core = sentences(&c.long_description).into_iter().next().unwrap_or_else(|| format!("{}.", c.title.trim()));
+        core =
+            sentences(&c.long_description).into_iter().next().unwrap_or_else(|| format!("{}.", clean_title(&c.title)));
     }
     for h in &c.highlights {
         if chars(&core) + chars(&covers) >= 80 {
@@ -429,7 +432,7 @@ pub fn propose_long_description(c: &ListingContent) -> String {
             body.push(format!("Key capabilities: {}", items.join(" ")));
         }
         if !c.keywords.is_empty() {
-            body.push(format!("{} supports {}.", c.title.trim(), join_and(&c.keywords)));
+            body.push(format!("{} supports {}.", clean_title(&c.title), join_and(&c.keywords)));
         }
         let place = marketplace_name(&c.marketplace);
         body.push(if c.categories.is_empty() {
@@ -599,15 +602,15 @@ fn describe(c: &ListingContent, field: &str, p: &Proposal) -> String {
             let mut why = Vec::new();
             let n = chars(&c.title);
             if !(30..=70).contains(&n) {
-                why.push(format!("the current title has {n} characters, 30–70 score best"));
+                why.push(format!("brings the length into 30–70 characters (now {n})"));
             }
             if let Some(k) = c.keywords.first().filter(|k| !contains_ci(&c.title, k)) {
-                why.push(format!("it adds your primary keyword {}", quote(k)));
+                why.push(format!("adds your primary keyword {}", quote(k)));
             }
             if shouting(&c.title) || repeated_punctuation(&c.title) {
-                why.push("it drops all-caps words and repeated punctuation".into());
+                why.push("drops all-caps words and repeated punctuation".into());
             }
-            format!("Change the title to {} ({} characters): {}", quote(t), chars(t), join_and(&why))
+            format!("Change the title to {} ({} characters): it {}", quote(t), chars(t), join_and(&why))
         }
         ("short_description", Proposal::Text(t)) => {
             let text = searchable_text(c);
@@ -937,6 +940,13 @@ mod tests {
             assert_eq!(generate_draft(&c), draft, "deterministic");
         }
         assert!(score(&generate_draft(&corpus()[0])).overall > score(&corpus()[0]).overall);
+    }
+
+    #[test]
+    fn cleaning_a_title_removes_shouting_and_punctuation_runs() {
+        assert_eq!(clean_title("SECURITY SUITE!!"), "Security Suite");
+        assert_eq!(clean_title("Is it safe?  AWS IAM  tool"), "Is it safe? AWS IAM tool");
+        assert_eq!(clean_title("Save $$$ now"), "Save now");
     }
 
     #[test]

@@ -33,6 +33,20 @@ impl ValidationErrors {
         }
     }
 
+    /// Adds `other`'s errors with `prefix` before each field name (`[3].` + `title`).
+    pub fn merge_prefixed(&mut self, prefix: &str, other: ValidationErrors) {
+        for (field, messages) in other.fields {
+            self.fields.entry(format!("{prefix}{field}")).or_default().extend(messages);
+        }
+    }
+
+    /// The same errors with `prefix` removed from field names that start with it.
+    pub fn without_prefix(self, prefix: &str) -> ValidationErrors {
+        let fields =
+            self.fields.into_iter().map(|(f, m)| (f.strip_prefix(prefix).map(str::to_owned).unwrap_or(f), m)).collect();
+        ValidationErrors { fields }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig};
 use partnerd::server::{self, ServerOptions};
+use partnerd_api::partners_v1::listings::ListingBody;
 use partnerd_domain::SystemClock;
+use partnerd_domain::listing::ListingPatch;
 use partnerd_services::partners::{CreateKey, CreatePartner};
 use partnerd_services::{ServiceError, Services};
 use serde_json::json;
@@ -37,6 +39,34 @@ enum Command {
     /// Create, list and revoke API keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Create and import a partner's marketplace listings
+    #[command(subcommand)]
+    Listings(ListingsCommand),
+}
+
+#[derive(Subcommand)]
+enum ListingsCommand {
+    /// Create one listing (status draft unless given)
+    Create {
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        title: String,
+        /// active, draft or archived
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import listings from a JSON file (an array of objects shaped like the API's create body;
+    /// `-` reads standard input). All are validated first and written in one transaction.
+    Import {
+        #[arg(long)]
+        partner: String,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -193,6 +223,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let marketplace = marketplace_id(&services, &database_url).await?;
             keys(&services, &marketplace, cmd).await
         }
+        Command::Listings(cmd) => {
+            // Read and check the input before touching the database.
+            let (partner, bodies, json) = listing_input(cmd)?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let created = services.listings().import(&marketplace, &partner, bodies).await?;
+            if json {
+                print_json(json!({ "created": created.iter().map(|l| l.id.clone()).collect::<Vec<_>>() }));
+            } else {
+                for l in &created {
+                    println!("{}  {:<8}  seo {:>3}  {}", l.id, l.status.as_str(), l.seo_score, l.content.title);
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -259,6 +304,51 @@ async fn marketplace_id(services: &Services, database_url: &str) -> Result<Strin
         );
     }
     Ok(b.marketplace.id)
+}
+
+fn listing_input(cmd: ListingsCommand) -> Result<(String, Vec<ListingPatch>, bool), Failure> {
+    let usage = |message: String| Failure { code: 2, message };
+    match cmd {
+        ListingsCommand::Create { partner, title, status, json } => {
+            let mut body = json!({ "title": title });
+            if let Some(s) = status {
+                body["status"] = s.into();
+            }
+            let parsed: ListingBody = serde_json::from_value(body).map_err(|e| usage(e.to_string()))?;
+            Ok((partner, vec![parsed.into_patch().map_err(|e| usage(e.to_string()))?], json))
+        }
+        ListingsCommand::Import { partner, file, json } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| Failure::other(format!("cannot read standard input: {e}")))?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| Failure::other(format!("cannot read {}: {e}", file.display())))?
+            };
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| usage(format!("{}: not JSON: {e}", file.display())))?;
+            let items = match value {
+                serde_json::Value::Array(items) => items,
+                one @ serde_json::Value::Object(_) => vec![one],
+                _ => return Err(usage(format!("{}: expected an array of listing objects", file.display()))),
+            };
+            let mut errors = partnerd_domain::ValidationErrors::new();
+            let mut patches = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                match serde_json::from_value::<ListingBody>(item) {
+                    Err(e) => errors.add(&format!("[{i}]"), e.to_string()),
+                    Ok(body) => match body.into_patch() {
+                        Ok(p) => patches.push(p),
+                        Err(e) => errors.merge_prefixed(&format!("[{i}]."), e),
+                    },
+                }
+            }
+            if !errors.is_empty() {
+                return Err(usage(format!("{}: {errors}", file.display())));
+            }
+            Ok((partner, patches, json))
+        }
+    }
 }
 
 fn print_json(value: serde_json::Value) {

@@ -196,3 +196,49 @@ fn serve_prints_the_operator_key_once_and_stops_on_sigterm() {
         }
     }
 }
+
+on_both_backends!(listings_are_imported_all_or_nothing, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let dir = std::env::temp_dir().join(format!("partnerd-cli-{}", partnerd_domain::ids::random_token(10)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        serde_json::json!([
+            { "title": "Enterprise Security Suite", "status": "active", "keywords": ["security"] },
+            { "title": "Compliance Reports", "highlights": ["One-click audit evidence for SOC 2"] }
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let out = partnerd(
+        &app.database_url,
+        &["listings", "import", "--partner", &p.partner_id, good.to_str().unwrap(), "--json"],
+    );
+    let created = stdout_json(&out);
+    assert_eq!(created["created"].as_array().unwrap().len(), 2);
+    let r = app.get("/api/v1/partners/listings", &p.api_key).await;
+    let body = json(r).await;
+    assert_eq!(body["meta"]["total"], 2);
+    let titles: Vec<&str> = body["data"].as_array().unwrap().iter().map(|l| l["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Enterprise Security Suite") && titles.contains(&"Compliance Reports"));
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"[{"title": "Fine"}, {"title": "", "status": "live"}, {"tittle": "typo"}]"#).unwrap();
+    let out = partnerd(&app.database_url, &["listings", "import", "--partner", &p.partner_id, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[1].status") && stderr.contains("[2].tittle"), "{stderr}");
+    let body = json(app.get("/api/v1/partners/listings", &p.api_key).await).await;
+    assert_eq!(body["meta"]["total"], 2, "a refused file writes nothing");
+
+    let out = partnerd(
+        &app.database_url,
+        &["listings", "create", "--partner", &p.partner_id, "--title", "From the CLI", "--json"],
+    );
+    assert_eq!(stdout_json(&out)["created"].as_array().unwrap().len(), 1);
+    let out = partnerd(&app.database_url, &["listings", "create", "--partner", "partner_nobody", "--title", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("partner not found"));
+});

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod listings;
 pub mod partners;
 pub mod plans;
 pub mod rate_limit;
@@ -40,5 +41,9 @@ impl Services {
 
     pub fn partners(&self) -> partners::Partners<'_> {
         partners::Partners { services: self }
+    }
+
+    pub fn listings(&self) -> listings::Listings<'_> {
+        listings::Listings { services: self }
     }
 }

@@ -135,43 +135,50 @@ async fn write_update(c: &impl GenericClient, l: &ListingRecord, expected_versio
     Ok(())
 }
 
+async fn insert_listing(c: &impl GenericClient, l: &ListingRecord) -> StoreResult<()> {
+    let k = &l.content;
+    exec(
+        c,
+        &format!(
+            "INSERT INTO listings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ),
+        &[
+            &l.id,
+            &l.marketplace_id,
+            &l.partner_id,
+            &k.title,
+            &k.short_description,
+            &k.long_description,
+            &json_list(&k.highlights),
+            &json_list(&k.categories),
+            &json_list(&k.keywords),
+            &json_list(&k.images),
+            &k.logo_url,
+            &k.pricing_model,
+            &k.marketplace,
+            &k.product_id,
+            &l.status.as_str(),
+            &(l.seo_score as i32),
+            &l.version,
+            &l.created_at,
+            &l.updated_at,
+        ],
+        "listing id taken",
+    )
+    .await?;
+    bump_count(c, l, l.status, 1).await
+}
+
 #[async_trait]
 impl ListingStore for PostgresStore {
-    async fn create_listing(&self, l: ListingRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+    async fn create_listings(&self, listings: Vec<ListingRecord>, events: Vec<NewEvent>) -> StoreResult<()> {
+        let Some(first) = listings.first() else { return Ok(()) };
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        let k = &l.content;
-        exec(
-            &tx,
-            &format!(
-                "INSERT INTO listings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-            ),
-            &[
-                &l.id,
-                &l.marketplace_id,
-                &l.partner_id,
-                &k.title,
-                &k.short_description,
-                &k.long_description,
-                &json_list(&k.highlights),
-                &json_list(&k.categories),
-                &json_list(&k.keywords),
-                &json_list(&k.images),
-                &k.logo_url,
-                &k.pricing_model,
-                &k.marketplace,
-                &k.product_id,
-                &l.status.as_str(),
-                &(l.seo_score as i32),
-                &l.version,
-                &l.created_at,
-                &l.updated_at,
-            ],
-            "listing id taken",
-        )
-        .await?;
-        bump_count(&tx, &l, l.status, 1).await?;
-        append_events(&tx, &l.marketplace_id, l.created_at, &events).await?;
+        for l in &listings {
+            insert_listing(&tx, l).await?;
+        }
+        append_events(&tx, &first.marketplace_id, first.created_at, &events).await?;
         tx.commit().await.map_err(pg)
     }
 

@@ -133,41 +133,49 @@ fn write_update(c: &Connection, l: &ListingRecord, expected_version: i64) -> Sto
     Ok(())
 }
 
+fn insert_listing(c: &Connection, l: &ListingRecord) -> StoreResult<()> {
+    let k = &l.content;
+    c.prepare_cached(&format!(
+        "INSERT INTO listings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            l.id,
+            l.marketplace_id,
+            l.partner_id,
+            k.title,
+            k.short_description,
+            k.long_description,
+            json_list(&k.highlights),
+            json_list(&k.categories),
+            json_list(&k.keywords),
+            json_list(&k.images),
+            k.logo_url,
+            k.pricing_model,
+            k.marketplace,
+            k.product_id,
+            l.status.as_str(),
+            l.seo_score,
+            l.version,
+            ms(l.created_at),
+            ms(l.updated_at),
+        ])
+    })
+    .map_err(|e| write_error(e, "listing id taken"))?;
+    bump_count(c, &l, l.status, 1)?;
+    Ok(())
+}
+
 #[async_trait]
 impl ListingStore for SqliteStore {
-    async fn create_listing(&self, l: ListingRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+    async fn create_listings(&self, listings: Vec<ListingRecord>, events: Vec<NewEvent>) -> StoreResult<()> {
         self.writer
             .write(move |c| {
-                let k = &l.content;
-                c.prepare_cached(&format!(
-                    "INSERT INTO listings ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
-                ))
-                .and_then(|mut s| {
-                    s.execute(params![
-                        l.id,
-                        l.marketplace_id,
-                        l.partner_id,
-                        k.title,
-                        k.short_description,
-                        k.long_description,
-                        json_list(&k.highlights),
-                        json_list(&k.categories),
-                        json_list(&k.keywords),
-                        json_list(&k.images),
-                        k.logo_url,
-                        k.pricing_model,
-                        k.marketplace,
-                        k.product_id,
-                        l.status.as_str(),
-                        l.seo_score,
-                        l.version,
-                        ms(l.created_at),
-                        ms(l.updated_at),
-                    ])
-                })
-                .map_err(|e| write_error(e, "listing id taken"))?;
-                bump_count(c, &l, l.status, 1)?;
-                append_events(c, &l.marketplace_id, l.created_at, &events)
+                for l in &listings {
+                    insert_listing(c, l)?;
+                }
+                let Some(first) = listings.first() else { return Ok(()) };
+                append_events(c, &first.marketplace_id, first.created_at, &events)
             })
             .await
     }

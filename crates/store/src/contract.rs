@@ -274,7 +274,7 @@ pub async fn listings_are_private_to_their_partner(store: &dyn Store) {
     let (m, a, b) = two_partners(store).await;
     let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
     store
-        .create_listing(l.clone(), vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
         .await
         .unwrap();
     assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(l.clone()));
@@ -291,10 +291,10 @@ pub async fn listings_page_newest_first_with_totals(store: &dyn Store) {
     for i in 0..5 {
         let status = if i % 2 == 0 { ListingStatus::Active } else { ListingStatus::Draft };
         let l = listing(&m.id, &a.partner_id, &format!("L{i}"), status, t0() + Duration::minutes(i));
-        store.create_listing(l.clone(), vec![]).await.unwrap();
+        store.create_listings(vec![l.clone()], vec![]).await.unwrap();
         ids.push(l.id);
     }
-    store.create_listing(listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0()), vec![]).await.unwrap();
+    store.create_listings(vec![listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0())], vec![]).await.unwrap();
     let all = store.list_listings(&m.id, &a.partner_id, None, 0, 20).await.unwrap();
     assert_eq!(all.total, 5);
     let titles: Vec<&str> = all.items.iter().map(|l| l.content.title.as_str()).collect();
@@ -313,7 +313,7 @@ pub async fn listings_page_newest_first_with_totals(store: &dyn Store) {
 pub async fn listing_updates_are_versioned_and_counted(store: &dyn Store) {
     let (m, a, _) = two_partners(store).await;
     let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
-    store.create_listing(l.clone(), vec![]).await.unwrap();
+    store.create_listings(vec![l.clone()], vec![]).await.unwrap();
     let mut next = l.clone();
     next.content.title = "Suite 2".into();
     next.status = ListingStatus::Active;
@@ -343,7 +343,7 @@ pub async fn listing_updates_are_versioned_and_counted(store: &dyn Store) {
 pub async fn drafts_publish_once_and_atomically(store: &dyn Store) {
     let (m, a, b) = two_partners(store).await;
     let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Active, t0());
-    store.create_listing(l.clone(), vec![]).await.unwrap();
+    store.create_listings(vec![l.clone()], vec![]).await.unwrap();
     let draft = DraftRecord {
         id: new_id("draft"),
         marketplace_id: m.id.clone(),
@@ -391,6 +391,24 @@ pub async fn drafts_publish_once_and_atomically(store: &dyn Store) {
     assert!(matches!(store.publish_draft(&draft.id, at, again, 2, vec![]).await, Err(StoreError::Conflict(_))));
 }
 
+pub async fn a_batch_of_listings_is_all_or_nothing(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let first = listing(&m.id, &a.partner_id, "One", ListingStatus::Active, t0());
+    let second = listing(&m.id, &a.partner_id, "Two", ListingStatus::Draft, t0());
+    store.create_listings(vec![first.clone(), second], vec![]).await.unwrap();
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, 0, 20).await.unwrap().total, 2);
+    // The second row reuses an id: the whole batch, its first row included, is refused.
+    let fresh = listing(&m.id, &a.partner_id, "Three", ListingStatus::Active, t0());
+    let dup = ListingRecord { content: fresh.content.clone(), ..first.clone() };
+    let r = store
+        .create_listings(vec![fresh.clone(), dup], vec![event(types::LISTING_CREATED, "listing", &fresh.id, None)])
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &fresh.id).await.unwrap(), None);
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap().total, 1);
+    assert!(store.events_for_subject(&m.id, &fresh.id).await.unwrap().is_empty());
+}
+
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>`.
 #[macro_export]
@@ -408,6 +426,7 @@ macro_rules! store_contract_tests {
             listings_page_newest_first_with_totals,
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,
+            a_batch_of_listings_is_all_or_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

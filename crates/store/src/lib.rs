@@ -87,7 +87,8 @@ pub trait EventLog: Send + Sync {
 
 #[async_trait]
 pub trait ListingStore: Send + Sync {
-    async fn create_listing(&self, listing: ListingRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+    /// Creates every listing, with the events, in one transaction (all or none).
+    async fn create_listings(&self, listings: Vec<ListingRecord>, events: Vec<NewEvent>) -> StoreResult<()>;
 
     /// The partner's listing; `None` for another partner's (isolation) or a missing one.
     async fn get_listing(&self, marketplace_id: &str, partner_id: &str, id: &str)

@@ -3,13 +3,14 @@
 
 mod error;
 mod guard;
+pub mod listings;
 mod profile;
 
 pub use error::ApiError;
 pub use guard::Caller;
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use partnerd_services::Services;
@@ -19,6 +20,15 @@ use serde_json::json;
 pub fn router(services: Services) -> Router<Services> {
     Router::new()
         .route("/profile", get(profile::get_profile))
+        .route("/listings", get(listings::list).post(listings::create))
+        .route(
+            "/listings/{id}",
+            get(listings::get).put(listings::update).patch(listings::update).delete(listings::archive),
+        )
+        .route("/listings/{id}/seo", get(listings::seo))
+        .route("/listings/{id}/recommendations", get(listings::recommendations))
+        .route("/listings/{id}/content", get(listings::list_content).post(listings::generate_content))
+        .route("/listings/{id}/content/{draft_id}/publish", post(listings::publish_content))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
@@ -28,6 +38,12 @@ pub fn router(services: Services) -> Router<Services> {
 /// `{"success": true, "data": …}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
     Json(json!({ "success": true, "data": data })).into_response()
+}
+
+/// `{"success": true, "data": […], "meta": {page, per_page, total}}`.
+pub fn ok_page<T: Serialize>(items: Vec<T>, page: u32, per_page: u32, total: u64) -> Response {
+    Json(json!({ "success": true, "data": items, "meta": { "page": page, "per_page": per_page, "total": total } }))
+        .into_response()
 }
 
 /// ISO-8601 UTC with a `Z`, to the second, as the document's examples show.

@@ -1,0 +1,426 @@
+//! Listings over HTTP on both backends: CRUD, paging, isolation, SEO, recommendations whose
+//! impact holds when applied, content drafts, and the events each change appends.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+impl TestApp {
+    async fn send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, key, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, key, Some(body)).await
+    }
+
+    async fn read(&self, path: &str, key: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, key, None).await
+    }
+
+    async fn events(&self, subject: &str) -> Vec<partnerd_store::EventRecord> {
+        self.server.services.store.events_for_subject(&self.marketplace_id(), subject).await.unwrap()
+    }
+}
+
+fn full_listing() -> Value {
+    json!({
+        "title": "Enterprise Security Suite",
+        "short_description": "Continuous compliance monitoring for regulated teams.",
+        "long_description": "Detect threats early.",
+        "highlights": ["Automated SOC 2 evidence collection", "Real-time threat detection"],
+        "categories": ["Security", "Compliance"],
+        "keywords": ["compliance", "security", "siem"],
+        "images": ["https://cdn.acme.com/1.png"],
+        "pricing_model": "subscription",
+        "status": "active"
+    })
+}
+
+on_both_backends!(create_get_and_defaults, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (status, body) = app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "Minimal" })).await;
+    assert_eq!(status, 201, "{body}");
+    let l = &body["data"];
+    assert_eq!(l["status"], "draft");
+    assert_eq!(l["marketplace"], "aws");
+    assert_eq!(l["pricing_model"], "subscription");
+    assert_eq!(l["created_at"], "2025-01-15T10:30:00Z");
+    assert_eq!(l["last_updated"], "2025-01-15T10:30:00Z");
+    assert!(l["id"].as_str().unwrap().starts_with("listing_"));
+    for field in [
+        "title",
+        "short_description",
+        "long_description",
+        "highlights",
+        "categories",
+        "pricing_model",
+        "status",
+        "seo_score",
+        "created_at",
+        "last_updated",
+    ] {
+        assert!(l.get(field).is_some(), "missing {field}");
+    }
+    let (status, got) = app.read(&format!("/api/v1/partners/listings/{}", l["id"].as_str().unwrap()), &p.api_key).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["data"], *l);
+
+    let (status, body) = app.post("/api/v1/partners/listings", &p.api_key, full_listing()).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["data"]["status"], "active");
+    assert_eq!(body["data"]["highlights"], full_listing()["highlights"]);
+});
+
+on_both_backends!(validation_errors_name_each_field, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (status, body) =
+        app.post("/api/v1/partners/listings", &p.api_key, json!({ "short_description": "no title" })).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    assert_eq!(body["error"]["details"]["title"][0], "is required");
+    assert_eq!(body["error"]["message"], "The title field is required");
+
+    let bad =
+        json!({ "title": "ok", "status": "live", "pricing_model": "barter", "images": ["ftp://x"], "titel": "typo" });
+    let (status, body) = app.post("/api/v1/partners/listings", &p.api_key, bad).await;
+    assert_eq!(status, 422);
+    let details = body["error"]["details"].as_object().unwrap();
+    assert!(details.contains_key("status") && details.contains_key("titel"), "{body}");
+    let bad = json!({ "title": "ok", "pricing_model": "barter", "images": ["ftp://x"] });
+    let (_, body) = app.post("/api/v1/partners/listings", &p.api_key, bad).await;
+    let details = body["error"]["details"].as_object().unwrap();
+    assert!(details.contains_key("pricing_model") && details.contains_key("images[0]"), "{body}");
+
+    let (status, body) =
+        app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "ok", "highlights": "not a list" })).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["details"].get("highlights").is_some(), "{body}");
+
+    // Bodies that are not JSON at all, on a real endpoint.
+    let url = app.url("/api/v1/partners/listings");
+    let r = app
+        .http
+        .post(&url)
+        .bearer_auth(&p.api_key)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(json(r).await["error"]["code"], "BAD_REQUEST");
+    let r = app.http.post(&url).bearer_auth(&p.api_key).body("title=x").send().await.unwrap();
+    assert_eq!(r.status(), 415);
+    let huge = json!({ "title": "x".repeat(1024 * 1024) });
+    for _ in 0..3 {
+        let r = app.http.post(&url).bearer_auth(&p.api_key).json(&huge).send().await.unwrap();
+        assert_eq!(r.status(), 413);
+        assert_eq!(json(r).await["error"]["code"], "PAYLOAD_TOO_LARGE");
+    }
+    // Streamed without a Content-Length: counted as it arrives.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..3).map(|_| Ok(vec![b' '; 600 * 1024])).collect();
+    let streamed = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let r = app
+        .http
+        .post(&url)
+        .bearer_auth(&p.api_key)
+        .header("content-type", "application/json")
+        .body(streamed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let (_, list) = app.read("/api/v1/partners/listings", &p.api_key).await;
+    assert_eq!(list["meta"]["total"], 0, "nothing was written by refused requests");
+});
+
+on_both_backends!(list_filters_and_pages, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    for i in 0..25 {
+        app.clock.advance(chrono::Duration::seconds(1));
+        let status = if i % 5 == 0 { "draft" } else { "active" };
+        let (code, _) = app
+            .post("/api/v1/partners/listings", &p.api_key, json!({ "title": format!("L{i:02}"), "status": status }))
+            .await;
+        assert_eq!(code, 201);
+    }
+    let (status, body) = app.read("/api/v1/partners/listings", &p.api_key).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["meta"], json!({ "page": 1, "per_page": 20, "total": 25 }));
+    let items = body["data"].as_array().unwrap();
+    assert_eq!(items.len(), 20);
+    assert_eq!(items[0]["title"], "L24", "newest first");
+    let keys: Vec<&str> = items[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, vec!["id", "last_updated", "marketplace", "seo_score", "status", "title"]);
+
+    let (_, page2) = app.read("/api/v1/partners/listings?page=2", &p.api_key).await;
+    assert_eq!(page2["data"].as_array().unwrap().len(), 5);
+    assert_eq!(page2["data"][4]["title"], "L00");
+    let (_, drafts) = app.read("/api/v1/partners/listings?status=draft&per_page=2", &p.api_key).await;
+    assert_eq!(drafts["meta"], json!({ "page": 1, "per_page": 2, "total": 5 }));
+    assert!(drafts["data"].as_array().unwrap().iter().all(|l| l["status"] == "draft"));
+    let (status, past) = app.read("/api/v1/partners/listings?page=9", &p.api_key).await;
+    assert_eq!(status, 200);
+    assert_eq!(past["data"], json!([]));
+    assert_eq!(past["meta"]["total"], 25);
+    let (status, _) = app.read("/api/v1/partners/listings?per_page=100", &p.api_key).await;
+    assert_eq!(status, 200);
+    for bad in ["per_page=101", "per_page=0", "page=0", "page=x", "status=live"] {
+        let (status, body) = app.read(&format!("/api/v1/partners/listings?{bad}"), &p.api_key).await;
+        assert_eq!(status, 422, "{bad}");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+        let field = bad.split('=').next().unwrap();
+        assert!(body["error"]["details"].get(field).is_some(), "{bad}: {body}");
+    }
+});
+
+on_both_backends!(update_archive_and_isolation, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let other = app.partner("Other Inc", "admin@other.com", "business").await;
+    let (_, created) = app.post("/api/v1/partners/listings", &p.api_key, full_listing()).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/partners/listings/{id}");
+
+    app.clock.advance(chrono::Duration::hours(1));
+    let (status, body) = app.put(&path, &p.api_key, json!({ "title": "Enterprise Security Suite - Updated", "highlights": ["New highlight 1", "New highlight 2"] })).await;
+    assert_eq!(status, 200, "{body}");
+    let l = &body["data"];
+    assert_eq!(l["title"], "Enterprise Security Suite - Updated");
+    assert_eq!(l["short_description"], full_listing()["short_description"], "partial update");
+    assert_eq!(l["last_updated"], "2025-01-15T11:30:00Z");
+    let (status, body) = app.put(&path, &p.api_key, json!({ "title": "" })).await;
+    assert_eq!((status, body["error"]["details"]["title"][0].clone()), (422, json!("is required")));
+
+    // Another partner sees none of it.
+    for (method, suffix) in [
+        ("GET", ""),
+        ("PUT", ""),
+        ("DELETE", ""),
+        ("GET", "/seo"),
+        ("GET", "/recommendations"),
+        ("POST", "/content"),
+        ("GET", "/content"),
+    ] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body = (method == "PUT").then(|| json!({ "title": "hijack" }));
+        let (status, body) = app.send(m, &format!("{path}{suffix}"), &other.api_key, body).await;
+        assert_eq!(status, 404, "{method} {suffix}");
+        assert_eq!(body["error"]["code"], "NOT_FOUND");
+    }
+    let (status, _) = app.read("/api/v1/partners/listings/listing_doesnotexist", &p.api_key).await;
+    assert_eq!(status, 404);
+
+    let (status, body) = app.send(reqwest::Method::DELETE, &path, &p.api_key, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["status"], "archived");
+    let (status, body) = app.read(&path, &p.api_key).await;
+    assert_eq!((status, body["data"]["status"].clone()), (200, json!("archived")), "archived listings stay readable");
+    let (_, archived) = app.read("/api/v1/partners/listings?status=archived", &p.api_key).await;
+    assert_eq!(archived["meta"]["total"], 1);
+    let (_, active) = app.read("/api/v1/partners/listings?status=active", &p.api_key).await;
+    assert_eq!(active["meta"]["total"], 0);
+});
+
+on_both_backends!(read_only_keys_cannot_write, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let c = app
+        .server
+        .services
+        .partners()
+        .create(
+            &app.marketplace_id(),
+            partnerd_services::partners::CreatePartner {
+                name: "Viewer".into(),
+                email: "viewer@acme.com".into(),
+                plan: "business".into(),
+                roles: vec!["partner_read".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = app.post("/api/v1/partners/listings", &c.api_key, json!({ "title": "x" })).await;
+    assert_eq!((status, body["error"]["code"].clone()), (403, json!("FORBIDDEN")));
+    assert_eq!(app.read("/api/v1/partners/listings", &c.api_key).await.0, 200);
+});
+
+on_both_backends!(seo_score_breakdown_and_grade, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (_, created) = app.post("/api/v1/partners/listings", &p.api_key, full_listing()).await;
+    let id = created["data"]["id"].as_str().unwrap();
+    let (status, body) = app.read(&format!("/api/v1/partners/listings/{id}/seo"), &p.api_key).await;
+    assert_eq!(status, 200);
+    // title 25 chars (6) + clean (8) = 14/20; description: short 54 chars (4) + long (0) + one
+    // paragraph (0) + readable (5) = 9/25; highlights 2 (8) + lengths ok (8) = 16/20; keywords
+    // 3 (5) + another keyword in title (3) + all covered... 'siem' is not (floor 10×2/3 = 6)
+    // = 14/20; images: no logo, 1 screenshot = 5/15.
+    assert_eq!(
+        body["data"],
+        json!({
+            "overall_score": 58,
+            "breakdown": { "title": 70, "description": 36, "highlights": 80, "keywords": 70, "images": 33 },
+            "grade": "C",
+            "analyzed_at": "2025-01-15T10:30:00Z",
+        })
+    );
+    assert_eq!(created["data"]["seo_score"], 58, "the listing carries its current score");
+});
+
+on_both_backends!(recommendation_impacts_hold_when_applied, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (_, created) = app.post("/api/v1/partners/listings", &p.api_key, full_listing()).await;
+    let original = created["data"].clone();
+    let id = original["id"].as_str().unwrap();
+    let path = format!("/api/v1/partners/listings/{id}");
+    let (status, body) = app.read(&format!("{path}/recommendations"), &p.api_key).await;
+    assert_eq!(status, 200);
+    let recs = body["data"]["recommendations"].as_array().unwrap().clone();
+    assert!(recs.len() >= 4, "{body}");
+    let mut everything = serde_json::Map::new();
+    for rec in &recs {
+        for key in ["category", "priority", "suggestion", "impact"] {
+            assert!(rec.get(key).is_some(), "{rec}");
+        }
+        assert!(["high", "medium", "low"].contains(&rec["priority"].as_str().unwrap()));
+        assert!(
+            ["title", "description", "highlights", "keywords", "images"].contains(&rec["category"].as_str().unwrap())
+        );
+        let impact: u64 = rec["impact"]
+            .as_str()
+            .unwrap()
+            .strip_prefix('+')
+            .unwrap()
+            .strip_suffix(" SEO score")
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Reset to the original, then apply just this recommendation.
+        let reset: Value =
+            ["title", "short_description", "long_description", "highlights", "keywords", "images", "logo_url"]
+                .iter()
+                .map(|f| (f.to_string(), original[*f].clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        assert_eq!(app.put(&path, &p.api_key, reset).await.0, 200);
+        let field = rec["field"].as_str().unwrap();
+        let value = match field {
+            "images" => {
+                let mut imgs = original["images"].as_array().unwrap().clone();
+                for i in 0..rec["add_count"].as_u64().unwrap() {
+                    imgs.push(json!(format!("https://cdn.acme.com/extra-{i}.png")));
+                }
+                Value::Array(imgs)
+            }
+            "logo_url" => json!("https://cdn.acme.com/logo.png"),
+            _ => rec["proposed_value"].clone(),
+        };
+        everything.insert(field.to_owned(), value.clone());
+        let (status, after) = app.put(&path, &p.api_key, json!({ field: value })).await;
+        assert_eq!(status, 200, "{after}");
+        assert_eq!(
+            after["data"]["seo_score"].as_u64().unwrap(),
+            original["seo_score"].as_u64().unwrap() + impact,
+            "{rec}"
+        );
+    }
+    // All of them together: the stated total.
+    let mut reset = everything.clone();
+    for f in ["title", "short_description", "long_description", "highlights", "keywords", "images", "logo_url"] {
+        reset.entry(f.to_owned()).or_insert(original[f].clone());
+    }
+    let (status, after) = app.put(&path, &p.api_key, Value::Object(reset)).await;
+    assert_eq!(status, 200);
+    let total = body["data"]["total_potential_improvement"].as_u64().unwrap();
+    assert!(total > 0);
+    assert_eq!(after["data"]["seo_score"].as_u64().unwrap(), original["seo_score"].as_u64().unwrap() + total);
+});
+
+on_both_backends!(content_is_generated_and_published, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (_, created) = app.post("/api/v1/partners/listings", &p.api_key, full_listing()).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let before = created["data"]["seo_score"].as_u64().unwrap();
+    let (status, draft) = app.post(&format!("/api/v1/partners/listings/{id}/content"), &p.api_key, json!({})).await;
+    assert_eq!(status, 201, "{draft}");
+    let d = &draft["data"];
+    assert_eq!(d["status"], "draft");
+    assert_eq!(d["listing_id"], id.as_str());
+    assert!(d["seo_score"].as_u64().unwrap() > before);
+    let draft_id = d["id"].as_str().unwrap().to_owned();
+    let (_, listed) = app.read(&format!("/api/v1/partners/listings/{id}/content"), &p.api_key).await;
+    assert_eq!(listed["data"][0]["id"], draft_id.as_str());
+    // Generating changes nothing on the listing itself.
+    assert_eq!(app.read(&format!("/api/v1/partners/listings/{id}"), &p.api_key).await.1["data"]["seo_score"], before);
+
+    let publish = format!("/api/v1/partners/listings/{id}/content/{draft_id}/publish");
+    let (status, published) = app.post(&publish, &p.api_key, json!({})).await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["data"]["title"], d["title"]);
+    assert_eq!(published["data"]["long_description"], d["long_description"]);
+    assert_eq!(published["data"]["seo_score"], d["seo_score"]);
+    let (_, listed) = app.read(&format!("/api/v1/partners/listings/{id}/content"), &p.api_key).await;
+    assert_eq!(listed["data"][0]["status"], "published");
+    let (status, again) = app.post(&publish, &p.api_key, json!({})).await;
+    assert_eq!((status, again["error"]["code"].clone()), (422, json!("VALIDATION_ERROR")));
+    let (status, _) =
+        app.post(&format!("/api/v1/partners/listings/{id}/content/draft_nope/publish"), &p.api_key, json!({})).await;
+    assert_eq!(status, 404);
+
+    let kinds: Vec<String> = app.events(&id).await.into_iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        kinds,
+        vec!["listing.created", "content.generated", "content.published", "listing.updated", "seo.score_changed"]
+    );
+});
+
+on_both_backends!(changes_append_the_documented_events, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (_, created) = app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "Old Title" })).await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/partners/listings/{id}");
+    // A small change: listing.updated only.
+    app.put(&path, &p.api_key, json!({ "title": "New Title" })).await;
+    // A no-op: no event at all.
+    app.put(&path, &p.api_key, json!({ "title": "New Title" })).await;
+    // A big change (3 highlights: +12, all good lengths: +8): the score moves by 20.
+    let highlights =
+        json!(["Automated SOC 2 evidence collection", "Real-time threat detection", "One-click compliance reports"]);
+    let (_, after) = app.put(&path, &p.api_key, json!({ "highlights": highlights })).await;
+
+    let events = app.events(&id).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, vec!["listing.created", "listing.updated", "listing.updated", "seo.score_changed"]);
+    assert_eq!(events[0].payload["listing_id"], id.as_str());
+    assert_eq!(events[0].payload["title"], "Old Title");
+    assert_eq!(
+        events[1].payload,
+        json!({ "listing_id": id, "changes": { "title": { "old": "Old Title", "new": "New Title" } } })
+    );
+    assert_eq!(events[2].payload["changes"]["highlights"], json!({ "old": [], "new": highlights }));
+    let before = created["data"]["seo_score"].as_u64().unwrap();
+    assert_eq!(
+        events[3].payload,
+        json!({ "listing_id": id, "old_score": before, "new_score": before + 20, "grade": after["data"]["seo_score"].as_u64().map(|s| partnerd_domain::seo::grade(s as u32)).unwrap() })
+    );
+    assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(p.partner_id.as_str())));
+    assert!(events.iter().all(|e| e.actor_user_id.as_deref() == Some(p.user_id.as_str())));
+});

@@ -1,0 +1,319 @@
+//! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
+//! transaction as every content change), recommendations, and generated content drafts.
+
+use crate::{Principal, ServiceError, Services};
+use partnerd_domain::ValidationErrors;
+use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::ids::new_id;
+use partnerd_domain::listing::{ListingContent, ListingPatch, ListingStatus, changes};
+use partnerd_domain::seo::{self, Recommendations, SeoScore};
+use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError};
+use serde_json::{Map, Value, json};
+
+pub struct Listings<'a> {
+    pub(crate) services: &'a Services,
+}
+
+/// A score move of at least this many points is announced as `seo.score_changed`.
+pub const SIGNIFICANT_SCORE_CHANGE: u32 = 5;
+/// Attempts at a read-modify-write before a persistent conflict is reported.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The partner a principal acts for, or 403.
+pub fn partner_id(principal: &Principal) -> Result<&str, ServiceError> {
+    principal
+        .partner
+        .as_ref()
+        .map(|p| p.id.as_str())
+        .ok_or_else(|| ServiceError::Forbidden("This API key does not belong to a partner".into()))
+}
+
+/// 403 for keys whose roles are all read-only.
+pub fn require_write(principal: &Principal) -> Result<(), ServiceError> {
+    if principal.roles.iter().any(|r| r.can_write()) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("This API key is read-only".into()))
+    }
+}
+
+fn event(event_type: &'static str, listing: &ListingRecord, actor: &Principal, payload: Value) -> NewEvent {
+    NewEvent {
+        event_type,
+        subject_type: "listing",
+        subject_id: listing.id.clone(),
+        partner_id: Some(listing.partner_id.clone()),
+        actor_user_id: Some(actor.user_id.clone()),
+        payload,
+    }
+}
+
+/// `listing.updated` with `changes: {field: {old, new}}`, and `seo.score_changed` when the score
+/// moved significantly.
+fn update_events(before: &ListingRecord, after: &ListingRecord, actor: &Principal) -> Vec<NewEvent> {
+    let mut changed = Map::new();
+    for (field, (old, new)) in changes(&before.content, &after.content, before.status, after.status) {
+        changed.insert(field.to_owned(), json!({ "old": old, "new": new }));
+    }
+    let mut events = Vec::new();
+    if !changed.is_empty() {
+        events.push(event(types::LISTING_UPDATED, after, actor, json!({ "listing_id": after.id, "changes": changed })));
+    }
+    if before.seo_score.abs_diff(after.seo_score) >= SIGNIFICANT_SCORE_CHANGE {
+        events.push(event(
+            types::SEO_SCORE_CHANGED,
+            after,
+            actor,
+            json!({
+                "listing_id": after.id,
+                "old_score": before.seo_score,
+                "new_score": after.seo_score,
+                "grade": seo::grade(after.seo_score),
+            }),
+        ));
+    }
+    events
+}
+
+impl Listings<'_> {
+    pub async fn list(
+        &self,
+        who: &Principal,
+        status: Option<ListingStatus>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<ListingPage, ServiceError> {
+        let partner = partner_id(who)?;
+        let offset = u64::from(page.saturating_sub(1)) * u64::from(per_page);
+        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, per_page).await?)
+    }
+
+    pub async fn get(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
+        let partner = partner_id(who)?;
+        self.services
+            .store
+            .get_listing(&who.marketplace_id, partner, id)
+            .await?
+            .ok_or(ServiceError::NotFound("listing"))
+    }
+
+    pub async fn create(&self, who: &Principal, patch: ListingPatch) -> Result<ListingRecord, ServiceError> {
+        let partner = partner_id(who)?.to_owned();
+        require_write(who)?;
+        let mut created = self
+            .create_many(&who.marketplace_id, &partner, Some(&who.user_id), vec![patch])
+            .await
+            .map_err(|e| match e {
+                // One listing: its fields are the body's own, not `[0].field`.
+                ServiceError::Validation(v) => ServiceError::Validation(v.without_prefix("[0].")),
+                e => e,
+            })?;
+        Ok(created.remove(0))
+    }
+
+    /// The operator's import: every listing is validated first (errors name `[index].field`),
+    /// then all are written in one transaction.
+    pub async fn import(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        patches: Vec<ListingPatch>,
+    ) -> Result<Vec<ListingRecord>, ServiceError> {
+        if self.services.store.get_partner(marketplace_id, partner_id).await?.is_none() {
+            return Err(ServiceError::NotFound("partner"));
+        }
+        self.create_many(marketplace_id, partner_id, None, patches).await
+    }
+
+    async fn create_many(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        actor_user_id: Option<&str>,
+        patches: Vec<ListingPatch>,
+    ) -> Result<Vec<ListingRecord>, ServiceError> {
+        let base =
+            ListingContent { pricing_model: "subscription".into(), marketplace: "aws".into(), ..Default::default() };
+        let now = self.services.clock.now();
+        let mut errors = ValidationErrors::new();
+        let mut listings = Vec::with_capacity(patches.len());
+        for (i, patch) in patches.into_iter().enumerate() {
+            if patch.title.is_none() {
+                errors.add(&format!("[{i}].title"), "is required");
+                continue;
+            }
+            match patch.apply(&base) {
+                Err(e) => errors.merge_prefixed(&format!("[{i}]."), e),
+                Ok(content) => listings.push(ListingRecord {
+                    id: new_id("listing"),
+                    marketplace_id: marketplace_id.to_owned(),
+                    partner_id: partner_id.to_owned(),
+                    seo_score: seo::score(&content).overall,
+                    content,
+                    status: patch.status.unwrap_or(ListingStatus::Draft),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                }),
+            }
+        }
+        errors.into_result()?;
+        let events = listings
+            .iter()
+            .map(|l| NewEvent {
+                event_type: types::LISTING_CREATED,
+                subject_type: "listing",
+                subject_id: l.id.clone(),
+                partner_id: Some(l.partner_id.clone()),
+                actor_user_id: actor_user_id.map(str::to_owned),
+                payload: json!({
+                    "listing_id": l.id,
+                    "title": l.content.title,
+                    "status": l.status.as_str(),
+                    "marketplace": l.content.marketplace,
+                    "seo_score": l.seo_score,
+                }),
+            })
+            .collect();
+        self.services.store.create_listings(listings.clone(), events).await?;
+        Ok(listings)
+    }
+
+    /// Applies a partial update. Reads, changes and writes with a version check, retrying when
+    /// another writer got there first, so concurrent updates never lose each other's fields.
+    pub async fn update(&self, who: &Principal, id: &str, patch: &ListingPatch) -> Result<ListingRecord, ServiceError> {
+        require_write(who)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self.get(who, id).await?;
+            let content = patch.apply(&current.content)?;
+            let status = patch.status.unwrap_or(current.status);
+            if content == current.content && status == current.status {
+                return Ok(current);
+            }
+            let next = ListingRecord {
+                seo_score: seo::score(&content).overall,
+                content,
+                status,
+                version: current.version + 1,
+                updated_at: self.services.clock.now(),
+                ..current.clone()
+            };
+            let events = update_events(&current, &next, who);
+            match self.services.store.update_listing(next.clone(), current.version, events).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict("the listing is being changed by others; try again".into()))
+    }
+
+    /// Archives the listing; archived listings stay readable.
+    pub async fn archive(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
+        self.update(who, id, &ListingPatch { status: Some(ListingStatus::Archived), ..Default::default() }).await
+    }
+
+    /// The listing's score. It is recomputed with every content change, so it was analysed
+    /// when the listing was last updated.
+    pub async fn seo(&self, who: &Principal, id: &str) -> Result<(ListingRecord, SeoScore), ServiceError> {
+        let listing = self.get(who, id).await?;
+        let score = seo::score(&listing.content);
+        Ok((listing, score))
+    }
+
+    pub async fn recommendations(&self, who: &Principal, id: &str) -> Result<Recommendations, ServiceError> {
+        Ok(seo::recommend(&self.get(who, id).await?.content))
+    }
+
+    /// Generates an improved draft of the listing's copy from its recommendations.
+    pub async fn generate_content(&self, who: &Principal, id: &str) -> Result<DraftRecord, ServiceError> {
+        require_write(who)?;
+        let listing = self.get(who, id).await?;
+        let draft_content = seo::generate_draft(&listing.content);
+        let draft = DraftRecord {
+            id: new_id("draft"),
+            marketplace_id: listing.marketplace_id.clone(),
+            partner_id: listing.partner_id.clone(),
+            listing_id: listing.id.clone(),
+            seo_score: seo::score(&draft_content).overall,
+            title: draft_content.title,
+            short_description: draft_content.short_description,
+            long_description: draft_content.long_description,
+            highlights: draft_content.highlights,
+            keywords: draft_content.keywords,
+            published_at: None,
+            created_at: self.services.clock.now(),
+        };
+        let payload = json!({
+            "listing_id": listing.id,
+            "draft_id": draft.id,
+            "seo_score": listing.seo_score,
+            "projected_seo_score": draft.seo_score,
+        });
+        let generated = event(types::CONTENT_GENERATED, &listing, who, payload);
+        self.services.store.create_draft(draft.clone(), vec![generated]).await?;
+        Ok(draft)
+    }
+
+    pub async fn drafts(&self, who: &Principal, listing_id: &str) -> Result<Vec<DraftRecord>, ServiceError> {
+        let listing = self.get(who, listing_id).await?;
+        Ok(self.services.store.list_drafts(&who.marketplace_id, &listing.partner_id, &listing.id).await?)
+    }
+
+    async fn draft(&self, who: &Principal, listing_id: &str, draft_id: &str) -> Result<DraftRecord, ServiceError> {
+        let partner = partner_id(who)?;
+        self.services
+            .store
+            .get_draft(&who.marketplace_id, partner, draft_id)
+            .await?
+            .filter(|d| d.listing_id == listing_id)
+            .ok_or(ServiceError::NotFound("draft"))
+    }
+
+    /// Puts a draft's copy onto its listing (re-scored, with the usual update events).
+    pub async fn publish(
+        &self,
+        who: &Principal,
+        listing_id: &str,
+        draft_id: &str,
+    ) -> Result<ListingRecord, ServiceError> {
+        require_write(who)?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let draft = self.draft(who, listing_id, draft_id).await?;
+            if draft.published_at.is_some() {
+                return Err(ServiceError::Conflict("this draft was published already".into()));
+            }
+            let current = self.get(who, listing_id).await?;
+            let patch = ListingPatch {
+                title: Some(draft.title.clone()),
+                short_description: Some(draft.short_description.clone()),
+                long_description: Some(draft.long_description.clone()),
+                highlights: Some(draft.highlights.clone()),
+                keywords: Some(draft.keywords.clone()),
+                ..Default::default()
+            };
+            let content = patch.apply(&current.content)?;
+            let now = self.services.clock.now();
+            let next = ListingRecord {
+                seo_score: seo::score(&content).overall,
+                content,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            let mut events = vec![event(
+                types::CONTENT_PUBLISHED,
+                &next,
+                who,
+                json!({ "listing_id": next.id, "draft_id": draft.id, "seo_score": next.seo_score }),
+            )];
+            events.extend(update_events(&current, &next, who));
+            match self.services.store.publish_draft(&draft.id, now, next.clone(), current.version, events).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict("the listing is being changed by others; try again".into()))
+    }
+}
