@@ -13,6 +13,24 @@ const COLUMNS: &str = "id, marketplace_id, partner_id, title, short_description,
                        categories, keywords, images, logo_url, pricing_model, marketplace, product_id, status,
                        seo_score, version, created_at, updated_at";
 
+fn get_sql() -> String {
+    format!("SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3")
+}
+
+fn list_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2
+         ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+    )
+}
+
+fn list_by_status_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND status = ?3
+         ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+    )
+}
+
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).expect("strings serialise")
 }
@@ -162,7 +180,7 @@ fn insert_listing(c: &Connection, l: &ListingRecord) -> StoreResult<()> {
         ])
     })
     .map_err(|e| write_error(e, "listing id taken"))?;
-    bump_count(c, &l, l.status, 1)?;
+    bump_count(c, l, l.status, 1)?;
     Ok(())
 }
 
@@ -189,11 +207,9 @@ impl ListingStore for SqliteStore {
         let (m, p, id) = (marketplace_id.to_owned(), partner_id.to_owned(), id.to_owned());
         self.readers
             .read(move |c| {
-                c.prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3"
-                ))
-                .and_then(|mut s| s.query_row(params![m, p, id], listing_from_row).optional())
-                .map_err(backend)
+                c.prepare_cached(&get_sql())
+                    .and_then(|mut s| s.query_row(params![m, p, id], listing_from_row).optional())
+                    .map_err(backend)
             })
             .await
     }
@@ -213,10 +229,7 @@ impl ListingStore for SqliteStore {
                 let (items, total) = match status {
                     Some(st) => {
                         let items = c
-                            .prepare_cached(&format!(
-                                "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND status = ?3
-                                 ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
-                            ))
+                            .prepare_cached(&list_by_status_sql())
                             .and_then(|mut s| s.query_map(params![m, p, st.as_str(), limit, offset], listing_from_row)?.collect::<rusqlite::Result<Vec<_>>>())
                             .map_err(backend)?;
                         let total: Option<i64> = c
@@ -227,10 +240,7 @@ impl ListingStore for SqliteStore {
                     }
                     None => {
                         let items = c
-                            .prepare_cached(&format!(
-                                "SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2
-                                 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-                            ))
+                            .prepare_cached(&list_sql())
                             .and_then(|mut s| s.query_map(params![m, p, limit, offset], listing_from_row)?.collect::<rusqlite::Result<Vec<_>>>())
                             .map_err(backend)?;
                         let total: i64 = c
@@ -342,5 +352,39 @@ impl ListingStore for SqliteStore {
                 append_events(c, &l.marketplace_id, published_at, &events)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plans SQLite picks for listing reads: an index, never a table scan or a sort.
+    #[test]
+    fn listing_reads_use_indexes() {
+        let dir = std::env::temp_dir().join(format!("partnerd-test-plan-{}", partnerd_domain::ids::random_token(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conn = crate::conn::open_connection(&dir.join("plan.db"), false).unwrap();
+        crate::migrate::run(&mut conn).unwrap();
+        conn.execute_batch("ANALYZE").unwrap();
+        for (sql, index) in [
+            (list_by_status_sql(), "listings_by_partner_status"),
+            (list_sql(), "listings_by_partner"),
+            (get_sql(), "sqlite_autoindex_listings_1"),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(std::iter::repeat_n("x", sql.matches('?').count())), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let text = plan.join(" | ");
+            assert!(text.contains(index), "{sql}: {text}");
+            assert!(!text.contains("SCAN listings") || text.contains("USING INDEX"), "{text}");
+            assert!(!text.contains("TEMP B-TREE"), "sorted by the index, not afterwards: {text}");
+        }
     }
 }
