@@ -14,6 +14,9 @@ pub mod types {
     pub const SEO_SCORE_CHANGED: &str = "seo.score_changed";
     pub const CONTENT_GENERATED: &str = "content.generated";
     pub const CONTENT_PUBLISHED: &str = "content.published";
+    pub const OPPORTUNITY_CREATED: &str = "opportunity.created";
+    pub const OPPORTUNITY_STATUS_CHANGED: &str = "opportunity.status_changed";
+    pub const OPPORTUNITY_UPDATED: &str = "opportunity.updated";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -27,6 +30,8 @@ pub struct NewEvent {
     pub subject_id: String,
     /// The partner whose data this is (who may see it); `None` for operator-only events.
     pub partner_id: Option<String>,
+    /// The other party of a shared record (the co-sell partner), who may see it too.
+    pub related_partner_id: Option<String>,
     pub actor_user_id: Option<String>,
     pub payload: Value,
 }

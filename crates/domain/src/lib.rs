@@ -3,12 +3,15 @@
 //! Everything here is a function over values, so each rule is unit-tested without a database or
 //! HTTP. Services call these rules; stores persist their results.
 
+pub mod analytics;
 pub mod api_key;
 pub mod clock;
+pub mod cosell;
 pub mod events;
 pub mod ids;
 pub mod ip;
 pub mod listing;
+pub mod money;
 pub mod partner;
 pub mod rate_limit;
 pub mod seo;

@@ -43,6 +43,7 @@ fn event(event_type: &'static str, listing: &ListingRecord, actor: &Principal, p
         subject_type: "listing",
         subject_id: listing.id.clone(),
         partner_id: Some(listing.partner_id.clone()),
+        related_partner_id: None,
         actor_user_id: Some(actor.user_id.clone()),
         payload,
     }
@@ -165,6 +166,7 @@ impl Listings<'_> {
                 subject_type: "listing",
                 subject_id: l.id.clone(),
                 partner_id: Some(l.partner_id.clone()),
+                related_partner_id: None,
                 actor_user_id: actor_user_id.map(str::to_owned),
                 payload: json!({
                     "listing_id": l.id,

@@ -277,6 +277,7 @@ fn event(
         subject_type,
         subject_id: subject_id.to_owned(),
         partner_id: partner_id.map(str::to_owned),
+        related_partner_id: None,
         actor_user_id: actor_user_id.map(str::to_owned),
         payload,
     }

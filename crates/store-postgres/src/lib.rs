@@ -2,6 +2,8 @@
 //! Uniqueness, transactions and (later) delivery claims are enforced by PostgreSQL itself, so
 //! they hold across processes.
 
+mod analytics;
+mod cosell;
 mod listings;
 mod migrate;
 
@@ -83,9 +85,9 @@ pub(crate) async fn append_events(
     for e in events {
         exec(
             c,
-            "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
-                                 payload, occurred_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id, related_partner_id,
+                                 actor_user_id, payload, occurred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &new_id("evt"),
                 &marketplace_id,
@@ -93,6 +95,7 @@ pub(crate) async fn append_events(
                 &e.subject_type,
                 &e.subject_id,
                 &e.partner_id,
+                &e.related_partner_id,
                 &e.actor_user_id,
                 &e.payload,
                 &occurred_at,
@@ -216,7 +219,7 @@ fn key_from_row(r: &Row) -> ApiKeyRecord {
 }
 
 const EVENT_COLUMNS: &str = "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
-                             payload, occurred_at, recorded_at";
+                             payload, occurred_at, recorded_at, related_partner_id";
 
 fn event_from_row(r: &Row) -> EventRecord {
     EventRecord {
@@ -231,6 +234,7 @@ fn event_from_row(r: &Row) -> EventRecord {
         payload: r.get(8),
         occurred_at: r.get(9),
         recorded_at: r.get(10),
+        related_partner_id: r.get(11),
     }
 }
 
@@ -297,6 +301,17 @@ impl PartnerStore for PostgresStore {
              WHERE p.marketplace_id = $1 AND p.id = $2"
         );
         Ok(query(&c, &sql, &[&marketplace_id, &partner_id]).await?.first().map(|r| partner_from_row(r, 0)))
+    }
+
+    async fn user_emails(&self, marketplace_id: &str, user_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let c = self.client().await?;
+        let rows = query(
+            &c,
+            "SELECT id, email FROM users WHERE marketplace_id = $1 AND id = ANY($2)",
+            &[&marketplace_id, &user_ids],
+        )
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn list_partners(&self, marketplace_id: &str) -> StoreResult<Vec<PartnerRecord>> {

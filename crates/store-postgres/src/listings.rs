@@ -11,7 +11,8 @@ use partnerd_store::*;
 use serde_json::Value;
 use tokio_postgres::Row;
 
-const COLUMNS: &str = "id, marketplace_id, partner_id, title, short_description, long_description, highlights,
+pub(crate) const COLUMNS: &str =
+    "id, marketplace_id, partner_id, title, short_description, long_description, highlights,
                        categories, keywords, images, logo_url, pricing_model, marketplace, product_id, status,
                        seo_score, version, created_at, updated_at";
 
@@ -27,7 +28,7 @@ fn status_from(s: &str) -> ListingStatus {
     ListingStatus::parse(s).unwrap_or(ListingStatus::Draft)
 }
 
-fn listing_from_row(r: &Row) -> ListingRecord {
+pub(crate) fn listing_from_row(r: &Row) -> ListingRecord {
     ListingRecord {
         id: r.get(0),
         marketplace_id: r.get(1),
@@ -73,12 +74,20 @@ fn draft_from_row(r: &Row) -> DraftRecord {
     }
 }
 
-async fn bump_count(c: &impl GenericClient, l: &ListingRecord, status: ListingStatus, delta: i64) -> StoreResult<()> {
+/// Moves the per-status count and score sum by `n` listings and `score` points.
+async fn bump_count(
+    c: &impl GenericClient,
+    l: &ListingRecord,
+    status: ListingStatus,
+    n: i64,
+    score: i64,
+) -> StoreResult<()> {
     exec(
         c,
-        "INSERT INTO listing_counts (marketplace_id, partner_id, status, n) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (marketplace_id, partner_id, status) DO UPDATE SET n = listing_counts.n + EXCLUDED.n",
-        &[&l.marketplace_id, &l.partner_id, &status.as_str(), &delta],
+        "INSERT INTO listing_counts (marketplace_id, partner_id, status, n, score_sum) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (marketplace_id, partner_id, status)
+         DO UPDATE SET n = listing_counts.n + EXCLUDED.n, score_sum = listing_counts.score_sum + EXCLUDED.score_sum",
+        &[&l.marketplace_id, &l.partner_id, &status.as_str(), &n, &score],
         "",
     )
     .await?;
@@ -88,12 +97,12 @@ async fn bump_count(c: &impl GenericClient, l: &ListingRecord, status: ListingSt
 async fn write_update(c: &impl GenericClient, l: &ListingRecord, expected_version: i64) -> StoreResult<()> {
     let rows = query(
         c,
-        "SELECT status, version FROM listings WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 FOR UPDATE",
+        "SELECT status, version, seo_score FROM listings WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 FOR UPDATE",
         &[&l.marketplace_id, &l.partner_id, &l.id],
     )
     .await?;
     let Some(row) = rows.first() else { return Err(StoreError::NotFound("listing")) };
-    let (old_status, version): (String, i64) = (row.get(0), row.get(1));
+    let (old_status, version, old_score): (String, i64, i32) = (row.get(0), row.get(1), row.get(2));
     if version != expected_version {
         return Err(StoreError::Conflict("the listing changed since it was read".into()));
     }
@@ -128,9 +137,12 @@ async fn write_update(c: &impl GenericClient, l: &ListingRecord, expected_versio
     )
     .await?;
     let old_status = status_from(&old_status);
+    let (old_score, new_score) = (i64::from(old_score), i64::from(l.seo_score));
     if old_status != l.status {
-        bump_count(c, l, old_status, -1).await?;
-        bump_count(c, l, l.status, 1).await?;
+        bump_count(c, l, old_status, -1, -old_score).await?;
+        bump_count(c, l, l.status, 1, new_score).await?;
+    } else if new_score != old_score {
+        bump_count(c, l, l.status, 0, new_score - old_score).await?;
     }
     Ok(())
 }
@@ -166,7 +178,7 @@ async fn insert_listing(c: &impl GenericClient, l: &ListingRecord) -> StoreResul
         "listing id taken",
     )
     .await?;
-    bump_count(c, l, l.status, 1).await
+    bump_count(c, l, l.status, 1, i64::from(l.seo_score)).await
 }
 
 #[async_trait]

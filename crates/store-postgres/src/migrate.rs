@@ -6,6 +6,7 @@ use partnerd_store::StoreResult;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "listings", include_str!("../migrations/0002_listings.sql")),
+    (3, "cosell_analytics", include_str!("../migrations/0003_cosell_analytics.sql")),
 ];
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;

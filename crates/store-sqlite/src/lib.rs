@@ -1,7 +1,9 @@
 //! SQLite backend (the embedded default): WAL, one group-committing writer thread, a reader
 //! pool. See `conn` for why writes are batched.
 
+mod analytics;
 mod conn;
+mod cosell;
 mod listings;
 mod migrate;
 
@@ -60,7 +62,7 @@ pub(crate) fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-fn opt_at(ms: Option<i64>) -> Option<DateTime<Utc>> {
+pub(crate) fn opt_at(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.map(at)
 }
 
@@ -93,8 +95,8 @@ fn append_events(
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id,
-                                 actor_user_id, payload, occurred_at, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                 related_partner_id, actor_user_id, payload, occurred_at, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(backend)?;
     let recorded_at = ms(Utc::now());
@@ -106,6 +108,7 @@ fn append_events(
             e.subject_type,
             e.subject_id,
             e.partner_id,
+            e.related_partner_id,
             e.actor_user_id,
             e.payload.to_string(),
             ms(occurred_at),
@@ -213,7 +216,7 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
 }
 
 const EVENT_COLUMNS: &str = "seq, id, marketplace_id, event_type, subject_type, subject_id, partner_id, actor_user_id,
-                             payload, occurred_at, recorded_at";
+                             payload, occurred_at, recorded_at, related_partner_id";
 
 fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
     let payload: String = r.get(8)?;
@@ -229,6 +232,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
         occurred_at: at(r.get(9)?),
         recorded_at: at(r.get(10)?),
+        related_partner_id: r.get(11)?,
     })
 }
 
@@ -315,6 +319,26 @@ impl PartnerStore for SqliteStore {
                 ))
                 .and_then(|mut s| s.query_row(params![m, id], |r| partner_from_row(r, 0)).optional())
                 .map_err(backend)
+            })
+            .await
+    }
+
+    async fn user_emails(&self, marketplace_id: &str, user_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        let (m, ids) = (marketplace_id.to_owned(), user_ids.to_vec());
+        self.readers
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT id, email FROM users WHERE marketplace_id = ?1 AND id = ?2")
+                    .map_err(backend)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(row) =
+                        stmt.query_row(params![m, id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(backend)?
+                    {
+                        out.push(row);
+                    }
+                }
+                Ok(out)
             })
             .await
     }

@@ -9,7 +9,8 @@ use partnerd_domain::listing::{ListingContent, ListingStatus};
 use partnerd_store::*;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-const COLUMNS: &str = "id, marketplace_id, partner_id, title, short_description, long_description, highlights,
+pub(crate) const COLUMNS: &str =
+    "id, marketplace_id, partner_id, title, short_description, long_description, highlights,
                        categories, keywords, images, logo_url, pricing_model, marketplace, product_id, status,
                        seo_score, version, created_at, updated_at";
 
@@ -43,7 +44,7 @@ fn status_from(s: String) -> ListingStatus {
     ListingStatus::parse(&s).unwrap_or(ListingStatus::Draft)
 }
 
-fn listing_from_row(r: &Row<'_>) -> rusqlite::Result<ListingRecord> {
+pub(crate) fn listing_from_row(r: &Row<'_>) -> rusqlite::Result<ListingRecord> {
     Ok(ListingRecord {
         id: r.get(0)?,
         marketplace_id: r.get(1)?,
@@ -89,27 +90,30 @@ fn draft_from_row(r: &Row<'_>) -> rusqlite::Result<DraftRecord> {
     })
 }
 
-fn bump_count(c: &Connection, l: &ListingRecord, status: ListingStatus, delta: i64) -> StoreResult<()> {
+/// Moves the per-status count and score sum by `n` listings and `score` points.
+fn bump_count(c: &Connection, l: &ListingRecord, status: ListingStatus, n: i64, score: i64) -> StoreResult<()> {
     c.prepare_cached(
-        "INSERT INTO listing_counts (marketplace_id, partner_id, status, n) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (marketplace_id, partner_id, status) DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO listing_counts (marketplace_id, partner_id, status, n, score_sum) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (marketplace_id, partner_id, status)
+         DO UPDATE SET n = n + excluded.n, score_sum = score_sum + excluded.score_sum",
     )
-    .and_then(|mut s| s.execute(params![l.marketplace_id, l.partner_id, status.as_str(), delta]))
+    .and_then(|mut s| s.execute(params![l.marketplace_id, l.partner_id, status.as_str(), n, score]))
     .map_err(backend)?;
     Ok(())
 }
 
 /// The versioned write shared by updates and publishing.
 fn write_update(c: &Connection, l: &ListingRecord, expected_version: i64) -> StoreResult<()> {
-    let current: Option<(String, i64)> = c
+    let current: Option<(String, i64, i64)> = c
         .prepare_cached(
-            "SELECT status, version FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3",
+            "SELECT status, version, seo_score FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3",
         )
         .and_then(|mut s| {
-            s.query_row(params![l.marketplace_id, l.partner_id, l.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+            s.query_row(params![l.marketplace_id, l.partner_id, l.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
         })
         .map_err(backend)?;
-    let Some((old_status, version)) = current else { return Err(StoreError::NotFound("listing")) };
+    let Some((old_status, version, old_score)) = current else { return Err(StoreError::NotFound("listing")) };
     if version != expected_version {
         return Err(StoreError::Conflict("the listing changed since it was read".into()));
     }
@@ -144,9 +148,12 @@ fn write_update(c: &Connection, l: &ListingRecord, expected_version: i64) -> Sto
     })
     .map_err(backend)?;
     let old_status = status_from(old_status);
+    let new_score = i64::from(l.seo_score);
     if old_status != l.status {
-        bump_count(c, l, old_status, -1)?;
-        bump_count(c, l, l.status, 1)?;
+        bump_count(c, l, old_status, -1, -old_score)?;
+        bump_count(c, l, l.status, 1, new_score)?;
+    } else if new_score != old_score {
+        bump_count(c, l, l.status, 0, new_score - old_score)?;
     }
     Ok(())
 }
@@ -180,7 +187,7 @@ fn insert_listing(c: &Connection, l: &ListingRecord) -> StoreResult<()> {
         ])
     })
     .map_err(|e| write_error(e, "listing id taken"))?;
-    bump_count(c, l, l.status, 1)?;
+    bump_count(c, l, l.status, 1, i64::from(l.seo_score))?;
     Ok(())
 }
 

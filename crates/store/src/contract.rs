@@ -4,6 +4,7 @@
 
 use crate::*;
 use chrono::{Duration, TimeZone};
+use partnerd_domain::cosell::OpportunityStatus;
 use partnerd_domain::events::{NewEvent, types};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::listing::{ListingContent, ListingStatus};
@@ -36,6 +37,7 @@ fn event(event_type: &'static str, subject_type: &'static str, subject_id: &str,
         subject_type,
         subject_id: subject_id.into(),
         partner_id: partner_id.map(Into::into),
+        related_partner_id: None,
         actor_user_id: None,
         payload: json!({ "subject": subject_id }),
     }
@@ -409,6 +411,253 @@ pub async fn a_batch_of_listings_is_all_or_nothing(store: &dyn Store) {
     assert!(store.events_for_subject(&m.id, &fresh.id).await.unwrap().is_empty());
 }
 
+pub fn opportunity(m: &str, owner: &str, cosell: &str, cents: i64, at: DateTime<Utc>) -> OpportunityRecord {
+    OpportunityRecord {
+        id: new_id("opp"),
+        marketplace_id: m.into(),
+        owner_partner_id: owner.into(),
+        owner_company_name: String::new(),
+        cosell_partner_id: cosell.into(),
+        cosell_company_name: String::new(),
+        customer_name: "Global Corp".into(),
+        deal_value_cents: cents,
+        currency: "USD".into(),
+        description: "Joint implementation project".into(),
+        expected_close_date: chrono::NaiveDate::from_ymd_opt(2025, 3, 15),
+        status: OpportunityStatus::Open,
+        notes: String::new(),
+        created_by: "user_x".into(),
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+        version: 1,
+    }
+}
+
+async fn three_partners(store: &dyn Store) -> (Marketplace, NewPartner, NewPartner, NewPartner) {
+    let (m, a, b) = two_partners(store).await;
+    let mut c = new_partner(&m.id, "c@gamma.com");
+    c.company_name = "Gamma".into();
+    store.create_partner(c.clone()).await.unwrap();
+    (m, a, b, c)
+}
+
+pub async fn opportunities_are_seen_by_both_parties_only(store: &dyn Store) {
+    let (m, a, b, c) = three_partners(store).await;
+    let o = opportunity(&m.id, &a.partner_id, &b.partner_id, 5_000_000, t0());
+    let mut ev = event(types::OPPORTUNITY_CREATED, "opportunity", &o.id, Some(&a.partner_id));
+    ev.related_partner_id = Some(b.partner_id.clone());
+    store.create_opportunity(o.clone(), vec![ev]).await.unwrap();
+    let seen_by_a = store.get_opportunity(&m.id, &a.partner_id, &o.id).await.unwrap().expect("owner sees it");
+    let seen_by_b = store.get_opportunity(&m.id, &b.partner_id, &o.id).await.unwrap().expect("co-sell partner sees it");
+    assert_eq!(seen_by_a, seen_by_b);
+    assert_eq!(
+        (seen_by_a.owner_company_name.as_str(), seen_by_a.cosell_company_name.as_str()),
+        ("Acme Corp", "Acme Corp")
+    );
+    assert_eq!(seen_by_a.deal_value_cents, 5_000_000);
+    assert_eq!(seen_by_a.expected_close_date, o.expected_close_date);
+    assert_eq!(store.get_opportunity(&m.id, &c.partner_id, &o.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_opportunities(&m.id, &c.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap().total,
+        0
+    );
+    assert_eq!(
+        store.list_opportunities(&m.id, &b.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap().total,
+        1
+    );
+    let events = store.events_for_subject(&m.id, &o.id).await.unwrap();
+    assert_eq!(events[0].related_partner_id.as_deref(), Some(b.partner_id.as_str()));
+}
+
+pub async fn opportunities_filter_and_page(store: &dyn Store) {
+    let (m, a, b, c) = three_partners(store).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        // a↔b three times, a↔c three times; a owns the even ones.
+        let other = if i < 3 { &b.partner_id } else { &c.partner_id };
+        let (owner, cosell) = if i % 2 == 0 { (&a.partner_id, other) } else { (other, &a.partner_id) };
+        let mut o = opportunity(&m.id, owner, cosell, 100 * (i + 1), t0() + Duration::hours(i));
+        if i == 5 {
+            o.status = OpportunityStatus::InProgress;
+        }
+        store.create_opportunity(o.clone(), vec![]).await.unwrap();
+        ids.push(o.id);
+    }
+    let all = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap();
+    assert_eq!(all.total, 6);
+    assert_eq!(
+        all.items.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+        ids.iter().rev().cloned().collect::<Vec<_>>()
+    );
+    let page = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 4, 4).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (6, 2));
+    let with_c = OpportunityFilter { other_partner_id: Some(c.partner_id.clone()), ..Default::default() };
+    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &with_c, 0, 20).await.unwrap().total, 3);
+    let with_c_for_b = store.list_opportunities(&m.id, &b.partner_id, &with_c, 0, 20).await.unwrap();
+    assert_eq!(with_c_for_b.total, 0, "b has no deal with c");
+    let in_progress = OpportunityFilter { status: Some(OpportunityStatus::InProgress), ..Default::default() };
+    let found = store.list_opportunities(&m.id, &a.partner_id, &in_progress, 0, 20).await.unwrap();
+    assert_eq!((found.total, found.items[0].id.clone()), (1, ids[5].clone()));
+    let recent = OpportunityFilter { created_after: Some(t0() + Duration::minutes(150)), ..Default::default() };
+    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &recent, 0, 20).await.unwrap().total, 3);
+}
+
+pub async fn opportunity_updates_are_versioned(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let o = opportunity(&m.id, &a.partner_id, &b.partner_id, 100, t0());
+    store.create_opportunity(o.clone(), vec![]).await.unwrap();
+    let mut next = o.clone();
+    next.status = OpportunityStatus::InProgress;
+    next.notes = "Kick-off booked".into();
+    next.version = 2;
+    store.update_opportunity(next.clone(), 1, vec![]).await.unwrap();
+    let got = store.get_opportunity(&m.id, &b.partner_id, &o.id).await.unwrap().unwrap();
+    assert_eq!((got.status, got.notes.as_str(), got.version), (OpportunityStatus::InProgress, "Kick-off booked", 2));
+    let mut stale = o.clone();
+    stale.version = 2;
+    assert!(matches!(store.update_opportunity(stale, 1, vec![]).await, Err(StoreError::Conflict(_))));
+}
+
+pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let mut scores = Vec::new();
+    for (i, score) in [40u32, 80, 60, 95].into_iter().enumerate() {
+        let mut l = listing(&m.id, &a.partner_id, &format!("L{i}"), ListingStatus::Active, t0());
+        l.seo_score = score;
+        store.create_listings(vec![l.clone()], vec![]).await.unwrap();
+        scores.push(l);
+    }
+    // Archive the 95: it leaves the totals and the top list. Rescore the 40 to 50.
+    let mut archived = scores[3].clone();
+    archived.status = ListingStatus::Archived;
+    archived.version = 2;
+    store.update_listing(archived, 1, vec![]).await.unwrap();
+    let mut rescored = scores[0].clone();
+    rescored.seo_score = 50;
+    rescored.version = 2;
+    store.update_listing(rescored, 1, vec![]).await.unwrap();
+    assert_eq!(store.listing_totals(&m.id, &a.partner_id).await.unwrap(), ListingTotals { count: 3, score_sum: 190 });
+    let top: Vec<u32> =
+        store.top_listings(&m.id, &a.partner_id, 2).await.unwrap().iter().map(|l| l.seo_score).collect();
+    assert_eq!(top, vec![80, 60]);
+
+    // Co-sell: window is [t0 + 1d, t0 + 8d).
+    let (start, end) = (t0() + Duration::days(1), t0() + Duration::days(8));
+    let mk = |owner: &str, other: &str, cents, created: DateTime<Utc>, status, closed: Option<DateTime<Utc>>| {
+        let mut o = opportunity(&m.id, owner, other, cents, created);
+        o.status = status;
+        o.closed_at = closed;
+        o
+    };
+    let opps = [
+        mk(&a.partner_id, &b.partner_id, 1_000, t0(), OpportunityStatus::Open, None),
+        mk(&b.partner_id, &a.partner_id, 2_000, start, OpportunityStatus::InProgress, None),
+        mk(
+            &a.partner_id,
+            &b.partner_id,
+            4_000,
+            start + Duration::days(1),
+            OpportunityStatus::Won,
+            Some(start + Duration::days(2)),
+        ),
+        mk(&a.partner_id, &b.partner_id, 8_000, t0(), OpportunityStatus::Won, Some(t0())),
+        mk(&a.partner_id, &b.partner_id, 16_000, end, OpportunityStatus::Lost, Some(end)),
+    ];
+    for o in opps {
+        store.create_opportunity(o, vec![]).await.unwrap();
+    }
+    let f = store.cosell_figures(&m.id, &a.partner_id, start, end).await.unwrap();
+    assert_eq!(f.created, 2, "created at start counts, at end does not");
+    assert_eq!(f.pipeline_cents, 3_000);
+    assert_eq!(f.won_cents, 4_000, "won before the window does not count");
+    let by: Vec<(OpportunityStatus, u64, i64)> =
+        f.by_status.iter().map(|s| (s.status, s.count, s.value_cents)).collect();
+    assert_eq!(
+        by,
+        vec![
+            (OpportunityStatus::Open, 1, 1_000),
+            (OpportunityStatus::InProgress, 1, 2_000),
+            (OpportunityStatus::Won, 2, 12_000),
+            (OpportunityStatus::Lost, 1, 16_000)
+        ]
+    );
+
+    // Content: two drafts in the window, one published in it.
+    for (i, created) in [t0(), start, start + Duration::hours(1)].into_iter().enumerate() {
+        let d = DraftRecord {
+            id: new_id("draft"),
+            marketplace_id: m.id.clone(),
+            partner_id: a.partner_id.clone(),
+            listing_id: scores[1].id.clone(),
+            title: format!("D{i}"),
+            short_description: String::new(),
+            long_description: String::new(),
+            highlights: vec![],
+            keywords: vec![],
+            seo_score: 1,
+            published_at: None,
+            created_at: created,
+        };
+        store.create_draft(d.clone(), vec![]).await.unwrap();
+        if i == 2 {
+            let current = store.get_listing(&m.id, &a.partner_id, &scores[1].id).await.unwrap().unwrap();
+            let mut next = current.clone();
+            next.version += 1;
+            store.publish_draft(&d.id, start + Duration::hours(2), next, current.version, vec![]).await.unwrap();
+        }
+    }
+    let c = store.content_figures(&m.id, &a.partner_id, start, end).await.unwrap();
+    assert_eq!(c, ContentFigures { generated: 2, published: 1 });
+    assert_eq!(store.content_figures(&m.id, &b.partner_id, start, end).await.unwrap(), ContentFigures::default());
+}
+
+pub async fn reports_are_stored_listed_and_scheduled_once(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let report = |trigger: &str, created: DateTime<Utc>| ReportRecord {
+        id: new_id("report"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        report_type: "partner_performance".into(),
+        period: "30d".into(),
+        period_start: t0(),
+        period_end: t0() + Duration::days(30),
+        trigger: trigger.into(),
+        data: serde_json::json!({ "summary": { "listings": { "total": 3 } } }),
+        created_at: created,
+    };
+    let first = report("on_demand", t0());
+    assert!(store.create_report(first.clone(), vec![]).await.unwrap());
+    let scheduled = report("scheduled", t0() + Duration::minutes(1));
+    assert!(store.create_report(scheduled.clone(), vec![]).await.unwrap());
+    assert!(
+        !store.create_report(report("scheduled", t0() + Duration::minutes(2)), vec![]).await.unwrap(),
+        "once per period"
+    );
+    assert!(
+        store.create_report(report("on_demand", t0() + Duration::minutes(3)), vec![]).await.unwrap(),
+        "on demand: any number"
+    );
+    let (items, total) = store.list_reports(&m.id, &a.partner_id, 0, 2).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1], scheduled, "newest first");
+    assert_eq!(store.get_report(&m.id, &a.partner_id, &first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.get_report(&m.id, &b.partner_id, &first.id).await.unwrap(), None);
+    assert_eq!(store.list_reports(&m.id, &b.partner_id, 0, 20).await.unwrap().1, 0);
+}
+
+pub async fn user_emails_are_found_by_id(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let mut found =
+        store.user_emails(&m.id, &[a.user_id.clone(), b.user_id.clone(), "user_nobody".into()]).await.unwrap();
+    found.sort();
+    let mut expected = vec![(a.user_id.clone(), "a@acme.com".to_owned()), (b.user_id.clone(), "b@beta.com".to_owned())];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(store.user_emails("mkt_elsewhere", &[a.user_id.clone()]).await.unwrap().is_empty());
+}
+
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>`.
 #[macro_export]
@@ -427,6 +676,12 @@ macro_rules! store_contract_tests {
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,
             a_batch_of_listings_is_all_or_nothing,
+            opportunities_are_seen_by_both_parties_only,
+            opportunities_filter_and_page,
+            opportunity_updates_are_versioned,
+            analytics_figures_come_from_the_database,
+            reports_are_stored_listed_and_scheduled_once,
+            user_emails_are_found_by_id,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

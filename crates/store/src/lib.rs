@@ -49,6 +49,9 @@ pub trait PartnerStore: Send + Sync {
     async fn get_partner(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Option<PartnerRecord>>;
 
     async fn list_partners(&self, marketplace_id: &str) -> StoreResult<Vec<PartnerRecord>>;
+
+    /// `(user id, e-mail)` for those of `user_ids` in the marketplace.
+    async fn user_emails(&self, marketplace_id: &str, user_ids: &[String]) -> StoreResult<Vec<(String, String)>>;
 }
 
 #[async_trait]
@@ -141,8 +144,92 @@ pub trait ListingStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait CosellStore: Send + Sync {
+    async fn create_opportunity(&self, opportunity: OpportunityRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// The opportunity if `viewer_partner_id` is either party; `None` otherwise.
+    async fn get_opportunity(
+        &self,
+        marketplace_id: &str,
+        viewer_partner_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<OpportunityRecord>>;
+
+    /// Opportunities the viewer is party to, newest first, with the total matching.
+    async fn list_opportunities(
+        &self,
+        marketplace_id: &str,
+        viewer_partner_id: &str,
+        filter: &OpportunityFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<OpportunityPage>;
+
+    /// Versioned write, as `ListingStore::update_listing`.
+    async fn update_opportunity(
+        &self,
+        opportunity: OpportunityRecord,
+        expected_version: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
+}
+
+/// Aggregates for the analytics summary and reports, computed by the database over indexes.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    async fn listing_totals(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<ListingTotals>;
+
+    /// The partner's best-scoring listings that are not archived.
+    async fn top_listings(&self, marketplace_id: &str, partner_id: &str, limit: u32)
+    -> StoreResult<Vec<ListingRecord>>;
+
+    async fn cosell_figures(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<CosellFigures>;
+
+    /// Drafts generated, and drafts published, within `[start, end)`.
+    async fn content_figures(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> StoreResult<ContentFigures>;
+
+    /// Stores a report; `false` (and nothing stored) when it is a scheduled report whose
+    /// partner, type and period already have one.
+    async fn create_report(&self, report: ReportRecord, events: Vec<NewEvent>) -> StoreResult<bool>;
+
+    /// Newest first, with the total.
+    async fn list_reports(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<ReportRecord>, u64)>;
+
+    async fn get_report(&self, marketplace_id: &str, partner_id: &str, id: &str) -> StoreResult<Option<ReportRecord>>;
+}
+
 /// Everything a service needs; both backends implement all of it.
-pub trait Store: MarketplaceStore + PartnerStore + KeyStore + EventLog + ListingStore + Send + Sync + 'static {
+pub trait Store:
+    MarketplaceStore
+    + PartnerStore
+    + KeyStore
+    + EventLog
+    + ListingStore
+    + CosellStore
+    + AnalyticsStore
+    + Send
+    + Sync
+    + 'static
+{
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
 }

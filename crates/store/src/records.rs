@@ -113,6 +113,7 @@ pub struct EventRecord {
     pub subject_type: String,
     pub subject_id: String,
     pub partner_id: Option<String>,
+    pub related_partner_id: Option<String>,
     pub actor_user_id: Option<String>,
     pub payload: Value,
     /// When the change happened, by the use case's clock.
@@ -158,5 +159,92 @@ pub struct DraftRecord {
     /// The listing's score if this draft were published when it was generated.
     pub seo_score: u32,
     pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A co-sell opportunity. The company names are filled in on reads and ignored on writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpportunityRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub owner_partner_id: String,
+    pub owner_company_name: String,
+    pub cosell_partner_id: String,
+    pub cosell_company_name: String,
+    pub customer_name: String,
+    pub deal_value_cents: i64,
+    pub currency: String,
+    pub description: String,
+    pub expected_close_date: Option<chrono::NaiveDate>,
+    pub status: partnerd_domain::cosell::OpportunityStatus,
+    pub notes: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When it became won or lost.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// Which opportunities a partner lists: always those it is party to, optionally narrowed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpportunityFilter {
+    pub status: Option<partnerd_domain::cosell::OpportunityStatus>,
+    /// The other party.
+    pub other_partner_id: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpportunityPage {
+    pub items: Vec<OpportunityRecord>,
+    pub total: u64,
+}
+
+/// A partner's listings that are not archived: how many and the sum of their scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListingTotals {
+    pub count: u64,
+    pub score_sum: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusFigure {
+    pub status: partnerd_domain::cosell::OpportunityStatus,
+    pub count: u64,
+    pub value_cents: i64,
+}
+
+/// Co-sell figures for one partner (either side of each deal) and window.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CosellFigures {
+    /// Opportunities created within the window.
+    pub created: u64,
+    /// Value of opportunities open or in progress now.
+    pub pipeline_cents: i64,
+    /// Value of opportunities won within the window.
+    pub won_cents: i64,
+    /// Every opportunity now, by status.
+    pub by_status: Vec<StatusFigure>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContentFigures {
+    pub generated: u64,
+    pub published: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub report_type: String,
+    pub period: String,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    /// `on_demand` or `scheduled`.
+    pub trigger: String,
+    pub data: Value,
     pub created_at: DateTime<Utc>,
 }

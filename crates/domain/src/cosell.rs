@@ -1,0 +1,116 @@
+//! Co-sell opportunities: a deal one partner shares with another, and its status machine.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpportunityStatus {
+    Open,
+    InProgress,
+    Won,
+    Lost,
+}
+
+impl OpportunityStatus {
+    pub const ALL: [OpportunityStatus; 4] =
+        [OpportunityStatus::Open, OpportunityStatus::InProgress, OpportunityStatus::Won, OpportunityStatus::Lost];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpportunityStatus::Open => "open",
+            OpportunityStatus::InProgress => "in_progress",
+            OpportunityStatus::Won => "won",
+            OpportunityStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("must be one of: open, in_progress, won, lost (got '{s}')"))
+    }
+
+    /// Where an opportunity may go from here: open → in_progress → won or lost; won and lost
+    /// are final.
+    pub fn next(self) -> &'static [OpportunityStatus] {
+        match self {
+            OpportunityStatus::Open => &[OpportunityStatus::InProgress],
+            OpportunityStatus::InProgress => &[OpportunityStatus::Won, OpportunityStatus::Lost],
+            OpportunityStatus::Won | OpportunityStatus::Lost => &[],
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        self.next().is_empty()
+    }
+
+    /// Still in the pipeline (counted in `pipeline_value`).
+    pub fn is_pipeline(self) -> bool {
+        matches!(self, OpportunityStatus::Open | OpportunityStatus::InProgress)
+    }
+}
+
+/// Checks a requested status change. Staying in the same status is no change and allowed.
+pub fn transition(from: OpportunityStatus, to: OpportunityStatus) -> Result<(), String> {
+    if from == to || from.next().contains(&to) {
+        return Ok(());
+    }
+    let allowed = from.next();
+    if allowed.is_empty() {
+        Err(format!("cannot change from '{}' to '{}': '{}' is final", from.as_str(), to.as_str(), from.as_str()))
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        Err(format!("cannot change from '{}' to '{}'; allowed: {}", from.as_str(), to.as_str(), names.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OpportunityStatus::*;
+    use super::*;
+
+    #[test]
+    fn every_allowed_transition() {
+        for (from, to) in [(Open, InProgress), (InProgress, Won), (InProgress, Lost)] {
+            assert_eq!(transition(from, to), Ok(()), "{from:?} → {to:?}");
+        }
+        for s in OpportunityStatus::ALL {
+            assert_eq!(transition(s, s), Ok(()), "no change is not a transition");
+        }
+    }
+
+    #[test]
+    fn every_refused_transition_names_the_allowed_ones() {
+        let refused = [
+            (Open, Won),
+            (Open, Lost),
+            (InProgress, Open),
+            (Won, Open),
+            (Won, InProgress),
+            (Won, Lost),
+            (Lost, Open),
+            (Lost, InProgress),
+            (Lost, Won),
+        ];
+        for (from, to) in refused {
+            let e = transition(from, to).unwrap_err();
+            if from.is_final() {
+                assert!(e.contains("is final"), "{e}");
+            } else {
+                for a in from.next() {
+                    assert!(e.contains(a.as_str()), "{e}");
+                }
+            }
+        }
+        assert_eq!(transition(Open, Won).unwrap_err(), "cannot change from 'open' to 'won'; allowed: in_progress");
+        assert_eq!(
+            transition(InProgress, Open).unwrap_err(),
+            "cannot change from 'in_progress' to 'open'; allowed: won, lost"
+        );
+    }
+
+    #[test]
+    fn statuses_parse_and_classify() {
+        assert_eq!(OpportunityStatus::parse("in_progress"), Ok(InProgress));
+        assert!(OpportunityStatus::parse("closed").is_err());
+        assert!(Open.is_pipeline() && InProgress.is_pipeline() && !Won.is_pipeline() && !Lost.is_pipeline());
+    }
+}
