@@ -17,6 +17,7 @@ pub mod types {
     pub const OPPORTUNITY_CREATED: &str = "opportunity.created";
     pub const OPPORTUNITY_STATUS_CHANGED: &str = "opportunity.status_changed";
     pub const OPPORTUNITY_UPDATED: &str = "opportunity.updated";
+    pub const REPORT_GENERATED: &str = "report.generated";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.

@@ -65,7 +65,7 @@ pub fn to_json(cents: i64) -> Value {
 pub fn to_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let c = cents.unsigned_abs();
-    if c % 100 == 0 { format!("{sign}{}", c / 100) } else { format!("{sign}{}.{:02}", c / 100, c % 100) }
+    if c.is_multiple_of(100) { format!("{sign}{}", c / 100) } else { format!("{sign}{}.{:02}", c / 100, c % 100) }
 }
 
 #[cfg(test)]

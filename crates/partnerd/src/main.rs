@@ -210,6 +210,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 plans,
                 clock: Arc::new(SystemClock),
                 invalidation_interval: Duration::from_millis(500),
+                schedule_interval: Duration::from_secs(60),
             };
             serve(opts).await
         }

@@ -18,6 +18,8 @@ pub struct ServerOptions {
     pub clock: Arc<dyn Clock>,
     /// How often the key cache reads other processes' revocations from the event log.
     pub invalidation_interval: Duration,
+    /// How often the monthly-report schedule checks for partners missing last month's report.
+    pub schedule_interval: Duration,
 }
 
 pub struct RunningServer {
@@ -70,13 +72,31 @@ pub async fn build_services(
     Ok(Services::new(store, clock, plans, counter))
 }
 
+/// The scheduled `partner_performance` reports: on the first of each month (and after any
+/// downtime) every partner gets last month's report. Idempotent across processes.
+fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.analytics().run_monthly(&marketplace_id).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reports = n, "generated monthly partner reports"),
+                Err(e) => tracing::warn!(error = %e, "monthly reports failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock).await?;
     let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let background = vec![services.auth.spawn_invalidation(opts.invalidation_interval)];
+    let background = vec![
+        services.auth.spawn_invalidation(opts.invalidation_interval),
+        spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
+    ];
     let app = partnerd_api::router(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

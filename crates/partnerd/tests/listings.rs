@@ -6,34 +6,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-impl TestApp {
-    async fn send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, key, Some(body)).await
-    }
-
-    async fn put(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PUT, path, key, Some(body)).await
-    }
-
-    async fn read(&self, path: &str, key: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, key, None).await
-    }
-
-    async fn events(&self, subject: &str) -> Vec<partnerd_store::EventRecord> {
-        self.server.services.store.events_for_subject(&self.marketplace_id(), subject).await.unwrap()
-    }
-}
-
 fn full_listing() -> Value {
     json!({
         "title": "Enterprise Security Suite",

@@ -1,7 +1,9 @@
 //! Use cases. Each authorises its principal, applies domain rules, and hands the store one unit
 //! of work together with the events it appends. Every API surface and the CLI call these.
 
+pub mod analytics;
 pub mod auth;
+pub mod cosell;
 pub mod error;
 pub mod listings;
 pub mod partners;
@@ -45,5 +47,13 @@ impl Services {
 
     pub fn listings(&self) -> listings::Listings<'_> {
         listings::Listings { services: self }
+    }
+
+    pub fn cosell(&self) -> cosell::Cosell<'_> {
+        cosell::Cosell { services: self }
+    }
+
+    pub fn analytics(&self) -> analytics::Analytics<'_> {
+        analytics::Analytics { services: self }
     }
 }

@@ -655,7 +655,7 @@ pub async fn user_emails_are_found_by_id(store: &dyn Store) {
     let mut expected = vec![(a.user_id.clone(), "a@acme.com".to_owned()), (b.user_id.clone(), "b@beta.com".to_owned())];
     expected.sort();
     assert_eq!(found, expected);
-    assert!(store.user_emails("mkt_elsewhere", &[a.user_id.clone()]).await.unwrap().is_empty());
+    assert!(store.user_emails("mkt_elsewhere", std::slice::from_ref(&a.user_id)).await.unwrap().is_empty());
 }
 
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding

@@ -1,6 +1,8 @@
 //! `partner-api-v1.txt` and `partner-reseller-api.txt`: one surface under `/api/v1/partners`,
 //! with the `{success, data, meta}` envelope. This module only maps documented shapes.
 
+mod analytics;
+mod cosell;
 mod error;
 mod guard;
 pub mod listings;
@@ -29,6 +31,12 @@ pub fn router(services: Services) -> Router<Services> {
         .route("/listings/{id}/recommendations", get(listings::recommendations))
         .route("/listings/{id}/content", get(listings::list_content).post(listings::generate_content))
         .route("/listings/{id}/content/{draft_id}/publish", post(listings::publish_content))
+        .route("/cosell/opportunities", get(cosell::list).post(cosell::create))
+        .route("/cosell/opportunities/{id}", get(cosell::get).patch(cosell::update))
+        .route("/cosell/opportunities/{id}/timeline", get(cosell::timeline))
+        .route("/analytics/summary", get(analytics::summary))
+        .route("/analytics/reports", get(analytics::list_reports).post(analytics::create_report))
+        .route("/analytics/reports/{id}", get(analytics::get_report))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.

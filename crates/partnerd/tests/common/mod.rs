@@ -7,6 +7,7 @@ use partnerd_domain::ManualClock;
 use partnerd_domain::rate_limit::Limits;
 use partnerd_services::PlanCatalog;
 use partnerd_services::partners::{CreateKey, CreatePartner};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +81,8 @@ pub async fn spawn_on(database_url: &str, clock: Arc<ManualClock>, redis_url: Op
         plans: test_plans(),
         clock: clock.clone(),
         invalidation_interval: Duration::from_millis(50),
+        // Tests run the schedule themselves, at the clock time they choose.
+        schedule_interval: Duration::from_secs(3600),
     })
     .await
     .expect("server starts");
@@ -134,6 +137,39 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
         self.http.get(self.url(path)).bearer_auth(key).send().await.expect("request")
+    }
+}
+
+/// JSON requests: `(status, body)`, the body `null` when it is not JSON.
+impl TestApp {
+    pub async fn send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, key, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, key, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, key, Some(body)).await
+    }
+
+    pub async fn read(&self, path: &str, key: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, key, None).await
+    }
+
+    pub async fn events(&self, subject: &str) -> Vec<partnerd_store::EventRecord> {
+        self.server.services.store.events_for_subject(&self.marketplace_id(), subject).await.unwrap()
     }
 }
 

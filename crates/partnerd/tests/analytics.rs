@@ -1,0 +1,246 @@
+//! The analytics summary for every period on one fixed data set, and reports: on demand,
+//! listed, fetched as JSON and CSV, and made monthly by the schedule.
+
+mod common;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::*;
+use serde_json::{Value, json};
+
+const NOW: (i32, u32, u32) = (2025, 6, 30);
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(NOW.0, NOW.1, NOW.2, 12, 0, 0).unwrap()
+}
+
+/// Creates an opportunity at `created`, moving it through `path` (status, days after creation).
+async fn deal(
+    app: &TestApp,
+    key: &str,
+    other: &str,
+    value: i64,
+    created: DateTime<Utc>,
+    path: &[(&str, i64)],
+) -> String {
+    app.clock.set(created);
+    let body = json!({ "customer_name": "Customer", "deal_value": value, "partner_id": other });
+    let (status, o) = app.post("/api/v1/partners/cosell/opportunities", key, body).await;
+    assert_eq!(status, 201, "{o}");
+    let id = o["data"]["id"].as_str().unwrap().to_owned();
+    for (to, days) in path {
+        app.clock.set(created + Duration::days(*days));
+        let (status, body) =
+            app.patch(&format!("/api/v1/partners/cosell/opportunities/{id}"), key, json!({ "status": to })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    id
+}
+
+struct Fixture {
+    app: TestApp,
+    a: TestPartner,
+    avg_score: u64,
+}
+
+async fn fixture(backend: Backend) -> Option<Fixture> {
+    let app = spawn_app(backend).await?;
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let t = now();
+
+    // Listings: three kept, one archived (excluded from the totals).
+    let bodies = [
+        json!({ "title": "Enterprise Security Suite for Compliance Teams", "keywords": ["compliance"] }),
+        json!({ "title": "Short", "highlights": ["Automated SOC 2 evidence collection"] }),
+        json!({ "title": "Data Platform", "images": ["https://cdn.acme.com/1.png"], "logo_url": "https://cdn.acme.com/l.png" }),
+    ];
+    app.clock.set(t - Duration::days(200));
+    for body in bodies {
+        assert_eq!(app.post("/api/v1/partners/listings", &a.api_key, body).await.0, 201);
+    }
+    let (_, gone) = app
+        .post("/api/v1/partners/listings", &a.api_key, json!({ "title": "Old product with a long enough title" }))
+        .await;
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/partners/listings/{}", gone["data"]["id"].as_str().unwrap()),
+        &a.api_key,
+        None,
+    )
+    .await;
+
+    // Co-sell, either side.
+    deal(&app, &a.api_key, &b.partner_id, 10_000, t - Duration::days(100), &[("in_progress", 1)]).await;
+    deal(&app, &a.api_key, &b.partner_id, 20_000, t - Duration::days(60), &[("in_progress", 5), ("won", 10)]).await;
+    deal(&app, &a.api_key, &b.partner_id, 30_000, t - Duration::days(20), &[("in_progress", 5), ("won", 10)]).await;
+    deal(&app, &b.api_key, &a.partner_id, 40_000, t - Duration::days(3), &[]).await;
+    deal(&app, &a.api_key, &b.partner_id, 50_000, t - Duration::days(2), &[("in_progress", 0), ("lost", 1)]).await;
+
+    // Content: a draft generated 40 days ago and published 5 days ago; another generated
+    // yesterday and not published.
+    let listing = {
+        let (_, page) = app.read("/api/v1/partners/listings?status=draft&per_page=1", &a.api_key).await;
+        page["data"][0]["id"].as_str().unwrap().to_owned()
+    };
+    app.clock.set(t - Duration::days(40));
+    let (_, d) = app.post(&format!("/api/v1/partners/listings/{listing}/content"), &a.api_key, json!({})).await;
+    app.clock.set(t - Duration::days(5));
+    let publish = format!("/api/v1/partners/listings/{listing}/content/{}/publish", d["data"]["id"].as_str().unwrap());
+    assert_eq!(app.post(&publish, &a.api_key, json!({})).await.0, 200);
+    app.clock.set(t - Duration::days(1));
+    app.post(&format!("/api/v1/partners/listings/{listing}/content"), &a.api_key, json!({})).await;
+
+    app.clock.set(t);
+    // Publishing re-scored one listing: read the average back from the listings themselves.
+    let (_, all) = app.read("/api/v1/partners/listings?per_page=100", &a.api_key).await;
+    let live: Vec<u64> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["status"] != "archived")
+        .map(|l| l["seo_score"].as_u64().unwrap())
+        .collect();
+    assert_eq!(live.len(), 3);
+    let sum: u64 = live.iter().sum();
+    // Rounded half up, as documented.
+    Some(Fixture { app, a, avg_score: (2 * sum + 3) / 6 })
+}
+
+on_both_backends!(the_summary_for_each_period, |backend| async move {
+    let Some(Fixture { app, a, avg_score }) = fixture(backend).await else { return };
+    let expected = [
+        // period, created, won, generated, published
+        ("7d", 2, 0, 1, 1),
+        ("30d", 3, 30_000, 1, 1),
+        ("90d", 4, 50_000, 2, 1),
+        ("1y", 5, 50_000, 2, 1),
+    ];
+    for (period, created, won, generated, published) in expected {
+        let (status, body) = app.read(&format!("/api/v1/partners/analytics/summary?period={period}"), &a.api_key).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["data"],
+            json!({
+                "period": period,
+                "listings": { "total": 3, "avg_seo_score": avg_score },
+                // Pipeline at the end of the period (now): the in-progress 10,000 and the open 40,000.
+                "cosell": { "opportunities": created, "pipeline_value": 50_000, "won_value": won },
+                "content": { "generated": generated, "published": published },
+            }),
+            "{period}"
+        );
+    }
+    let (_, default) = app.read("/api/v1/partners/analytics/summary", &a.api_key).await;
+    assert_eq!(default["data"]["period"], "30d");
+    let (status, body) = app.read("/api/v1/partners/analytics/summary?period=2w", &a.api_key).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["details"]["period"][0].as_str().unwrap().contains("7d, 30d, 90d, 1y"));
+});
+
+on_both_backends!(reports_are_created_listed_and_downloaded, |backend| async move {
+    let Some(Fixture { app, a, avg_score }) = fixture(backend).await else { return };
+    let (status, created) = app
+        .post(
+            "/api/v1/partners/analytics/reports",
+            &a.api_key,
+            json!({ "type": "partner_performance", "period": "90d" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let r = &created["data"];
+    assert!(r["id"].as_str().unwrap().starts_with("report_"));
+    assert_eq!(
+        (r["type"].clone(), r["period"].clone(), r["trigger"].clone()),
+        (json!("partner_performance"), json!("90d"), json!("on_demand"))
+    );
+    assert_eq!(r["period_end"], "2025-06-30T12:00:00Z");
+    assert_eq!(r["period_start"], "2025-04-01T12:00:00Z");
+    let data = &r["data"];
+    assert_eq!(data["summary"]["cosell"], json!({ "opportunities": 4, "pipeline_value": 50_000, "won_value": 50_000 }));
+    assert_eq!(data["summary"]["listings"]["avg_seo_score"], avg_score);
+    assert_eq!(
+        data["pipeline_by_status"],
+        json!({
+            "open": { "count": 1, "value": 40_000 },
+            "in_progress": { "count": 1, "value": 10_000 },
+            "won": { "count": 2, "value": 50_000 },
+            "lost": { "count": 1, "value": 50_000 },
+        })
+    );
+    let top: Vec<u64> =
+        data["top_listings"].as_array().unwrap().iter().map(|l| l["seo_score"].as_u64().unwrap()).collect();
+    assert_eq!(top.len(), 3, "archived listings are left out");
+    assert!(top.windows(2).all(|w| w[0] >= w[1]), "best first: {top:?}");
+
+    app.clock.advance(Duration::minutes(1));
+    let (_, second) = app.post("/api/v1/partners/analytics/reports", &a.api_key, json!({})).await;
+    assert_eq!(second["data"]["period"], "30d", "defaults: partner_performance over 30d");
+    let (_, list) = app.read("/api/v1/partners/analytics/reports?per_page=1", &a.api_key).await;
+    assert_eq!(list["meta"], json!({ "page": 1, "per_page": 1, "total": 2 }));
+    assert_eq!(list["data"][0]["id"], second["data"]["id"], "newest first");
+    assert!(list["data"][0].get("data").is_none(), "lists carry no snapshot");
+
+    let id = r["id"].as_str().unwrap();
+    let (status, got) = app.read(&format!("/api/v1/partners/analytics/reports/{id}"), &a.api_key).await;
+    assert_eq!((status, got["data"].clone()), (200, r.clone()));
+
+    for csv in [
+        app.http
+            .get(app.url(&format!("/api/v1/partners/analytics/reports/{id}")))
+            .bearer_auth(&a.api_key)
+            .header("accept", "text/csv")
+            .send(),
+        app.http
+            .get(app.url(&format!("/api/v1/partners/analytics/reports/{id}?format=csv")))
+            .bearer_auth(&a.api_key)
+            .send(),
+    ] {
+        let res = csv.await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(header(&res, "content-type").starts_with("text/csv"));
+        assert!(header(&res, "content-disposition").contains(&format!("{id}.csv")));
+        let text = res.text().await.unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "section,metric,value");
+        assert!(lines.contains(&"summary,cosell.won_value,50000"), "{text}");
+        assert!(lines.contains(&"pipeline,open.value,40000"));
+        assert!(lines.contains(&format!("summary,listings.avg_seo_score,{avg_score}").as_str()));
+        assert_eq!(lines.iter().filter(|l| l.starts_with("top_listings,")).count(), 3);
+    }
+
+    let other = app.partner("Other Inc", "admin@other.com", "business").await;
+    assert_eq!(app.read(&format!("/api/v1/partners/analytics/reports/{id}"), &other.api_key).await.0, 404);
+    assert_eq!(app.read(&format!("/api/v1/partners/analytics/reports/{id}?format=xml"), &a.api_key).await.0, 422);
+    let (status, body) =
+        app.post("/api/v1/partners/analytics/reports", &a.api_key, json!({ "type": "sales", "period": "30d" })).await;
+    assert_eq!((status, body["error"]["details"]["type"].is_array()), (422, true));
+    let (status, _) = app.post("/api/v1/partners/analytics/reports", &a.api_key, json!({ "period": "2w" })).await;
+    assert_eq!(status, 422);
+});
+
+on_both_backends!(monthly_reports_are_made_once_per_partner, |backend| async move {
+    let Some(Fixture { app, a, .. }) = fixture(backend).await else { return };
+    app.clock.set(Utc.with_ymd_and_hms(2025, 7, 1, 0, 5, 0).unwrap());
+    let late = app.partner("Joined In July", "july@late.com", "business").await;
+    let analytics = app.server.services.analytics();
+    let made = analytics.run_monthly(&app.marketplace_id()).await.unwrap();
+    assert_eq!(made, 2, "Acme and Partner Inc, not the partner that joined in July");
+    assert_eq!(analytics.run_monthly(&app.marketplace_id()).await.unwrap(), 0, "once per month");
+    // A second server's schedule on the same database makes none either.
+    let other = spawn_on(&app.database_url, app.clock.clone(), None).await;
+    assert_eq!(other.server.services.analytics().run_monthly(&app.marketplace_id()).await.unwrap(), 0);
+
+    let (_, list) = app.read("/api/v1/partners/analytics/reports", &a.api_key).await;
+    let r: &Value = &list["data"][0];
+    assert_eq!((r["trigger"].clone(), r["period"].clone()), (json!("scheduled"), json!("2025-06")));
+    assert_eq!(
+        (r["period_start"].clone(), r["period_end"].clone()),
+        (json!("2025-06-01T00:00:00Z"), json!("2025-07-01T00:00:00Z"))
+    );
+    let (_, full) =
+        app.read(&format!("/api/v1/partners/analytics/reports/{}", r["id"].as_str().unwrap()), &a.api_key).await;
+    // June: the deals created in June (days −20, −3, −2 from 30 June) and the one won then.
+    assert_eq!(full["data"]["data"]["summary"]["cosell"]["opportunities"], 3);
+    assert_eq!(full["data"]["data"]["summary"]["cosell"]["won_value"], 30_000);
+    assert_eq!(app.read("/api/v1/partners/analytics/reports", &late.api_key).await.1["meta"]["total"], 0);
+});
