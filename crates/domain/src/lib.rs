@@ -16,6 +16,7 @@ pub mod partner;
 pub mod rate_limit;
 pub mod seo;
 pub mod validation;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use validation::ValidationErrors;

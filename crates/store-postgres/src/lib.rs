@@ -6,6 +6,7 @@ mod analytics;
 mod cosell;
 mod listings;
 mod migrate;
+mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -83,13 +84,14 @@ pub(crate) async fn append_events(
     events: &[NewEvent],
 ) -> StoreResult<()> {
     for e in events {
+        let id = new_id("evt");
         exec(
             c,
             "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id, related_partner_id,
                                  actor_user_id, payload, occurred_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
-                &new_id("evt"),
+                &id,
                 &marketplace_id,
                 &e.event_type,
                 &e.subject_type,
@@ -103,6 +105,21 @@ pub(crate) async fn append_events(
             "event id taken",
         )
         .await?;
+        // Deliveries are created with the event, in its transaction: none is ever lost.
+        if let Some(partner) = &e.partner_id
+            && partnerd_domain::webhooks::is_deliverable(e.event_type)
+        {
+            webhooks::fan_out(
+                c,
+                marketplace_id,
+                &id,
+                e.event_type,
+                occurred_at,
+                partner,
+                e.related_partner_id.as_deref(),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod conn;
 mod cosell;
 mod listings;
 mod migrate;
+mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -92,7 +93,7 @@ fn append_events(
     occurred_at: DateTime<Utc>,
     events: &[NewEvent],
 ) -> StoreResult<()> {
-    let mut stmt = conn
+    let mut insert = conn
         .prepare_cached(
             "INSERT INTO events (id, marketplace_id, event_type, subject_type, subject_id, partner_id,
                                  related_partner_id, actor_user_id, payload, occurred_at, recorded_at)
@@ -101,20 +102,36 @@ fn append_events(
         .map_err(backend)?;
     let recorded_at = ms(Utc::now());
     for e in events {
-        stmt.execute(params![
-            new_id("evt"),
-            marketplace_id,
-            e.event_type,
-            e.subject_type,
-            e.subject_id,
-            e.partner_id,
-            e.related_partner_id,
-            e.actor_user_id,
-            e.payload.to_string(),
-            ms(occurred_at),
-            recorded_at,
-        ])
-        .map_err(backend)?;
+        let id = new_id("evt");
+        insert
+            .execute(params![
+                id,
+                marketplace_id,
+                e.event_type,
+                e.subject_type,
+                e.subject_id,
+                e.partner_id,
+                e.related_partner_id,
+                e.actor_user_id,
+                e.payload.to_string(),
+                ms(occurred_at),
+                recorded_at,
+            ])
+            .map_err(backend)?;
+        // Deliveries are created with the event, in its transaction: none is ever lost.
+        if let Some(partner) = &e.partner_id
+            && partnerd_domain::webhooks::is_deliverable(e.event_type)
+        {
+            webhooks::fan_out(
+                conn,
+                marketplace_id,
+                &id,
+                e.event_type,
+                occurred_at,
+                partner,
+                e.related_partner_id.as_deref(),
+            )?;
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "listings", include_str!("../migrations/0002_listings.sql")),
     (3, "cosell_analytics", include_str!("../migrations/0003_cosell_analytics.sql")),
+    (4, "webhooks", include_str!("../migrations/0004_webhooks.sql")),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -658,6 +658,254 @@ pub async fn user_emails_are_found_by_id(store: &dyn Store) {
     assert!(store.user_emails("mkt_elsewhere", std::slice::from_ref(&a.user_id)).await.unwrap().is_empty());
 }
 
+pub fn webhook(m: &str, partner_id: &str, events: &[&str], active: bool) -> WebhookRecord {
+    WebhookRecord {
+        id: new_id("webhook"),
+        marketplace_id: m.into(),
+        partner_id: partner_id.into(),
+        url: format!("https://hooks.example.com/{}", new_id("path")),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmU=".into(),
+        active,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn claim(now: DateTime<Utc>, claimer: &str) -> Claim {
+    Claim {
+        now,
+        lease_until: now + Duration::seconds(60),
+        claimer: claimer.into(),
+        limit: 100,
+        per_webhook: 100,
+        exclude_webhooks: vec![],
+    }
+}
+
+pub async fn webhooks_are_registered_per_partner(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let w = webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], true);
+    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![w.clone()]);
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(w.clone()));
+    assert_eq!(store.get_webhook(&m.id, &b.partner_id, &w.id).await.unwrap(), None);
+    let mut changed = w.clone();
+    changed.events = vec!["seo.score_changed".into()];
+    changed.url = "https://hooks.example.com/new".into();
+    changed.updated_at = t0() + Duration::hours(1);
+    store.update_webhook(changed.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(changed));
+    store.delete_webhook(&m.id, &a.partner_id, &w.id, t0()).await.unwrap();
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), None);
+    assert!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap().is_empty());
+    assert!(matches!(store.delete_webhook(&m.id, &a.partner_id, &w.id, t0()).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn events_fan_out_to_subscribed_active_webhooks_of_their_audience(store: &dyn Store) {
+    let (m, a, b, c) = three_partners(store).await;
+    let a_hook = webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], true);
+    let a_inactive = webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], false);
+    let b_hook = webhook(&m.id, &b.partner_id, &["opportunity.created"], true);
+    let c_hook = webhook(&m.id, &c.partner_id, &["listing.updated", "opportunity.created"], true);
+    for w in [&a_hook, &a_inactive, &b_hook, &c_hook] {
+        store.create_webhook(w.clone(), vec![]).await.unwrap();
+    }
+    let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
+    store
+        .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    let mut next = l.clone();
+    next.version = 2;
+    store
+        .update_listing(next, 1, vec![event(types::LISTING_UPDATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    let o = opportunity(&m.id, &a.partner_id, &b.partner_id, 100, t0());
+    let mut created = event(types::OPPORTUNITY_CREATED, "opportunity", &o.id, Some(&a.partner_id));
+    created.related_partner_id = Some(b.partner_id.clone());
+    store.create_opportunity(o.clone(), vec![created]).await.unwrap();
+    // Not in the catalog: never delivered.
+    store
+        .revoke_key(&m.id, &a.key.id, t0(), event(types::API_KEY_REVOKED, "api_key", &a.key.id, Some(&a.partner_id)))
+        .await
+        .unwrap();
+
+    assert!(store.deliveries_due(t0()).await.unwrap());
+    let claimed = store.claim_deliveries(&claim(t0(), "w1")).await.unwrap();
+    let mut got: Vec<(String, String)> = claimed.iter().map(|d| (d.webhook_id.clone(), d.event_type.clone())).collect();
+    got.sort();
+    let mut want = vec![
+        (a_hook.id.clone(), "listing.updated".to_owned()),
+        (a_hook.id.clone(), "opportunity.created".to_owned()),
+        (b_hook.id.clone(), "opportunity.created".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    let d = claimed.iter().find(|d| d.event_type == "listing.updated").unwrap();
+    assert_eq!((d.url.as_str(), d.secret.as_str(), d.attempt), (a_hook.url.as_str(), a_hook.secret.as_str(), 1));
+    assert_eq!(d.data, serde_json::json!({ "subject": l.id }));
+    assert!(d.event_id.starts_with("evt_"));
+    assert_eq!(d.occurred_at, t0());
+    assert!(store.claim_deliveries(&claim(t0(), "w2")).await.unwrap().is_empty(), "claimed rows are not claimed twice");
+    assert!(!store.deliveries_due(t0() - Duration::seconds(1)).await.unwrap(), "nothing is due before its time");
+}
+
+pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
+    store
+        .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    let d = store.claim_deliveries(&claim(t0(), "w1")).await.unwrap().remove(0);
+    let result = |claimer: &str, attempt, next| AttemptResult {
+        delivery_id: d.id.clone(),
+        claimer: claimer.into(),
+        attempt,
+        attempted_at: t0(),
+        status_code: Some(500),
+        latency_ms: 12,
+        error: Some("HTTP 500".into()),
+        next,
+    };
+    let retry_at = t0() + Duration::seconds(5);
+    assert!(!store.finish_attempt(result("w2", 1, AttemptNext::RetryAt(retry_at))).await.unwrap(), "not the claimer");
+    assert!(store.finish_attempt(result("w1", 1, AttemptNext::RetryAt(retry_at))).await.unwrap());
+    assert!(
+        !store.finish_attempt(result("w1", 1, AttemptNext::RetryAt(retry_at))).await.unwrap(),
+        "an attempt is recorded once"
+    );
+    assert!(store.claim_deliveries(&claim(t0() + Duration::seconds(4), "w1")).await.unwrap().is_empty(), "not yet due");
+    let again = store.claim_deliveries(&claim(retry_at, "w2")).await.unwrap();
+    assert_eq!((again.len(), again[0].attempt), (1, 2));
+    // A lease that runs out makes the delivery claimable by someone else, at the same attempt.
+    let later = retry_at + Duration::seconds(61);
+    let stolen = store.claim_deliveries(&claim(later, "w3")).await.unwrap();
+    assert_eq!((stolen.len(), stolen[0].attempt), (1, 2));
+    assert!(
+        !store.finish_attempt(result("w2", 2, AttemptNext::Delivered)).await.unwrap(),
+        "the old claim is fenced off"
+    );
+    let mut ok = result("w3", 2, AttemptNext::Delivered);
+    ok.status_code = Some(200);
+    ok.error = None;
+    assert!(store.finish_attempt(ok).await.unwrap());
+    assert!(store.claim_deliveries(&claim(later + Duration::days(1), "w1")).await.unwrap().is_empty());
+
+    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!((log[0].status.as_str(), log[0].attempts, log[0].last_status_code), ("delivered", 2, Some(200)));
+    assert_eq!(log[0].log.len(), 2);
+    assert_eq!((log[0].log[0].status_code, log[0].log[0].next_retry_at), (Some(500), Some(retry_at)));
+    assert_eq!(log[0].log[1].error, None);
+
+    // Redelivery: a fresh delivery of the same event.
+    let again = store.redeliver(&m.id, &a.partner_id, &d.id, "dlv_redo", later).await.unwrap();
+    assert_eq!(
+        (again.status.as_str(), again.redelivery_of.as_deref(), again.event_id.clone()),
+        ("pending", Some(d.id.as_str()), d.event_id.clone())
+    );
+    let claimed = store.claim_deliveries(&claim(later, "w1")).await.unwrap();
+    assert_eq!((claimed[0].id.as_str(), claimed[0].attempt), ("dlv_redo", 1));
+    assert!(matches!(
+        store.redeliver(&m.id, "partner_other", &d.id, "dlv_x", later).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    for i in 0..3 {
+        let l = listing(&m.id, &a.partner_id, &format!("L{i}"), ListingStatus::Draft, t0());
+        store
+            .create_listings(
+                vec![l.clone()],
+                vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))],
+            )
+            .await
+            .unwrap();
+    }
+    let mut c = claim(t0(), "w1");
+    c.per_webhook = 1;
+    let first = store.claim_deliveries(&c).await.unwrap();
+    assert_eq!(first.len(), 1, "at most per_webhook of one webhook");
+    let mut excluded = claim(t0(), "w1");
+    excluded.exclude_webhooks = vec![w.id.clone()];
+    assert!(store.claim_deliveries(&excluded).await.unwrap().is_empty());
+    let gone = AttemptResult {
+        delivery_id: first[0].id.clone(),
+        claimer: "w1".into(),
+        attempt: 1,
+        attempted_at: t0(),
+        status_code: Some(410),
+        latency_ms: 3,
+        error: Some("HTTP 410".into()),
+        next: AttemptNext::DisableWebhook,
+    };
+    assert!(store.finish_attempt(gone).await.unwrap());
+    assert!(!store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap().unwrap().active);
+    assert!(store.claim_deliveries(&claim(t0() + Duration::hours(1), "w1")).await.unwrap().is_empty());
+    let (log, _) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    let mut statuses: Vec<&str> = log.iter().map(|d| d.status.as_str()).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec!["cancelled", "cancelled", "failed"]);
+    // Released claims come back at once.
+    let w2 = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    store.create_webhook(w2.clone(), vec![]).await.unwrap();
+    let l = listing(&m.id, &a.partner_id, "L", ListingStatus::Draft, t0());
+    store
+        .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    let got = store.claim_deliveries(&claim(t0(), "w1")).await.unwrap();
+    store.release_deliveries(&[got[0].id.clone()], "w1").await.unwrap();
+    assert_eq!(store.claim_deliveries(&claim(t0(), "w2")).await.unwrap().len(), 1);
+}
+
+pub async fn test_deliveries_are_logged(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    let d = DeliveryRecord {
+        id: "dlv_test1".into(),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        webhook_id: w.id.clone(),
+        event_id: "evt_test_1".into(),
+        event_type: "listing.updated".into(),
+        is_test: true,
+        status: "delivered".into(),
+        attempts: 1,
+        next_attempt_at: None,
+        last_status_code: Some(204),
+        last_error: None,
+        redelivery_of: None,
+        created_at: t0(),
+        completed_at: Some(t0()),
+        log: vec![AttemptRecord {
+            attempt: 1,
+            attempted_at: t0(),
+            status_code: Some(204),
+            latency_ms: 7,
+            error: None,
+            next_retry_at: None,
+        }],
+    };
+    store.record_test_delivery(d.clone()).await.unwrap();
+    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    assert_eq!((total, log[0].clone()), (1, d));
+    assert!(
+        store.claim_deliveries(&claim(t0() + Duration::days(1), "w1")).await.unwrap().is_empty(),
+        "tests are not retried"
+    );
+}
+
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>`.
 #[macro_export]
@@ -682,6 +930,11 @@ macro_rules! store_contract_tests {
             analytics_figures_come_from_the_database,
             reports_are_stored_listed_and_scheduled_once,
             user_emails_are_found_by_id,
+            webhooks_are_registered_per_partner,
+            events_fan_out_to_subscribed_active_webhooks_of_their_audience,
+            attempts_are_fenced_retried_and_logged,
+            gone_disables_the_webhook_and_cancels_its_deliveries,
+            test_deliveries_are_logged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -217,6 +217,88 @@ pub trait AnalyticsStore: Send + Sync {
     async fn get_report(&self, marketplace_id: &str, partner_id: &str, id: &str) -> StoreResult<Option<ReportRecord>>;
 }
 
+/// Webhooks and their deliveries. Deliveries are created by the backends' `append_events`,
+/// in the same transaction as the event, for every active subscribed webhook of the event's
+/// audience (its partner and related partner).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(&self, webhook: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// The partner's webhooks that are not deleted, oldest first.
+    async fn list_webhooks(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Vec<WebhookRecord>>;
+
+    async fn get_webhook(&self, marketplace_id: &str, partner_id: &str, id: &str)
+    -> StoreResult<Option<WebhookRecord>>;
+
+    /// Writes url, events, active and secret, and the subscriptions. Deactivating cancels the
+    /// webhook's pending deliveries.
+    async fn update_webhook(&self, webhook: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// Deletes the webhook (its delivery log stays) and cancels its pending deliveries.
+    async fn delete_webhook(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Whether any delivery is due: a cheap read before a claim, which writes.
+    async fn deliveries_due(&self, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Claims due deliveries of active webhooks, oldest due first, at most `per_webhook` per
+    /// webhook. Claimed rows are invisible to other claims until the lease ends or the attempt
+    /// is finished. On PostgreSQL concurrent claimers skip each other's locked rows.
+    async fn claim_deliveries(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records an attempt and moves the delivery on. `false` (and nothing written) when this
+    /// claimer no longer holds the delivery at that attempt.
+    async fn finish_attempt(&self, result: AttemptResult) -> StoreResult<bool>;
+
+    /// Gives claimed deliveries back without an attempt.
+    async fn release_deliveries(&self, ids: &[String], claimer: &str) -> StoreResult<()>;
+
+    /// A webhook's deliveries, newest first, each with its attempt log; and the total.
+    async fn list_deliveries(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        webhook_id: &str,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<DeliveryRecord>, u64)>;
+
+    /// A new pending delivery of the same event to the same webhook, due at `at`.
+    async fn redeliver(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        delivery_id: &str,
+        new_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DeliveryRecord>;
+
+    /// Stores a test delivery already made (with its single attempt).
+    async fn record_test_delivery(&self, delivery: DeliveryRecord) -> StoreResult<()>;
+}
+
+/// Picks from candidates (oldest due first) at most `per_webhook` per webhook and `limit` in all.
+pub fn fair_share<T>(candidates: Vec<T>, webhook_of: impl Fn(&T) -> &str, per_webhook: u32, limit: u32) -> Vec<T> {
+    let mut counts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut chosen = Vec::new();
+    for c in candidates {
+        if chosen.len() as u32 >= limit {
+            break;
+        }
+        let n = counts.entry(webhook_of(&c).to_owned()).or_default();
+        if *n < per_webhook {
+            *n += 1;
+            chosen.push(c);
+        }
+    }
+    chosen
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -226,6 +308,7 @@ pub trait Store:
     + ListingStore
     + CosellStore
     + AnalyticsStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

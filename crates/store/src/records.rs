@@ -248,3 +248,101 @@ pub struct ReportRecord {
     pub data: Value,
     pub created_at: DateTime<Utc>,
 }
+
+/// A partner's webhook endpoint. The secret signs deliveries; surfaces never show it after
+/// creation or rotation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a delivery worker asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub now: DateTime<Utc>,
+    /// Claims expire then, so a crashed worker's deliveries are sent again.
+    pub lease_until: DateTime<Utc>,
+    pub claimer: String,
+    pub limit: u32,
+    /// At most this many of one webhook's deliveries per claim.
+    pub per_webhook: u32,
+    /// Webhooks this worker is already sending as much to as it may.
+    pub exclude_webhooks: Vec<String>,
+}
+
+/// A claimed delivery with everything needed to send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub secret: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub data: Value,
+    /// The number of the attempt about to be made (1 for the first).
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptNext {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    /// No attempts left.
+    Failed,
+    /// The endpoint answered 410 Gone: deactivate the webhook and cancel what is pending.
+    DisableWebhook,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptResult {
+    pub delivery_id: String,
+    pub claimer: String,
+    pub attempt: u32,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    pub next: AttemptNext,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub is_test: bool,
+    /// `pending`, `delivered`, `failed` or `cancelled`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub redelivery_of: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Oldest first; filled by reads that list the log.
+    pub log: Vec<AttemptRecord>,
+}
