@@ -48,6 +48,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may also be absent (no body at all means `T::default()`), for actions
+/// whose parameters are all optional.
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req.headers().get(CONTENT_TYPE).is_none()
+            && req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|v| v == "0");
+        if empty {
+            return Ok(JsonOrEmpty(T::default()));
+        }
+        ApiJson::from_request(req, state).await.map(|ApiJson(v)| JsonOrEmpty(v))
+    }
+}
+
 /// Bodies up to this size are read (and thrown away) after the limit is passed, so the client,
 /// still sending, receives the 413 instead of a reset connection.
 const DRAIN_LIMIT: usize = 8 * MAX_BODY_BYTES;

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use partnerd_services::Services;
 use serde_json::json;
 
-pub use extract::ApiJson;
+pub use extract::{ApiJson, JsonOrEmpty};
 pub use middleware::REQUEST_ID_HEADER;
 
 /// Largest request body accepted, on every surface.

@@ -400,3 +400,99 @@ mod tests {
         assert!(parse_duration("5").is_err() && parse_duration("5d").is_err());
     }
 }
+
+/// What an attempt's outcome means for its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    Failed,
+    /// 410 Gone: the receiver wants no more; disable the webhook.
+    Disable,
+}
+
+/// Decides after attempt `attempt` (1-based): any 2xx delivers; 410 disables; anything else
+/// (other statuses, timeouts, connection errors) retries on the schedule, or fails after the
+/// last attempt. A `Retry-After` on 429/503 postpones the retry to at least that long.
+pub fn next_step(
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    attempt: usize,
+    schedule: &[Duration],
+    now: DateTime<Utc>,
+    jitter_unit: f64,
+) -> Next {
+    match status {
+        Some(s) if (200..300).contains(&s) => return Next::Delivered,
+        Some(410) => return Next::Disable,
+        _ => {}
+    }
+    let Some(delay) = delay_before(schedule, attempt + 1) else { return Next::Failed };
+    let mut wait = with_jitter(delay, jitter_unit);
+    if matches!(status, Some(429) | Some(503))
+        && let Some(ra) = retry_after
+    {
+        wait = wait.max(ra);
+    }
+    Next::RetryAt(now + wait)
+}
+
+/// Headers of a signed delivery: both signature schemes, keyed with the webhook's secret.
+pub fn signed_headers(secret: &str, msg_id: &str, unix_ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+    vec![
+        ("content-type", "application/json".to_owned()),
+        ("x-vellocity-signature", vellocity_signature(secret, body)),
+        ("webhook-id", msg_id.to_owned()),
+        ("webhook-timestamp", unix_ts.to_string()),
+        ("webhook-signature", standard_signature(secret, msg_id, unix_ts, body)),
+    ]
+}
+
+#[cfg(test)]
+mod next_step_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn outcomes_map_to_the_next_step() {
+        let s = default_schedule();
+        let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(next_step(Some(200), None, 1, &s, now, 0.5), Next::Delivered);
+        assert_eq!(next_step(Some(204), None, 8, &s, now, 0.5), Next::Delivered);
+        assert_eq!(next_step(Some(410), None, 1, &s, now, 0.5), Next::Disable);
+        assert_eq!(next_step(Some(500), None, 1, &s, now, 0.5), Next::RetryAt(now + Duration::seconds(5)));
+        assert_eq!(next_step(None, None, 2, &s, now, 0.5), Next::RetryAt(now + Duration::minutes(5)), "timeouts retry");
+        assert_eq!(
+            next_step(Some(301), None, 1, &s, now, 0.5),
+            Next::RetryAt(now + Duration::seconds(5)),
+            "redirects are not followed"
+        );
+        assert_eq!(next_step(Some(500), None, 8, &s, now, 0.5), Next::Failed, "after the eighth attempt");
+        let ra = Some(Duration::minutes(10));
+        assert_eq!(next_step(Some(429), ra, 1, &s, now, 0.5), Next::RetryAt(now + Duration::minutes(10)));
+        assert_eq!(
+            next_step(Some(503), Some(Duration::seconds(1)), 1, &s, now, 0.5),
+            Next::RetryAt(now + Duration::seconds(5)),
+            "never sooner than the schedule"
+        );
+        assert_eq!(
+            next_step(Some(500), ra, 1, &s, now, 0.5),
+            Next::RetryAt(now + Duration::seconds(5)),
+            "Retry-After counts on 429/503 only"
+        );
+    }
+
+    #[test]
+    fn signed_headers_carry_both_schemes() {
+        let h = signed_headers(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        let get = |n: &str| h.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(get("webhook-signature"), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(get("webhook-timestamp"), "1614265330");
+        assert_eq!(get("x-vellocity-signature").len(), 64);
+    }
+}

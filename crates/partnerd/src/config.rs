@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub operator_plan: Option<String>,
+    pub allow_private_webhooks: Option<bool>,
+    /// Delays before each delivery attempt, e.g. `["0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h"]`.
+    pub webhook_retry_schedule: Option<Vec<String>>,
     #[serde(default)]
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
@@ -50,6 +53,14 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+    }
+
+    pub fn webhook_schedule(&self) -> Result<Vec<chrono::Duration>, String> {
+        match &self.webhook_retry_schedule {
+            None => Ok(partnerd_domain::webhooks::default_schedule()),
+            Some(list) if list.is_empty() => Err("webhook_retry_schedule must have at least one entry".into()),
+            Some(list) => list.iter().map(|s| partnerd_domain::webhooks::parse_duration(s)).collect(),
+        }
     }
 
     /// The documents' plans, with this file's changes and additions.

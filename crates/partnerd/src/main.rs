@@ -77,6 +77,9 @@ struct ServeArgs {
     /// Keep rate-limit counters in Redis so several processes share one limit
     #[arg(long, env = "PARTNERD_REDIS_URL")]
     redis: Option<String>,
+    /// Let webhooks use plain http and reach loopback/private addresses (development only)
+    #[arg(long, env = "PARTNERD_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +206,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
     match cli.command {
         Command::Serve(args) => {
+            let webhook_schedule = file.webhook_schedule().map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
@@ -211,6 +215,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 clock: Arc::new(SystemClock),
                 invalidation_interval: Duration::from_millis(500),
                 schedule_interval: Duration::from_secs(60),
+                allow_private_webhooks: args.allow_private_webhooks || file.allow_private_webhooks.unwrap_or(false),
+                webhook_schedule,
+                dispatcher: partnerd_webhooks::DispatcherOptions::default(),
             };
             serve(opts).await
         }

@@ -2,13 +2,18 @@
 
 use partnerd_domain::Clock;
 use partnerd_services::partners::Bootstrap;
+use partnerd_services::webhooks::WebhookSettings;
 use partnerd_services::{InMemoryCounter, PlanCatalog, RateCounter, Services};
+use partnerd_webhooks::{DispatcherOptions, HttpSender, spawn_dispatcher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The documented per-attempt timeout.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct ServerOptions {
     pub listen: String,
@@ -20,6 +25,11 @@ pub struct ServerOptions {
     pub invalidation_interval: Duration,
     /// How often the monthly-report schedule checks for partners missing last month's report.
     pub schedule_interval: Duration,
+    /// Allows webhooks to `http://` and private/loopback addresses (development, tests).
+    pub allow_private_webhooks: bool,
+    /// Delays before each delivery attempt.
+    pub webhook_schedule: Vec<chrono::Duration>,
+    pub dispatcher: DispatcherOptions,
 }
 
 pub struct RunningServer {
@@ -88,7 +98,14 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
 }
 
 pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
-    let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock).await?;
+    let sender = Arc::new(HttpSender::new(opts.allow_private_webhooks, WEBHOOK_TIMEOUT)?);
+    let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock)
+        .await?
+        .with_webhooks(WebhookSettings {
+            allow_private: opts.allow_private_webhooks,
+            schedule: opts.webhook_schedule,
+            sender: Some(sender.clone()),
+        });
     let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
@@ -96,6 +113,7 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     let background = vec![
         services.auth.spawn_invalidation(opts.invalidation_interval),
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
+        spawn_dispatcher(services.clone(), sender, opts.dispatcher),
     ];
     let app = partnerd_api::router(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();

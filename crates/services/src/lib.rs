@@ -9,6 +9,7 @@ pub mod listings;
 pub mod partners;
 pub mod plans;
 pub mod rate_limit;
+pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
 pub use error::ServiceError;
@@ -27,6 +28,7 @@ pub struct Services {
     pub plans: Arc<PlanCatalog>,
     pub auth: Arc<Authenticator>,
     pub limiter: Arc<RateLimiter>,
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Services {
@@ -38,7 +40,13 @@ impl Services {
     ) -> Self {
         let auth = Arc::new(Authenticator::new(store.clone(), clock.clone()));
         let limiter = Arc::new(RateLimiter::new(counter, clock.clone()));
-        Self { store, clock, plans: Arc::new(plans), auth, limiter }
+        Self { store, clock, plans: Arc::new(plans), auth, limiter, webhooks: webhooks::WebhookSettings::default() }
+    }
+
+    /// The same services with these webhook settings (the sender, the schedule).
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> Self {
+        self.webhooks = settings;
+        self
     }
 
     pub fn partners(&self) -> partners::Partners<'_> {
@@ -55,5 +63,9 @@ impl Services {
 
     pub fn analytics(&self) -> analytics::Analytics<'_> {
         analytics::Analytics { services: self }
+    }
+
+    pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
+        webhooks::Webhooks { services: self }
     }
 }

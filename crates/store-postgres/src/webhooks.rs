@@ -437,6 +437,7 @@ impl WebhookStore for PostgresStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
+        webhook_id: &str,
         delivery_id: &str,
         new_id: &str,
         at: DateTime<Utc>,
@@ -444,9 +445,10 @@ impl WebhookStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 AND NOT is_test"
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+             WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3 AND id = $4 AND NOT is_test"
         );
-        let original = query(&tx, &sql, &[&marketplace_id, &partner_id, &delivery_id])
+        let original = query(&tx, &sql, &[&marketplace_id, &partner_id, &webhook_id, &delivery_id])
             .await?
             .first()
             .map(delivery_from_row)

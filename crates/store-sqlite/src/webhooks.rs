@@ -461,19 +461,26 @@ impl WebhookStore for SqliteStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
+        webhook_id: &str,
         delivery_id: &str,
         new_id: &str,
         when: DateTime<Utc>,
     ) -> StoreResult<DeliveryRecord> {
-        let (m, p, d, new_id) =
-            (marketplace_id.to_owned(), partner_id.to_owned(), delivery_id.to_owned(), new_id.to_owned());
+        let (m, p, w, d, new_id) = (
+            marketplace_id.to_owned(),
+            partner_id.to_owned(),
+            webhook_id.to_owned(),
+            delivery_id.to_owned(),
+            new_id.to_owned(),
+        );
         self.writer
             .write(move |c| {
                 let original = c
                     .prepare_cached(&format!(
-                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3 AND is_test = 0"
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+                         WHERE marketplace_id = ?1 AND partner_id = ?2 AND webhook_id = ?3 AND id = ?4 AND is_test = 0"
                     ))
-                    .and_then(|mut s| s.query_row(params![m, p, d], delivery_from_row).optional())
+                    .and_then(|mut s| s.query_row(params![m, p, w, d], delivery_from_row).optional())
                     .map_err(backend)?
                     .ok_or(StoreError::NotFound("delivery"))?;
                 let again = DeliveryRecord {

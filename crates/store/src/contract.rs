@@ -804,7 +804,7 @@ pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
     assert_eq!(log[0].log[1].error, None);
 
     // Redelivery: a fresh delivery of the same event.
-    let again = store.redeliver(&m.id, &a.partner_id, &d.id, "dlv_redo", later).await.unwrap();
+    let again = store.redeliver(&m.id, &a.partner_id, &w.id, &d.id, "dlv_redo", later).await.unwrap();
     assert_eq!(
         (again.status.as_str(), again.redelivery_of.as_deref(), again.event_id.clone()),
         ("pending", Some(d.id.as_str()), d.event_id.clone())
@@ -812,7 +812,11 @@ pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
     let claimed = store.claim_deliveries(&claim(later, "w1")).await.unwrap();
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempt), ("dlv_redo", 1));
     assert!(matches!(
-        store.redeliver(&m.id, "partner_other", &d.id, "dlv_x", later).await,
+        store.redeliver(&m.id, "partner_other", &w.id, &d.id, "dlv_x", later).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.redeliver(&m.id, &a.partner_id, "webhook_other", &d.id, "dlv_y", later).await,
         Err(StoreError::NotFound(_))
     ));
 }

@@ -268,11 +268,13 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<(Vec<DeliveryRecord>, u64)>;
 
-    /// A new pending delivery of the same event to the same webhook, due at `at`.
+    /// A new pending delivery of the same event to the same webhook, due at `at`. `NotFound`
+    /// unless the delivery is the webhook's (and not a test).
     async fn redeliver(
         &self,
         marketplace_id: &str,
         partner_id: &str,
+        webhook_id: &str,
         delivery_id: &str,
         new_id: &str,
         at: DateTime<Utc>,

@@ -7,6 +7,7 @@ mod error;
 mod guard;
 pub mod listings;
 mod profile;
+mod webhooks;
 
 pub use error::ApiError;
 pub use guard::Caller;
@@ -37,6 +38,13 @@ pub fn router(services: Services) -> Router<Services> {
         .route("/analytics/summary", get(analytics::summary))
         .route("/analytics/reports", get(analytics::list_reports).post(analytics::create_report))
         .route("/analytics/reports/{id}", get(analytics::get_report))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/events", get(webhooks::events))
+        .route("/webhooks/test", post(webhooks::test))
+        .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhooks::redeliver))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.

@@ -40,6 +40,11 @@ pub fn redis_url() -> Option<String> {
     std::env::var("PARTNERD_TEST_REDIS_URL").ok()
 }
 
+/// The documented schedule's shape, in manual-clock time: tests advance the clock past each delay.
+pub fn test_schedule() -> Vec<chrono::Duration> {
+    partnerd_domain::webhooks::default_schedule()
+}
+
 /// The documents' plans plus `tiny` (3/minute, 5/day) so window tests stay short.
 pub fn test_plans() -> PlanCatalog {
     let mut plans = BTreeMap::new();
@@ -66,14 +71,28 @@ pub struct TestPartner {
     pub api_key: String,
 }
 
+/// 2025-01-15 10:30:00 UTC, standing still until a test moves it.
+pub fn fixed_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()))
+}
+
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let database_url = fresh_database(backend).await?;
-    let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()));
-    Some(spawn_on(&database_url, clock, None).await)
+    Some(spawn_on(&database_url, fixed_clock(), None).await)
 }
 
 /// A server on an existing database (another "process" sharing it), with a shared clock.
 pub async fn spawn_on(database_url: &str, clock: Arc<ManualClock>, redis_url: Option<String>) -> TestApp {
+    spawn_with(database_url, clock, redis_url, true).await
+}
+
+/// As `spawn_on`, choosing whether webhooks may target private addresses.
+pub async fn spawn_with(
+    database_url: &str,
+    clock: Arc<ManualClock>,
+    redis_url: Option<String>,
+    allow_private: bool,
+) -> TestApp {
     let server = server::start(ServerOptions {
         listen: "127.0.0.1:0".into(),
         database_url: database_url.to_owned(),
@@ -83,6 +102,9 @@ pub async fn spawn_on(database_url: &str, clock: Arc<ManualClock>, redis_url: Op
         invalidation_interval: Duration::from_millis(50),
         // Tests run the schedule themselves, at the clock time they choose.
         schedule_interval: Duration::from_secs(3600),
+        allow_private_webhooks: allow_private,
+        webhook_schedule: test_schedule(),
+        dispatcher: partnerd_webhooks::DispatcherOptions { poll: Duration::from_millis(5), ..Default::default() },
     })
     .await
     .expect("server starts");
@@ -197,4 +219,70 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// A real HTTP endpoint that records every request and answers with scripted statuses
+/// (200 once the script runs out).
+pub struct Receiver {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("JSON body")
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        use axum::extract::State as S;
+        use axum::http::{HeaderMap, StatusCode};
+        type Shared = (
+            std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+            std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+        );
+        async fn handle(S((log, script)): S<Shared>, headers: HeaderMap, body: String) -> StatusCode {
+            let headers =
+                headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
+            log.lock().unwrap().push(Received { headers, body });
+            StatusCode::from_u16(script.lock().unwrap().pop_front().unwrap_or(200)).unwrap()
+        }
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let script = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let app = axum::Router::new().fallback(handle).with_state((requests.clone(), script.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, requests, script }
+    }
+
+    /// The next requests get these statuses, in order.
+    pub fn answer(&self, statuses: &[u16]) {
+        self.script.lock().unwrap().extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Waits (a few seconds at most) until `n` requests arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..500 {
+            if self.requests.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let got = self.received();
+        assert!(got.len() >= n, "expected {n} deliveries, got {}", got.len());
+        got
+    }
 }
