@@ -41,7 +41,10 @@ fn verify_in_python(delivery: &Received, secret: &str) {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        assert!(std::env::var("PARTNERD_REQUIRE_PYTHON_CHECKS").is_err(), "python3 with standardwebhooks is required here");
+        assert!(
+            std::env::var("PARTNERD_REQUIRE_PYTHON_CHECKS").is_err(),
+            "python3 with standardwebhooks is required here"
+        );
         eprintln!("python3 with standardwebhooks not found: skipping the Python verification");
         return;
     }
