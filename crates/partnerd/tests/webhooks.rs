@@ -26,6 +26,19 @@ async fn rename(app: &TestApp, key: &str, id: &str, title: &str) {
     assert_eq!(app.put(&format!("/api/v1/partners/listings/{id}"), key, json!({ "title": title })).await.0, 200);
 }
 
+/// Waits until the webhook's newest delivery has recorded `n` attempts. A test must not move
+/// the clock before then: the retry is scheduled from the time the attempt is recorded.
+async fn wait_attempts(app: &TestApp, key: &str, hook: &str, n: u64) {
+    for _ in 0..500 {
+        let (_, log) = app.read(&format!("{HOOKS}/{hook}/deliveries"), key).await;
+        if log["data"][0]["attempts"].as_u64() == Some(n) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("attempt {n} was not recorded");
+}
+
 /// Gives the dispatcher a moment, then says how many requests arrived.
 async fn settle(r: &Receiver) -> usize {
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
@@ -242,11 +255,13 @@ on_both_backends!(failures_are_retried_on_the_schedule_until_they_succeed, |back
     let (hook, _) = register(&app, &a.api_key, &r.url, &["listing.created"]).await;
     listing(&app, &a.api_key, "Retry me").await;
     r.wait_for(1).await;
+    wait_attempts(&app, &a.api_key, &hook, 1).await;
     assert_eq!(settle(&r).await, 1, "the retry waits for its time");
     // The schedule is 0, 5 s, 5 min, 30 min (±10 %): move the clock past each.
     for (advance, expected) in [(Duration::seconds(6), 2), (Duration::minutes(6), 3), (Duration::minutes(34), 4)] {
         app.clock.advance(advance);
         r.wait_for(expected).await;
+        wait_attempts(&app, &a.api_key, &hook, expected as u64).await;
     }
     assert_eq!(settle(&r).await, 4, "delivered: no more attempts");
     let got = r.received();
@@ -277,6 +292,7 @@ on_both_backends!(the_last_failure_gives_up, |backend| async move {
     listing(&app, &a.api_key, "Doomed").await;
     for n in 1..=8 {
         r.wait_for(n).await;
+        wait_attempts(&app, &a.api_key, &hook, n as u64).await;
         app.clock.advance(Duration::hours(11));
     }
     assert_eq!(settle(&r).await, 8, "eight attempts in all");
@@ -292,7 +308,7 @@ on_both_backends!(gone_disables_the_webhook, |backend| async move {
     let (hook, _) = register(&app, &a.api_key, &r.url, &["listing.created"]).await;
     listing(&app, &a.api_key, "First").await;
     r.wait_for(1).await;
-    settle(&r).await;
+    wait_attempts(&app, &a.api_key, &hook, 1).await;
     assert_eq!(app.read(&format!("{HOOKS}/{hook}"), &a.api_key).await.1["data"]["active"], false);
     listing(&app, &a.api_key, "Second").await;
     app.clock.advance(Duration::hours(1));
@@ -328,7 +344,7 @@ on_both_backends!(pending_deliveries_survive_a_restart, |backend| async move {
     let (hook, _) = register(&app, &a.api_key, &r.url, &["listing.created"]).await;
     listing(&app, &a.api_key, "Durable").await;
     r.wait_for(1).await;
-    settle(&r).await;
+    wait_attempts(&app, &a.api_key, &hook, 1).await;
     let (database_url, clock) = (app.database_url.clone(), app.clock.clone());
     app.server.stop().await.unwrap();
     clock.advance(Duration::seconds(10));
@@ -388,7 +404,7 @@ on_both_backends!(deliveries_are_logged_and_can_be_sent_again, |backend| async m
     let (hook, _) = register(&app, &a.api_key, &r.url, &["listing.created"]).await;
     listing(&app, &a.api_key, "Logged").await;
     r.wait_for(1).await;
-    settle(&r).await;
+    wait_attempts(&app, &a.api_key, &hook, 1).await;
     let (_, log) = app.read(&format!("{HOOKS}/{hook}/deliveries"), &a.api_key).await;
     let original = log["data"][0].clone();
     assert_eq!(

@@ -104,7 +104,7 @@ impl Cosell<'_> {
                 None
             }
             Some(p) => match self.services.store.get_partner(&who.marketplace_id, p).await? {
-                Some(found) => Some(found.id),
+                Some(found) => Some(found),
                 None => {
                     e.add("partner_id", format!("no partner '{p}' in this marketplace"));
                     None
@@ -113,13 +113,15 @@ impl Cosell<'_> {
         };
         e.into_result()?;
         let now = self.services.clock.now();
+        let cosell = cosell.expect("validated");
+        let owner_company_name = who.partner.as_ref().map(|p| p.company_name.clone()).unwrap_or_default();
         let o = OpportunityRecord {
             id: new_id("opp"),
             marketplace_id: who.marketplace_id.clone(),
             owner_partner_id: owner,
-            owner_company_name: String::new(),
-            cosell_partner_id: cosell.expect("validated"),
-            cosell_company_name: String::new(),
+            owner_company_name,
+            cosell_partner_id: cosell.id,
+            cosell_company_name: cosell.company_name,
             customer_name,
             deal_value_cents: deal_value.expect("validated"),
             currency: "USD".into(),
@@ -144,7 +146,8 @@ impl Cosell<'_> {
         });
         let created = event(types::OPPORTUNITY_CREATED, &o, who, payload);
         self.services.store.create_opportunity(o.clone(), vec![created]).await?;
-        self.get(who, &o.id).await
+        // Everything a read would return is known: no read back.
+        Ok(o)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<OpportunityRecord, ServiceError> {

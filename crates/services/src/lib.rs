@@ -28,7 +28,8 @@ pub struct Services {
     pub plans: Arc<PlanCatalog>,
     pub auth: Arc<Authenticator>,
     pub limiter: Arc<RateLimiter>,
-    pub webhooks: webhooks::WebhookSettings,
+    /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
+    pub webhooks: Arc<webhooks::WebhookSettings>,
 }
 
 impl Services {
@@ -40,12 +41,19 @@ impl Services {
     ) -> Self {
         let auth = Arc::new(Authenticator::new(store.clone(), clock.clone()));
         let limiter = Arc::new(RateLimiter::new(counter, clock.clone()));
-        Self { store, clock, plans: Arc::new(plans), auth, limiter, webhooks: webhooks::WebhookSettings::default() }
+        Self {
+            store,
+            clock,
+            plans: Arc::new(plans),
+            auth,
+            limiter,
+            webhooks: Arc::new(webhooks::WebhookSettings::default()),
+        }
     }
 
     /// The same services with these webhook settings (the sender, the schedule).
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> Self {
-        self.webhooks = settings;
+        self.webhooks = Arc::new(settings);
         self
     }
 

@@ -41,7 +41,11 @@ impl RateCounter for InMemoryCounter {
             let current: Vec<(Window, i64)> = slots.iter().map(|s| (s.window, s.index)).collect();
             buckets.retain(|_, counts| counts.iter().any(|c| current.contains(&(c.window, c.index))));
         }
-        let counts = buckets.entry(bucket.to_owned()).or_default();
+        // Look up before inserting: the common case (a known bucket) allocates nothing.
+        if !buckets.contains_key(bucket) {
+            buckets.insert(bucket.to_owned(), Vec::with_capacity(slots.len()));
+        }
+        let counts = buckets.get_mut(bucket).expect("just ensured");
         Ok(slots
             .iter()
             .map(|slot| match counts.iter_mut().find(|c| c.window == slot.window) {

@@ -26,9 +26,8 @@ pub(crate) async fn fan_out(
                                          attempts, next_attempt_at, created_at)
          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.marketplace_id, s.partner_id, s.webhook_id,
                 $1, $2, 'pending', 0, $3, $3
-         FROM webhook_subscriptions s JOIN webhooks w ON w.id = s.webhook_id
-         WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)
-           AND w.active AND w.deleted_at IS NULL",
+         FROM webhook_subscriptions s
+         WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)",
         &[&event_id, &event_type, &occurred_at, &marketplace_id, &partner_id, &related_partner_id],
         "",
     )
@@ -77,8 +76,12 @@ fn delivery_from_row(r: &Row) -> DeliveryRecord {
     }
 }
 
+/// Subscriptions exist only for active webhooks, so fan-out reads one table.
 async fn write_subscriptions(c: &impl GenericClient, w: &WebhookRecord) -> StoreResult<()> {
     exec(c, "DELETE FROM webhook_subscriptions WHERE webhook_id = $1", &[&w.id], "").await?;
+    if !w.active {
+        return Ok(());
+    }
     exec(
         c,
         "INSERT INTO webhook_subscriptions (webhook_id, marketplace_id, partner_id, event_type)
@@ -364,6 +367,7 @@ impl WebhookStore for PostgresStore {
                 "",
             )
             .await?;
+            exec(&tx, "DELETE FROM webhook_subscriptions WHERE webhook_id = $1", &[&webhook], "").await?;
             cancel_pending(&tx, &webhook, r.attempted_at).await?;
         }
         tx.commit().await.map_err(pg)?;

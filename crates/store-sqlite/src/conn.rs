@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 /// Jobs taken into one transaction at most; bounds the time the write lock is held.
 const MAX_BATCH: usize = 512;
@@ -20,7 +20,22 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Runs a use case on the writer connection; `None` means the transaction could not begin.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
 
+/// SQLite keeps allocation statistics behind a global mutex unless told not to; partnerd never
+/// reads them. Must run before SQLite initialises, so before the first connection.
+fn configure_sqlite_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: called once, before any connection exists in this process; sqlite3_config is
+        // documented as safe to call before sqlite3_initialize. An error (already initialised)
+        // only means the default stays.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int);
+        }
+    });
+}
+
 pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    configure_sqlite_once();
     let conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL makes every commit durable before it is
@@ -31,8 +46,15 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Conne
         return Err(StoreError::Backend(format!("SQLite refused WAL mode (got {mode})")));
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(backend)?;
+    if !read_only {
+        // A larger cache for the writer, which touches every table's hot pages. (A longer
+        // checkpoint interval was measured too: no gain in writes/s, p99 × 2.5 from longer
+        // checkpoint stalls; the default stays.)
+        conn.execute_batch("PRAGMA cache_size = -65536;").map_err(backend)?;
+    }
     if read_only {
-        conn.execute_batch("PRAGMA query_only = ON;").map_err(backend)?;
+        // Memory-mapped reads skip a read() syscall and a copy per page.
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA mmap_size = 1073741824;").map_err(backend)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -107,7 +129,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
             tracing::error!(error = %e, "SQLite writer could not begin a transaction");
             for job in batch {
                 let (_, complete) = job(None);
@@ -116,18 +138,25 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
             continue;
         }
         let mut completions = Vec::with_capacity(batch.len());
+        // Cached statements: these run for every job, so they are parsed once.
+        let run =
+            |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| e.to_string());
         for job in batch {
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = run("SAVEPOINT job") {
                 let (_, complete) = job(None);
-                completions.push((complete, Some(e.to_string())));
+                completions.push((complete, Some(e)));
                 continue;
             }
             let (ok, complete) = job(Some(&conn));
-            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-            let failure = conn.execute_batch(end).err().map(|e| e.to_string());
+            let failure = if ok {
+                run("RELEASE job").err()
+            } else {
+                run("ROLLBACK TO job").and_then(|()| run("RELEASE job")).err()
+            };
             completions.push((complete, failure));
         }
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let commit =
+            conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| e.to_string());
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -141,17 +170,21 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Read-only connections handed out one per query, on the blocking thread pool.
+/// Read-only connections, one per concurrent reader. Reads run on the calling thread: a query
+/// served from SQLite's and the OS's page cache takes microseconds, less than handing it to
+/// another thread would cost.
 pub(crate) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
 }
+
+/// Connections kept for reuse; more are opened when more threads read at once, and closed after.
+const IDLE_READERS: usize = 16;
 
 impl Readers {
     pub(crate) fn open(path: &Path, size: usize) -> StoreResult<Self> {
         let idle = (0..size).map(|_| open_connection(path, true)).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Self { path: path.to_owned(), idle: Mutex::new(idle), permits: Semaphore::new(size) })
+        Ok(Self { path: path.to_owned(), idle: Mutex::new(idle) })
     }
 
     pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
@@ -159,19 +192,16 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(backend)?;
-        let conn = match self.idle.lock().expect("reader pool lock").pop() {
+        let pooled = self.idle.lock().expect("reader pool lock").pop();
+        let conn = match pooled {
             Some(c) => c,
-            // A connection is lost only if a read panicked; replace it.
             None => open_connection(&self.path, true)?,
         };
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let r = f(&conn);
-            (conn, r)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("a read failed: {e}")))?;
-        self.idle.lock().expect("reader pool lock").push(conn);
+        let result = f(&conn);
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
         result
     }
 }

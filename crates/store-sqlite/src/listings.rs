@@ -14,8 +14,12 @@ pub(crate) const COLUMNS: &str =
                        categories, keywords, images, logo_url, pricing_model, marketplace, product_id, status,
                        seo_score, version, created_at, updated_at";
 
-fn get_sql() -> String {
-    format!("SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3")
+fn get_sql() -> &'static str {
+    // Built once: the hottest read should not format its SQL on every call.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("SELECT {COLUMNS} FROM listings WHERE marketplace_id = ?1 AND partner_id = ?2 AND id = ?3")
+    });
+    &SQL
 }
 
 fn list_sql() -> String {
@@ -214,7 +218,7 @@ impl ListingStore for SqliteStore {
         let (m, p, id) = (marketplace_id.to_owned(), partner_id.to_owned(), id.to_owned());
         self.readers
             .read(move |c| {
-                c.prepare_cached(&get_sql())
+                c.prepare_cached(get_sql())
                     .and_then(|mut s| s.query_row(params![m, p, id], listing_from_row).optional())
                     .map_err(backend)
             })
@@ -377,7 +381,7 @@ mod tests {
         for (sql, index) in [
             (list_by_status_sql(), "listings_by_partner_status"),
             (list_sql(), "listings_by_partner"),
-            (get_sql(), "sqlite_autoindex_listings_1"),
+            (get_sql().to_owned(), "sqlite_autoindex_listings_1"),
         ] {
             let plan: Vec<String> = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

@@ -25,9 +25,8 @@ pub(crate) fn fan_out(
                                          attempts, next_attempt_at, created_at)
          SELECT 'dlv_' || lower(hex(randomblob(10))), s.marketplace_id, s.partner_id, s.webhook_id, ?1, ?2, 'pending',
                 0, ?3, ?3
-         FROM webhook_subscriptions s JOIN webhooks w ON w.id = s.webhook_id
-         WHERE s.marketplace_id = ?4 AND s.event_type = ?2 AND s.partner_id IN (?5, ?6)
-           AND w.active = 1 AND w.deleted_at IS NULL",
+         FROM webhook_subscriptions s
+         WHERE s.marketplace_id = ?4 AND s.event_type = ?2 AND s.partner_id IN (?5, ?6)",
     )
     .and_then(|mut s| {
         s.execute(params![event_id, event_type, ms(occurred_at), marketplace_id, partner_id, related_partner_id])
@@ -78,10 +77,15 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     })
 }
 
+/// Subscriptions exist only for active webhooks, so fan-out reads one table (a join here made
+/// SQLite re-plan the statement on every transaction).
 fn write_subscriptions(c: &Connection, w: &WebhookRecord) -> StoreResult<()> {
     c.prepare_cached("DELETE FROM webhook_subscriptions WHERE webhook_id = ?1")
         .and_then(|mut s| s.execute([&w.id]))
         .map_err(backend)?;
+    if !w.active {
+        return Ok(());
+    }
     let mut insert = c
         .prepare_cached(
             "INSERT OR IGNORE INTO webhook_subscriptions (webhook_id, marketplace_id, partner_id, event_type) VALUES (?1, ?2, ?3, ?4)",
@@ -382,6 +386,9 @@ impl WebhookStore for SqliteStore {
                         .map_err(backend)?;
                     c.prepare_cached("UPDATE webhooks SET active = 0, updated_at = ?2 WHERE id = ?1")
                         .and_then(|mut s| s.execute(params![webhook, ms(r.attempted_at)]))
+                        .map_err(backend)?;
+                    c.prepare_cached("DELETE FROM webhook_subscriptions WHERE webhook_id = ?1")
+                        .and_then(|mut s| s.execute([&webhook]))
                         .map_err(backend)?;
                     cancel_pending(c, &webhook, r.attempted_at)?;
                 }

@@ -690,6 +690,19 @@ pub async fn webhooks_are_registered_per_partner(store: &dyn Store) {
     assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![w.clone()]);
     assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(w.clone()));
     assert_eq!(store.get_webhook(&m.id, &b.partner_id, &w.id).await.unwrap(), None);
+    // Deactivated: events create no deliveries for it; reactivated: they do again.
+    let mut off = w.clone();
+    off.active = false;
+    store.update_webhook(off.clone(), vec![]).await.unwrap();
+    let l = listing(&m.id, &a.partner_id, "Quiet", ListingStatus::Draft, t0());
+    let mut ev = event(types::LISTING_UPDATED, "listing", &l.id, Some(&a.partner_id));
+    store.create_listings(vec![l.clone()], vec![ev.clone()]).await.unwrap();
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 0);
+    store.update_webhook(w.clone(), vec![]).await.unwrap();
+    let l2 = listing(&m.id, &a.partner_id, "Loud", ListingStatus::Draft, t0());
+    ev.subject_id = l2.id.clone();
+    store.create_listings(vec![l2], vec![ev]).await.unwrap();
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 1);
     let mut changed = w.clone();
     changed.events = vec!["seo.score_changed".into()];
     changed.url = "https://hooks.example.com/new".into();
@@ -859,6 +872,13 @@ pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn St
     let mut statuses: Vec<&str> = log.iter().map(|d| d.status.as_str()).collect();
     statuses.sort();
     assert_eq!(statuses, vec!["cancelled", "cancelled", "failed"]);
+    // A disabled webhook gets no new deliveries at all.
+    let l = listing(&m.id, &a.partner_id, "After", ListingStatus::Draft, t0());
+    store
+        .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 3);
     // Released claims come back at once.
     let w2 = webhook(&m.id, &a.partner_id, &["listing.created"], true);
     store.create_webhook(w2.clone(), vec![]).await.unwrap();

@@ -10,6 +10,7 @@ use partnerd_services::Services;
 use partnerd_services::webhooks::WebhookSender;
 use partnerd_store::{AttemptNext, AttemptResult, Claim, ClaimedDelivery};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -19,11 +20,14 @@ use tokio::task::JoinHandle;
 pub struct DispatcherOptions {
     /// How often to look for due deliveries when idle.
     pub poll: Duration,
-    /// Deliveries in flight at once, in all.
-    pub concurrency: u32,
-    /// Deliveries in flight at once to one endpoint, so a slow receiver holds up only itself.
+    /// Deliveries this worker holds at once (claimed, waiting, sending or being recorded).
+    pub capacity: u32,
+    /// Requests in flight to one endpoint, so a slow receiver holds up only itself.
     pub per_endpoint: u32,
-    /// How long a claim holds; longer than the send timeout, so a live claim never expires.
+    /// Deliveries of one endpoint held at once; they wait here for a free request slot.
+    pub queue_per_endpoint: u32,
+    /// How long a claim holds. Longer than a full queue takes to send at the 15 s timeout
+    /// (256 ÷ 16 × 15 s = 4 min), so a live claim never runs out.
     pub lease: chrono::Duration,
 }
 
@@ -31,19 +35,27 @@ impl Default for DispatcherOptions {
     fn default() -> Self {
         Self {
             poll: Duration::from_millis(10),
-            concurrency: 256,
-            per_endpoint: 8,
-            lease: chrono::Duration::seconds(60),
+            capacity: 2_048,
+            per_endpoint: 16,
+            queue_per_endpoint: 256,
+            lease: chrono::Duration::minutes(10),
         }
     }
+}
+
+struct Endpoint {
+    /// Request slots.
+    slots: Arc<Semaphore>,
+    /// Deliveries held for this endpoint.
+    held: u32,
 }
 
 struct Shared {
     services: Services,
     sender: Arc<dyn WebhookSender>,
     claimer: String,
-    in_flight: Mutex<HashMap<String, u32>>,
-    slots: Arc<Semaphore>,
+    endpoints: Mutex<HashMap<String, Endpoint>>,
+    held: AtomicU32,
     finished: Notify,
 }
 
@@ -52,8 +64,8 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
         services,
         sender,
         claimer: new_id("worker"),
-        in_flight: Mutex::new(HashMap::new()),
-        slots: Arc::new(Semaphore::new(opts.concurrency as usize)),
+        endpoints: Mutex::new(HashMap::new()),
+        held: AtomicU32::new(0),
         finished: Notify::new(),
     });
     tokio::spawn(async move {
@@ -70,11 +82,10 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
     })
 }
 
-/// One claim; returns how many deliveries it started.
+/// One claim; returns how many deliveries it took on (1 when it only waited for room).
 async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, String> {
-    let free = shared.slots.available_permits() as u32;
-    if free == 0 {
-        // Full: wait for a send to finish (or a poll interval, whichever is first).
+    let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
+    if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
         return Ok(1);
     }
@@ -83,57 +94,64 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
     if !store.deliveries_due(now).await.map_err(|e| e.to_string())? {
         return Ok(0);
     }
-    let saturated: Vec<String> = shared
-        .in_flight
+    let full: Vec<String> = shared
+        .endpoints
         .lock()
-        .expect("in-flight lock")
+        .expect("endpoints lock")
         .iter()
-        .filter(|(_, n)| **n >= opts.per_endpoint)
+        .filter(|(_, e)| e.held >= opts.queue_per_endpoint)
         .map(|(w, _)| w.clone())
         .collect();
     let claim = Claim {
         now,
         lease_until: now + opts.lease,
         claimer: shared.claimer.clone(),
-        limit: free,
-        per_webhook: opts.per_endpoint,
-        exclude_webhooks: saturated,
+        limit: room,
+        per_webhook: opts.queue_per_endpoint,
+        exclude_webhooks: full,
     };
     let claimed = store.claim_deliveries(&claim).await.map_err(|e| e.to_string())?;
-    let started = claimed.len();
+    let taken = claimed.len();
     for d in claimed {
-        let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
-            // Cannot happen (we claimed no more than were free); give it back rather than wait.
-            let _ = store.release_deliveries(std::slice::from_ref(&d.id), &shared.claimer).await;
-            continue;
+        shared.held.fetch_add(1, Ordering::AcqRel);
+        let slots = {
+            let mut endpoints = shared.endpoints.lock().expect("endpoints lock");
+            let e = endpoints
+                .entry(d.webhook_id.clone())
+                .or_insert_with(|| Endpoint { slots: Arc::new(Semaphore::new(opts.per_endpoint as usize)), held: 0 });
+            e.held += 1;
+            e.slots.clone()
         };
-        *shared.in_flight.lock().expect("in-flight lock").entry(d.webhook_id.clone()).or_default() += 1;
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let webhook = d.webhook_id.clone();
-            deliver(&shared, d).await;
+            deliver(&shared, d, slots).await;
             {
-                let mut in_flight = shared.in_flight.lock().expect("in-flight lock");
-                if let Some(n) = in_flight.get_mut(&webhook) {
-                    *n -= 1;
-                    if *n == 0 {
-                        in_flight.remove(&webhook);
+                let mut endpoints = shared.endpoints.lock().expect("endpoints lock");
+                if let Some(e) = endpoints.get_mut(&webhook) {
+                    e.held -= 1;
+                    if e.held == 0 {
+                        endpoints.remove(&webhook);
                     }
                 }
             }
-            drop(permit);
+            shared.held.fetch_sub(1, Ordering::AcqRel);
             shared.finished.notify_one();
         });
     }
-    Ok(started)
+    Ok(taken)
 }
 
-async fn deliver(shared: &Shared, d: ClaimedDelivery) {
+async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
     let services = &shared.services;
     let body = wh::payload(&d.event_id, &d.event_type, d.occurred_at, &d.data);
-    // The signature timestamp is wall-clock time: receivers compare it with theirs.
-    let headers = wh::signed_headers(&d.secret, &d.event_id, Utc::now().timestamp(), body.as_bytes());
-    let out = shared.sender.send(&d.url, &headers, body.as_bytes()).await;
+    let out = {
+        // The request slot is held for the request only, not while the attempt is recorded.
+        let _slot = slots.acquire().await.expect("endpoint slots are never closed");
+        // The signature timestamp is wall-clock time: receivers compare it with theirs.
+        let headers = wh::signed_headers(&d.secret, &d.event_id, Utc::now().timestamp(), body.as_bytes());
+        shared.sender.send(&d.url, &headers, body.as_bytes()).await
+    };
     let now = services.clock.now();
     let retry_after = out.retry_after.as_deref().and_then(|v| wh::parse_retry_after(v, now));
     let next = match wh::next_step(

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""partnerd's benchmark harness.
+
+    python3 bench/run.py                      # SQLite, 10k and 1M rows, ~10 s per scenario
+    python3 bench/run.py --backend postgres   # the same on PostgreSQL (--postgres-url to choose)
+    python3 bench/run.py --quick              # smoke run: 1k rows, 2 s per scenario (CI)
+
+Builds partnerd in release mode, seeds a temporary database through partnerd's own services,
+starts the server, drives it from separate processes (wrk for S0-S5, partnerd-bench for the
+webhook scenario S6), records req/s, p50/p99/max latency, errors and the server's peak RSS, and
+writes a table with each scenario's ratio to S0 of the same run to bench/results/.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRK_DIR = os.path.join(ROOT, "bench", "wrk")
+RELEASE = os.path.join(ROOT, "target", "release")
+
+CONFIG = """
+allow_private_webhooks = true
+
+# The bench plan's limits are far above what the run reaches: the limiter still runs on every
+# request, it just never refuses.
+[plans.bench]
+requests_per_minute = 1000000000
+requests_per_hour = 1000000000
+requests_per_day = 1000000000
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    log("wrk not found: installing it from Debian")
+    subprocess.run(["apt-get", "update", "-q"], check=False)
+    run(["apt-get", "install", "-y", "-q", "wrk"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(backend, pg_url, tmp):
+    if backend == "sqlite":
+        return "sqlite://" + os.path.join(tmp, "bench.db")
+    schema = "bench_" + str(int(time.time() * 1000))
+    run(["psql", "-q", pg_url, "-c", f"CREATE SCHEMA {schema}"], stdout=subprocess.DEVNULL)
+    sep = "&" if "?" in pg_url else "?"
+    return f"{pg_url}{sep}options=-c%20search_path%3D{schema}"
+
+
+def peak_rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class Server:
+    def __init__(self, database, config, env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cmd = [os.path.join(RELEASE, "partnerd"), "--database", database, "--config", config, "serve", "--listen", f"127.0.0.1:{self.port}"]
+        self.proc = subprocess.Popen(cmd, env={**env, "PARTNERD_LOG": "warn"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("partnerd did not start")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def wrk(script, base, seconds, connections, env):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", os.path.join(WRK_DIR, script), base]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**env, "BENCH_WRK_DIR": WRK_DIR}).stdout
+    line = next(l for l in out.splitlines() if l.startswith("BENCHJSON "))
+    r = json.loads(line[len("BENCHJSON "):])
+    r["errors"] = r.pop("socket_errors") + r.pop("non_2xx")
+    return r
+
+
+def size_run(n, args, tmp):
+    """Seeds n rows, runs every scenario, returns the measurements."""
+    database = fresh_database(args.backend, args.postgres_url, tmp)
+    config = os.path.join(tmp, f"config-{n}.toml")
+    with open(config, "w") as f:
+        f.write(CONFIG)
+    opportunities = n if n <= 100_000 else n // 10
+    webhooks = max(20, n // 100)
+    seed_file = os.path.join(tmp, f"seed-{n}.json")
+    t = time.time()
+    run([os.path.join(RELEASE, "partnerd-bench"), "seed", "--database", database, "--config", config,
+         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--out", seed_file])
+    seeded = time.time() - t
+    seed = json.load(open(seed_file))
+    listing_ids = os.path.join(tmp, f"listings-{n}.txt")
+    opportunity_ids = os.path.join(tmp, f"opportunities-{n}.txt")
+    open(listing_ids, "w").write("\n".join(seed["listing_ids"]))
+    open(opportunity_ids, "w").write("\n".join(seed["opportunity_ids"]))
+    active_pages = max(1, seed["active_listings"] // 20)
+    env = {
+        **os.environ,
+        "BENCH_KEY": seed["api_key"],
+        "BENCH_LISTING_IDS": listing_ids,
+        "BENCH_OPPORTUNITY_IDS": opportunity_ids,
+        "BENCH_COSELL_PARTNER": seed["cosell_partner_id"],
+        # Newest 2,000 active listings: how dashboards and integrations page.
+        "BENCH_PAGES": str(min(100, active_pages)),
+    }
+    server = Server(database, config, os.environ)
+    results = {}
+    try:
+        secs, conns = args.seconds, args.connections
+        for name, script in [("S0", "s0_healthz.lua"), ("S1", "s1_profile.lua"), ("S2", "s2_listing.lua"), ("S3", "s3_page.lua")]:
+            results[name] = wrk(script, server.base, secs, conns, env)
+            log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
+        # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
+        deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
+        results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
+        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua")]:
+            results[name] = wrk(script, server.base, secs, conns, env)
+            log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
+        fan_file = os.path.join(tmp, f"fanout-{n}.json")
+        burst = 2_000 if args.quick else 20_000
+        run([os.path.join(RELEASE, "partnerd-bench"), "fanout", "--database", database, "--config", config,
+             "--partner", seed["partner_id"], "--burst", str(burst), "--base", server.base, "--key", seed["api_key"],
+             "--ids", listing_ids, "--seconds", str(secs), "--rate", "1000", "--out", fan_file])
+        results["S6"] = json.load(open(fan_file))
+        rss = peak_rss_mib(server.proc.pid)
+    finally:
+        server.stop()
+    return {"n": n, "seed_seconds": round(seeded, 1), "opportunities": opportunities, "webhooks": webhooks,
+            "peak_rss_mib": round(rss, 1) if rss else None, "scenarios": results}
+
+
+def verdicts(runs, backend):
+    small, large = runs[0], runs[-1]
+    s0 = large["scenarios"]["S0"]["rps"]
+    out = []
+
+    def add(target, value, ok):
+        out.append({"target": target, "value": value, "met": bool(ok)})
+
+    for r in runs:
+        base = r["scenarios"]["S0"]["rps"]
+        sc = r["scenarios"]
+        add(f"S1 ≥ 60 % of S0 (n={r['n']})", f"{sc['S1']['rps'] / base:.0%}", sc["S1"]["rps"] >= 0.6 * base)
+        add(f"S2 ≥ 50 % of S0 (n={r['n']})", f"{sc['S2']['rps'] / base:.0%}", sc["S2"]["rps"] >= 0.5 * base)
+    if len(runs) > 1:
+        a, b = small["scenarios"]["S3"]["p50_ms"], large["scenarios"]["S3"]["p50_ms"]
+        add(f"S3 p50 at n={large['n']} ≤ 1.5 × p50 at n={small['n']}", f"{b:.2f} ms vs {a:.2f} ms ({b / a:.2f}×)", b <= 1.5 * a)
+    s4 = max(r["scenarios"]["S4"]["rps"] for r in runs)
+    if backend == "sqlite":
+        add("S4 ≥ 10,000 durable writes/s (SQLite)", f"{s4:.0f}/s", s4 >= 10_000)
+    s6 = large["scenarios"]["S6"]
+    add("S6 ≥ 5,000 deliveries/s", f"{s6['deliveries_per_second']:.0f}/s", s6["deliveries_per_second"] >= 5000)
+    add("S6 p99 enqueue→delivery ≤ 50 ms at 1,000 events/s", f"{s6['latency_p99_ms']:.1f} ms", s6["latency_p99_ms"] <= 50)
+    rss = large["peak_rss_mib"]
+    add(f"peak RSS ≤ 100 MiB (n={large['n']})", f"{rss} MiB", rss is not None and rss <= 100)
+    _ = s0
+    return out
+
+
+def markdown(report):
+    lines = [f"# partnerd benchmark: {report['backend']}", "",
+             f"{report['when']} · {report['machine']} · wrk -t2 -c{report['connections']} · {report['seconds']} s per scenario"
+             + (" · **quick (smoke) run**" if report["quick"] else ""), ""]
+    lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["runs"]:
+        s0 = r["scenarios"]["S0"]["rps"]
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5"]:
+            s = r["scenarios"][name]
+            lines.append(f"| {name} | {r['n']:,} | {s['rps']:,.0f} | {s['rps'] / s0:.0%} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['errors']} |")
+    lines += ["", "| S6 webhook fan-out | rows | burst | deliveries/s | p50 ms at 1,000/s | p99 ms | max ms | delivered |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["runs"]:
+        s = r["scenarios"]["S6"]
+        lines.append(f"| S6 | {r['n']:,} | {s['delivered']:,}/{s['burst_events']:,} | {s['deliveries_per_second']:,.0f} | {s['latency_p50_ms']:.1f} | {s['latency_p99_ms']:.1f} | {s['latency_max_ms']:.1f} | {s['latency_delivered']}/{s['latency_fired']} |")
+    lines += ["", "| rows | seeded in | opportunities | webhooks | server peak RSS |", "|---:|---:|---:|---:|---:|"]
+    for r in report["runs"]:
+        lines.append(f"| {r['n']:,} | {r['seed_seconds']} s | {r['opportunities']:,} | {r['webhooks']:,} | {r['peak_rss_mib']} MiB |")
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for v in report["verdicts"]:
+        lines.append(f"| {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |")
+    lines += ["", "Scenarios: S0 `GET /healthz` (reference) · S1 `GET /partners/profile` · S2 `GET /partners/listings/{random id}` ·",
+              "S3 `GET /partners/listings?status=active&page=…` over the newest 100 pages · S3-deep the same over every page ·",
+              "S4 `POST /partners/cosell/opportunities` · S5 `PATCH …/opportunities/{id}` (status and value) · S6 listing changes",
+              "delivered as webhooks to a local receiver: throughput is the drain rate of a burst of `listing.created` events written",
+              "through the services (first delivery to last), latency is change (`PUT`) to delivery at 1,000 changes/s.",
+              "All listings belong to one partner (the worst case for its pages); opportunities are n (n/10 above 100k); webhooks are",
+              "n/100 (at most 20 per partner, so spread over partners of their own). Load generator and server share the machine."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--postgres-url", default=os.environ.get("PARTNERD_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"))
+    p.add_argument("--quick", action="store_true", help="smoke run: 1k rows, 2 s per scenario, results not kept")
+    p.add_argument("--sizes", default=None, help="comma-separated row counts (default 10000,1000000)")
+    p.add_argument("--seconds", type=int, default=None)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--out", default=None, help="directory for the results (default bench/results, or a temp dir with --quick)")
+    args = p.parse_args()
+    sizes = [int(s) for s in (args.sizes or ("1000" if args.quick else "10000,1000000")).split(",")]
+    args.seconds = args.seconds or (2 if args.quick else 10)
+
+    ensure_wrk()
+    run(["cargo", "build", "--release", "-q", "-p", "partnerd", "-p", "partnerd-bench"], cwd=ROOT)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="partnerd-bench-") as tmp:
+        runs = [size_run(n, args, tmp) for n in sizes]
+    report = {
+        "backend": args.backend,
+        "quick": args.quick,
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores",
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "runs": runs,
+        "verdicts": verdicts(runs, args.backend),
+        "harness_seconds": round(time.time() - started),
+    }
+    out = args.out or (tempfile.mkdtemp(prefix="partnerd-bench-results-") if args.quick else os.path.join(ROOT, "bench", "results"))
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, f"latest-{args.backend}.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    md = markdown(report)
+    with open(os.path.join(out, f"latest-{args.backend}.md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"results written to {out}")
+
+
+if __name__ == "__main__":
+    main()
