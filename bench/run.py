@@ -63,9 +63,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def fresh_database(backend, pg_url, tmp):
+def fresh_database(backend, pg_url, tmp, n):
     if backend == "sqlite":
-        return "sqlite://" + os.path.join(tmp, "bench.db")
+        return "sqlite://" + os.path.join(tmp, f"bench-{n}.db")
     schema = "bench_" + str(int(time.time() * 1000))
     run(["psql", "-q", pg_url, "-c", f"CREATE SCHEMA {schema}"], stdout=subprocess.DEVNULL)
     sep = "&" if "?" in pg_url else "?"
@@ -113,7 +113,7 @@ def wrk(script, base, seconds, connections, env):
 
 def size_run(n, args, tmp):
     """Seeds n rows, runs every scenario, returns the measurements."""
-    database = fresh_database(args.backend, args.postgres_url, tmp)
+    database = fresh_database(args.backend, args.postgres_url, tmp, n)
     config = os.path.join(tmp, f"config-{n}.toml")
     with open(config, "w") as f:
         f.write(CONFIG)
@@ -216,8 +216,8 @@ def markdown(report):
     lines += ["", "Scenarios: S0 `GET /healthz` (reference) · S1 `GET /partners/profile` · S2 `GET /partners/listings/{random id}` ·",
               "S3 `GET /partners/listings?status=active&page=…` over the newest 100 pages · S3-deep the same over every page ·",
               "S4 `POST /partners/cosell/opportunities` · S5 `PATCH …/opportunities/{id}` (status and value) · S6 listing changes",
-              "delivered as webhooks to a local receiver: throughput is the drain rate of a burst of `listing.created` events written",
-              "through the services (first delivery to last), latency is change (`PUT`) to delivery at 1,000 changes/s.",
+              "delivered as webhooks to a local receiver: throughput is the drain rate of a burst of `listing.created` events committed",
+              "in one transaction (first delivery to last), latency is change (`PUT`) to delivery at 1,000 changes/s.",
               "All listings belong to one partner (the worst case for its pages); opportunities are n (n/10 above 100k); webhooks are",
               "n/100 (at most 20 per partner, so spread over partners of their own). Load generator and server share the machine."]
     return "\n".join(lines) + "\n"

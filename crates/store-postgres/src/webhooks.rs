@@ -277,12 +277,12 @@ impl WebhookStore for PostgresStore {
     async fn claim_deliveries(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        // Choose by id and webhook only, skipping rows other claimers hold; payloads are read
+        // for the chosen rows alone.
+        let window = (i64::from(claim.limit) * 4).min(4_096);
         let rows = query(
             &tx,
-            "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_type, e.occurred_at, e.payload, d.attempts
-             FROM webhook_deliveries d
-             JOIN webhooks w ON w.id = d.webhook_id
-             JOIN events e ON e.id = d.event_id
+            "SELECT d.id, d.webhook_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1
                AND (d.claimed_until IS NULL OR d.claimed_until < $1)
                AND w.active AND w.deleted_at IS NULL
@@ -290,10 +290,30 @@ impl WebhookStore for PostgresStore {
              ORDER BY d.next_attempt_at, d.id
              LIMIT $3
              FOR UPDATE OF d SKIP LOCKED",
-            &[&claim.now, &claim.exclude_webhooks, &(i64::from(claim.limit) * 4)],
+            &[&claim.now, &claim.exclude_webhooks, &window],
         )
         .await?;
-        let candidates: Vec<ClaimedDelivery> = rows
+        let candidates: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let chosen = fair_share(candidates, |(_, w)| w.as_str(), claim.per_webhook, claim.limit);
+        let ids: Vec<&str> = chosen.iter().map(|(id, _)| id.as_str()).collect();
+        exec(
+            &tx,
+            "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3 WHERE id = ANY($1)",
+            &[&ids, &claim.claimer, &claim.lease_until],
+            "",
+        )
+        .await?;
+        let rows = query(
+            &tx,
+            "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_type, e.occurred_at, e.payload, d.attempts
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id
+             WHERE d.id = ANY($1)
+             ORDER BY d.next_attempt_at, d.id",
+            &[&ids],
+        )
+        .await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(rows
             .iter()
             .map(|r| ClaimedDelivery {
                 id: r.get(0),
@@ -306,18 +326,7 @@ impl WebhookStore for PostgresStore {
                 data: r.get(7),
                 attempt: r.get::<_, i32>(8) as u32 + 1,
             })
-            .collect();
-        let chosen = fair_share(candidates, |d| d.webhook_id.as_str(), claim.per_webhook, claim.limit);
-        let ids: Vec<&str> = chosen.iter().map(|d| d.id.as_str()).collect();
-        exec(
-            &tx,
-            "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3 WHERE id = ANY($1)",
-            &[&ids, &claim.claimer, &claim.lease_until],
-            "",
-        )
-        .await?;
-        tx.commit().await.map_err(pg)?;
-        Ok(chosen)
+            .collect())
     }
 
     async fn finish_attempt(&self, r: AttemptResult) -> StoreResult<bool> {

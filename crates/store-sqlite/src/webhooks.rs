@@ -35,6 +35,11 @@ pub(crate) fn fan_out(
     Ok(())
 }
 
+/// Candidates looked at per claim: enough to share among endpoints, never the whole backlog.
+fn candidate_window(claim: &Claim) -> i64 {
+    (i64::from(claim.limit) * 4).min(4_096)
+}
+
 const WEBHOOK_COLUMNS: &str = "id, marketplace_id, partner_id, url, events, secret, active, created_at, updated_at";
 
 fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
@@ -296,20 +301,34 @@ impl WebhookStore for SqliteStore {
             .write(move |c| {
                 let now = ms(claim.now);
                 let excluded = serde_json::to_string(&claim.exclude_webhooks).expect("strings serialise");
-                let candidates: Vec<ClaimedDelivery> = c
+                // Choose by id and webhook only; payloads are read for the chosen rows alone.
+                let candidates: Vec<(String, String)> = c
                     .prepare_cached(
-                        "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_type, e.occurred_at, e.payload, d.attempts
-                         FROM webhook_deliveries d
-                         JOIN webhooks w ON w.id = d.webhook_id
-                         JOIN events e ON e.id = d.event_id
+                        "SELECT d.id, d.webhook_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                          WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
                            AND (d.claimed_until IS NULL OR d.claimed_until < ?1)
                            AND w.active = 1 AND w.deleted_at IS NULL
                            AND d.webhook_id NOT IN (SELECT value FROM json_each(?2))
                          ORDER BY d.next_attempt_at, d.id LIMIT ?3",
                     )
-                    .and_then(|mut s| {
-                        s.query_map(params![now, excluded, i64::from(claim.limit) * 4], |r| {
+                    .and_then(|mut s| s.query_map(params![now, excluded, candidate_window(&claim)], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                    .map_err(backend)?;
+                let chosen = fair_share(candidates, |(_, w)| w.as_str(), claim.per_webhook, claim.limit);
+                let mut mark = c
+                    .prepare_cached("UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1")
+                    .map_err(backend)?;
+                let mut details = c
+                    .prepare_cached(
+                        "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_type, e.occurred_at, e.payload, d.attempts
+                         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id
+                         WHERE d.id = ?1",
+                    )
+                    .map_err(backend)?;
+                let mut claimed = Vec::with_capacity(chosen.len());
+                for (id, _) in &chosen {
+                    mark.execute(params![id, claim.claimer, ms(claim.lease_until)]).map_err(backend)?;
+                    let d = details
+                        .query_row([id], |r| {
                             let payload: String = r.get(7)?;
                             Ok(ClaimedDelivery {
                                 id: r.get(0)?,
@@ -322,18 +341,11 @@ impl WebhookStore for SqliteStore {
                                 data: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
                                 attempt: r.get::<_, u32>(8)? + 1,
                             })
-                        })?
-                        .collect()
-                    })
-                    .map_err(backend)?;
-                let chosen = fair_share(candidates, |d| d.webhook_id.as_str(), claim.per_webhook, claim.limit);
-                let mut mark = c
-                    .prepare_cached("UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1")
-                    .map_err(backend)?;
-                for d in &chosen {
-                    mark.execute(params![d.id, claim.claimer, ms(claim.lease_until)]).map_err(backend)?;
+                        })
+                        .map_err(backend)?;
+                    claimed.push(d);
                 }
-                Ok(chosen)
+                Ok(claimed)
             })
             .await
     }
