@@ -40,6 +40,12 @@ impl ValidationErrors {
         }
     }
 
+    /// The same errors without those of `field`.
+    pub fn without_field(mut self, field: &str) -> ValidationErrors {
+        self.fields.remove(field);
+        self
+    }
+
     /// The same errors with `prefix` removed from field names that start with it.
     pub fn without_prefix(self, prefix: &str) -> ValidationErrors {
         let fields =

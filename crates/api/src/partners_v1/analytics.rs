@@ -1,6 +1,7 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{known_id, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -58,10 +59,7 @@ pub async fn create_report(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateReportBody>,
 ) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    for k in body.other.keys() {
-        e.add(k, "is not a report field");
-    }
+    let mut e = unknown_fields(&body.other, &[], "a report");
     let p = body.period.as_deref().map(|p| e.check("period", Period::parse(p))).unwrap_or(Some(Period::Days30));
     e.into_result().map_err(|e| ApiError::validation(&e))?;
     let report_type = body.report_type.as_deref().unwrap_or("partner_performance");
@@ -100,9 +98,7 @@ pub async fn get_report(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let csv = wants_csv(&q, &headers)?;
-    if !partnerd_domain::ids::looks_like("report", &id) {
-        return Err(ApiError::not_found("Report"));
-    }
+    known_id("report", &id, "Report")?;
     let r = s.analytics().get_report(&who, &id).await?;
     if !csv {
         return Ok(ok(report_full(&r)));

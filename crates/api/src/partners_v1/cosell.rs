@@ -1,6 +1,7 @@
 //! Co-Sell Operations: `/partners/cosell/opportunities…`.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{known_id, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -49,13 +50,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 const READ_ONLY: &[&str] = &["id", "status", "partner", "created_at", "updated_at", "currency", "owner_partner_id"];
 
 fn refuse_unknown(other: &BTreeMap<String, Value>, read_only: &[&str]) -> Result<(), ApiError> {
-    let mut e = ValidationErrors::new();
-    for k in other.keys().filter(|k| !read_only.contains(&k.as_str())) {
-        if k == "partner_id" {
-            e.add(k, "cannot be changed: create a new opportunity with the other partner");
-        } else {
-            e.add(k, "is not an opportunity field");
-        }
+    let mut e = unknown_fields(other, read_only, "an opportunity");
+    if other.contains_key("partner_id") {
+        e = e.without_field("partner_id");
+        e.add("partner_id", "cannot be changed: create a new opportunity with the other partner");
     }
     e.into_result().map_err(|e| ApiError::validation(&e))
 }
@@ -85,7 +83,7 @@ fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Value {
 }
 
 fn opportunity_id(id: &str) -> Result<&str, ApiError> {
-    if partnerd_domain::ids::looks_like("opp", id) { Ok(id) } else { Err(ApiError::not_found("Opportunity")) }
+    known_id("opp", id, "Opportunity")
 }
 
 /// An ISO-8601 date-time, or a date meaning its midnight UTC.

@@ -1,6 +1,7 @@
 //! Listings: `/partners/listings…`, with SEO score, recommendations and content drafts.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{known_id, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -48,10 +49,7 @@ const READ_ONLY: &[&str] = &["id", "seo_score", "created_at", "last_updated"];
 impl ListingBody {
     /// The body as a domain patch; also the shape of `partnerd listings import` files.
     pub fn into_patch(self) -> Result<ListingPatch, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        for name in self.other.keys().filter(|k| !READ_ONLY.contains(&k.as_str())) {
-            errors.add(name, "is not a listing field");
-        }
+        let mut errors = unknown_fields(&self.other, READ_ONLY, "a listing");
         let status = self.status.as_deref().and_then(|s| errors.check("status", ListingStatus::parse(s)));
         errors.into_result()?;
         Ok(ListingPatch {
@@ -122,7 +120,7 @@ fn draft(d: &DraftRecord) -> Value {
 
 /// IDs that cannot be ours are 404 without a database round trip.
 fn listing_id(id: &str) -> Result<&str, ApiError> {
-    if partnerd_domain::ids::looks_like("listing", id) { Ok(id) } else { Err(ApiError::not_found("Listing")) }
+    known_id("listing", id, "Listing")
 }
 
 pub async fn list(State(s): State<Services>, Caller(who): Caller, q: QueryParams) -> Result<Response, ApiError> {

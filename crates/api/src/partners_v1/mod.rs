@@ -67,6 +67,27 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The id as given if it is shaped like one of ours with `prefix`; otherwise 404 at once, with
+/// no database round trip for garbage.
+pub fn known_id<'a>(prefix: &str, id: &'a str, what: &str) -> Result<&'a str, ApiError> {
+    if partnerd_domain::ids::looks_like(prefix, id) { Ok(id) } else { Err(ApiError::not_found(what)) }
+}
+
+/// Errors for body fields a request does not know (collected by `#[serde(flatten)]`), so a
+/// misspelt field is refused rather than silently ignored. `ignored` are read-only fields a
+/// client may echo back from a GET.
+pub fn unknown_fields(
+    other: &std::collections::BTreeMap<String, serde_json::Value>,
+    ignored: &[&str],
+    what: &str,
+) -> partnerd_domain::ValidationErrors {
+    let mut e = partnerd_domain::ValidationErrors::new();
+    for k in other.keys().filter(|k| !ignored.contains(&k.as_str())) {
+        e.add(k, format!("is not {what} field"));
+    }
+    e
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::not_found("Resource")
 }

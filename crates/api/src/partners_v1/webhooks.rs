@@ -1,6 +1,7 @@
 //! Webhooks: `/partners/webhooks…`: registry, event catalog, test sends, delivery log.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{known_id, unknown_fields};
 use crate::extract::{ApiJson, JsonOrEmpty};
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -20,15 +21,11 @@ fn webhook(w: &WebhookRecord) -> Value {
 }
 
 fn refuse_unknown(other: &BTreeMap<String, Value>, what: &str) -> Result<(), ApiError> {
-    let mut e = ValidationErrors::new();
-    for k in other.keys() {
-        e.add(k, format!("is not a {what} field"));
-    }
-    e.into_result().map_err(|e| ApiError::validation(&e))
+    unknown_fields(other, &[], what).into_result().map_err(|e| ApiError::validation(&e))
 }
 
 fn webhook_id(id: &str) -> Result<&str, ApiError> {
-    if partnerd_domain::ids::looks_like("webhook", id) { Ok(id) } else { Err(ApiError::not_found("Webhook")) }
+    known_id("webhook", id, "Webhook")
 }
 
 pub async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Response, ApiError> {
@@ -49,7 +46,7 @@ pub async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "webhook")?;
+    refuse_unknown(&body.other, "a webhook")?;
     let (w, secret) =
         s.webhooks().create(&who, NewWebhook { url: body.url, events: body.events, secret: body.secret }).await?;
     let mut data = webhook(&w);
@@ -85,7 +82,7 @@ pub async fn update(
     if other.contains_key("secret") {
         return Err(ApiError::validation_single("secret", "cannot be set here: use POST /webhooks/{id}/rotate-secret"));
     }
-    refuse_unknown(&other, "webhook")?;
+    refuse_unknown(&other, "a webhook")?;
     let change = WebhookChange { url: body.url, events: body.events, active: body.active };
     Ok(ok(webhook(&s.webhooks().update(&who, webhook_id(&id)?, change).await?)))
 }
@@ -112,7 +109,7 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     JsonOrEmpty(body): JsonOrEmpty<RotateBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "rotation")?;
+    refuse_unknown(&body.other, "a rotation")?;
     let (w, secret) = s.webhooks().rotate_secret(&who, webhook_id(&id)?, body.secret).await?;
     Ok(ok(json!({ "id": w.id, "secret": secret })))
 }
@@ -135,7 +132,7 @@ pub async fn test(
     Caller(who): Caller,
     ApiJson(body): ApiJson<TestBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "test")?;
+    refuse_unknown(&body.other, "a test")?;
     let mut e = ValidationErrors::new();
     if body.webhook_id.is_none() {
         e.add("webhook_id", "is required");
