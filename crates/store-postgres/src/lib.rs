@@ -50,8 +50,18 @@ impl PostgresStore {
     }
 }
 
+/// tokio-postgres prints a server error as just "db error": keep the server's own words.
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!(
+            "{}: {}{} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.detail().map(|d| format!(" ({d})")).unwrap_or_default(),
+            db.code().code()
+        )),
+        None => StoreError::Backend(e.to_string()),
+    }
 }
 
 fn write_error(e: tokio_postgres::Error, what: &str) -> StoreError {

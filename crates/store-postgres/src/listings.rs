@@ -74,6 +74,29 @@ fn draft_from_row(r: &Row) -> DraftRecord {
     }
 }
 
+/// Changes to the per-status counters, summed, then applied in one fixed order (by status name)
+/// so that concurrent transactions cannot lock two counter rows in opposite orders.
+#[derive(Default)]
+struct CountDeltas(std::collections::BTreeMap<&'static str, (ListingStatus, i64, i64)>);
+
+impl CountDeltas {
+    fn add(&mut self, status: ListingStatus, n: i64, score: i64) {
+        let e = self.0.entry(status.as_str()).or_insert((status, 0, 0));
+        e.1 += n;
+        e.2 += score;
+    }
+
+    /// `l` names the marketplace and partner whose counters these are.
+    async fn apply(&self, c: &impl GenericClient, l: &ListingRecord) -> StoreResult<()> {
+        for (status, n, score) in self.0.values() {
+            if *n != 0 || *score != 0 {
+                bump_count(c, l, *status, *n, *score).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Moves the per-status count and score sum by `n` listings and `score` points.
 async fn bump_count(
     c: &impl GenericClient,
@@ -138,12 +161,10 @@ async fn write_update(c: &impl GenericClient, l: &ListingRecord, expected_versio
     .await?;
     let old_status = status_from(&old_status);
     let (old_score, new_score) = (i64::from(old_score), i64::from(l.seo_score));
-    if old_status != l.status {
-        bump_count(c, l, old_status, -1, -old_score).await?;
-        bump_count(c, l, l.status, 1, new_score).await?;
-    } else if new_score != old_score {
-        bump_count(c, l, l.status, 0, new_score - old_score).await?;
-    }
+    let mut deltas = CountDeltas::default();
+    deltas.add(old_status, -1, -old_score);
+    deltas.add(l.status, 1, new_score);
+    deltas.apply(c, l).await?;
     Ok(())
 }
 
@@ -178,7 +199,7 @@ async fn insert_listing(c: &impl GenericClient, l: &ListingRecord) -> StoreResul
         "listing id taken",
     )
     .await?;
-    bump_count(c, l, l.status, 1, i64::from(l.seo_score)).await
+    Ok(())
 }
 
 #[async_trait]
@@ -187,9 +208,12 @@ impl ListingStore for PostgresStore {
         let Some(first) = listings.first() else { return Ok(()) };
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        let mut deltas = CountDeltas::default();
         for l in &listings {
             insert_listing(&tx, l).await?;
+            deltas.add(l.status, 1, i64::from(l.seo_score));
         }
+        deltas.apply(&tx, first).await?;
         append_events(&tx, &first.marketplace_id, first.created_at, &events).await?;
         tx.commit().await.map_err(pg)
     }

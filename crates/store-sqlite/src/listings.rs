@@ -94,6 +94,29 @@ fn draft_from_row(r: &Row<'_>) -> rusqlite::Result<DraftRecord> {
     })
 }
 
+/// Changes to the per-status counters, summed per status and applied once each (an import of
+/// thousands of listings touches each counter row once), in a fixed order.
+#[derive(Default)]
+struct CountDeltas(std::collections::BTreeMap<&'static str, (ListingStatus, i64, i64)>);
+
+impl CountDeltas {
+    fn add(&mut self, status: ListingStatus, n: i64, score: i64) {
+        let e = self.0.entry(status.as_str()).or_insert((status, 0, 0));
+        e.1 += n;
+        e.2 += score;
+    }
+
+    /// `l` names the marketplace and partner whose counters these are.
+    fn apply(&self, c: &Connection, l: &ListingRecord) -> StoreResult<()> {
+        for (status, n, score) in self.0.values() {
+            if *n != 0 || *score != 0 {
+                bump_count(c, l, *status, *n, *score)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Moves the per-status count and score sum by `n` listings and `score` points.
 fn bump_count(c: &Connection, l: &ListingRecord, status: ListingStatus, n: i64, score: i64) -> StoreResult<()> {
     c.prepare_cached(
@@ -152,13 +175,10 @@ fn write_update(c: &Connection, l: &ListingRecord, expected_version: i64) -> Sto
     })
     .map_err(backend)?;
     let old_status = status_from(old_status);
-    let new_score = i64::from(l.seo_score);
-    if old_status != l.status {
-        bump_count(c, l, old_status, -1, -old_score)?;
-        bump_count(c, l, l.status, 1, new_score)?;
-    } else if new_score != old_score {
-        bump_count(c, l, l.status, 0, new_score - old_score)?;
-    }
+    let mut deltas = CountDeltas::default();
+    deltas.add(old_status, -1, -old_score);
+    deltas.add(l.status, 1, i64::from(l.seo_score));
+    deltas.apply(c, l)?;
     Ok(())
 }
 
@@ -191,7 +211,6 @@ fn insert_listing(c: &Connection, l: &ListingRecord) -> StoreResult<()> {
         ])
     })
     .map_err(|e| write_error(e, "listing id taken"))?;
-    bump_count(c, l, l.status, 1, i64::from(l.seo_score))?;
     Ok(())
 }
 
@@ -200,8 +219,13 @@ impl ListingStore for SqliteStore {
     async fn create_listings(&self, listings: Vec<ListingRecord>, events: Vec<NewEvent>) -> StoreResult<()> {
         self.writer
             .write(move |c| {
+                let mut deltas = CountDeltas::default();
                 for l in &listings {
                     insert_listing(c, l)?;
+                    deltas.add(l.status, 1, i64::from(l.seo_score));
+                }
+                if let Some(first) = listings.first() {
+                    deltas.apply(c, first)?;
                 }
                 let Some(first) = listings.first() else { return Ok(()) };
                 append_events(c, &first.marketplace_id, first.created_at, &events)

@@ -411,6 +411,50 @@ pub async fn a_batch_of_listings_is_all_or_nothing(store: &dyn Store) {
     assert!(store.events_for_subject(&m.id, &fresh.id).await.unwrap().is_empty());
 }
 
+/// Concurrent writes that touch several counter rows must not deadlock each other.
+pub async fn concurrent_listing_writes_do_not_deadlock(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let batch = |k: usize| -> Vec<ListingRecord> {
+        (0..50)
+            .map(|i| {
+                let status = [ListingStatus::Active, ListingStatus::Draft, ListingStatus::Archived][(i + k) % 3];
+                listing(&m.id, &a.partner_id, &format!("B{k}-{i}"), status, t0())
+            })
+            .collect()
+    };
+    let (b0, b1, b2, b3) = (batch(0), batch(1), batch(2), batch(3));
+    let (r0, r1, r2, r3) = tokio::join!(
+        store.create_listings(b0.clone(), vec![]),
+        store.create_listings(b1.clone(), vec![]),
+        store.create_listings(b2, vec![]),
+        store.create_listings(b3, vec![]),
+    );
+    for r in [r0, r1, r2, r3] {
+        r.expect("concurrent imports succeed");
+    }
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, 0, 1).await.unwrap().total, 200);
+    // Opposite transitions at once: active → draft on one, draft → active on another.
+    let flip = |l: &ListingRecord, to: ListingStatus| ListingRecord { status: to, version: 2, ..l.clone() };
+    let active = b0.iter().find(|l| l.status == ListingStatus::Active).unwrap();
+    let draft = b1.iter().find(|l| l.status == ListingStatus::Draft).unwrap();
+    let (x, y) = tokio::join!(
+        store.update_listing(flip(active, ListingStatus::Draft), 1, vec![]),
+        store.update_listing(flip(draft, ListingStatus::Active), 1, vec![]),
+    );
+    x.unwrap();
+    y.unwrap();
+    let mut totals = Vec::new();
+    for s in [ListingStatus::Active, ListingStatus::Draft, ListingStatus::Archived] {
+        totals.push(store.list_listings(&m.id, &a.partner_id, Some(s), 0, 1).await.unwrap().total);
+    }
+    let (act, dr, ar) = (totals[0], totals[1], totals[2]);
+    assert_eq!(act + dr + ar, 200);
+    let real_active =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 200).await.unwrap().items.len()
+            as u64;
+    assert_eq!(act, real_active, "counters match the rows");
+}
+
 pub fn opportunity(m: &str, owner: &str, cosell: &str, cents: i64, at: DateTime<Utc>) -> OpportunityRecord {
     OpportunityRecord {
         id: new_id("opp"),
@@ -948,6 +992,7 @@ macro_rules! store_contract_tests {
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,
             a_batch_of_listings_is_all_or_nothing,
+            concurrent_listing_writes_do_not_deadlock,
             opportunities_are_seen_by_both_parties_only,
             opportunities_filter_and_page,
             opportunity_updates_are_versioned,
