@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use partnerd_domain::events::NewEvent;
-use partnerd_store::*;
+use partnerd_store::{
+    AttemptNext, AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, StoreError, StoreResult,
+    WebhookRecord, WebhookStore,
+};
 use serde_json::Value;
 use tokio_postgres::Row;
 
@@ -275,44 +278,48 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn claim_deliveries(&self, claim: &Claim) -> StoreResult<Vec<ClaimedDelivery>> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(pg)?;
-        // Choose by id and webhook only, skipping rows other claimers hold; payloads are read
-        // for the chosen rows alone.
+        let c = self.client().await?;
+        // One statement (one round trip): lock due rows others do not hold, keep at most
+        // `per_webhook` of each webhook, mark them claimed, return them with their events.
         let window = (i64::from(claim.limit) * 4).min(4_096);
         let rows = query(
-            &tx,
-            "SELECT d.id, d.webhook_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-               AND (d.claimed_until IS NULL OR d.claimed_until < $1)
-               AND w.active AND w.deleted_at IS NULL
-               AND NOT (d.webhook_id = ANY($2))
-             ORDER BY d.next_attempt_at, d.id
-             LIMIT $3
-             FOR UPDATE OF d SKIP LOCKED",
-            &[&claim.now, &claim.exclude_webhooks, &window],
+            &c,
+            "WITH candidates AS (
+                 SELECT d.id, d.webhook_id, d.next_attempt_at
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                   AND (d.claimed_until IS NULL OR d.claimed_until < $1)
+                   AND w.active AND w.deleted_at IS NULL
+                   AND NOT (d.webhook_id = ANY($2))
+                 ORDER BY d.next_attempt_at, d.id
+                 LIMIT $3
+                 FOR UPDATE OF d SKIP LOCKED),
+             chosen AS (
+                 SELECT id FROM (
+                     SELECT id, next_attempt_at,
+                            row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+                     FROM candidates) ranked
+                 WHERE nth <= $4
+                 ORDER BY next_attempt_at, id
+                 LIMIT $5),
+             claimed AS (
+                 UPDATE webhook_deliveries d SET claimed_by = $6, claimed_until = $7
+                 FROM chosen WHERE d.id = chosen.id
+                 RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.attempts, d.next_attempt_at)
+             SELECT c.id, c.webhook_id, w.url, w.secret, c.event_id, c.event_type, e.occurred_at, e.payload, c.attempts
+             FROM claimed c JOIN webhooks w ON w.id = c.webhook_id JOIN events e ON e.id = c.event_id
+             ORDER BY c.next_attempt_at, c.id",
+            &[
+                &claim.now,
+                &claim.exclude_webhooks,
+                &window,
+                &i64::from(claim.per_webhook),
+                &i64::from(claim.limit),
+                &claim.claimer,
+                &claim.lease_until,
+            ],
         )
         .await?;
-        let candidates: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let chosen = fair_share(candidates, |(_, w)| w.as_str(), claim.per_webhook, claim.limit);
-        let ids: Vec<&str> = chosen.iter().map(|(id, _)| id.as_str()).collect();
-        exec(
-            &tx,
-            "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3 WHERE id = ANY($1)",
-            &[&ids, &claim.claimer, &claim.lease_until],
-            "",
-        )
-        .await?;
-        let rows = query(
-            &tx,
-            "SELECT d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_type, e.occurred_at, e.payload, d.attempts
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id
-             WHERE d.id = ANY($1)
-             ORDER BY d.next_attempt_at, d.id",
-            &[&ids],
-        )
-        .await?;
-        tx.commit().await.map_err(pg)?;
         Ok(rows
             .iter()
             .map(|r| ClaimedDelivery {
@@ -330,21 +337,26 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn finish_attempt(&self, r: AttemptResult) -> StoreResult<bool> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(pg)?;
+        let c = self.client().await?;
         let (status, next) = match &r.next {
             AttemptNext::Delivered => ("delivered", None),
             AttemptNext::RetryAt(t) => ("pending", Some(*t)),
             AttemptNext::Failed | AttemptNext::DisableWebhook => ("failed", None),
         };
         let completed = (status != "pending").then_some(r.attempted_at);
+        // One statement, so one round trip and atomic without BEGIN/COMMIT: the fenced update
+        // and the attempt row land together or not at all.
         let rows = query(
-            &tx,
-            "UPDATE webhook_deliveries
-             SET status = $4, attempts = $3, next_attempt_at = $5, claimed_by = NULL, claimed_until = NULL,
-                 last_status_code = $6, last_error = $7, completed_at = $8
-             WHERE id = $1 AND claimed_by = $2 AND attempts = $3 - 1 AND status = 'pending'
-             RETURNING webhook_id",
+            &c,
+            "WITH moved AS (
+                 UPDATE webhook_deliveries
+                 SET status = $4, attempts = $3, next_attempt_at = $5, claimed_by = NULL, claimed_until = NULL,
+                     last_status_code = $6, last_error = $7, completed_at = $8
+                 WHERE id = $1 AND claimed_by = $2 AND attempts = $3 - 1 AND status = 'pending'
+                 RETURNING id, webhook_id)
+             INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, next_retry_at, claimed_by)
+             SELECT id, $3, $9, $6, $10, $7, $5, $2 FROM moved
+             RETURNING (SELECT webhook_id FROM moved)",
             &[
                 &r.delivery_id,
                 &r.claimer,
@@ -354,21 +366,19 @@ impl WebhookStore for PostgresStore {
                 &r.status_code.map(i32::from),
                 &r.error,
                 &completed,
+                &r.attempted_at,
+                &(r.latency_ms as i64),
             ],
         )
         .await?;
         let Some(row) = rows.first() else { return Ok(false) };
-        let webhook: String = row.get(0);
-        let record = AttemptRecord {
-            attempt: r.attempt,
-            attempted_at: r.attempted_at,
-            status_code: r.status_code,
-            latency_ms: r.latency_ms,
-            error: r.error.clone(),
-            next_retry_at: next,
-        };
-        insert_attempt(&tx, &r.delivery_id, &record, &r.claimer).await?;
+        // Rare (410 Gone): its own transaction. Should the process stop in between, the
+        // webhook stays active until its endpoint answers 410 again.
         if r.next == AttemptNext::DisableWebhook {
+            let webhook: String = row.get(0);
+            drop(c);
+            let mut c = self.client().await?;
+            let tx = c.transaction().await.map_err(pg)?;
             exec(
                 &tx,
                 "UPDATE webhooks SET active = FALSE, updated_at = $2 WHERE id = $1",
@@ -378,8 +388,8 @@ impl WebhookStore for PostgresStore {
             .await?;
             exec(&tx, "DELETE FROM webhook_subscriptions WHERE webhook_id = $1", &[&webhook], "").await?;
             cancel_pending(&tx, &webhook, r.attempted_at).await?;
+            tx.commit().await.map_err(pg)?;
         }
-        tx.commit().await.map_err(pg)?;
         Ok(true)
     }
 
