@@ -16,7 +16,7 @@ use partnerd_domain::analytics::{Period, Window, previous_month};
 use partnerd_domain::events::{NewEvent, types};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money;
-use partnerd_store::{ReportRecord, StoreError};
+use partnerd_store::{CosellFigures, ReportRecord, StoreError};
 use serde_json::{Value, json};
 
 pub struct Analytics<'a> {
@@ -59,18 +59,19 @@ fn rounded_average(sum: u64, count: u64) -> u64 {
 }
 
 impl Analytics<'_> {
+    /// The summary, and the co-sell figures it was made from (reports use them too).
     async fn figures(
         &self,
         marketplace_id: &str,
         partner: &str,
         label: &str,
         w: Window,
-    ) -> Result<Summary, ServiceError> {
+    ) -> Result<(Summary, CosellFigures), ServiceError> {
         let store = &self.services.store;
         let listings = store.listing_totals(marketplace_id, partner).await?;
         let cosell = store.cosell_figures(marketplace_id, partner, w.start, w.end).await?;
         let content = store.content_figures(marketplace_id, partner, w.start, w.end).await?;
-        Ok(Summary {
+        let summary = Summary {
             period: label.to_owned(),
             listings_total: listings.count,
             avg_seo_score: rounded_average(listings.score_sum, listings.count),
@@ -79,13 +80,14 @@ impl Analytics<'_> {
             won_cents: cosell.won_cents,
             generated: content.generated,
             published: content.published,
-        })
+        };
+        Ok((summary, cosell))
     }
 
     pub async fn summary(&self, who: &Principal, period: Period) -> Result<Summary, ServiceError> {
         let partner = partner_id(who)?;
         let w = period.window(self.services.clock.now());
-        self.figures(&who.marketplace_id, partner, period.as_str(), w).await
+        Ok(self.figures(&who.marketplace_id, partner, period.as_str(), w).await?.0)
     }
 
     /// A `partner_performance` snapshot: the summary figures, the pipeline by status and the
@@ -97,10 +99,8 @@ impl Analytics<'_> {
         label: &str,
         w: Window,
     ) -> Result<Value, ServiceError> {
-        let summary = self.figures(marketplace_id, partner, label, w).await?;
-        let store = &self.services.store;
-        let cosell = store.cosell_figures(marketplace_id, partner, w.start, w.end).await?;
-        let top = store.top_listings(marketplace_id, partner, TOP_LISTINGS).await?;
+        let (summary, cosell) = self.figures(marketplace_id, partner, label, w).await?;
+        let top = self.services.store.top_listings(marketplace_id, partner, TOP_LISTINGS).await?;
         let by_status: serde_json::Map<String, Value> = cosell
             .by_status
             .iter()
