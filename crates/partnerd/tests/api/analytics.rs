@@ -1,10 +1,8 @@
 //! The analytics summary for every period on one fixed data set, and reports: on demand,
 //! listed, fetched as JSON and CSV, and made monthly by the schedule.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::*;
 use serde_json::{Value, json};
 
 const NOW: (i32, u32, u32) = (2025, 6, 30);

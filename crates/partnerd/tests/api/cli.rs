@@ -1,8 +1,6 @@
 //! The `partnerd` binary itself: admin commands against a database a server is using.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 

@@ -1,10 +1,8 @@
 //! The platform foundation over real HTTP: profile, authentication, rate limits, envelope and
 //! request IDs, key storage. Every test runs on SQLite and on PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use serde_json::json;
 
 on_both_backends!(profile_has_the_documented_shape, |backend| async move {

@@ -1,9 +1,7 @@
 //! Listings over HTTP on both backends: CRUD, paging, isolation, SEO, recommendations whose
 //! impact holds when applied, content drafts, and the events each change appends.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn full_listing() -> Value {

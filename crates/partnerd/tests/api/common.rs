@@ -1,5 +1,4 @@
 //! Test harness: real servers on random ports, over real HTTP, on SQLite or PostgreSQL.
-#![allow(dead_code)]
 
 use chrono::{TimeZone, Utc};
 use partnerd::server::{self, RunningServer, ServerOptions};
@@ -65,6 +64,7 @@ pub struct TestApp {
 
 pub struct TestPartner {
     pub partner_id: String,
+    #[allow(dead_code)] // the AppReseller tests address companies
     pub company_id: String,
     pub user_id: String,
     pub key_id: String,

@@ -2,10 +2,8 @@
 //! Python receivers' code, retries, 410, isolation, restart, test sends, the log, and two
 //! processes sharing the work.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use serde_json::{Value, json};
 
 const HOOKS: &str = "/api/v1/partners/webhooks";
@@ -65,7 +63,7 @@ fn verify_in_python(delivery: &Received, secret: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("body"), &delivery.body).unwrap();
     std::fs::write(dir.join("headers.json"), serde_json::to_string(&delivery.headers).unwrap()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/verify_webhook.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/verify_webhook.py");
     let out = std::process::Command::new("python3")
         .arg(script)
         .arg(dir.join("body"))

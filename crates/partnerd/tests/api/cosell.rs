@@ -1,10 +1,8 @@
 //! Co-sell opportunities over HTTP on both backends: create, list and filters, updates through
 //! the status machine, visibility to both partners only, and the timeline.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use serde_json::{Value, json};
 
 const OPPS: &str = "/api/v1/partners/cosell/opportunities";
