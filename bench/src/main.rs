@@ -247,7 +247,7 @@ async fn sample_ids(
     what: &str,
     total: usize,
 ) -> Result<Vec<String>, String> {
-    let pages = total.div_ceil(100).max(1) as u32;
+    let pages = u32::try_from(total.div_ceil(100).max(1)).unwrap_or(u32::MAX);
     let step = (pages / 100).max(1);
     let mut ids = Vec::new();
     let mut page = 1;
@@ -322,7 +322,7 @@ async fn fanout(
             async move {
                 let now = Instant::now();
                 if let Ok(v) = serde_json::from_str::<Value>(&body) {
-                    let mut a = arrivals.lock().unwrap();
+                    let mut a = arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if v["type"] == "listing.created" {
                         a.created += 1;
                         a.first_created.get_or_insert(now);
@@ -368,7 +368,7 @@ async fn fanout(
             async move {
                 let n = nonce.fetch_add(1, Ordering::Relaxed);
                 let id = &ids[rand::random_range(0..ids.len())];
-                sent_at.lock().unwrap().insert(n, Instant::now());
+                sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(n, Instant::now());
                 let r = http
                     .put(format!("{base}/api/v1/partners/listings/{id}"))
                     .header("authorization", &auth)
@@ -394,11 +394,13 @@ async fn fanout(
     services.listings().import(&marketplace, &burst.partner, patches).await.map_err(|e| e.to_string())?;
     let written = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while arrivals.lock().unwrap().created < burst.events as u64 && Instant::now() < deadline {
+    while arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).created < burst.events as u64
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (delivered, throughput) = {
-        let a = arrivals.lock().unwrap();
+        let a = arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let span = match (a.first_created, a.last_created) {
             (Some(f), Some(l)) => l.duration_since(f).as_secs_f64().max(0.001),
             _ => f64::NAN,
@@ -422,16 +424,19 @@ async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut latencies: Vec<f64> = {
-        let sent = sent_at.lock().unwrap();
-        let arrived = arrivals.lock().unwrap();
+        let sent = sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let arrived = arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         sent.iter()
             .filter(|(n, _)| **n >= first_latency_nonce)
             .filter_map(|(n, s)| arrived.at.get(n).map(|a| a.duration_since(*s).as_secs_f64() * 1000.0))
             .collect()
     };
-    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| {
-        latencies.get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN)
+        // p is in [0, 1], so the rank is a valid index (or one past, saturated below).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let rank = (latencies.len() as f64 * p).ceil() as usize;
+        latencies.get(rank.saturating_sub(1)).copied().unwrap_or(f64::NAN)
     };
     let result = json!({
         "burst_events": burst.events,

@@ -258,7 +258,7 @@ fn keyword_coverage(c: &ListingContent) -> u32 {
     }
     let text = searchable_text(c);
     let covered = c.keywords.iter().filter(|k| text.contains(&k.to_lowercase())).count();
-    (10 * covered / c.keywords.len()) as u32
+    u32::try_from(10 * covered / c.keywords.len()).unwrap_or(10)
 }
 
 fn screenshots(n: usize) -> u32 {
@@ -676,7 +676,7 @@ pub fn recommend(c: &ListingContent) -> Recommendations {
         let category = Component::ALL
             .into_iter()
             .max_by_key(|comp| {
-                (after.points.of(*comp) as i64 - current.points.of(*comp) as i64, std::cmp::Reverse(*comp))
+                (i64::from(after.points.of(*comp)) - i64::from(current.points.of(*comp)), std::cmp::Reverse(*comp))
             })
             .expect("five components");
         let impact = after.overall - current.overall;

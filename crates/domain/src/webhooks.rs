@@ -231,7 +231,10 @@ pub fn delay_before(schedule: &[Duration], attempt: usize) -> Option<Duration> {
 /// ±10 % jitter, so retries from many deliveries do not arrive together; `unit` in [0, 1).
 pub fn with_jitter(d: Duration, unit: f64) -> Duration {
     let ms = d.num_milliseconds() as f64;
-    Duration::milliseconds((ms * (0.9 + 0.2 * unit)).round() as i64)
+    // A schedule is at most days long, far inside i64 milliseconds.
+    #[allow(clippy::cast_possible_truncation)]
+    let jittered = (ms * (0.9 + 0.2 * unit)).round() as i64;
+    Duration::milliseconds(jittered)
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped at a day.

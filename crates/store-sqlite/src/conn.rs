@@ -28,6 +28,7 @@ fn configure_sqlite_once() {
         // SAFETY: called once, before any connection exists in this process; sqlite3_config is
         // documented as safe to call before sqlite3_initialize. An error (already initialised)
         // only means the default stays.
+        #[allow(unsafe_code)] // the one audited block: see SAFETY above
         unsafe {
             rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int);
         }

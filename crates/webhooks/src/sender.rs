@@ -110,6 +110,6 @@ impl WebhookSender for HttpSender {
                 SendOutcome { status: None, latency_ms: 0, error: Some(describe(&e, self.timeout)), retry_after: None }
             }
         };
-        SendOutcome { latency_ms: started.elapsed().as_millis() as u64, ..outcome }
+        SendOutcome { latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), ..outcome }
     }
 }

@@ -1,5 +1,7 @@
 //! The HTTP sender against raw local peers: what it refuses, and what it does not follow.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use partnerd_services::webhooks::WebhookSender;
 use partnerd_webhooks::HttpSender;
 use std::time::Duration;

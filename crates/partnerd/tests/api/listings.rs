@@ -389,7 +389,7 @@ on_both_backends!(changes_append_the_documented_events, |backend| async move {
     let before = created["data"]["seo_score"].as_u64().unwrap();
     assert_eq!(
         events[3].payload,
-        json!({ "listing_id": id, "old_score": before, "new_score": before + 20, "grade": after["data"]["seo_score"].as_u64().map(|s| partnerd_domain::seo::grade(s as u32)).unwrap() })
+        json!({ "listing_id": id, "old_score": before, "new_score": before + 20, "grade": after["data"]["seo_score"].as_u64().map(|s| partnerd_domain::seo::grade(u32::try_from(s).unwrap())).unwrap() })
     );
     assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(p.partner_id.as_str())));
     assert!(events.iter().all(|e| e.actor_user_id.as_deref() == Some(p.user_id.as_str())));

@@ -1,6 +1,9 @@
 //! Black-box tests of partnerd: a real server on a random port, real HTTP, each test on SQLite
 //! and PostgreSQL. One binary (one link) with a module per capability.
 
+// Test code: a failed unwrap is a failed test, and `pub` here only crosses test modules.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 #[macro_use]
 mod common;
 
