@@ -2,10 +2,9 @@
 //! response shapes onto services; shared here are the error envelope, extractors, request IDs,
 //! authentication and rate limiting, and the OpenAPI description.
 
-mod extract;
+pub mod kernel;
 mod middleware;
 pub mod partners_v1;
-mod query;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -13,7 +12,6 @@ use axum::{Json, Router};
 use partnerd_services::Services;
 use serde_json::json;
 
-pub use extract::{ApiJson, JsonOrEmpty};
 pub use middleware::REQUEST_ID_HEADER;
 
 /// Largest request body accepted, on every surface.
@@ -27,8 +25,9 @@ pub fn router(services: Services) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.yaml", get(openapi))
         .nest("/api/v1/partners", partners_v1::router(services.clone()))
-        .fallback(partners_v1::not_found)
-        .method_not_allowed_fallback(partners_v1::method_not_allowed)
+        // Outside every surface's prefix: the neutral shape (each surface has its own fallbacks).
+        .fallback(kernel::unknown_route::<kernel::NeutralError>)
+        .method_not_allowed_fallback(kernel::method_not_allowed::<kernel::NeutralError>)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(services)

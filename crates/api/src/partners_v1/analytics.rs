@@ -1,14 +1,12 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, unknown_fields};
-use crate::extract::ApiJson;
-use crate::query::{QueryParams, paging};
+use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use partnerd_domain::ValidationErrors;
 use partnerd_domain::analytics::Period;
 use partnerd_services::Services;
 use partnerd_store::ReportRecord;
@@ -16,14 +14,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-fn period(q: &QueryParams, e: &mut ValidationErrors) -> Period {
-    q.get("period").and_then(|p| e.check("period", Period::parse(p))).unwrap_or(Period::Days30)
+#[derive(Deserialize)]
+pub(super) struct SummaryQuery {
+    period: Option<Param<Period>>,
 }
 
-pub async fn summary(State(s): State<Services>, Caller(who): Caller, q: QueryParams) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let p = period(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
+pub(super) async fn summary(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Response, ApiError> {
+    let p = q.period.map_or(Period::Days30, |p| p.0);
     Ok(ok(s.analytics().summary(&who, p).await?.to_json()))
 }
 
@@ -46,7 +47,7 @@ fn report_full(r: &ReportRecord) -> Value {
 }
 
 #[derive(Deserialize)]
-pub struct CreateReportBody {
+pub(super) struct CreateReportBody {
     #[serde(rename = "type")]
     report_type: Option<String>,
     period: Option<String>,
@@ -54,7 +55,7 @@ pub struct CreateReportBody {
     other: BTreeMap<String, Value>,
 }
 
-pub async fn create_report(
+pub(super) async fn create_report(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateReportBody>,
@@ -67,37 +68,53 @@ pub async fn create_report(
     Ok((StatusCode::CREATED, ok(report_full(&r))).into_response())
 }
 
-pub async fn list_reports(
+pub(super) async fn list_reports(
     State(s): State<Services>,
     Caller(who): Caller,
-    q: QueryParams,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
+    let (page, per_page) = q.get();
     let (items, total) = s.analytics().list_reports(&who, page, per_page).await?;
     Ok(ok_page(items.iter().map(report_head).collect(), page, per_page, total))
 }
 
-fn wants_csv(q: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiError> {
-    match q.get("format") {
-        Some("csv") => return Ok(true),
-        Some("json") => return Ok(false),
-        Some(_) => return Err(ApiError::validation_single("format", "must be json or csv")),
-        None => {}
-    }
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv")))
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    Json,
+    Csv,
 }
 
-pub async fn get_report(
+impl FromParam for Format {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        match raw {
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            _ => Err("must be json or csv".to_owned()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReportQuery {
+    format: Option<Param<Format>>,
+}
+
+fn wants_csv(q: &ReportQuery, headers: &HeaderMap) -> bool {
+    if let Some(Param(format)) = q.format {
+        return format == Format::Csv;
+    }
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
+}
+
+pub(super) async fn get_report(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    q: QueryParams,
+    Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let csv = wants_csv(&q, &headers)?;
+    let csv = wants_csv(&q, &headers);
     known_id("report", &id, "Report")?;
     let r = s.analytics().get_report(&who, &id).await?;
     if !csv {

@@ -1,15 +1,14 @@
 //! Co-Sell Operations: `/partners/cosell/opportunities…`.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
-use crate::extract::ApiJson;
-use crate::query::{QueryParams, paging};
+use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
+use super::{known_id, paging, unknown_fields};
+use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use partnerd_domain::cosell::OpportunityStatus;
-use partnerd_domain::{ValidationErrors, money};
+use partnerd_domain::money;
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry};
 use partnerd_services::{Principal, Services};
 use partnerd_store::{OpportunityFilter, OpportunityRecord};
@@ -18,7 +17,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     customer_name: Option<String>,
     deal_value: Option<Value>,
     partner_id: Option<String>,
@@ -30,7 +29,7 @@ pub struct CreateBody {
 }
 
 #[derive(Deserialize)]
-pub struct PatchBody {
+pub(super) struct PatchBody {
     status: Option<String>,
     deal_value: Option<Value>,
     notes: Option<String>,
@@ -87,31 +86,45 @@ fn opportunity_id(id: &str) -> Result<&str, ApiError> {
 }
 
 /// An ISO-8601 date-time, or a date meaning its midnight UTC.
-fn instant(raw: &str) -> Result<DateTime<Utc>, &'static str> {
-    let raw = raw.trim();
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        })
-        .map_err(|_| "must be an ISO-8601 date-time such as 2025-01-05T09:00:00Z")
+pub(super) struct Instant(DateTime<Utc>);
+
+impl FromParam for Instant {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|_| NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| d.and_time(NaiveTime::MIN).and_utc()))
+            .map(Instant)
+            .map_err(|_| "must be an ISO-8601 date-time such as 2025-01-05T09:00:00Z".to_owned())
+    }
 }
 
-pub async fn list(State(s): State<Services>, Caller(who): Caller, q: QueryParams) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut e);
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    status: Option<Param<OpportunityStatus>>,
+    partner_id: Option<String>,
+    created_after: Option<Param<Instant>>,
+    page: Option<Page>,
+    per_page: Option<PerPage>,
+}
+
+pub(super) async fn list(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let (page, per_page) = paging(q.page, q.per_page);
     let filter = OpportunityFilter {
-        status: q.get("status").and_then(|v| e.check("status", OpportunityStatus::parse(v))),
-        other_partner_id: q.get("partner_id").map(str::to_owned),
-        created_after: q.get("created_after").and_then(|v| e.check("created_after", instant(v))),
+        status: q.status.map(|p| p.0),
+        other_partner_id: q.partner_id,
+        created_after: q.created_after.map(|p| p.0.0),
     };
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
     let result = s.cosell().list(&who, &filter, page, per_page).await?;
     let items = result.items.iter().map(|o| opportunity(o, &who)).collect();
     Ok(ok_page(items, page, per_page, result.total))
 }
 
-pub async fn create(
+pub(super) async fn create(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
@@ -129,12 +142,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, ok(opportunity(&o, &who))).into_response())
 }
 
-pub async fn get(State(s): State<Services>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let o = s.cosell().get(&who, opportunity_id(&id)?).await?;
     Ok(ok(opportunity(&o, &who)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -173,7 +190,7 @@ fn timeline_entry(t: &TimelineEntry) -> Value {
     Value::Object(m)
 }
 
-pub async fn timeline(
+pub(super) async fn timeline(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,

@@ -1,9 +1,8 @@
 //! Listings: `/partners/listings…`, with SEO score, recommendations and content drafts.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
-use crate::extract::ApiJson;
-use crate::query::{QueryParams, paging};
+use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
+use super::{known_id, paging, unknown_fields};
+use crate::kernel::Param;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -123,13 +122,20 @@ fn listing_id(id: &str) -> Result<&str, ApiError> {
     known_id("listing", id, "Listing")
 }
 
-pub async fn list(State(s): State<Services>, Caller(who): Caller, q: QueryParams) -> Result<Response, ApiError> {
-    let mut errors = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut errors);
-    let status = q.get("status").and_then(|v| errors.check("status", ListingStatus::parse(v)));
-    if !errors.is_empty() {
-        return Err(ApiError::validation(&errors));
-    }
+#[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<Page>,
+    per_page: Option<PerPage>,
+    status: Option<Param<ListingStatus>>,
+}
+
+pub async fn list(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let (page, per_page) = paging(q.page, q.per_page);
+    let status = q.status.map(|p| p.0);
     let result = s.listings().list(&who, status, page, per_page).await?;
     let items: Vec<Value> = result.items.iter().map(summary).collect();
     Ok(ok_page(items, page, per_page, result.total))

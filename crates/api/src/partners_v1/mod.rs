@@ -4,14 +4,15 @@
 mod analytics;
 mod cosell;
 mod error;
-mod guard;
 pub mod listings;
 mod profile;
 mod webhooks;
 
 pub use error::ApiError;
-pub use guard::Caller;
 
+crate::kernel::extractors!(ApiError);
+
+use crate::kernel::{self, Bounded, FromParam};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -45,10 +46,10 @@ pub fn router(services: Services) -> Router<Services> {
         .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhooks::redeliver))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
+        .method_not_allowed_fallback(kernel::method_not_allowed::<ApiError>)
+        .fallback(kernel::unknown_route::<ApiError>)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
-        .layer(axum::middleware::from_fn_with_state(services, guard::authenticate_and_limit))
+        .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ApiError>))
 }
 
 /// `{"success": true, "data": …}`.
@@ -88,10 +89,42 @@ pub fn unknown_fields(
     e
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("Resource")
+/// `page` from 1, 1 by default.
+pub type Page = Bounded<1, 1_000_000>;
+/// `per_page` 1–100, 20 by default.
+pub type PerPage = Bounded<1, 100>;
+
+/// `page`/`per_page` as the partners documents define them.
+#[derive(serde::Deserialize, Default)]
+pub struct PageQuery {
+    page: Option<Page>,
+    per_page: Option<PerPage>,
 }
 
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::method_not_allowed()
+impl PageQuery {
+    pub fn get(&self) -> (u32, u32) {
+        paging(self.page, self.per_page)
+    }
+}
+
+pub fn paging(page: Option<Page>, per_page: Option<PerPage>) -> (u32, u32) {
+    (page.map_or(1, |p| p.0), per_page.map_or(20, |p| p.0))
+}
+
+impl FromParam for partnerd_domain::listing::ListingStatus {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
+
+impl FromParam for partnerd_domain::cosell::OpportunityStatus {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
+
+impl FromParam for partnerd_domain::analytics::Period {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
 }

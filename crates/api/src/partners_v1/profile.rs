@@ -16,7 +16,10 @@ struct Profile {
     created_at: String,
 }
 
-pub async fn get_profile(State(services): State<Services>, Caller(caller): Caller) -> Result<Response, ApiError> {
+pub(super) async fn get_profile(
+    State(services): State<Services>,
+    Caller(caller): Caller,
+) -> Result<Response, ApiError> {
     let p = services.partners().profile(&caller)?;
     Ok(ok(Profile {
         id: p.id,

@@ -1,9 +1,7 @@
 //! Webhooks: `/partners/webhooks…`: registry, event catalog, test sends, delivery log.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
+use super::{ApiError, ApiJson, Caller, JsonOrEmpty, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, unknown_fields};
-use crate::extract::{ApiJson, JsonOrEmpty};
-use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,12 +26,12 @@ fn webhook_id(id: &str) -> Result<&str, ApiError> {
     known_id("webhook", id, "Webhook")
 }
 
-pub async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Response, ApiError> {
+pub(super) async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Response, ApiError> {
     Ok(ok(s.webhooks().list(&who).await?.iter().map(webhook).collect::<Vec<_>>()))
 }
 
 #[derive(Deserialize)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     url: Option<String>,
     events: Option<Vec<String>>,
     secret: Option<String>,
@@ -41,7 +39,7 @@ pub struct CreateBody {
     other: BTreeMap<String, Value>,
 }
 
-pub async fn create(
+pub(super) async fn create(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
@@ -55,12 +53,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, ok(data)).into_response())
 }
 
-pub async fn get(State(s): State<Services>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(webhook(&s.webhooks().get(&who, webhook_id(&id)?).await?)))
 }
 
 #[derive(Deserialize)]
-pub struct PatchBody {
+pub(super) struct PatchBody {
     url: Option<String>,
     events: Option<Vec<String>>,
     active: Option<bool>,
@@ -68,7 +70,7 @@ pub struct PatchBody {
     other: BTreeMap<String, Value>,
 }
 
-pub async fn update(
+pub(super) async fn update(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -87,7 +89,7 @@ pub async fn update(
     Ok(ok(webhook(&s.webhooks().update(&who, webhook_id(&id)?, change).await?)))
 }
 
-pub async fn delete(
+pub(super) async fn delete(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -97,13 +99,13 @@ pub async fn delete(
 }
 
 #[derive(Deserialize, Default)]
-pub struct RotateBody {
+pub(super) struct RotateBody {
     secret: Option<String>,
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn rotate_secret(
+pub(super) async fn rotate_secret(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -114,20 +116,20 @@ pub async fn rotate_secret(
     Ok(ok(json!({ "id": w.id, "secret": secret })))
 }
 
-pub async fn events() -> Response {
+pub(super) async fn events() -> Response {
     let events: Vec<Value> = CATALOG.iter().map(|e| json!({ "name": e.name, "description": e.description })).collect();
     ok(json!({ "events": events }))
 }
 
 #[derive(Deserialize)]
-pub struct TestBody {
+pub(super) struct TestBody {
     webhook_id: Option<String>,
     event: Option<String>,
     #[serde(flatten)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn test(
+pub(super) async fn test(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<TestBody>,
@@ -179,20 +181,18 @@ fn delivery(d: &DeliveryRecord) -> Value {
     })
 }
 
-pub async fn deliveries(
+pub(super) async fn deliveries(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    q: QueryParams,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
+    let (page, per_page) = q.get();
     let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page, per_page).await?;
     Ok(ok_page(items.iter().map(delivery).collect(), page, per_page, total))
 }
 
-pub async fn redeliver(
+pub(super) async fn redeliver(
     State(s): State<Services>,
     Caller(who): Caller,
     Path((id, delivery_id)): Path<(String, String)>,
