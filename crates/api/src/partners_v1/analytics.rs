@@ -1,5 +1,6 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
+use super::dto::{Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, unknown_fields};
 use crate::kernel::{FromParam, Param};
@@ -8,53 +9,236 @@ use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::analytics::Period;
+use partnerd_domain::money;
 use partnerd_services::Services;
 use partnerd_store::ReportRecord;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum PeriodName {
+    #[schema(rename = "7d")]
+    Days7,
+    #[schema(rename = "30d")]
+    Days30,
+    #[schema(rename = "90d")]
+    Days90,
+    #[schema(rename = "1y")]
+    Year,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SummaryQuery {
+    /// 7d, 30d, 90d or 1y (365 days); anything else: 422.
+    #[param(inline, value_type = Option<PeriodName>, default = "30d")]
     period: Option<Param<Period>>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(super) struct ListingFigures {
+    /// Listings not archived, now.
+    total: u64,
+    /// Their average score rounded half up (0 without listings).
+    avg_seo_score: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct CosellFigures {
+    /// Opportunities the partner is party to created within the window.
+    opportunities: u64,
+    /// Value of those open or in progress at the end of the window.
+    #[schema(value_type = f64)]
+    pipeline_value: Value,
+    /// Value of those that became won within the window.
+    #[schema(value_type = f64)]
+    won_value: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct ContentFigures {
+    /// Listing content drafts generated within the window.
+    generated: u64,
+    /// Drafts published within the window.
+    published: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Summary {
+    /// The period asked for (`7d`…), or `YYYY-MM` in scheduled reports.
+    period: String,
+    listings: ListingFigures,
+    cosell: CosellFigures,
+    content: ContentFigures,
+}
+
+impl From<&partnerd_services::analytics::Summary> for Summary {
+    fn from(s: &partnerd_services::analytics::Summary) -> Self {
+        Summary {
+            period: s.period.clone(),
+            listings: ListingFigures { total: s.listings_total, avg_seo_score: s.avg_seo_score },
+            cosell: CosellFigures {
+                opportunities: s.opportunities,
+                pipeline_value: money::to_json(s.pipeline_cents),
+                won_value: money::to_json(s.won_cents),
+            },
+            content: ContentFigures { generated: s.generated, published: s.published },
+        }
+    }
+}
+
+/// Get Summary
+///
+/// The window is the period ending now. `listings.total`: listings not archived, now;
+/// `avg_seo_score`: their average score rounded half up (0 without listings).
+/// `cosell.opportunities`: opportunities the partner is party to created within the window;
+/// `pipeline_value`: value of those open or in progress at the end of the window; `won_value`:
+/// value of those that became won within the window. `content.generated` /
+/// `content.published`: listing content drafts generated / published within the window.
+#[utoipa::path(get, path = "/analytics/summary", tag = "Analytics", params(SummaryQuery),
+    responses((status = 200, description = "The summary", body = Envelope<Summary>)))]
 pub(super) async fn summary(
     State(s): State<Services>,
     Caller(who): Caller,
     Query(q): Query<SummaryQuery>,
 ) -> Result<Response, ApiError> {
     let p = q.period.map_or(Period::Days30, |p| p.0);
-    Ok(ok(s.analytics().summary(&who, p).await?.to_json()))
+    Ok(ok(Summary::from(&s.analytics().summary(&who, p).await?)))
 }
 
-fn report_head(r: &ReportRecord) -> Value {
-    json!({
-        "id": r.id,
-        "type": r.report_type,
-        "period": r.period,
-        "period_start": iso(r.period_start),
-        "period_end": iso(r.period_end),
-        "trigger": r.trigger,
-        "created_at": iso(r.created_at),
-    })
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Trigger {
+    OnDemand,
+    Scheduled,
 }
 
-fn report_full(r: &ReportRecord) -> Value {
-    let mut v = report_head(r);
-    v["data"] = r.data.clone();
-    v
-}
-
-#[derive(Deserialize)]
-pub(super) struct CreateReportBody {
+/// A stored report without its data.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ReportHead {
+    id: String,
+    /// `partner_performance`.
     #[serde(rename = "type")]
+    report_type: String,
+    /// `7d`, `30d`, `90d`, `1y`, or `YYYY-MM` for scheduled reports.
+    period: String,
+    #[schema(format = DateTime)]
+    period_start: String,
+    #[schema(format = DateTime)]
+    period_end: String,
+    #[schema(value_type = Trigger)]
+    trigger: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PipelineFigure {
+    count: u64,
+    value: f64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TopListing {
+    id: String,
+    title: String,
+    seo_score: u32,
+}
+
+/// The snapshot taken when the report was made.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReportData {
+    summary: Summary,
+    /// Per opportunity status.
+    pipeline_by_status: BTreeMap<String, PipelineFigure>,
+    /// The partner's best-scored listings.
+    top_listings: Vec<TopListing>,
+}
+
+/// A stored report with its data.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Report {
+    id: String,
+    /// `partner_performance`.
+    #[serde(rename = "type")]
+    report_type: String,
+    /// `7d`, `30d`, `90d`, `1y`, or `YYYY-MM` for scheduled reports.
+    period: String,
+    #[schema(format = DateTime)]
+    period_start: String,
+    #[schema(format = DateTime)]
+    period_end: String,
+    #[schema(value_type = Trigger)]
+    trigger: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(value_type = ReportData)]
+    data: Value,
+}
+
+fn report_head(r: &ReportRecord) -> ReportHead {
+    ReportHead {
+        id: r.id.clone(),
+        report_type: r.report_type.clone(),
+        period: r.period.clone(),
+        period_start: iso(r.period_start),
+        period_end: iso(r.period_end),
+        trigger: r.trigger.clone(),
+        created_at: iso(r.created_at),
+    }
+}
+
+fn report_full(r: &ReportRecord) -> Report {
+    let h = report_head(r);
+    Report {
+        id: h.id,
+        report_type: h.report_type,
+        period: h.period,
+        period_start: h.period_start,
+        period_end: h.period_end,
+        trigger: h.trigger,
+        created_at: h.created_at,
+        data: r.data.clone(),
+    }
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ReportType {
+    PartnerPerformance,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReportInput)]
+pub(super) struct CreateReportBody {
+    /// `partner_performance` (the default).
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<ReportType>)]
     report_type: Option<String>,
+    /// 30d by default.
+    #[schema(value_type = Option<PeriodName>)]
     period: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
+/// Create Report
+///
+/// **Decision:** reports are stored snapshots. `type` is `partner_performance` (the default),
+/// `period` 7d/30d/90d/1y (default 30d). Besides these on-demand reports, every partner gets a
+/// `scheduled` report for the previous calendar month on the first of the month (period
+/// `YYYY-MM`).
+#[utoipa::path(post, path = "/analytics/reports", tag = "Analytics", request_body = CreateReportBody,
+    responses((status = 201, description = "The report", body = Envelope<Report>)))]
 pub(super) async fn create_report(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -68,6 +252,11 @@ pub(super) async fn create_report(
     Ok((StatusCode::CREATED, ok(report_full(&r))).into_response())
 }
 
+/// List Reports
+///
+/// Stored reports, newest first, without their data.
+#[utoipa::path(get, path = "/analytics/reports", tag = "Analytics", params(PageQuery),
+    responses((status = 200, description = "A page of reports", body = PagedEnvelope<ReportHead>)))]
 pub(super) async fn list_reports(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -94,8 +283,19 @@ impl FromParam for Format {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FormatName {
+    Json,
+    Csv,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ReportQuery {
+    /// Overrides Accept.
+    #[param(inline, value_type = Option<FormatName>)]
     format: Option<Param<Format>>,
 }
 
@@ -107,6 +307,15 @@ fn wants_csv(q: &ReportQuery, headers: &HeaderMap) -> bool {
     accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
 }
 
+/// Get Report
+///
+/// JSON by default; `Accept: text/csv` or `?format=csv` downloads it as CSV with the columns
+/// `section,metric,value`.
+#[utoipa::path(get, path = "/analytics/reports/{id}", tag = "Analytics", params(("id" = String, Path), ReportQuery),
+    responses((status = 200, description = "The report", content(
+        (Envelope<Report> = "application/json"),
+        (String = "text/csv"),
+    ))))]
 pub(super) async fn get_report(
     State(s): State<Services>,
     Caller(who): Caller,

@@ -1,5 +1,6 @@
 //! Co-Sell Operations: `/partners/cosell/opportunities…`.
 
+use super::dto::{Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
 use super::{known_id, paging, unknown_fields};
 use crate::kernel::{FromParam, Param};
@@ -12,32 +13,68 @@ use partnerd_domain::money;
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry};
 use partnerd_services::{Principal, Services};
 use partnerd_store::{OpportunityFilter, OpportunityRecord};
-use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// A positive amount with at most two decimals, as a number or a string; USD.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Amount {
+    Number(f64),
+    Text(String),
+}
+
+#[derive(ToSchema)]
+#[schema(as = OpportunityStatus, rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(super) enum OpportunityStatusName {
+    Open,
+    InProgress,
+    Won,
+    Lost,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = OpportunityInput)]
 pub(super) struct CreateBody {
+    #[schema(required = true, max_length = 200)]
     customer_name: Option<String>,
+    #[schema(value_type = Amount, required = true)]
     deal_value: Option<Value>,
+    /// Another partner of the marketplace.
+    #[schema(required = true)]
     partner_id: Option<String>,
+    #[schema(max_length = 5000)]
     description: Option<String>,
+    /// YYYY-MM-DD.
+    #[schema(format = Date)]
     expected_close_date: Option<String>,
+    #[schema(max_length = 5000)]
     notes: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = OpportunityPatch)]
 pub(super) struct PatchBody {
+    #[schema(value_type = Option<OpportunityStatusName>)]
     status: Option<String>,
+    #[schema(value_type = Option<Amount>)]
     deal_value: Option<Value>,
     notes: Option<String>,
     customer_name: Option<String>,
     description: Option<String>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
     expected_close_date: Option<Option<String>>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
@@ -57,28 +94,60 @@ fn refuse_unknown(other: &BTreeMap<String, Value>, read_only: &[&str]) -> Result
     e.into_result().map_err(|e| ApiError::validation(&e))
 }
 
+/// The other party of an opportunity.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PartyRef {
+    id: String,
+    company_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Opportunity {
+    id: String,
+    customer_name: String,
+    #[schema(value_type = f64)]
+    deal_value: Value,
+    /// `USD`.
+    currency: String,
+    #[schema(value_type = OpportunityStatusName)]
+    status: &'static str,
+    /// The other party: the co-sell partner for deals you shared, the sharing partner for deals
+    /// shared with you.
+    partner: PartyRef,
+    /// The partner that shared the deal.
+    owner_partner_id: String,
+    description: String,
+    #[schema(format = Date, required = true)]
+    expected_close_date: Option<String>,
+    notes: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
 /// The opportunity as the viewer sees it: `partner` is the other party.
-fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Value {
+fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Opportunity {
     let viewer_partner = viewer.partner.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
     let (other_id, other_name) = if o.owner_partner_id == viewer_partner {
         (&o.cosell_partner_id, &o.cosell_company_name)
     } else {
         (&o.owner_partner_id, &o.owner_company_name)
     };
-    json!({
-        "id": o.id,
-        "customer_name": o.customer_name,
-        "deal_value": money::to_json(o.deal_value_cents),
-        "currency": o.currency,
-        "status": o.status.as_str(),
-        "partner": { "id": other_id, "company_name": other_name },
-        "owner_partner_id": o.owner_partner_id,
-        "description": o.description,
-        "expected_close_date": o.expected_close_date.map(|d| d.to_string()),
-        "notes": o.notes,
-        "created_at": iso(o.created_at),
-        "updated_at": iso(o.updated_at),
-    })
+    Opportunity {
+        id: o.id.clone(),
+        customer_name: o.customer_name.clone(),
+        deal_value: money::to_json(o.deal_value_cents),
+        currency: o.currency.clone(),
+        status: o.status.as_str(),
+        partner: PartyRef { id: other_id.clone(), company_name: other_name.clone() },
+        owner_partner_id: o.owner_partner_id.clone(),
+        description: o.description.clone(),
+        expected_close_date: o.expected_close_date.map(|d| d.to_string()),
+        notes: o.notes.clone(),
+        created_at: iso(o.created_at),
+        updated_at: iso(o.updated_at),
+    }
 }
 
 fn opportunity_id(id: &str) -> Result<&str, ApiError> {
@@ -99,15 +168,31 @@ impl FromParam for Instant {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    #[param(inline, value_type = Option<OpportunityStatusName>)]
     status: Option<Param<OpportunityStatus>>,
+    /// The other party.
     partner_id: Option<String>,
+    /// ISO-8601 date-time; a date alone means its midnight UTC.
+    #[param(value_type = Option<String>, format = DateTime)]
     created_after: Option<Param<Instant>>,
+    /// From 1.
+    #[param(value_type = Option<u32>, minimum = 1, default = 1)]
     page: Option<Page>,
+    /// Above 100: 422.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
     per_page: Option<PerPage>,
 }
 
+/// List Opportunities
+///
+/// Opportunities the partner is party to, either side, newest first. In every item `partner`
+/// is the other party: the co-sell partner for deals you shared, the sharing partner for deals
+/// shared with you; the `partner_id` filter means that other party.
+#[utoipa::path(get, path = "/cosell/opportunities", tag = "Co-Sell", params(ListQuery),
+    responses((status = 200, description = "A page of opportunities", body = PagedEnvelope<Opportunity>)))]
 pub(super) async fn list(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -124,6 +209,14 @@ pub(super) async fn list(
     Ok(ok_page(items, page, per_page, result.total))
 }
 
+/// Create Opportunity
+///
+/// `customer_name` (required), `deal_value` (required; a positive amount with at most two
+/// decimals, number or string; USD), `partner_id` (required; another partner of the
+/// marketplace), `description`, `expected_close_date` (YYYY-MM-DD), `notes`. Starts `open`.
+/// Appends `opportunity.created`, visible to both partners.
+#[utoipa::path(post, path = "/cosell/opportunities", tag = "Co-Sell", request_body = CreateBody,
+    responses((status = 201, description = "The opportunity", body = Envelope<Opportunity>)))]
 pub(super) async fn create(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -142,6 +235,11 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, ok(opportunity(&o, &who))).into_response())
 }
 
+/// Get Opportunity
+///
+/// Either partner may read it; anyone else gets 404.
+#[utoipa::path(get, path = "/cosell/opportunities/{id}", tag = "Co-Sell", params(("id" = String, Path)),
+    responses((status = 200, description = "The opportunity", body = Envelope<Opportunity>)))]
 pub(super) async fn get(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -151,6 +249,17 @@ pub(super) async fn get(
     Ok(ok(opportunity(&o, &who)))
 }
 
+/// Update Opportunity
+///
+/// Either partner may update `status`, `deal_value`, `notes`, `customer_name`, `description`
+/// and `expected_close_date` (null clears it). `partner_id` cannot change. Status follows open
+/// → in_progress → won or lost; won and lost are final. A refused change is 422 with
+/// `details.status` naming the allowed targets, and nothing of the request is applied. Appends
+/// `opportunity.status_changed` (`from`, `to`) and/or `opportunity.updated`
+/// (`changes: {field: {old, new}}`).
+#[utoipa::path(patch, path = "/cosell/opportunities/{id}", tag = "Co-Sell", params(("id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "The opportunity", body = Envelope<Opportunity>)))]
 pub(super) async fn update(
     State(s): State<Services>,
     Caller(who): Caller,
@@ -170,31 +279,70 @@ pub(super) async fn update(
     Ok(ok(opportunity(&o, &who)))
 }
 
-fn timeline_entry(t: &TimelineEntry) -> Value {
-    let mut m = Map::new();
-    m.insert("type".into(), t.kind.into());
-    if let Some(f) = &t.field {
-        m.insert("field".into(), f.clone().into());
-    }
-    if let Some(v) = &t.from {
-        m.insert("from".into(), v.clone());
-    }
-    if let Some(v) = &t.to {
-        m.insert("to".into(), v.clone());
-    }
-    if let Some(n) = &t.note {
-        m.insert("note".into(), n.clone().into());
-    }
-    m.insert("timestamp".into(), iso(t.timestamp).into());
-    m.insert("actor".into(), t.actor.clone().into());
-    Value::Object(m)
+#[derive(Serialize, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum TimelineType {
+    Created,
+    StatusChanged,
+    ValueChanged,
+    NoteAdded,
+    Updated,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(super) struct TimelineEvent {
+    #[serde(rename = "type")]
+    #[schema(value_type = TimelineType)]
+    kind: &'static str,
+    /// For `updated`: the field that changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Value)]
+    from: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Value)]
+    to: Option<Value>,
+    /// For `note_added`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+    /// The acting user's e-mail.
+    #[schema(required = true)]
+    actor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Timeline {
+    events: Vec<TimelineEvent>,
+}
+
+fn timeline_entry(t: &TimelineEntry) -> TimelineEvent {
+    TimelineEvent {
+        kind: t.kind,
+        field: t.field.clone(),
+        from: t.from.clone(),
+        to: t.to.clone(),
+        note: t.note.clone(),
+        timestamp: iso(t.timestamp),
+        actor: t.actor.clone(),
+    }
+}
+
+/// Get Opportunity Timeline
+///
+/// Built from the event log, oldest first. Types: `created`; `status_changed` (`from`, `to`);
+/// `value_changed` (`from`, `to`); `note_added` (`note`); `updated` (`field`, `from`, `to`) for
+/// other fields. `actor` is the acting user's e-mail.
+#[utoipa::path(get, path = "/cosell/opportunities/{id}/timeline", tag = "Co-Sell", params(("id" = String, Path)),
+    responses((status = 200, description = "The timeline", body = Envelope<Timeline>)))]
 pub(super) async fn timeline(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let entries = s.cosell().timeline(&who, opportunity_id(&id)?).await?;
-    Ok(ok(json!({ "events": entries.iter().map(timeline_entry).collect::<Vec<_>>() })))
+    Ok(ok(Timeline { events: entries.iter().map(timeline_entry).collect() }))
 }

@@ -1,25 +1,26 @@
 //! The partners surface's error envelope:
 //! `{"success": false, "error": {"code", "message", "details"}}`.
 
+use super::dto::{ErrorBody, ErrorDetail};
 use crate::kernel::Rejection;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::ValidationErrors;
 use partnerd_services::ServiceError;
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Map<String, Value>,
+    details: BTreeMap<String, Vec<String>>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Map::new() }
+        Self { status, code, message: message.into(), details: BTreeMap::new() }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -68,7 +69,7 @@ impl ApiError {
             .unwrap_or(("request", "is invalid"));
         let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", sentence(field, first));
         for (f, ms) in errors.fields() {
-            e.details.insert(f.clone(), Value::from(ms.clone()));
+            e.details.insert(f.clone(), ms.clone());
         }
         e
     }
@@ -77,7 +78,7 @@ impl ApiError {
     /// table has it, with the parser's position in the message and under `details.body`.
     pub fn malformed_json(parser_message: &str) -> Self {
         let mut e = Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", format!("Malformed JSON: {parser_message}"));
-        e.details.insert("body".into(), Value::from(vec![parser_message.to_owned()]));
+        e.details.insert("body".into(), vec![parser_message.to_owned()]);
         e
     }
 
@@ -98,10 +99,10 @@ fn sentence(field: &str, message: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "success": false,
-            "error": { "code": self.code, "message": self.message, "details": self.details },
-        });
+        let body = ErrorBody {
+            success: false,
+            error: ErrorDetail { code: self.code, message: self.message, details: self.details },
+        };
         // axum adds `Allow` to 405s from its method routers.
         (self.status, Json(body)).into_response()
     }
