@@ -12,4 +12,6 @@ mod cli;
 mod cosell;
 mod foundation;
 mod listings;
+mod openapi;
+mod schema;
 mod webhooks;
