@@ -2,7 +2,7 @@
 
 use super::dto::{Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -263,7 +263,7 @@ pub(super) async fn list_reports(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (page, per_page) = q.get();
-    let (items, total) = s.analytics().list_reports(&who, page, per_page).await?;
+    let (items, total) = s.analytics().list_reports(&who, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(report_head).collect(), page, per_page, total))
 }
 

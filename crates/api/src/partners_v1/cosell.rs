@@ -2,7 +2,7 @@
 
 use super::dto::{Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
-use super::{known_id, paging, unknown_fields};
+use super::{known_id, page_offset, paging, unknown_fields};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -204,7 +204,7 @@ pub(super) async fn list(
         other_partner_id: q.partner_id,
         created_after: q.created_after.map(|p| p.0.0),
     };
-    let result = s.cosell().list(&who, &filter, page, per_page).await?;
+    let result = s.cosell().list(&who, &filter, page_offset(page, per_page), per_page).await?;
     let items = result.items.iter().map(|o| opportunity(o, &who)).collect();
     Ok(ok_page(items, page, per_page, result.total))
 }

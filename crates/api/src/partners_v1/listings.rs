@@ -2,7 +2,7 @@
 
 use super::dto::{self, Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
-use super::{known_id, paging, unknown_fields};
+use super::{known_id, page_offset, paging, unknown_fields};
 use crate::kernel::Param;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -369,7 +369,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let (page, per_page) = paging(q.page, q.per_page);
     let status = q.status.map(|p| p.0);
-    let result = s.listings().list(&who, status, page, per_page).await?;
+    let result = s.listings().list(&who, status, page_offset(page, per_page), per_page).await?;
     let items: Vec<ListingSummary> = result.items.iter().map(ListingSummary::from).collect();
     Ok(ok_page(items, page, per_page, result.total))
 }

@@ -2,7 +2,7 @@
 
 use super::dto::{self, Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, JsonOrEmpty, PageQuery, Query, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -398,7 +398,7 @@ pub(super) async fn deliveries(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (page, per_page) = q.get();
-    let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page, per_page).await?;
+    let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(delivery).collect(), page, per_page, total))
 }
 
