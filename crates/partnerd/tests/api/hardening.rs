@@ -28,3 +28,186 @@ on_both_backends!(ipv6_forms_of_private_addresses_are_refused_as_webhook_targets
         .await;
     assert_eq!(status, 201, "6to4 of a public address is a public address: {body}");
 });
+
+// ---- slow clients ----
+
+use partnerd::http::HttpLimits;
+use partnerd::server::{self, ServerOptions};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Longer than any test should wait: reaching it means the server held the connection.
+const HOLD: Duration = Duration::from_secs(30);
+
+fn short_limits() -> HttpLimits {
+    HttpLimits {
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+        max_connections: 1_000,
+    }
+}
+
+async fn spawn_limited(backend: Backend, limits: HttpLimits) -> Option<TestApp> {
+    let database_url = fresh_database(backend).await?;
+    let clock = fixed_clock();
+    let server = server::start_with(
+        ServerOptions {
+            listen: "127.0.0.1:0".into(),
+            database_url: database_url.clone(),
+            redis_url: None,
+            plans: test_plans(),
+            clock: clock.clone(),
+            invalidation_interval: Duration::from_millis(50),
+            schedule_interval: Duration::from_secs(3600),
+            allow_private_webhooks: true,
+            webhook_schedule: test_schedule(),
+            dispatcher: partnerd_webhooks::DispatcherOptions::default(),
+        },
+        limits,
+    )
+    .await
+    .expect("server starts");
+    Some(TestApp {
+        base: format!("http://{}", server.addr),
+        database_url,
+        clock,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        server,
+    })
+}
+
+/// Everything the server sends until it closes the connection; fails if it never does.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(HOLD, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open; it sent {:?}", String::from_utf8_lossy(&got));
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Reads until `end` has arrived (one whole small response), failing if it never does.
+async fn until_contains(stream: &mut TcpStream, end: &str) -> String {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(HOLD, async {
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(end) {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(read.is_ok() && text.contains(end), "no complete response: {text:?}");
+    text
+}
+
+async fn wait_for_open_connections(app: &TestApp, n: usize) {
+    let reached = tokio::time::timeout(HOLD, async {
+        while app.server.open_connections() != n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "open connections stayed at {}, not {n}", app.server.open_connections());
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: partnerd\r\n\r\n";
+
+on_both_backends!(a_request_that_stalls_in_its_headers_is_closed, |backend| async move {
+    let Some(app) = spawn_limited(backend, short_limits()).await else { return };
+    let mut half = TcpStream::connect(app.server.addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: partnerd\r\nX-Slow: ").await.unwrap();
+    let mut silent = TcpStream::connect(app.server.addr).await.unwrap();
+    let sent = until_closed(&mut half).await;
+    assert!(!sent.contains("200 OK"), "{sent}");
+    until_closed(&mut silent).await;
+    wait_for_open_connections(&app, 0).await;
+    // Still serving.
+    assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+});
+
+on_both_backends!(a_request_body_that_stalls_is_refused_and_closed, |backend| async move {
+    let Some(app) = spawn_limited(backend, short_limits()).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let mut slow = TcpStream::connect(app.server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/partners/listings HTTP/1.1\r\nHost: partnerd\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\":",
+        p.api_key
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let answer = until_closed(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"success\":false"), "the surface's error envelope: {answer}");
+    let (_, listings) = app.read("/api/v1/partners/listings", &p.api_key).await;
+    assert_eq!(listings["data"].as_array().map(Vec::len), Some(0), "{listings}");
+});
+
+on_both_backends!(an_idle_kept_alive_connection_is_closed, |backend| async move {
+    let Some(app) = spawn_limited(backend, short_limits()).await else { return };
+    let mut idle = TcpStream::connect(app.server.addr).await.unwrap();
+    idle.write_all(HEALTHZ).await.unwrap();
+    let sent = until_closed(&mut idle).await;
+    assert!(sent.starts_with("HTTP/1.1 200"), "answered first, then closed when idle: {sent}");
+});
+
+on_both_backends!(connections_beyond_the_cap_wait_until_one_closes, |backend| async move {
+    let limits = HttpLimits { max_connections: 2, ..HttpLimits::default() };
+    let Some(app) = spawn_limited(backend, limits).await else { return };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(app.server.addr).await.unwrap();
+        c.write_all(HEALTHZ).await.unwrap();
+        until_contains(&mut c, "\"ok\"}").await;
+        held.push(c);
+    }
+    assert_eq!(app.server.open_connections(), 2);
+    // The third is in the listen backlog: connected, but not served while both are held.
+    let mut third = TcpStream::connect(app.server.addr).await.unwrap();
+    third.write_all(HEALTHZ).await.unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), third.read(&mut buf)).await.is_err(),
+        "a connection beyond the cap was served"
+    );
+    assert_eq!(app.server.open_connections(), 2);
+    drop(held.remove(0));
+    let answer = until_contains(&mut third, "\"ok\"}").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(app.server.open_connections(), 2);
+    drop(held);
+    drop(third);
+    wait_for_open_connections(&app, 0).await;
+});
+
+on_both_backends!(shutdown_lets_an_in_flight_request_finish, |backend| async move {
+    let Some(mut app) = spawn_limited(backend, HttpLimits::default()).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let mut c = TcpStream::connect(app.server.addr).await.unwrap();
+    let body = r#"{"title":"Sent across shutdown"}"#;
+    let head = format!(
+        "POST /api/v1/partners/listings HTTP/1.1\r\nHost: partnerd\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        p.api_key,
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    wait_for_open_connections(&app, 1).await;
+    app.server.trigger_shutdown();
+    c.write_all(body.as_bytes()).await.unwrap();
+    let answer = until_closed(&mut c).await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    tokio::time::timeout(HOLD, app.server.wait()).await.expect("the server stops").unwrap();
+});
