@@ -370,3 +370,28 @@ async fn accept_error(e: std::io::Error) {
     tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_begun_request_gets_the_header_timeout_and_a_quiet_connection_the_idle_one() {
+        let limits = HttpLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            ..HttpLimits::default()
+        };
+        let activity = Activity::new(limits);
+        let since = activity.lock().waiting_since;
+        assert_eq!(activity.head_deadline(), since + limits.header_timeout, "a new connection owes its first request");
+        activity.bytes_read();
+        activity.request_received();
+        activity.waiting_for_head();
+        let since = activity.lock().waiting_since;
+        assert_eq!(activity.head_deadline(), since + limits.idle_timeout, "between requests");
+        activity.bytes_read();
+        let first = activity.lock().first_byte.unwrap();
+        assert_eq!(activity.head_deadline(), first + limits.header_timeout, "a request has begun");
+    }
+}
