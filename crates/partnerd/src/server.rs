@@ -82,7 +82,13 @@ pub async fn build_services(
     let store = crate::open_store(database_url).await?;
     let counter: Arc<dyn RateCounter> = match redis_url {
         Some(url) => {
-            Arc::new(partnerd_redis_limiter::RedisCounter::connect(url, "partnerd").await.map_err(|e| e.to_string())?)
+            // A Redis that is down at start is like one that goes down later: requests are
+            // counted in process until it answers (the limiter's breaker probes for it).
+            let counter = partnerd_redis_limiter::RedisCounter::lazy(url, "partnerd").map_err(|e| e.to_string())?;
+            if let Err(e) = counter.probe().await {
+                tracing::warn!(error = %e, "Redis does not answer; counting rate limits in this process until it does");
+            }
+            Arc::new(counter)
         }
         None => Arc::new(InMemoryCounter::default()),
     };

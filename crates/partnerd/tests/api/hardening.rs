@@ -199,15 +199,179 @@ on_both_backends!(shutdown_lets_an_in_flight_request_finish, |backend| async mov
     let body = r#"{"title":"Sent across shutdown"}"#;
     let head = format!(
         "POST /api/v1/partners/listings HTTP/1.1\r\nHost: partnerd\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
         p.api_key,
         body.len()
     );
     c.write_all(head.as_bytes()).await.unwrap();
-    wait_for_open_connections(&app, 1).await;
+    // The handler asks for the body: the request is in flight.
+    until_contains(&mut c, "100 Continue\r\n\r\n").await;
     app.server.trigger_shutdown();
     c.write_all(body.as_bytes()).await.unwrap();
     let answer = until_closed(&mut c).await;
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     tokio::time::timeout(HOLD, app.server.wait()).await.expect("the server stops").unwrap();
+});
+
+// ---- Redis outage ----
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A TCP proxy in front of Redis that can be made unreachable: while down it accepts each
+/// connection attempt, counts it and closes it, and it cuts the connections it was carrying.
+struct RedisProxy {
+    url: String,
+    shared: Arc<ProxyShared>,
+}
+
+struct ProxyShared {
+    target: Option<SocketAddr>,
+    up: AtomicBool,
+    attempts_while_down: AtomicUsize,
+    /// Script calls (`EVAL…`) carried to Redis: one per request counted there (probes are PINGs).
+    counted: AtomicUsize,
+    pipes: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl RedisProxy {
+    /// In front of `target`; with `None`, a Redis that is down for good.
+    async fn start(target: Option<SocketAddr>) -> RedisProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}/", listener.local_addr().unwrap());
+        let shared = Arc::new(ProxyShared {
+            target,
+            up: AtomicBool::new(target.is_some()),
+            attempts_while_down: AtomicUsize::new(0),
+            counted: AtomicUsize::new(0),
+            pipes: Mutex::new(Vec::new()),
+        });
+        let s = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                if !s.up.load(Ordering::SeqCst) {
+                    s.attempts_while_down.fetch_add(1, Ordering::SeqCst);
+                    drop(client);
+                    continue;
+                }
+                let target = s.target.unwrap();
+                let s2 = s.clone();
+                let pipe = tokio::spawn(async move {
+                    let Ok(mut redis) = TcpStream::connect(target).await else { return };
+                    let (mut from_client, mut to_client) = client.split();
+                    let (mut from_redis, mut to_redis) = redis.split();
+                    let upstream = async {
+                        let mut buf = [0u8; 8192];
+                        loop {
+                            match from_client.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    let calls = buf[..n].windows(4).filter(|w| w == b"EVAL").count();
+                                    s2.counted.fetch_add(calls, Ordering::SeqCst);
+                                    if to_redis.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        () = upstream => {}
+                        _ = tokio::io::copy(&mut from_redis, &mut to_client) => {}
+                    }
+                });
+                s.pipes.lock().unwrap().push(pipe);
+            }
+        });
+        RedisProxy { url, shared }
+    }
+
+    fn down(&self) {
+        self.shared.up.store(false, Ordering::SeqCst);
+        for pipe in self.shared.pipes.lock().unwrap().drain(..) {
+            pipe.abort();
+        }
+    }
+
+    fn up(&self) {
+        self.shared.up.store(true, Ordering::SeqCst);
+    }
+
+    fn attempts_while_down(&self) -> usize {
+        self.shared.attempts_while_down.load(Ordering::SeqCst)
+    }
+
+    fn counted(&self) -> usize {
+        self.shared.counted.load(Ordering::SeqCst)
+    }
+}
+
+on_both_backends!(serve_starts_while_redis_is_down_and_counts_locally, |backend| async move {
+    let Some(database_url) = fresh_database(backend).await else { return };
+    // A closed port: the server starts anyway and serves.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("redis://{}/", l.local_addr().unwrap())
+    };
+    let app = spawn_on(&database_url, fixed_clock(), Some(closed)).await;
+    let p = app.partner("Acme Corp", "admin@acme.com", "tiny").await;
+    assert_eq!(app.read("/api/v1/partners/profile", &p.api_key).await.0, 200);
+    app.server.stop().await.unwrap();
+
+    // A Redis that accepts connections and drops them, counting the attempts.
+    let dead = RedisProxy::start(None).await;
+    let app = spawn_on(&database_url, fixed_clock(), Some(dead.url.clone())).await;
+    // `tiny` allows 3 a minute: counted in process, the 4th and later are refused.
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(app.read("/api/v1/partners/profile", &p.api_key).await.0);
+    }
+    assert_eq!(&statuses[..4], [200, 200, 200, 429]);
+    assert!(statuses[4..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(
+        dead.attempts_while_down() < 10,
+        "{} connection attempts for 60 requests: each request should not try Redis",
+        dead.attempts_while_down()
+    );
+});
+
+on_both_backends!(requests_count_locally_while_redis_is_unreachable_and_use_it_again_after, |backend| async move {
+    let Some(redis) = redis_url() else { return };
+    let Some(database_url) = fresh_database(backend).await else { return };
+    let target = reqwest::Url::parse(&redis).unwrap().socket_addrs(|| Some(6379)).unwrap()[0];
+    let proxy = RedisProxy::start(Some(target)).await;
+    let app = spawn_on(&database_url, fixed_clock(), Some(proxy.url.clone())).await;
+    let p = app.partner("Acme Corp", "admin@acme.com", "enterprise").await;
+
+    let before = proxy.counted();
+    assert_eq!(app.read("/api/v1/partners/profile", &p.api_key).await.0, 200);
+    assert_eq!(proxy.counted(), before + 1, "counted in Redis");
+
+    proxy.down();
+    for _ in 0..100 {
+        let r = app.get("/api/v1/partners/profile", &p.api_key).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().contains_key("x-ratelimit-remaining"), "still limited, in process");
+    }
+    assert!(
+        proxy.attempts_while_down() < 10,
+        "{} connection attempts for 100 requests: each request should not try Redis",
+        proxy.attempts_while_down()
+    );
+
+    proxy.up();
+    let back = tokio::time::timeout(HOLD, async {
+        loop {
+            let before = proxy.counted();
+            assert_eq!(app.read("/api/v1/partners/profile", &p.api_key).await.0, 200);
+            if proxy.counted() > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "requests were not counted in Redis again after it came back");
 });
