@@ -11,6 +11,7 @@ mod analytics;
 mod cli;
 mod cosell;
 mod foundation;
+mod hardening;
 mod listings;
 mod openapi;
 mod schema;
