@@ -1,6 +1,6 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
-use super::dto::{Envelope, PagedEnvelope};
+use super::dto::{Envelope, Money, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, page_offset, unknown_fields};
 use crate::kernel::{FromParam, Param};
@@ -9,7 +9,6 @@ use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::analytics::Period;
-use partnerd_domain::money;
 use partnerd_services::Services;
 use partnerd_store::ReportRecord;
 use serde::{Deserialize, Serialize};
@@ -51,11 +50,9 @@ pub(super) struct CosellFigures {
     /// Opportunities the partner is party to created within the window.
     opportunities: u64,
     /// Value of those open or in progress at the end of the window.
-    #[schema(value_type = f64)]
-    pipeline_value: Value,
+    pipeline_value: Money,
     /// Value of those that became won within the window.
-    #[schema(value_type = f64)]
-    won_value: Value,
+    won_value: Money,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,8 +79,8 @@ impl From<&partnerd_services::analytics::Summary> for Summary {
             listings: ListingFigures { total: s.listings_total, avg_seo_score: s.avg_seo_score },
             cosell: CosellFigures {
                 opportunities: s.opportunities,
-                pipeline_value: money::to_json(s.pipeline_cents),
-                won_value: money::to_json(s.won_cents),
+                pipeline_value: Money(s.pipeline_cents),
+                won_value: Money(s.won_cents),
             },
             content: ContentFigures { generated: s.generated, published: s.published },
         }

@@ -1,6 +1,6 @@
 //! Co-Sell Operations: `/partners/cosell/opportunities…`.
 
-use super::dto::{Envelope, PagedEnvelope};
+use super::dto::{Envelope, Money, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
 use super::{known_id, page_offset, paging, unknown_fields};
 use crate::kernel::{FromParam, Param};
@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use partnerd_domain::cosell::OpportunityStatus;
-use partnerd_domain::money;
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry};
 use partnerd_services::{Principal, Services};
 use partnerd_store::{OpportunityFilter, OpportunityRecord};
@@ -105,8 +104,7 @@ pub(super) struct PartyRef {
 pub(super) struct Opportunity {
     id: String,
     customer_name: String,
-    #[schema(value_type = f64)]
-    deal_value: Value,
+    deal_value: Money,
     /// `USD`.
     currency: String,
     #[schema(value_type = OpportunityStatusName)]
@@ -137,7 +135,7 @@ fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Opportunity {
     Opportunity {
         id: o.id.clone(),
         customer_name: o.customer_name.clone(),
-        deal_value: money::to_json(o.deal_value_cents),
+        deal_value: Money(o.deal_value_cents),
         currency: o.currency.clone(),
         status: o.status.as_str(),
         partner: PartyRef { id: other_id.clone(), company_name: other_name.clone() },

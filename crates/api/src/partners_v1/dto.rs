@@ -39,6 +39,25 @@ pub struct PageMeta {
     pub total: u64,
 }
 
+/// An amount of integer cents, written as the documents show it: a whole number when it is
+/// one (`1500`), else with its decimals (`1500.5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub i64);
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        partnerd_domain::money::to_json(self.0).serialize(s)
+    }
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new().schema_type(Type::Number).description(Some("USD, at most two decimals")).into()
+    }
+}
+
+impl ToSchema for Money {}
+
 /// The error envelope: `{"success": false, "error": {"code", "message", "details"}}`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Error)]

@@ -325,11 +325,19 @@ pub(super) struct Recommendation {
     #[schema(value_type = RecommendedField)]
     field: &'static str,
     /// The field's proposed new value (string or array), or null for images and logo_url.
-    #[schema(value_type = Value, required = true)]
-    proposed_value: Value,
+    #[schema(required = true)]
+    proposed_value: Option<ProposedValue>,
     /// For images and logo_url, how many to add.
     #[serde(skip_serializing_if = "Option::is_none")]
     add_count: Option<usize>,
+}
+
+/// A new text, or a new list, for the recommended field.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum ProposedValue {
+    Text(String),
+    List(Vec<String>),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -488,9 +496,9 @@ pub async fn recommendations(
         .iter()
         .map(|i| {
             let (proposed_value, add_count) = match &i.proposal {
-                Proposal::Text(t) => (Value::from(t.clone()), None),
-                Proposal::List(l) => (Value::from(l.clone()), None),
-                Proposal::Add(n) => (Value::Null, Some(*n)),
+                Proposal::Text(t) => (Some(ProposedValue::Text(t.clone())), None),
+                Proposal::List(l) => (Some(ProposedValue::List(l.clone())), None),
+                Proposal::Add(n) => (None, Some(*n)),
             };
             Recommendation {
                 category: i.category.as_str(),
