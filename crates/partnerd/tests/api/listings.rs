@@ -180,6 +180,9 @@ on_both_backends!(list_filters_and_pages, |backend| async move {
     let (status, body) = app.read("/api/v1/partners/listings?status=%FF&per_page=1", &p.api_key).await;
     assert_eq!(status, 422);
     assert!(body["error"]["details"].get("status").is_some(), "{body}");
+    let (status, body) = app.read("/api/v1/partners/listings?per_page=1&%FF=x", &p.api_key).await;
+    assert_eq!(status, 422, "a pair whose name cannot be decoded is refused, not dropped");
+    assert!(body["error"]["details"]["query"][0].as_str().unwrap().contains("%FF=x"), "{body}");
 });
 
 on_both_backends!(update_archive_and_isolation, |backend| async move {
