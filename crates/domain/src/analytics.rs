@@ -2,33 +2,16 @@
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Days7,
-    Days30,
-    Days90,
-    Year,
+crate::str_enum! {
+    pub enum Period {
+        Days7 = "7d",
+        Days30 = "30d",
+        Days90 = "90d",
+        Year = "1y",
+    }
 }
 
 impl Period {
-    pub const ALL: [Period; 4] = [Period::Days7, Period::Days30, Period::Days90, Period::Year];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Days7 => "7d",
-            Period::Days30 => "30d",
-            Period::Days90 => "90d",
-            Period::Year => "1y",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("must be one of: 7d, 30d, 90d, 1y (got '{s}')"))
-    }
-
     pub fn duration(self) -> Duration {
         match self {
             Period::Days7 => Duration::days(7),

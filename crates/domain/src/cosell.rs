@@ -1,33 +1,15 @@
 //! Co-sell opportunities: a deal one partner shares with another, and its status machine.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpportunityStatus {
-    Open,
-    InProgress,
-    Won,
-    Lost,
+crate::str_enum! {
+    pub enum OpportunityStatus {
+        Open = "open",
+        InProgress = "in_progress",
+        Won = "won",
+        Lost = "lost",
+    }
 }
 
 impl OpportunityStatus {
-    pub const ALL: [OpportunityStatus; 4] =
-        [OpportunityStatus::Open, OpportunityStatus::InProgress, OpportunityStatus::Won, OpportunityStatus::Lost];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpportunityStatus::Open => "open",
-            OpportunityStatus::InProgress => "in_progress",
-            OpportunityStatus::Won => "won",
-            OpportunityStatus::Lost => "lost",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("must be one of: open, in_progress, won, lost (got '{s}')"))
-    }
-
     /// Where an opportunity may go from here: open → in_progress → won or lost; won and lost
     /// are final.
     pub fn next(self) -> &'static [OpportunityStatus] {

@@ -13,42 +13,67 @@ use crate::listings::partner_id;
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use partnerd_domain::analytics::{Period, Window, previous_month};
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::events::{NewEvent, ReportGenerated, ReportTrigger, to_stored};
 use partnerd_domain::ids::new_id;
-use partnerd_domain::money;
+use partnerd_domain::money::Amount;
 use partnerd_store::{CosellFigures, ReportRecord, StoreError};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub struct Analytics<'a> {
     pub(crate) services: &'a Services,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The figures of `GET /analytics/summary` (and a report's `summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The period's name (`30d`) or, in monthly reports, the month (`2025-01`).
     pub period: String,
-    pub listings_total: u64,
+    pub listings: ListingFigures,
+    pub cosell: CosellSummary,
+    pub content: ContentSummary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingFigures {
+    pub total: u64,
     pub avg_seo_score: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosellSummary {
     pub opportunities: u64,
-    pub pipeline_cents: i64,
-    pub won_cents: i64,
+    pub pipeline_value: Amount,
+    pub won_value: Amount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentSummary {
     pub generated: u64,
     pub published: u64,
 }
 
-impl Summary {
-    /// The documented `data` of `GET /analytics/summary`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "period": self.period,
-            "listings": { "total": self.listings_total, "avg_seo_score": self.avg_seo_score },
-            "cosell": {
-                "opportunities": self.opportunities,
-                "pipeline_value": money::to_json(self.pipeline_cents),
-                "won_value": money::to_json(self.won_cents),
-            },
-            "content": { "generated": self.generated, "published": self.published },
-        })
-    }
+/// The data of a `partner_performance` report. Stored as JSON: reports made before a field
+/// was added still read (surfaces render the stored data as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerPerformance {
+    pub summary: Summary,
+    /// Every opportunity the partner is party to now, by status name.
+    pub pipeline_by_status: BTreeMap<String, StatusTotal>,
+    pub top_listings: Vec<TopListing>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTotal {
+    pub count: u64,
+    pub value: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopListing {
+    pub id: String,
+    pub title: String,
+    pub seo_score: u32,
 }
 
 pub const REPORT_TYPES: &[&str] = &["partner_performance"];
@@ -73,13 +98,16 @@ impl Analytics<'_> {
         let content = store.content_figures(marketplace_id, partner, w.start, w.end).await?;
         let summary = Summary {
             period: label.to_owned(),
-            listings_total: listings.count,
-            avg_seo_score: rounded_average(listings.score_sum, listings.count),
-            opportunities: cosell.created,
-            pipeline_cents: cosell.pipeline_cents,
-            won_cents: cosell.won_cents,
-            generated: content.generated,
-            published: content.published,
+            listings: ListingFigures {
+                total: listings.count,
+                avg_seo_score: rounded_average(listings.score_sum, listings.count),
+            },
+            cosell: CosellSummary {
+                opportunities: cosell.created,
+                pipeline_value: Amount::from_cents(cosell.pipeline_cents),
+                won_value: Amount::from_cents(cosell.won_cents),
+            },
+            content: ContentSummary { generated: content.generated, published: content.published },
         };
         Ok((summary, cosell))
     }
@@ -98,33 +126,29 @@ impl Analytics<'_> {
         partner: &str,
         label: &str,
         w: Window,
-    ) -> Result<Value, ServiceError> {
+    ) -> Result<PartnerPerformance, ServiceError> {
         let (summary, cosell) = self.figures(marketplace_id, partner, label, w).await?;
         let top = self.services.store.top_listings(marketplace_id, partner, TOP_LISTINGS).await?;
-        let by_status: serde_json::Map<String, Value> = cosell
+        let pipeline_by_status = cosell
             .by_status
             .iter()
             .map(|s| {
-                (s.status.as_str().to_owned(), json!({ "count": s.count, "value": money::to_json(s.value_cents) }))
+                (s.status.as_str().to_owned(), StatusTotal { count: s.count, value: Amount::from_cents(s.value_cents) })
             })
             .collect();
-        Ok(json!({
-            "summary": summary.to_json(),
-            "pipeline_by_status": by_status,
-            "top_listings": top.iter().map(|l| json!({ "id": l.id, "title": l.content.title, "seo_score": l.seo_score })).collect::<Vec<_>>(),
-        }))
+        let top_listings =
+            top.into_iter().map(|l| TopListing { id: l.id, title: l.content.title, seo_score: l.seo_score }).collect();
+        Ok(PartnerPerformance { summary, pipeline_by_status, top_listings })
     }
 
-    fn report_event(r: &ReportRecord) -> NewEvent {
-        NewEvent {
-            event_type: types::REPORT_GENERATED,
-            subject_type: "report",
-            subject_id: r.id.clone(),
-            partner_id: Some(r.partner_id.clone()),
-            related_partner_id: None,
-            actor_user_id: None,
-            payload: json!({ "report_id": r.id, "type": r.report_type, "period": r.period, "trigger": r.trigger }),
-        }
+    fn report_event(r: &ReportRecord, trigger: ReportTrigger) -> NewEvent {
+        let generated = ReportGenerated {
+            report_id: r.id.clone(),
+            report_type: r.report_type.clone(),
+            period: r.period.clone(),
+            trigger,
+        };
+        NewEvent::of(&generated).partner(Some(r.partner_id.clone()))
     }
 
     /// A report on demand for the calling partner.
@@ -147,16 +171,17 @@ impl Analytics<'_> {
         let report = ReportRecord {
             id: new_id("report"),
             marketplace_id: who.marketplace_id.clone(),
-            data: self.snapshot(&who.marketplace_id, &partner, period.as_str(), w).await?,
+            data: to_stored(&self.snapshot(&who.marketplace_id, &partner, period.as_str(), w).await?),
             partner_id: partner,
             report_type: report_type.to_owned(),
             period: period.as_str().to_owned(),
             period_start: w.start,
             period_end: w.end,
-            trigger: "on_demand".into(),
+            trigger: ReportTrigger::OnDemand.as_str().into(),
             created_at: now,
         };
-        self.services.store.create_report(report.clone(), vec![Self::report_event(&report)]).await?;
+        let generated = Self::report_event(&report, ReportTrigger::OnDemand);
+        self.services.store.create_report(report.clone(), vec![generated]).await?;
         Ok(report)
     }
 
@@ -190,16 +215,17 @@ impl Analytics<'_> {
             let report = ReportRecord {
                 id: new_id("report"),
                 marketplace_id: marketplace_id.to_owned(),
-                data: self.snapshot(marketplace_id, &partner.id, &label, w).await?,
+                data: to_stored(&self.snapshot(marketplace_id, &partner.id, &label, w).await?),
                 partner_id: partner.id.clone(),
                 report_type: "partner_performance".into(),
                 period: label.clone(),
                 period_start: w.start,
                 period_end: w.end,
-                trigger: "scheduled".into(),
+                trigger: ReportTrigger::Scheduled.as_str().into(),
                 created_at: now,
             };
-            match self.services.store.create_report(report.clone(), vec![Self::report_event(&report)]).await {
+            let generated = Self::report_event(&report, ReportTrigger::Scheduled);
+            match self.services.store.create_report(report.clone(), vec![generated]).await {
                 Ok(true) => created += 1,
                 Ok(false) => {}
                 Err(StoreError::Conflict(_)) => {}

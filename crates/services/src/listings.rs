@@ -4,12 +4,13 @@
 use crate::error::{ErrorKind, codes};
 use crate::{Principal, ServiceError, Services};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::events::{
+    ContentGenerated, ContentPublished, EventPayload, ListingCreated, ListingUpdated, NewEvent, SeoScoreChanged,
+};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::listing::{ListingContent, ListingPatch, ListingStatus, changes};
 use partnerd_domain::seo::{self, Recommendations, SeoScore};
 use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError};
-use serde_json::{Map, Value, json};
 
 pub struct Listings<'a> {
     pub(crate) services: &'a Services,
@@ -38,41 +39,26 @@ pub fn require_write(principal: &Principal) -> Result<(), ServiceError> {
     }
 }
 
-fn event(event_type: &'static str, listing: &ListingRecord, actor: &Principal, payload: Value) -> NewEvent {
-    NewEvent {
-        event_type,
-        subject_type: "listing",
-        subject_id: listing.id.clone(),
-        partner_id: Some(listing.partner_id.clone()),
-        related_partner_id: None,
-        actor_user_id: Some(actor.user_id.clone()),
-        payload,
-    }
+fn event<P: EventPayload>(payload: &P, listing: &ListingRecord, actor: &Principal) -> NewEvent {
+    NewEvent::of(payload).partner(Some(listing.partner_id.clone())).actor(Some(actor.user_id.clone()))
 }
 
 /// `listing.updated` with `changes: {field: {old, new}}`, and `seo.score_changed` when the score
 /// moved significantly.
 fn update_events(before: &ListingRecord, after: &ListingRecord, actor: &Principal) -> Vec<NewEvent> {
-    let mut changed = Map::new();
-    for (field, (old, new)) in changes(&before.content, &after.content, before.status, after.status) {
-        changed.insert(field.to_owned(), json!({ "old": old, "new": new }));
-    }
+    let changed = changes(&before.content, &after.content, before.status, after.status);
     let mut events = Vec::new();
     if !changed.is_empty() {
-        events.push(event(types::LISTING_UPDATED, after, actor, json!({ "listing_id": after.id, "changes": changed })));
+        events.push(event(&ListingUpdated { listing_id: after.id.clone(), changes: changed }, after, actor));
     }
     if before.seo_score.abs_diff(after.seo_score) >= SIGNIFICANT_SCORE_CHANGE {
-        events.push(event(
-            types::SEO_SCORE_CHANGED,
-            after,
-            actor,
-            json!({
-                "listing_id": after.id,
-                "old_score": before.seo_score,
-                "new_score": after.seo_score,
-                "grade": seo::grade(after.seo_score),
-            }),
-        ));
+        let moved = SeoScoreChanged {
+            listing_id: after.id.clone(),
+            old_score: before.seo_score,
+            new_score: after.seo_score,
+            grade: seo::grade(after.seo_score).to_owned(),
+        };
+        events.push(event(&moved, after, actor));
     }
     events
 }
@@ -161,20 +147,15 @@ impl Listings<'_> {
         errors.into_result()?;
         let events = listings
             .iter()
-            .map(|l| NewEvent {
-                event_type: types::LISTING_CREATED,
-                subject_type: "listing",
-                subject_id: l.id.clone(),
-                partner_id: Some(l.partner_id.clone()),
-                related_partner_id: None,
-                actor_user_id: actor_user_id.map(str::to_owned),
-                payload: json!({
-                    "listing_id": l.id,
-                    "title": l.content.title,
-                    "status": l.status.as_str(),
-                    "marketplace": l.content.marketplace,
-                    "seo_score": l.seo_score,
-                }),
+            .map(|l| {
+                let created = ListingCreated {
+                    listing_id: l.id.clone(),
+                    title: l.content.title.clone(),
+                    status: l.status,
+                    marketplace: l.content.marketplace.clone(),
+                    seo_score: l.seo_score,
+                };
+                NewEvent::of(&created).partner(Some(l.partner_id.clone())).actor(actor_user_id.map(str::to_owned))
             })
             .collect();
         self.services.store.create_listings(listings.clone(), events).await?;
@@ -246,13 +227,13 @@ impl Listings<'_> {
             published_at: None,
             created_at: self.services.clock.now(),
         };
-        let payload = json!({
-            "listing_id": listing.id,
-            "draft_id": draft.id,
-            "seo_score": listing.seo_score,
-            "projected_seo_score": draft.seo_score,
-        });
-        let generated = event(types::CONTENT_GENERATED, &listing, who, payload);
+        let payload = ContentGenerated {
+            listing_id: listing.id.clone(),
+            draft_id: draft.id.clone(),
+            seo_score: listing.seo_score,
+            projected_seo_score: draft.seo_score,
+        };
+        let generated = event(&payload, &listing, who);
         self.services.store.create_draft(draft.clone(), vec![generated]).await?;
         Ok(draft)
     }
@@ -303,12 +284,9 @@ impl Listings<'_> {
                 updated_at: now,
                 ..current.clone()
             };
-            let mut events = vec![event(
-                types::CONTENT_PUBLISHED,
-                &next,
-                who,
-                json!({ "listing_id": next.id, "draft_id": draft.id, "seo_score": next.seo_score }),
-            )];
+            let published =
+                ContentPublished { listing_id: next.id.clone(), draft_id: draft.id.clone(), seo_score: next.seo_score };
+            let mut events = vec![event(&published, &next, who)];
             events.extend(update_events(&current, &next, who));
             match self.services.store.publish_draft(&draft.id, now, next.clone(), current.version, events).await {
                 Ok(()) => return Ok(next),

@@ -7,11 +7,12 @@ use crate::{Principal, ServiceError, Services};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::events::NewEvent;
+use partnerd_domain::events::{
+    EventPayload, NewEvent, WebhookCreated, WebhookSecretRotated, WebhookState, WebhookUpdated,
+};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::webhooks::{self as wh, catalog_entry};
 use partnerd_store::{AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, WebhookRecord};
-use serde_json::json;
 
 /// What one HTTP attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,17 +78,13 @@ pub struct TestOutcome {
 pub const MAX_WEBHOOKS: usize = 20;
 const MAX_EVENTS: usize = 50;
 
-fn internal_event(kind: &'static str, w: &WebhookRecord, who: &Principal) -> NewEvent {
-    // Registry changes are audited but never delivered: they are not in the catalog.
-    NewEvent {
-        event_type: kind,
-        subject_type: "webhook",
-        subject_id: w.id.clone(),
-        partner_id: Some(w.partner_id.clone()),
-        related_partner_id: None,
-        actor_user_id: Some(who.user_id.clone()),
-        payload: json!({ "webhook_id": w.id, "url": w.url, "events": w.events, "active": w.active }),
-    }
+fn state(w: &WebhookRecord) -> WebhookState {
+    WebhookState { webhook_id: w.id.clone(), url: w.url.clone(), events: w.events.clone(), active: w.active }
+}
+
+/// Registry changes are audited but never delivered: they are not in the catalog.
+fn internal_event<P: EventPayload>(payload: P, w: &WebhookRecord, who: &Principal) -> NewEvent {
+    NewEvent::of(&payload).partner(Some(w.partner_id.clone())).actor(Some(who.user_id.clone()))
 }
 
 impl Webhooks<'_> {
@@ -155,7 +152,7 @@ impl Webhooks<'_> {
             created_at: now,
             updated_at: now,
         };
-        let ev = internal_event("webhook.created", &w, who);
+        let ev = internal_event(WebhookCreated(state(&w)), &w, who);
         self.services.store.create_webhook(w.clone(), vec![ev]).await?;
         Ok((w, secret))
     }
@@ -196,7 +193,7 @@ impl Webhooks<'_> {
             return Ok(current);
         }
         next.updated_at = self.services.clock.now();
-        let ev = internal_event("webhook.updated", &next, who);
+        let ev = internal_event(WebhookUpdated(state(&next)), &next, who);
         self.services.store.update_webhook(next.clone(), vec![ev]).await?;
         Ok(next)
     }
@@ -216,7 +213,7 @@ impl Webhooks<'_> {
         let secret = secret.unwrap_or_else(wh::generate_secret);
         next.secret = secret.clone();
         next.updated_at = self.services.clock.now();
-        let ev = internal_event("webhook.secret_rotated", &next, who);
+        let ev = internal_event(WebhookSecretRotated(state(&next)), &next, who);
         self.services.store.update_webhook(next.clone(), vec![ev]).await?;
         Ok((next, secret))
     }
@@ -240,10 +237,7 @@ impl Webhooks<'_> {
         })?;
         let now = self.services.clock.now();
         let event_id = new_id("evt_test");
-        let mut body: serde_json::Value =
-            serde_json::from_str(&wh::payload(&event_id, event, now, &(entry.sample)())).expect("own JSON");
-        body["test"] = true.into();
-        let body = body.to_string();
+        let body = wh::test_payload(&event_id, entry, now);
         let headers = wh::signed_headers(&w.secret, &event_id, Utc::now().timestamp(), body.as_bytes());
         let out = sender.send(&w.url, &headers, body.as_bytes()).await;
         let delivered = out.status.is_some_and(|s| (200..300).contains(&s));
