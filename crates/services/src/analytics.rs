@@ -9,7 +9,7 @@
 //! - `content.generated` / `content.published`: listing content drafts generated / published
 //!   within the window.
 
-use crate::listings::partner_id;
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use partnerd_domain::analytics::{Period, Window, previous_month};
@@ -113,7 +113,8 @@ impl Analytics<'_> {
     }
 
     pub async fn summary(&self, who: &Principal, period: Period) -> Result<Summary, ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
+        policy::require(&who.roles, Resource::Analytics, Access::Read)?;
         let w = period.window(self.services.clock.now());
         Ok(self.figures(&who.marketplace_id, partner, period.as_str(), w).await?.0)
     }
@@ -158,7 +159,8 @@ impl Analytics<'_> {
         report_type: &str,
         period: Period,
     ) -> Result<ReportRecord, ServiceError> {
-        let partner = partner_id(who)?.to_owned();
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Report, Access::Write)?;
         if !REPORT_TYPES.contains(&report_type) {
             return Err(partnerd_domain::ValidationErrors::single(
                 "type",
@@ -191,13 +193,13 @@ impl Analytics<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ReportRecord>, u64), ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.list_reports(&who.marketplace_id, partner, offset, limit).await?)
     }
 
     pub async fn get_report(&self, who: &Principal, id: &str) -> Result<ReportRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services.store.get_report(&who.marketplace_id, partner, id).await?.ok_or(ServiceError::not_found("report"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_report(me.marketplace_id(), me.partner_id, id).await?, Resource::Report)
     }
 
     /// Makes sure every partner enrolled before this month began has its report for last month.

@@ -1,7 +1,7 @@
 //! Co-sell opportunities shared by two partners, and their timeline read from the event log.
 
 use crate::error::codes;
-use crate::listings::{partner_id, require_write};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::ValidationErrors;
@@ -105,8 +105,8 @@ fn event<P: EventPayload>(payload: &P, o: &OpportunityRecord, actor: &Principal)
 
 impl Cosell<'_> {
     pub async fn create(&self, who: &Principal, input: NewOpportunity) -> Result<OpportunityRecord, ServiceError> {
-        let owner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let owner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         let mut e = ValidationErrors::new();
         let customer_name = text(&mut e, "customer_name", input.customer_name.as_deref().unwrap_or(""), 200, true);
         let deal_value = match &input.deal_value {
@@ -177,12 +177,10 @@ impl Cosell<'_> {
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<OpportunityRecord, ServiceError> {
-        let viewer = partner_id(who)?;
-        self.services
-            .store
-            .get_opportunity(&who.marketplace_id, viewer, id)
-            .await?
-            .ok_or(ServiceError::not_found("opportunity"))
+        // Either party sees it.
+        let me = policy::acting(who, None)?;
+        let found = self.services.store.get_opportunity(me.marketplace_id(), me.partner_id, id).await?;
+        me.visible(found, Resource::Opportunity)
     }
 
     pub async fn list(
@@ -192,7 +190,7 @@ impl Cosell<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<OpportunityPage, ServiceError> {
-        let viewer = partner_id(who)?;
+        let viewer = policy::partner_id(who)?;
         Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, limit).await?)
     }
 
@@ -204,7 +202,7 @@ impl Cosell<'_> {
         id: &str,
         change: &OpportunityChange,
     ) -> Result<OpportunityRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get(who, id).await?;
             let mut e = ValidationErrors::new();

@@ -34,6 +34,10 @@ pub mod codes {
     pub const PARTNER_REQUIRED: &str = "partner_required";
     /// `Forbidden`: none of the caller's roles allows the action (a read-only key writing).
     pub const ROLE_REQUIRED: &str = "role_required";
+    /// `Forbidden`: the caller does not hold the role its AppReseller `context` names.
+    pub const CONTEXT_NOT_HELD: &str = "context_not_held";
+    /// `Forbidden`: only the marketplace operator may do this.
+    pub const OPERATOR_REQUIRED: &str = "operator_required";
     /// `Conflict`: other writers kept changing the record; the client may retry.
     pub const CONCURRENT_CHANGE: &str = "concurrent_change";
     /// `Conflict`: the draft was published already.
@@ -106,6 +110,8 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "api_key", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
+        (Forbidden, "context", CONTEXT_NOT_HELD),
+        (Forbidden, "operator", OPERATOR_REQUIRED),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "draft", ALREADY_PUBLISHED),

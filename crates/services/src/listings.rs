@@ -2,6 +2,7 @@
 //! transaction as every content change), recommendations, and generated content drafts.
 
 use crate::error::{ErrorKind, codes};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use partnerd_domain::ValidationErrors;
 use partnerd_domain::events::{
@@ -20,24 +21,6 @@ pub struct Listings<'a> {
 pub const SIGNIFICANT_SCORE_CHANGE: u32 = 5;
 /// Attempts at a read-modify-write before a persistent conflict is reported.
 const WRITE_ATTEMPTS: usize = 5;
-
-/// The partner a principal acts for, or 403.
-pub fn partner_id(principal: &Principal) -> Result<&str, ServiceError> {
-    principal
-        .partner
-        .as_ref()
-        .map(|p| p.id.as_str())
-        .ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
-}
-
-/// 403 for keys whose roles are all read-only.
-pub fn require_write(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.roles.iter().any(|r| r.can_write()) {
-        Ok(())
-    } else {
-        Err(ServiceError::forbidden("api_key", codes::ROLE_REQUIRED))
-    }
-}
 
 fn event<P: EventPayload>(payload: &P, listing: &ListingRecord, actor: &Principal) -> NewEvent {
     NewEvent::of(payload).partner(Some(listing.partner_id.clone())).actor(Some(actor.user_id.clone()))
@@ -71,22 +54,18 @@ impl Listings<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<ListingPage, ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, limit).await?)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services
-            .store
-            .get_listing(&who.marketplace_id, partner, id)
-            .await?
-            .ok_or(ServiceError::not_found("listing"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_listing(me.marketplace_id(), me.partner_id, id).await?, Resource::Listing)
     }
 
     pub async fn create(&self, who: &Principal, patch: ListingPatch) -> Result<ListingRecord, ServiceError> {
-        let partner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         let mut created = self
             .create_many(&who.marketplace_id, &partner, Some(&who.user_id), vec![patch])
             .await
@@ -165,7 +144,7 @@ impl Listings<'_> {
     /// Applies a partial update. Reads, changes and writes with a version check, retrying when
     /// another writer got there first, so concurrent updates never lose each other's fields.
     pub async fn update(&self, who: &Principal, id: &str, patch: &ListingPatch) -> Result<ListingRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get(who, id).await?;
             let content = patch.apply(&current.content)?;
@@ -210,7 +189,7 @@ impl Listings<'_> {
 
     /// Generates an improved draft of the listing's copy from its recommendations.
     pub async fn generate_content(&self, who: &Principal, id: &str) -> Result<DraftRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Draft, Access::Write)?;
         let listing = self.get(who, id).await?;
         let draft_content = seo::generate_draft(&listing.content);
         let draft = DraftRecord {
@@ -244,13 +223,9 @@ impl Listings<'_> {
     }
 
     async fn draft(&self, who: &Principal, listing_id: &str, draft_id: &str) -> Result<DraftRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services
-            .store
-            .get_draft(&who.marketplace_id, partner, draft_id)
-            .await?
-            .filter(|d| d.listing_id == listing_id)
-            .ok_or(ServiceError::not_found("draft"))
+        let me = policy::acting(who, None)?;
+        let draft = self.services.store.get_draft(me.marketplace_id(), me.partner_id, draft_id).await?;
+        me.visible(draft.filter(|d| d.listing_id == listing_id), Resource::Draft)
     }
 
     /// Puts a draft's copy onto its listing (re-scored, with the usual update events).
@@ -260,7 +235,7 @@ impl Listings<'_> {
         listing_id: &str,
         draft_id: &str,
     ) -> Result<ListingRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let draft = self.draft(who, listing_id, draft_id).await?;
             if draft.published_at.is_some() {

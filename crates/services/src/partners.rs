@@ -2,7 +2,7 @@
 //! and the partner's view of itself.
 
 use crate::error::codes;
-use crate::{Principal, ServiceError, Services};
+use crate::{Principal, ServiceError, Services, policy};
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::{ApiKeyCreated, ApiKeyRevoked, MarketplaceCreated, NewEvent, PartnerCreated};
 use partnerd_domain::ids::new_id;
@@ -158,6 +158,7 @@ impl Partners<'_> {
     /// The calling partner's own profile. Served from the authenticated principal: the key
     /// lookup already read it.
     pub fn profile(&self, principal: &Principal) -> Result<PartnerRecord, ServiceError> {
+        policy::acting(principal, None)?;
         principal.partner.clone().ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
     }
 

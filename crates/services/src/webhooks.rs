@@ -2,7 +2,7 @@
 //! `partnerd-webhooks` crate's HTTP client), so this crate needs no HTTP client.
 
 use crate::error::{ErrorKind, codes};
-use crate::listings::{partner_id, require_write};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
@@ -115,8 +115,8 @@ impl Webhooks<'_> {
     }
 
     pub async fn create(&self, who: &Principal, input: NewWebhook) -> Result<(WebhookRecord, String), ServiceError> {
-        let partner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let mut e = ValidationErrors::new();
         let url = match &input.url {
             Some(u) => self.check_url(&mut e, u),
@@ -158,15 +158,12 @@ impl Webhooks<'_> {
     }
 
     pub async fn list(&self, who: &Principal) -> Result<Vec<WebhookRecord>, ServiceError> {
-        Ok(self.services.store.list_webhooks(&who.marketplace_id, partner_id(who)?).await?)
+        Ok(self.services.store.list_webhooks(&who.marketplace_id, policy::partner_id(who)?).await?)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<WebhookRecord, ServiceError> {
-        self.services
-            .store
-            .get_webhook(&who.marketplace_id, partner_id(who)?, id)
-            .await?
-            .ok_or(ServiceError::not_found("webhook"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_webhook(me.marketplace_id(), me.partner_id, id).await?, Resource::Webhook)
     }
 
     pub async fn update(
@@ -175,7 +172,7 @@ impl Webhooks<'_> {
         id: &str,
         change: WebhookChange,
     ) -> Result<WebhookRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let current = self.get(who, id).await?;
         let mut e = ValidationErrors::new();
         let mut next = current.clone();
@@ -205,7 +202,7 @@ impl Webhooks<'_> {
         id: &str,
         secret: Option<String>,
     ) -> Result<(WebhookRecord, String), ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         if let Some(s) = &secret {
             wh::validate_secret(s).map_err(|m| ValidationErrors::single("secret", m))?;
         }
@@ -219,14 +216,14 @@ impl Webhooks<'_> {
     }
 
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
-        require_write(who)?;
-        let partner = partner_id(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.delete_webhook(&who.marketplace_id, partner, id, self.services.clock.now()).await?)
     }
 
     /// Sends a sample of `event` to the webhook now, marked `"test": true`, and logs it.
     pub async fn test(&self, who: &Principal, webhook_id: &str, event: &str) -> Result<TestOutcome, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let w = self.get(who, webhook_id).await?;
         let entry = catalog_entry(event).ok_or_else(|| {
             ValidationErrors::single("event", format!("unknown event '{event}' (see GET /webhooks/events)"))
@@ -294,7 +291,7 @@ impl Webhooks<'_> {
         webhook_id: &str,
         delivery_id: &str,
     ) -> Result<DeliveryRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let w = self.get(who, webhook_id).await?;
         if !w.active {
             return Err(ServiceError::conflict("webhook", codes::INACTIVE));

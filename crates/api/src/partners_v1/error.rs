@@ -110,6 +110,14 @@ impl From<ServiceError> for ApiError {
                 ApiError::forbidden("This API key does not belong to a partner")
             }
             (ErrorKind::Forbidden, _, ROLE_REQUIRED) => ApiError::forbidden("This API key is read-only"),
+            // The partners surface passes no context and exposes no operator action; worded
+            // for completeness.
+            (ErrorKind::Forbidden, _, CONTEXT_NOT_HELD) => {
+                ApiError::forbidden("This API key does not hold the role of the requested context")
+            }
+            (ErrorKind::Forbidden, _, OPERATOR_REQUIRED) => {
+                ApiError::forbidden("Only the marketplace operator may do this")
+            }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => {
                 ApiError::validation_single("request", &format!("the {entity} is being changed by others; try again"))
