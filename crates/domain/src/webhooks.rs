@@ -2,6 +2,7 @@
 //! payloads), signatures, which URLs and addresses may receive deliveries, and the retry
 //! schedule.
 
+use crate::ValidationErrors;
 use crate::events::{self as ev, EventPayload};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -50,6 +51,43 @@ pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {
 
 pub fn is_deliverable(event_type: &str) -> bool {
     catalog_entry(event_type).is_some()
+}
+
+/// Events one webhook may subscribe to.
+pub const MAX_SUBSCRIBED_EVENTS: usize = 50;
+
+/// The catalog entry named `name`, or why not.
+pub fn find_event(name: &str) -> Result<&'static CatalogEntry, String> {
+    catalog_entry(name).ok_or_else(|| format!("unknown event '{name}' (see GET /webhooks/events)"))
+}
+
+/// A subscription list checked against the catalog (problems under `events` and
+/// `events[i]`), without duplicates, in the order given.
+pub fn check_events(e: &mut ValidationErrors, events: &[String]) -> Vec<String> {
+    if events.is_empty() {
+        e.add("events", "must name at least one event (see GET /webhooks/events)");
+    }
+    if events.len() > MAX_SUBSCRIBED_EVENTS {
+        e.add("events", format!("must have at most {MAX_SUBSCRIBED_EVENTS} events"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in events.iter().enumerate() {
+        if e.check(&format!("events[{i}]"), find_event(name)).is_some() && !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+crate::str_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+        /// The webhook was deleted or disabled before the delivery was sent.
+        Cancelled = "cancelled",
+    }
 }
 
 /// The delivery body: `{id, type, timestamp, data}`, serialised the same way on every attempt.
@@ -369,6 +407,22 @@ mod tests {
             body,
             r#"{"data":{"listing_id":"listing_456"},"id":"evt_abc123","timestamp":"2025-01-10T14:20:00Z","type":"listing.updated"}"#
         );
+    }
+
+    #[test]
+    fn subscriptions_are_checked_against_the_catalog() {
+        let mut e = ValidationErrors::new();
+        let names = ["listing.created", "nope", "listing.created", "report.generated"].map(String::from);
+        assert_eq!(check_events(&mut e, &names), ["listing.created", "report.generated"]);
+        assert_eq!(e.fields()["events[1]"], ["unknown event 'nope' (see GET /webhooks/events)"]);
+        assert_eq!(e.fields().len(), 1);
+        let mut e = ValidationErrors::new();
+        assert!(check_events(&mut e, &[]).is_empty());
+        assert_eq!(e.fields()["events"], ["must name at least one event (see GET /webhooks/events)"]);
+        let mut e = ValidationErrors::new();
+        check_events(&mut e, &vec!["listing.created".to_owned(); MAX_SUBSCRIBED_EVENTS + 1]);
+        assert_eq!(e.fields()["events"], ["must have at most 50 events"]);
+        assert_eq!(DeliveryStatus::NAMES, ["pending", "delivered", "failed", "cancelled"]);
     }
 
     #[test]

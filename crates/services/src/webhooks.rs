@@ -11,7 +11,7 @@ use partnerd_domain::events::{
     EventPayload, NewEvent, WebhookCreated, WebhookSecretRotated, WebhookState, WebhookUpdated,
 };
 use partnerd_domain::ids::new_id;
-use partnerd_domain::webhooks::{self as wh, catalog_entry};
+use partnerd_domain::webhooks::{self as wh, DeliveryStatus};
 use partnerd_store::{AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, WebhookRecord};
 
 /// What one HTTP attempt came to.
@@ -76,7 +76,6 @@ pub struct TestOutcome {
 
 /// Webhooks one partner may register.
 pub const MAX_WEBHOOKS: usize = 20;
-const MAX_EVENTS: usize = 50;
 
 fn state(w: &WebhookRecord) -> WebhookState {
     WebhookState { webhook_id: w.id.clone(), url: w.url.clone(), events: w.events.clone(), active: w.active }
@@ -96,24 +95,6 @@ impl Webhooks<'_> {
         e.check("url", wh::validate_url(raw, self.settings().allow_private)).map(|u| u.to_string()).unwrap_or_default()
     }
 
-    fn check_events(e: &mut ValidationErrors, events: &[String]) -> Vec<String> {
-        if events.is_empty() {
-            e.add("events", "must name at least one event (see GET /webhooks/events)");
-        }
-        if events.len() > MAX_EVENTS {
-            e.add("events", format!("must have at most {MAX_EVENTS} events"));
-        }
-        let mut out: Vec<String> = Vec::new();
-        for (i, name) in events.iter().enumerate() {
-            if catalog_entry(name).is_none() {
-                e.add(&format!("events[{i}]"), format!("unknown event '{name}' (see GET /webhooks/events)"));
-            } else if !out.contains(name) {
-                out.push(name.clone());
-            }
-        }
-        out
-    }
-
     pub async fn create(&self, who: &Principal, input: NewWebhook) -> Result<(WebhookRecord, String), ServiceError> {
         let partner = policy::partner_id(who)?.to_owned();
         policy::require(&who.roles, Resource::Webhook, Access::Write)?;
@@ -126,7 +107,7 @@ impl Webhooks<'_> {
             }
         };
         let events = match &input.events {
-            Some(ev) => Self::check_events(&mut e, ev),
+            Some(ev) => wh::check_events(&mut e, ev),
             None => {
                 e.add("events", "is required");
                 Vec::new()
@@ -180,7 +161,7 @@ impl Webhooks<'_> {
             next.url = self.check_url(&mut e, u);
         }
         if let Some(ev) = &change.events {
-            next.events = Self::check_events(&mut e, ev);
+            next.events = wh::check_events(&mut e, ev);
         }
         if let Some(a) = change.active {
             next.active = a;
@@ -225,9 +206,7 @@ impl Webhooks<'_> {
     pub async fn test(&self, who: &Principal, webhook_id: &str, event: &str) -> Result<TestOutcome, ServiceError> {
         policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let w = self.get(who, webhook_id).await?;
-        let entry = catalog_entry(event).ok_or_else(|| {
-            ValidationErrors::single("event", format!("unknown event '{event}' (see GET /webhooks/events)"))
-        })?;
+        let entry = wh::find_event(event).map_err(|m| ValidationErrors::single("event", m))?;
         let sender = self.settings().sender.clone().ok_or_else(|| {
             ServiceError::new(ErrorKind::Unavailable, "webhook", codes::SENDER_MISSING)
                 .with_detail("webhook sending is not configured")
@@ -246,7 +225,7 @@ impl Webhooks<'_> {
             event_id,
             event_type: event.to_owned(),
             is_test: true,
-            status: if delivered { "delivered" } else { "failed" }.into(),
+            status: if delivered { DeliveryStatus::Delivered } else { DeliveryStatus::Failed }.as_str().into(),
             attempts: 1,
             next_attempt_at: None,
             last_status_code: out.status,
