@@ -138,7 +138,7 @@ impl From<ServiceError> for ApiError {
                 // A write refused by a uniqueness rule the store did not name (an id collision):
                 // the detail stays in the logs.
                 tracing::warn!(entity, code, detail = e.detail.as_deref().unwrap_or(""), "write conflict");
-                ApiError::validation_single("request", "conflicts with a concurrent change; try again")
+                ApiError::validation_single("request", "is in conflict with existing data; try again")
             }
             (ErrorKind::Unavailable, ..) => {
                 tracing::error!(error = %e, "storage failure");
