@@ -27,6 +27,17 @@ impl Period {
     }
 }
 
+crate::str_enum! {
+    /// The kinds of report partnerd makes.
+    pub enum ReportType: unknown = unknown_report_type {
+        PartnerPerformance = "partner_performance",
+    }
+}
+
+fn unknown_report_type(_: &str, names: &[&str]) -> String {
+    format!("must be one of: {}", names.join(", "))
+}
+
 /// A half-open time window `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -57,6 +68,12 @@ mod tests {
             Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
             "365 days back over a leap day"
         );
+    }
+
+    #[test]
+    fn report_types_name_the_known_ones() {
+        assert_eq!(ReportType::parse("partner_performance"), Ok(ReportType::PartnerPerformance));
+        assert_eq!(ReportType::parse("weekly").unwrap_err(), "must be one of: partner_performance");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
-use partnerd_domain::analytics::{Period, Window, previous_month};
+use partnerd_domain::analytics::{Period, ReportType, Window, previous_month};
 use partnerd_domain::events::{NewEvent, ReportGenerated, ReportTrigger, to_stored};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money::Amount;
@@ -76,7 +76,6 @@ pub struct TopListing {
     pub seo_score: u32,
 }
 
-pub const REPORT_TYPES: &[&str] = &["partner_performance"];
 const TOP_LISTINGS: u32 = 5;
 
 fn rounded_average(sum: u64, count: u64) -> u64 {
@@ -161,13 +160,8 @@ impl Analytics<'_> {
     ) -> Result<ReportRecord, ServiceError> {
         let partner = policy::partner_id(who)?.to_owned();
         policy::require(&who.roles, Resource::Report, Access::Write)?;
-        if !REPORT_TYPES.contains(&report_type) {
-            return Err(partnerd_domain::ValidationErrors::single(
-                "type",
-                format!("must be one of: {}", REPORT_TYPES.join(", ")),
-            )
-            .into());
-        }
+        let report_type =
+            ReportType::parse(report_type).map_err(|m| partnerd_domain::ValidationErrors::single("type", m))?;
         let now = self.services.clock.now();
         let w = period.window(now);
         let report = ReportRecord {
@@ -175,7 +169,7 @@ impl Analytics<'_> {
             marketplace_id: who.marketplace_id.clone(),
             data: to_stored(&self.snapshot(&who.marketplace_id, &partner, period.as_str(), w).await?),
             partner_id: partner,
-            report_type: report_type.to_owned(),
+            report_type: report_type.as_str().to_owned(),
             period: period.as_str().to_owned(),
             period_start: w.start,
             period_end: w.end,
@@ -219,7 +213,7 @@ impl Analytics<'_> {
                 marketplace_id: marketplace_id.to_owned(),
                 data: to_stored(&self.snapshot(marketplace_id, &partner.id, &label, w).await?),
                 partner_id: partner.id.clone(),
-                report_type: "partner_performance".into(),
+                report_type: ReportType::PartnerPerformance.as_str().into(),
                 period: label.clone(),
                 period_start: w.start,
                 period_end: w.end,

@@ -5,7 +5,7 @@ use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::cosell::{OpportunityStatus, transition};
+use partnerd_domain::cosell::{MAX_CUSTOMER_NAME, MAX_TEXT, OpportunityStatus, check_date, check_text, transition};
 use partnerd_domain::events::{
     Change, EventPayload, NewEvent, OpportunityChanges, OpportunityCreated, OpportunityStatusChanged,
     OpportunityUpdated, from_stored, types,
@@ -81,20 +81,6 @@ pub struct TimelineEntry {
 
 const WRITE_ATTEMPTS: usize = 5;
 
-fn text(errors: &mut ValidationErrors, field: &str, v: &str, max: usize, required: bool) -> String {
-    let t = v.trim();
-    if required && t.is_empty() {
-        errors.add(field, "is required");
-    } else if t.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
-    }
-    t.to_owned()
-}
-
-fn date(errors: &mut ValidationErrors, field: &str, v: &str) -> Option<NaiveDate> {
-    errors.check(field, NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)"))
-}
-
 /// Opportunity events are visible to both parties.
 fn event<P: EventPayload>(payload: &P, o: &OpportunityRecord, actor: &Principal) -> NewEvent {
     NewEvent::of(payload)
@@ -108,7 +94,8 @@ impl Cosell<'_> {
         let owner = policy::partner_id(who)?.to_owned();
         policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         let mut e = ValidationErrors::new();
-        let customer_name = text(&mut e, "customer_name", input.customer_name.as_deref().unwrap_or(""), 200, true);
+        let customer_name =
+            check_text(&mut e, "customer_name", input.customer_name.as_deref().unwrap_or(""), MAX_CUSTOMER_NAME, true);
         let deal_value = match &input.deal_value {
             None => {
                 e.add("deal_value", "is required");
@@ -116,10 +103,11 @@ impl Cosell<'_> {
             }
             Some(v) => e.check("deal_value", v.positive_cents()),
         };
-        let description = text(&mut e, "description", input.description.as_deref().unwrap_or(""), 5_000, false);
-        let notes = text(&mut e, "notes", input.notes.as_deref().unwrap_or(""), 5_000, false);
+        let description =
+            check_text(&mut e, "description", input.description.as_deref().unwrap_or(""), MAX_TEXT, false);
+        let notes = check_text(&mut e, "notes", input.notes.as_deref().unwrap_or(""), MAX_TEXT, false);
         let expected_close_date =
-            input.expected_close_date.as_deref().and_then(|d| date(&mut e, "expected_close_date", d));
+            input.expected_close_date.as_deref().and_then(|d| check_date(&mut e, "expected_close_date", d));
         let cosell = match input.partner_id.as_deref().map(str::trim) {
             None | Some("") => {
                 e.add("partner_id", "is required");
@@ -219,16 +207,16 @@ impl Cosell<'_> {
                 next.deal_value_cents = cents;
             }
             if let Some(n) = &change.notes {
-                next.notes = text(&mut e, "notes", n, 5_000, false);
+                next.notes = check_text(&mut e, "notes", n, MAX_TEXT, false);
             }
             if let Some(c) = &change.customer_name {
-                next.customer_name = text(&mut e, "customer_name", c, 200, true);
+                next.customer_name = check_text(&mut e, "customer_name", c, MAX_CUSTOMER_NAME, true);
             }
             if let Some(d) = &change.description {
-                next.description = text(&mut e, "description", d, 5_000, false);
+                next.description = check_text(&mut e, "description", d, MAX_TEXT, false);
             }
             if let Some(d) = &change.expected_close_date {
-                next.expected_close_date = d.as_deref().and_then(|d| date(&mut e, "expected_close_date", d));
+                next.expected_close_date = d.as_deref().and_then(|d| check_date(&mut e, "expected_close_date", d));
             }
             e.into_result()?;
             if next == current {
@@ -315,7 +303,7 @@ impl Cosell<'_> {
                         ..entry(TimelineKind::Updated)
                     };
                     let some = |c: Change<String>| Change { old: Some(c.old), new: Some(c.new) };
-                    let date = |c: Change<Option<chrono::NaiveDate>>| Change {
+                    let date = |c: Change<Option<NaiveDate>>| Change {
                         old: c.old.map(|d| d.to_string()),
                         new: c.new.map(|d| d.to_string()),
                     };

@@ -5,7 +5,8 @@
 //! - A caller acts for its key's partner ([`acting`]); a key of a company that is not an
 //!   enrolled partner (the operator's) may not use partner use cases.
 //! - It acts with all its membership's roles, or, when a surface passes an AppReseller
-//!   `context`, with that one role only, which it must hold ([`Context`]).
+//!   `context`, with that one role only, which it must hold ([`Context`], [`in_context`]: the
+//!   surface narrows the principal and calls the same use cases).
 //! - Roles decide the action ([`role_allows`]): every role may read; every role but
 //!   `partner_read` may write; generating a report (a snapshot that changes nothing) is open to
 //!   every role.
@@ -143,6 +144,14 @@ impl Acting<'_> {
     pub fn visible<R: Parties>(&self, row: Option<R>, resource: Resource) -> Result<R, ServiceError> {
         row.filter(|r| self.is_party(r)).ok_or_else(|| ServiceError::not_found(resource.as_str()))
     }
+}
+
+/// The caller acting in `context` only: the same principal with just the context's role, so
+/// every use case applies the narrower rights unchanged. What a surface with a `context`
+/// parameter calls before the use case. 403 when the caller does not hold that role.
+pub fn in_context(principal: &Principal, context: Context) -> Result<Principal, ServiceError> {
+    let narrowed = acting(principal, Some(context))?.roles;
+    Ok(Principal { roles: narrowed, ..principal.clone() })
 }
 
 /// 403 unless the caller is a partner: the first check of every partner use case.
@@ -301,6 +310,17 @@ mod tests {
         assert_eq!(as_reseller.roles, [Role::Reseller]);
         let e = acting(&p, Some(Context::ChannelAdmin)).unwrap_err();
         assert!(e.is(ErrorKind::Forbidden, "context", codes::CONTEXT_NOT_HELD));
+
+        let narrowed = in_context(&p, Context::Reseller).unwrap();
+        assert_eq!(narrowed.roles, [Role::Reseller]);
+        assert_eq!(
+            (narrowed.key_id.as_str(), narrowed.partner.as_ref().map(|p| p.id.as_str())),
+            ("key_1", Some("partner_a"))
+        );
+        assert!(in_context(&p, Context::Developer).is_err());
+        let read_only = principal(Some("partner_a"), &[Role::PartnerRead, Role::Referral]);
+        let as_reader = in_context(&read_only, Context::Referral).unwrap();
+        assert!(require(&as_reader.roles, Resource::Listing, Access::Write).is_ok(), "the context's role decides");
 
         let reader = principal(Some("partner_a"), &[Role::PartnerRead]);
         let r = acting(&reader, None).unwrap();
