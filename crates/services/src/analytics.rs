@@ -234,7 +234,43 @@ impl Analytics<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::rounded_average;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn report_data_keeps_the_stored_shape() {
+        let summary = Summary {
+            period: "2025-01".into(),
+            listings: ListingFigures { total: 3, avg_seo_score: 83 },
+            cosell: CosellSummary {
+                opportunities: 2,
+                pipeline_value: Amount::from_cents(5_000_050),
+                won_value: Amount::from_cents(0),
+            },
+            content: ContentSummary { generated: 1, published: 0 },
+        };
+        let data = PartnerPerformance {
+            summary,
+            pipeline_by_status: BTreeMap::from([(
+                "open".to_owned(),
+                StatusTotal { count: 2, value: Amount::from_cents(5_000_050) },
+            )]),
+            top_listings: vec![TopListing { id: "listing_1".into(), title: "Suite".into(), seo_score: 90 }],
+        };
+        // As reports were stored before the data was typed.
+        let stored = json!({
+            "summary": {
+                "period": "2025-01",
+                "listings": { "total": 3, "avg_seo_score": 83 },
+                "cosell": { "opportunities": 2, "pipeline_value": 50000.5, "won_value": 0 },
+                "content": { "generated": 1, "published": 0 },
+            },
+            "pipeline_by_status": { "open": { "count": 2, "value": 50000.5 } },
+            "top_listings": [{ "id": "listing_1", "title": "Suite", "seo_score": 90 }],
+        });
+        assert_eq!(to_stored(&data), stored);
+        assert_eq!(serde_json::from_value::<PartnerPerformance>(stored).unwrap(), data, "old rows read back");
+    }
 
     #[test]
     fn averages_round_half_up() {
