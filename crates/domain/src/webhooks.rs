@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 pub struct CatalogEntry {
     pub name: &'static str,
@@ -149,41 +149,10 @@ pub fn validate_secret(s: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Addresses a delivery must never reach unless private webhooks are allowed: loopback,
-/// private, link-local (cloud metadata lives there), CGNAT, unspecified, multicast, broadcast,
-/// documentation and unique-local ranges.
+/// Addresses a delivery must never reach unless private webhooks are allowed: see
+/// [`crate::ip::forbidden_target`] (private IPv4 space and every IPv6 form that embeds it).
 pub fn forbidden_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => forbidden_v4(v4),
-            None => {
-                let s = v6.segments();
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (s[0] & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254 is AWS metadata)
-                    || (s[0] & 0xffc0) == 0xfe80 // link-local
-                    || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                    || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 can reach IPv4 private space
-            }
-        },
-    }
-}
-
-fn forbidden_v4(v4: Ipv4Addr) -> bool {
-    let o = v4.octets();
-    v4.is_loopback()
-        || v4.is_private()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || v4.is_multicast()
-        || v4.is_documentation()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
-        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
-        || o[0] >= 240 // reserved
+    crate::ip::forbidden_target(ip)
 }
 
 /// Checks a webhook URL when it is registered. `https` always; `http` only to hosts that are
