@@ -76,13 +76,13 @@ impl From<&partnerd_services::analytics::Summary> for Summary {
     fn from(s: &partnerd_services::analytics::Summary) -> Self {
         Summary {
             period: s.period.clone(),
-            listings: ListingFigures { total: s.listings_total, avg_seo_score: s.avg_seo_score },
+            listings: ListingFigures { total: s.listings.total, avg_seo_score: s.listings.avg_seo_score },
             cosell: CosellFigures {
-                opportunities: s.opportunities,
-                pipeline_value: Money(s.pipeline_cents),
-                won_value: Money(s.won_cents),
+                opportunities: s.cosell.opportunities,
+                pipeline_value: Money(s.cosell.pipeline_value.cents()),
+                won_value: Money(s.cosell.won_value.cents()),
             },
-            content: ContentFigures { generated: s.generated, published: s.published },
+            content: ContentFigures { generated: s.content.generated, published: s.content.published },
         }
     }
 }

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use partnerd_domain::cosell::OpportunityStatus;
-use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry};
+use partnerd_domain::money::AmountInput;
+use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry, TimelineValue};
 use partnerd_services::{Principal, Services};
 use partnerd_store::{OpportunityFilter, OpportunityRecord};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -20,8 +21,9 @@ use utoipa::{IntoParams, ToSchema};
 /// A positive amount with at most two decimals, as a number or a string; USD.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
+#[schema(as = AmountInput)]
 #[allow(dead_code)]
-enum Amount {
+enum AmountInputSchema {
     Number(f64),
     Text(String),
 }
@@ -41,8 +43,8 @@ pub(super) enum OpportunityStatusName {
 pub(super) struct CreateBody {
     #[schema(required = true, max_length = 200)]
     customer_name: Option<String>,
-    #[schema(value_type = Amount, required = true)]
-    deal_value: Option<Value>,
+    #[schema(value_type = AmountInputSchema, required = true)]
+    deal_value: Option<AmountInput>,
     /// Another partner of the marketplace.
     #[schema(required = true)]
     partner_id: Option<String>,
@@ -63,8 +65,8 @@ pub(super) struct CreateBody {
 pub(super) struct PatchBody {
     #[schema(value_type = Option<OpportunityStatusName>)]
     status: Option<String>,
-    #[schema(value_type = Option<Amount>)]
-    deal_value: Option<Value>,
+    #[schema(value_type = Option<AmountInputSchema>)]
+    deal_value: Option<AmountInput>,
     notes: Option<String>,
     customer_name: Option<String>,
     description: Option<String>,
@@ -295,13 +297,15 @@ pub(super) struct TimelineEvent {
     kind: &'static str,
     /// For `updated`: the field that changed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
+    field: Option<&'static str>,
+    /// The value before: a status, an amount, a text or null.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Value)]
-    from: Option<Value>,
+    from: Option<TimelineValue>,
+    /// The value after.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Value)]
-    to: Option<Value>,
+    to: Option<TimelineValue>,
     /// For `note_added`.
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
@@ -319,8 +323,8 @@ pub(super) struct Timeline {
 
 fn timeline_entry(t: &TimelineEntry) -> TimelineEvent {
     TimelineEvent {
-        kind: t.kind,
-        field: t.field.clone(),
+        kind: t.kind.as_str(),
+        field: t.field,
         from: t.from.clone(),
         to: t.to.clone(),
         note: t.note.clone(),

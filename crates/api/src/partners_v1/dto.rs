@@ -46,7 +46,7 @@ pub struct Money(pub i64);
 
 impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        partnerd_domain::money::to_json(self.0).serialize(s)
+        partnerd_domain::money::Amount::from_cents(self.0).serialize(s)
     }
 }
 
