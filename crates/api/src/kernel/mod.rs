@@ -12,6 +12,8 @@
 mod body;
 mod guard;
 mod query;
+#[cfg(test)]
+mod surface_tests;
 
 pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
