@@ -4,6 +4,7 @@
 
 mod analytics;
 mod cosell;
+mod kit;
 mod listings;
 mod migrate;
 mod webhooks;
@@ -64,7 +65,7 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-fn write_error(e: tokio_postgres::Error, what: &str) -> StoreError {
+pub(crate) fn write_error(e: tokio_postgres::Error, what: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(what.to_owned()) } else { pg(e) }
 }
 

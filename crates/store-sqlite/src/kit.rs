@@ -1,0 +1,124 @@
+//! SQLite's side of the store kit: binding [`Value`]s, reading rows, and the few generic
+//! helpers every aggregate uses (all through `prepare_cached`).
+
+use crate::conn::backend;
+use crate::write_error;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use partnerd_store::kit::{
+    Decode, Dialect, Query, RowRead, Stored, Table, Value, Versioned, check_version, guard_refused,
+};
+use partnerd_store::{StoreError, StoreResult};
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
+use rusqlite::{Connection, params_from_iter};
+
+pub(crate) const DIALECT: Dialect = Dialect::Sqlite;
+
+struct Bind<'a>(&'a Value<'a>);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Owned(Sql::Null),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Int(n) => ToSqlOutput::Owned(Sql::Integer(*n)),
+            Value::Bool(b) => ToSqlOutput::Owned(Sql::Integer(i64::from(*b))),
+            Value::Time(t) => ToSqlOutput::Owned(Sql::Integer(t.timestamp_millis())),
+            Value::Date(d) => ToSqlOutput::Owned(Sql::Text(d.format("%Y-%m-%d").to_string())),
+            Value::Json(j) => ToSqlOutput::Owned(Sql::Text(j.to_string())),
+            Value::TextList(l) => ToSqlOutput::Owned(Sql::Text(
+                serde_json::to_string(l.as_ref()).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn binds<'a>(args: &'a [Value<'a>]) -> impl rusqlite::Params + 'a {
+    params_from_iter(args.iter().map(Bind))
+}
+
+/// A row as the kit reads it.
+pub(crate) struct SqliteRow<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
+
+impl RowRead for SqliteRow<'_, '_> {
+    fn is_null(&self, idx: usize) -> Result<bool, String> {
+        self.0.get_ref(idx).map(|v| v == ValueRef::Null).map_err(|e| e.to_string())
+    }
+    fn text(&self, idx: usize) -> Result<String, String> {
+        self.0.get(idx).map_err(|e| e.to_string())
+    }
+    fn int(&self, idx: usize) -> Result<i64, String> {
+        self.0.get(idx).map_err(|e| e.to_string())
+    }
+    fn boolean(&self, idx: usize) -> Result<bool, String> {
+        self.0.get(idx).map_err(|e| e.to_string())
+    }
+    fn time(&self, idx: usize) -> Result<DateTime<Utc>, String> {
+        let ms = self.int(idx)?;
+        Utc.timestamp_millis_opt(ms).single().ok_or_else(|| format!("{ms} ms is not a time"))
+    }
+    fn date(&self, idx: usize) -> Result<NaiveDate, String> {
+        let s = self.text(idx)?;
+        NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| format!("'{s}' is not a date: {e}"))
+    }
+    fn json(&self, idx: usize) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.text(idx)?).map_err(|e| format!("not JSON: {e}"))
+    }
+    fn text_list(&self, idx: usize) -> Result<Vec<String>, String> {
+        serde_json::from_str(&self.text(idx)?).map_err(|e| format!("not a JSON list of strings: {e}"))
+    }
+    fn bytes(&self, idx: usize) -> Result<Vec<u8>, String> {
+        self.0.get(idx).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs a statement; unique violations become `Conflict(conflict)`.
+pub(crate) fn execute(c: &Connection, sql: &str, args: &[Value<'_>], conflict: &str) -> StoreResult<usize> {
+    c.prepare_cached(sql).and_then(|mut s| s.execute(binds(args))).map_err(|e| write_error(e, conflict))
+}
+
+/// Runs a shared statement.
+pub(crate) fn run(c: &Connection, q: &Query, args: &[Value<'_>]) -> StoreResult<usize> {
+    c.prepare_cached(q.sqlite()).and_then(|mut s| s.execute(binds(args))).map_err(backend)
+}
+
+pub(crate) fn query_all<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let mut rows = stmt.query(binds(args)).map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        out.push(T::decode(&SqliteRow(row), &mut 0)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn query_opt<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<Option<T>> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let mut rows = stmt.query(binds(args)).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => T::decode(&SqliteRow(row), &mut 0).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// For aggregates, which always return a row.
+pub(crate) fn query_one<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<T> {
+    query_opt(c, sql, args)?.ok_or_else(|| StoreError::Backend("an aggregate returned no row".into()))
+}
+
+pub(crate) fn insert<T: Table>(c: &Connection, record: &T, conflict: &str) -> StoreResult<()> {
+    execute(c, &T::statements(DIALECT).insert, &record.insert_values(), conflict)?;
+    Ok(())
+}
+
+/// The versioned write: reads the stored version (and what `T::Prior` names), compares, writes.
+/// The single writer serialises this against every other write.
+pub(crate) fn versioned_update<T: Versioned>(c: &Connection, record: &T, expected: i64) -> StoreResult<T::Prior> {
+    let stored: Option<Stored<T::Prior>> = query_opt(c, T::version_read(DIALECT), &record.key_values())?;
+    let (version, prior) = stored.map(|s| (s.version, s.prior)).unzip();
+    check_version(T::ENTITY, version, expected)?;
+    if execute(c, &T::statements(DIALECT).update, &record.update_values(), "")? != 1 {
+        return Err(guard_refused(T::ENTITY));
+    }
+    prior.ok_or(StoreError::NotFound(T::ENTITY))
+}

@@ -1,0 +1,5 @@
+//! Each aggregate's record declarations and the SQL both dialects accept, written once. SQL
+//! that only one dialect can say (PostgreSQL's `FOR UPDATE SKIP LOCKED` claim, SQLite's
+//! `INDEXED BY`, id generation in fan-out) stays in that backend.
+
+pub mod cosell;
