@@ -113,6 +113,15 @@ impl Statements {
     }
 }
 
+/// An INSERT's column list and its `$1…$n`, for statements that add literal columns.
+pub fn insert_lists<T: Columns>() -> (String, String) {
+    let mut cols = Vec::new();
+    T::columns(&mut cols);
+    let names: Vec<&str> = cols.iter().filter(|c| c.role.inserted()).map(|c| c.name).collect();
+    let values: Vec<String> = (1..=names.len()).map(|n| Dialect::Postgres.placeholder(n)).collect();
+    (names.join(", "), values.join(", "))
+}
+
 /// The select list of `T`'s columns, qualified by its alias.
 pub fn select_list<T: Table>() -> String {
     let mut cols = Vec::new();

@@ -57,12 +57,9 @@ impl Query {
     }
 }
 
-/// `static NAME: Query = sql!("SELECT … $1");` or with `format!` arguments (evaluated once).
+/// `static NAME: Query = sql!("SELECT {COLUMNS} … $1");`: `format!` syntax, evaluated once.
 #[macro_export]
 macro_rules! sql {
-    ($text:literal) => {
-        $crate::kit::Query::new(|| ::std::string::String::from($text))
-    };
     ($($fmt:tt)+) => {
         $crate::kit::Query::new(|| ::std::format!($($fmt)+))
     };
