@@ -122,6 +122,13 @@ pub fn insert_lists<T: Columns>() -> (String, String) {
     (names.join(", "), values.join(", "))
 }
 
+/// A group's columns as listed, for statements written around them.
+pub fn column_list<T: Columns>() -> String {
+    let mut cols = Vec::new();
+    T::columns(&mut cols);
+    cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+}
+
 /// The select list of `T`'s columns, qualified by its alias.
 pub fn select_list<T: Table>() -> String {
     let mut cols = Vec::new();

@@ -71,6 +71,12 @@ impl ToValue for str {
     }
 }
 
+impl ToValue for [String] {
+    fn to_value(&self) -> Value<'_> {
+        Value::TextList(Cow::Borrowed(self))
+    }
+}
+
 impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value<'_> {
         (**self).to_value()

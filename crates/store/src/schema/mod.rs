@@ -5,3 +5,4 @@
 pub mod analytics;
 pub mod cosell;
 pub mod listings;
+pub mod webhooks;
