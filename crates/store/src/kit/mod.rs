@@ -42,7 +42,7 @@ mod value;
 pub use filter::{Filter, Order};
 pub use record::{
     ColumnDef, Columns, Decode, Statements, Stored, Table, Use, Versioned, build_version_read, check_version,
-    column_list, guard_refused, insert_lists, select_list,
+    column_list, decode_optional, guard_refused, insert_lists, select_list,
 };
 pub use shared::{CountDeltas, cosell_figures, count};
 pub use sql::{Dialect, Query, to_sqlite};

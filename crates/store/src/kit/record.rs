@@ -206,6 +206,17 @@ impl<P: Decode> Decode for Stored<P> {
     }
 }
 
+/// A group read from an outer join: `None` when its first column is NULL.
+pub fn decode_optional<T: Columns, R: RowRead + ?Sized>(row: &R, at: &mut usize) -> StoreResult<Option<T>> {
+    if row.is_null(*at).map_err(StoreError::Backend)? {
+        let mut cols = Vec::new();
+        T::columns(&mut cols);
+        *at += cols.len();
+        return Ok(None);
+    }
+    T::decode(row, at).map(Some)
+}
+
 /// The version check both backends run between their read and their write.
 pub fn check_version(entity: &'static str, stored: Option<i64>, expected: i64) -> StoreResult<()> {
     match stored {
@@ -261,8 +272,10 @@ impl Decode for () {
 /// ```
 ///
 /// Each field is `name: <use> <column>` with use `key`, `guard`, `fixed`, `set`, `read` (see
-/// [`Use`]), `flat <Type>` for a group of fields declared with `record!` without a table, or
-/// `skip _` for a field no column holds (it decodes as `Default::default()`).
+/// [`Use`]), `flat <Type>` for a group of fields declared with `record!` without a table,
+/// `optional <Type>` for such a group read from an outer join (`None` when its first column is
+/// NULL; never written), or `skip _` for a field no column holds (it decodes as
+/// `Default::default()`).
 #[macro_export]
 macro_rules! record {
     ($ty:ident in $table:literal as $alias:literal { $($field:ident : $use:ident $arg:tt),* $(,)? }) => {
@@ -310,6 +323,7 @@ macro_rules! record {
     (@use set) => { $crate::kit::Use::Set };
     (@use read) => { $crate::kit::Use::Read };
     (@decode $row:ident, $at:ident, flat $t:ident) => { <$t as $crate::kit::Decode>::decode($row, $at)? };
+    (@decode $row:ident, $at:ident, optional $t:ident) => { $crate::kit::decode_optional::<$t, _>($row, $at)? };
     (@decode $row:ident, $at:ident, skip $x:tt) => { ::std::default::Default::default() };
     (@decode $row:ident, $at:ident, $use:ident $name:literal) => {{
         let v = $crate::kit::read_column($row, *$at, $name)?;
@@ -317,11 +331,13 @@ macro_rules! record {
         v
     }};
     (@column $out:ident, flat $t:ident) => { <$t as $crate::kit::Columns>::columns($out) };
+    (@column $out:ident, optional $t:ident) => { <$t as $crate::kit::Columns>::columns($out) };
     (@column $out:ident, skip $x:tt) => {};
     (@column $out:ident, $use:ident $name:literal) => {
         $out.push($crate::kit::ColumnDef { name: $name, role: $crate::record!(@use $use) })
     };
     (@value $v:expr, $pick:ident, $out:ident, flat $t:ident) => { $crate::kit::Columns::values(&$v, $pick, $out) };
+    (@value $v:expr, $pick:ident, $out:ident, optional $t:ident) => {};
     (@value $v:expr, $pick:ident, $out:ident, skip $x:tt) => {};
     (@value $v:expr, $pick:ident, $out:ident, $use:ident $name:literal) => {
         if $pick($crate::record!(@use $use)) {

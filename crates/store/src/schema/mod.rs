@@ -5,4 +5,5 @@
 pub mod analytics;
 pub mod cosell;
 pub mod listings;
+pub mod partners;
 pub mod webhooks;
