@@ -173,3 +173,40 @@ pub(crate) async fn versioned_update<T: Versioned + Sync>(
     }
     prior.ok_or(StoreError::NotFound(T::ENTITY))
 }
+
+#[cfg(test)]
+mod tests {
+    use partnerd_store::contract::{listing, marketplace, new_partner};
+    use partnerd_store::*;
+
+    fn backend_error<T: std::fmt::Debug>(r: StoreResult<T>) -> String {
+        match r {
+            Err(StoreError::Backend(e)) => e,
+            other => panic!("expected a backend error, got {other:?}"),
+        }
+    }
+
+    /// Bad data is an error naming the column, never a silent default.
+    #[tokio::test]
+    async fn corrupt_rows_are_refused_naming_the_column() {
+        let Ok(url) = std::env::var("PARTNERD_TEST_POSTGRES_URL") else { return };
+        let url = crate::fresh_schema_url(&url).await.unwrap();
+        let store = crate::PostgresStore::connect(&url).await.unwrap();
+        let m = marketplace(&*store).await;
+        let a = new_partner(&m.id, "a@a.com");
+        store.create_partner(a.clone()).await.unwrap();
+        let l = listing(&m.id, &a.partner_id, "T", partnerd_domain::listing::ListingStatus::Draft, chrono::Utc::now());
+        store.create_listings(vec![l], vec![]).await.unwrap();
+        let c = store.client().await.unwrap();
+        c.batch_execute(&format!(
+            "UPDATE memberships SET roles = 'reseller,wizard' WHERE user_id = '{}'; UPDATE listing_counts SET n = -5;",
+            a.user_id
+        ))
+        .await
+        .unwrap();
+        let e = backend_error(store.find_key_for_auth(&a.key.id).await);
+        assert!(e.contains("m.roles") && e.contains("wizard"), "{e}");
+        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, 0, 10).await);
+        assert!(e.contains("negative count -5"), "{e}");
+    }
+}

@@ -122,3 +122,55 @@ pub(crate) fn versioned_update<T: Versioned>(c: &Connection, record: &T, expecte
     }
     prior.ok_or(StoreError::NotFound(T::ENTITY))
 }
+
+#[cfg(test)]
+mod tests {
+    use partnerd_store::contract::{marketplace, new_partner, opportunity};
+    use partnerd_store::*;
+
+    fn backend_error<T: std::fmt::Debug>(r: StoreResult<T>) -> String {
+        match r {
+            Err(StoreError::Backend(e)) => e,
+            other => panic!("expected a backend error, got {other:?}"),
+        }
+    }
+
+    /// Bad data is an error naming the column, never a silent default.
+    #[tokio::test]
+    async fn corrupt_rows_are_refused_naming_the_column() {
+        let dir = std::env::temp_dir().join(format!("partnerd-corrupt-{}", partnerd_domain::ids::random_token(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.db");
+        let store = crate::SqliteStore::open(&path).unwrap();
+        let m = marketplace(&*store).await;
+        let (a, b) = (new_partner(&m.id, "a@a.com"), new_partner(&m.id, "b@b.com"));
+        store.create_partner(a.clone()).await.unwrap();
+        store.create_partner(b.clone()).await.unwrap();
+        let o = opportunity(&m.id, &a.partner_id, &b.partner_id, 100, chrono::Utc::now());
+        store.create_opportunity(o.clone(), vec![]).await.unwrap();
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(&format!(
+            "UPDATE opportunities SET expected_close_date = 'soon' WHERE id = '{}';
+             UPDATE memberships SET roles = 'reseller,wizard' WHERE user_id = '{}';
+             UPDATE listing_counts SET n = -1;",
+            o.id, a.user_id
+        ))
+        .unwrap();
+        let e = backend_error(store.get_opportunity(&m.id, &a.partner_id, &o.id).await);
+        assert!(e.contains("expected_close_date") && e.contains("soon"), "{e}");
+        let e = backend_error(store.find_key_for_auth(&a.key.id).await);
+        assert!(e.contains("m.roles") && e.contains("wizard"), "{e}");
+        let l = partnerd_store::contract::listing(
+            &m.id,
+            &a.partner_id,
+            "T",
+            partnerd_domain::listing::ListingStatus::Draft,
+            chrono::Utc::now(),
+        );
+        store.create_listings(vec![l], vec![]).await.unwrap();
+        raw.execute_batch("UPDATE listing_counts SET n = -5").unwrap();
+        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, 0, 10).await);
+        assert!(e.contains("negative count -5"), "{e}");
+        store.close();
+    }
+}
