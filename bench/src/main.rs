@@ -167,7 +167,7 @@ async fn seed(
 
     // Opportunities, one use case each, as the API creates them.
     let who = services
-        .auth
+        .auth()
         .authenticate(Some(&main.api_key), IpAddr::V4(Ipv4Addr::LOCALHOST), None)
         .await
         .map_err(|e| e.to_string())?;
@@ -204,7 +204,7 @@ async fn seed(
                     .await
                     .map_err(|e| e.to_string())?;
                 let who = services
-                    .auth
+                    .auth()
                     .authenticate(Some(&created.api_key), IpAddr::V4(Ipv4Addr::LOCALHOST), None)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -252,10 +252,11 @@ async fn sample_ids(
     let mut ids = Vec::new();
     let mut page = 1;
     while page <= pages && ids.len() < 10_000 {
+        let offset = u64::from(page - 1) * 100;
         let batch: Vec<String> = match what {
             "listings" => services
                 .listings()
-                .list(who, None, page, 100)
+                .list(who, None, offset, 100)
                 .await
                 .map_err(|e| e.to_string())?
                 .items
@@ -264,7 +265,7 @@ async fn sample_ids(
                 .collect(),
             _ => services
                 .cosell()
-                .list(who, &Default::default(), page, 100)
+                .list(who, &Default::default(), offset, 100)
                 .await
                 .map_err(|e| e.to_string())?
                 .items

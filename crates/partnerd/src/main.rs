@@ -9,7 +9,7 @@ use partnerd_api::partners_v1::listings::ListingBody;
 use partnerd_domain::SystemClock;
 use partnerd_domain::listing::ListingPatch;
 use partnerd_services::partners::{CreateKey, CreatePartner};
-use partnerd_services::{ServiceError, Services};
+use partnerd_services::{ErrorKind, ServiceError, Services};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -153,11 +153,16 @@ impl Failure {
     }
 }
 
+/// The CLI's words for service errors: refused input exits 2, anything else 1.
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Validation(v) => Failure { code: 2, message: v.to_string() },
-            other => Failure::other(other.to_string()),
+        use partnerd_services::error::codes;
+        match (e.kind, e.entity, e.code) {
+            (ErrorKind::Invalid, ..) => Failure { code: 2, message: e.fields.to_string() },
+            (ErrorKind::Conflict, "user", codes::EMAIL_TAKEN) => {
+                Failure { code: 2, message: "email: a user with this e-mail exists already".into() }
+            }
+            _ => Failure::other(e.to_string()),
         }
     }
 }
@@ -258,7 +263,7 @@ async fn serve(opts: ServerOptions) -> Result<(), Failure> {
     if let Some(key) = &running.bootstrap.operator_key {
         print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url);
     }
-    tracing::info!("partnerd listening on http://{} ({} store)", running.addr, running.services.store.backend());
+    tracing::info!("partnerd listening on http://{} ({} store)", running.addr, running.services.backend_name());
     tokio::select! {
         result = running.wait() => return result.map_err(|e| Failure::other(e.to_string())),
         _ = shutdown => {}

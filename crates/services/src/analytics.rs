@@ -163,17 +163,16 @@ impl Analytics<'_> {
     pub async fn list_reports(
         &self,
         who: &Principal,
-        page: u32,
-        per_page: u32,
+        offset: u64,
+        limit: u32,
     ) -> Result<(Vec<ReportRecord>, u64), ServiceError> {
         let partner = partner_id(who)?;
-        let offset = u64::from(page.saturating_sub(1)) * u64::from(per_page);
-        Ok(self.services.store.list_reports(&who.marketplace_id, partner, offset, per_page).await?)
+        Ok(self.services.store.list_reports(&who.marketplace_id, partner, offset, limit).await?)
     }
 
     pub async fn get_report(&self, who: &Principal, id: &str) -> Result<ReportRecord, ServiceError> {
         let partner = partner_id(who)?;
-        self.services.store.get_report(&who.marketplace_id, partner, id).await?.ok_or(ServiceError::NotFound("report"))
+        self.services.store.get_report(&who.marketplace_id, partner, id).await?.ok_or(ServiceError::not_found("report"))
     }
 
     /// Makes sure every partner enrolled before this month began has its report for last month.

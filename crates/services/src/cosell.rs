@@ -1,5 +1,6 @@
 //! Co-sell opportunities shared by two partners, and their timeline read from the event log.
 
+use crate::error::codes;
 use crate::listings::{partner_id, require_write};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -156,19 +157,18 @@ impl Cosell<'_> {
             .store
             .get_opportunity(&who.marketplace_id, viewer, id)
             .await?
-            .ok_or(ServiceError::NotFound("opportunity"))
+            .ok_or(ServiceError::not_found("opportunity"))
     }
 
     pub async fn list(
         &self,
         who: &Principal,
         filter: &OpportunityFilter,
-        page: u32,
-        per_page: u32,
+        offset: u64,
+        limit: u32,
     ) -> Result<OpportunityPage, ServiceError> {
         let viewer = partner_id(who)?;
-        let offset = u64::from(page.saturating_sub(1)) * u64::from(per_page);
-        Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, per_page).await?)
+        Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, limit).await?)
     }
 
     /// Either party may update. Status follows the domain's state machine; a refused change is
@@ -224,7 +224,7 @@ impl Cosell<'_> {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(ServiceError::Conflict("the opportunity is being changed by others; try again".into()))
+        Err(ServiceError::conflict("opportunity", codes::CONCURRENT_CHANGE))
     }
 
     fn update_events(&self, before: &OpportunityRecord, after: &OpportunityRecord, who: &Principal) -> Vec<NewEvent> {

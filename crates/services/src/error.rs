@@ -1,34 +1,232 @@
+//! What a use case can answer besides success, in no surface's words.
+//!
+//! An error is a kind, the record concerned and a stable machine code; each surface (the partners
+//! API, the CLI, the coming AppReseller API) writes its own status, code and message for it.
+//! Field messages of `Invalid` errors come from validation and are shown as they are.
+//!
+//! [`ServiceError::CATALOG`] lists every `(kind, entity, code)` the services produce, so a
+//! surface can map them all (and test that it does).
+
 use partnerd_domain::ValidationErrors;
 use partnerd_store::StoreError;
 
-/// What a use case can answer besides success. Surfaces map these to their documented shapes.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("{0}")]
-    Validation(ValidationErrors),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// The store failed; details are logged, not shown.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The input is refused; `fields` says why, field by field.
+    Invalid,
+    /// The record does not exist, or the caller may not know that it does.
+    NotFound,
+    /// The caller is known but may not do this.
+    Forbidden,
+    /// The record's state refuses the change (concurrent writers, a limit, a finished step).
+    Conflict,
+    /// A dependency failed (the store, an unconfigured sender); `detail` is for logs only.
+    Unavailable,
+}
+
+/// Stable machine codes. Together with the kind and the entity they identify an error.
+pub mod codes {
+    /// `Invalid`: see the field messages.
+    pub const INVALID: &str = "invalid";
+    /// `NotFound`.
+    pub const NOT_FOUND: &str = "not_found";
+    /// `Forbidden`: the key's company is not an enrolled partner.
+    pub const PARTNER_REQUIRED: &str = "partner_required";
+    /// `Forbidden`: none of the caller's roles allows the action (a read-only key writing).
+    pub const ROLE_REQUIRED: &str = "role_required";
+    /// `Conflict`: other writers kept changing the record; the client may retry.
+    pub const CONCURRENT_CHANGE: &str = "concurrent_change";
+    /// `Conflict`: the draft was published already.
+    pub const ALREADY_PUBLISHED: &str = "already_published";
+    /// `Conflict`: the partner has as many webhooks as it may (`webhooks::MAX_WEBHOOKS`).
+    pub const LIMIT_REACHED: &str = "limit_reached";
+    /// `Conflict`: the webhook is inactive, so it cannot deliver.
+    pub const INACTIVE: &str = "inactive";
+    /// `Conflict`: a user with this e-mail exists already.
+    pub const EMAIL_TAKEN: &str = "email_taken";
+    /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
+    pub const CONFLICT: &str = "conflict";
+    /// `Unavailable`: the store failed.
+    pub const STORAGE: &str = "storage";
+    /// `Unavailable`: webhook sending is not configured in this process.
+    pub const SENDER_MISSING: &str = "sender_missing";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    /// The record concerned, snake_case (`"listing"`, `"api_key"`; `"request"` for the input).
+    pub entity: &'static str,
+    /// A stable machine code, snake_case (see [`codes`]).
+    pub code: &'static str,
+    /// For `Invalid`: field → messages.
+    pub fields: ValidationErrors,
+    /// Internal, for logs only (`Unavailable`, store conflicts); never shown to clients.
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entity = self.entity.replace('_', " ");
+        match self.kind {
+            ErrorKind::Invalid => write!(f, "{}", self.fields),
+            ErrorKind::NotFound => write!(f, "{entity} not found"),
+            ErrorKind::Forbidden => write!(f, "forbidden: {entity} {}", self.code),
+            ErrorKind::Conflict => write!(f, "conflict: {entity} {}", self.code),
+            ErrorKind::Unavailable => {
+                write!(f, "unavailable ({}): {}", self.code, self.detail.as_deref().unwrap_or("no detail"))
+            }
+        }?;
+        if let (ErrorKind::Conflict, Some(d)) = (self.kind, &self.detail) {
+            write!(f, " ({d})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+/// Every error the services produce: `(kind, entity, code)`. `NotFound` is produced for each
+/// entity listed with it.
+pub const CATALOG: &[(ErrorKind, &str, &str)] = {
+    use ErrorKind::*;
+    use codes::*;
+    &[
+        (Invalid, "request", INVALID),
+        (NotFound, "listing", NOT_FOUND),
+        (NotFound, "draft", NOT_FOUND),
+        (NotFound, "opportunity", NOT_FOUND),
+        (NotFound, "report", NOT_FOUND),
+        (NotFound, "webhook", NOT_FOUND),
+        (NotFound, "delivery", NOT_FOUND),
+        (NotFound, "partner", NOT_FOUND),
+        (NotFound, "marketplace", NOT_FOUND),
+        (NotFound, "user", NOT_FOUND),
+        (NotFound, "membership", NOT_FOUND),
+        (NotFound, "api_key", NOT_FOUND),
+        (Forbidden, "partner", PARTNER_REQUIRED),
+        (Forbidden, "api_key", ROLE_REQUIRED),
+        (Conflict, "listing", CONCURRENT_CHANGE),
+        (Conflict, "opportunity", CONCURRENT_CHANGE),
+        (Conflict, "draft", ALREADY_PUBLISHED),
+        (Conflict, "webhook", LIMIT_REACHED),
+        (Conflict, "webhook", INACTIVE),
+        (Conflict, "user", EMAIL_TAKEN),
+        (Conflict, "request", CONFLICT),
+        (Unavailable, "store", STORAGE),
+        (Unavailable, "webhook", SENDER_MISSING),
+    ]
+};
+
+impl ServiceError {
+    /// Every `(kind, entity, code)` the services produce.
+    pub const CATALOG: &'static [(ErrorKind, &'static str, &'static str)] = CATALOG;
+
+    pub fn new(kind: ErrorKind, entity: &'static str, code: &'static str) -> Self {
+        Self { kind, entity, code, fields: ValidationErrors::new(), detail: None }
+    }
+
+    /// The input is refused for these field problems.
+    pub fn invalid(errors: ValidationErrors) -> Self {
+        Self { fields: errors, ..Self::new(ErrorKind::Invalid, "request", codes::INVALID) }
+    }
+
+    pub fn not_found(entity: &'static str) -> Self {
+        Self::new(ErrorKind::NotFound, entity, codes::NOT_FOUND)
+    }
+
+    pub fn forbidden(entity: &'static str, code: &'static str) -> Self {
+        Self::new(ErrorKind::Forbidden, entity, code)
+    }
+
+    pub fn conflict(entity: &'static str, code: &'static str) -> Self {
+        Self::new(ErrorKind::Conflict, entity, code)
+    }
+
+    /// The store failed; `detail` goes to the logs.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self { detail: Some(detail.into()), ..Self::new(ErrorKind::Unavailable, "store", codes::STORAGE) }
+    }
+
+    /// The same error with an internal detail for the logs.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// `Some(fields)` when the input was refused.
+    pub fn validation(&self) -> Option<&ValidationErrors> {
+        (self.kind == ErrorKind::Invalid).then_some(&self.fields)
+    }
+
+    pub fn is(&self, kind: ErrorKind, entity: &str, code: &str) -> bool {
+        self.kind == kind && self.entity == entity && self.code == code
+    }
 }
 
 impl From<ValidationErrors> for ServiceError {
     fn from(e: ValidationErrors) -> Self {
-        ServiceError::Validation(e)
+        ServiceError::invalid(e)
     }
 }
 
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(what) => ServiceError::NotFound(what),
-            StoreError::Conflict(msg) => ServiceError::Conflict(msg),
-            StoreError::Backend(msg) => ServiceError::Unavailable(msg),
+            StoreError::NotFound(what) => ServiceError::not_found(entity_of(what)),
+            StoreError::Conflict(msg) => ServiceError::conflict("request", codes::CONFLICT).with_detail(msg),
+            // Any other store failure (the backend, data it cannot decode) is a 5xx.
+            other => ServiceError::unavailable(other.to_string()),
         }
+    }
+}
+
+/// The store names records in prose in places ("api key"); entities are snake_case.
+fn entity_of(what: &'static str) -> &'static str {
+    match what {
+        "api key" | "api_key" | "key" => "api_key",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_become_kinds() {
+        let e = ServiceError::from(StoreError::NotFound("api key"));
+        assert!(e.is(ErrorKind::NotFound, "api_key", codes::NOT_FOUND));
+        assert_eq!(e.to_string(), "api key not found");
+        let e = ServiceError::from(StoreError::Conflict("listing id taken".into()));
+        assert!(e.is(ErrorKind::Conflict, "request", codes::CONFLICT));
+        assert_eq!(e.detail.as_deref(), Some("listing id taken"));
+        let e = ServiceError::from(StoreError::Backend("connection refused".into()));
+        assert_eq!(e.kind, ErrorKind::Unavailable);
+        assert!(e.detail.as_deref().is_some_and(|d| d.contains("connection refused")));
+    }
+
+    #[test]
+    fn the_catalog_holds_what_the_constructors_make() {
+        let made = [
+            ServiceError::invalid(ValidationErrors::single("title", "is required")),
+            ServiceError::not_found("listing"),
+            ServiceError::forbidden("api_key", codes::ROLE_REQUIRED),
+            ServiceError::conflict("draft", codes::ALREADY_PUBLISHED),
+            ServiceError::unavailable("down"),
+        ];
+        for e in made {
+            assert!(CATALOG.contains(&(e.kind, e.entity, e.code)), "{e:?}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        assert!(CATALOG.iter().all(|c| seen.insert(*c)), "no duplicates");
+    }
+
+    #[test]
+    fn validation_is_shown_field_by_field() {
+        let e = ServiceError::from(ValidationErrors::single("title", "is required"));
+        assert_eq!(e.validation().map(ToString::to_string).as_deref(), Some("title: is required"));
+        assert_eq!(e.to_string(), "title: is required");
+        assert!(ServiceError::not_found("x").validation().is_none());
     }
 }

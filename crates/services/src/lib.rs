@@ -12,24 +12,26 @@ pub mod rate_limit;
 pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
-pub use error::ServiceError;
+pub use error::{ErrorKind, ServiceError};
 pub use plans::PlanCatalog;
 pub use rate_limit::{CounterError, InMemoryCounter, RateCounter, RateLimiter};
 
+use chrono::{DateTime, Utc};
 use partnerd_domain::Clock;
-use partnerd_store::Store;
+use partnerd_store::{EventRecord, Store};
 use std::sync::Arc;
 
-/// Everything a request handler or CLI command needs, built once at start-up.
+/// Everything a request handler or CLI command needs, built once at start-up. Its parts are
+/// private: callers go through the use cases, so every read and write is authorised by them.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub plans: Arc<PlanCatalog>,
-    pub auth: Arc<Authenticator>,
-    pub limiter: Arc<RateLimiter>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    plans: Arc<PlanCatalog>,
+    auth: Arc<Authenticator>,
+    limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
-    pub webhooks: Arc<webhooks::WebhookSettings>,
+    webhooks: Arc<webhooks::WebhookSettings>,
 }
 
 impl Services {
@@ -57,6 +59,39 @@ impl Services {
         self
     }
 
+    /// The key check every surface's guard runs.
+    pub fn auth(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+
+    pub fn plans(&self) -> &PlanCatalog {
+        &self.plans
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// The services' time (a manual clock in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The store's backend name (`"sqlite"`, `"postgres"`), for start-up logs.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// The events recorded about one record, oldest first: an operator's audit read (and what
+    /// tests check the log with). No principal: callers are trusted code, not API clients.
+    pub async fn events_for_subject(
+        &self,
+        marketplace_id: &str,
+        subject_id: &str,
+    ) -> Result<Vec<EventRecord>, ServiceError> {
+        Ok(self.store.events_for_subject(marketplace_id, subject_id).await?)
+    }
+
     pub fn partners(&self) -> partners::Partners<'_> {
         partners::Partners { services: self }
     }
@@ -75,5 +110,10 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// For the delivery worker.
+    pub fn delivery_queue(&self) -> webhooks::DeliveryQueue<'_> {
+        webhooks::DeliveryQueue { services: self }
     }
 }

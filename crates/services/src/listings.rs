@@ -1,6 +1,7 @@
 //! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
 //! transaction as every content change), recommendations, and generated content drafts.
 
+use crate::error::{ErrorKind, codes};
 use crate::{Principal, ServiceError, Services};
 use partnerd_domain::ValidationErrors;
 use partnerd_domain::events::{NewEvent, types};
@@ -25,7 +26,7 @@ pub fn partner_id(principal: &Principal) -> Result<&str, ServiceError> {
         .partner
         .as_ref()
         .map(|p| p.id.as_str())
-        .ok_or_else(|| ServiceError::Forbidden("This API key does not belong to a partner".into()))
+        .ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
 }
 
 /// 403 for keys whose roles are all read-only.
@@ -33,7 +34,7 @@ pub fn require_write(principal: &Principal) -> Result<(), ServiceError> {
     if principal.roles.iter().any(|r| r.can_write()) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden("This API key is read-only".into()))
+        Err(ServiceError::forbidden("api_key", codes::ROLE_REQUIRED))
     }
 }
 
@@ -81,12 +82,11 @@ impl Listings<'_> {
         &self,
         who: &Principal,
         status: Option<ListingStatus>,
-        page: u32,
-        per_page: u32,
+        offset: u64,
+        limit: u32,
     ) -> Result<ListingPage, ServiceError> {
         let partner = partner_id(who)?;
-        let offset = u64::from(page.saturating_sub(1)) * u64::from(per_page);
-        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, per_page).await?)
+        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, limit).await?)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
@@ -95,7 +95,7 @@ impl Listings<'_> {
             .store
             .get_listing(&who.marketplace_id, partner, id)
             .await?
-            .ok_or(ServiceError::NotFound("listing"))
+            .ok_or(ServiceError::not_found("listing"))
     }
 
     pub async fn create(&self, who: &Principal, patch: ListingPatch) -> Result<ListingRecord, ServiceError> {
@@ -104,10 +104,10 @@ impl Listings<'_> {
         let mut created = self
             .create_many(&who.marketplace_id, &partner, Some(&who.user_id), vec![patch])
             .await
-            .map_err(|e| match e {
+            .map_err(|e| match e.kind {
                 // One listing: its fields are the body's own, not `[0].field`.
-                ServiceError::Validation(v) => ServiceError::Validation(v.without_prefix("[0].")),
-                e => e,
+                ErrorKind::Invalid => ServiceError::invalid(e.fields.without_prefix("[0].")),
+                _ => e,
             })?;
         Ok(created.remove(0))
     }
@@ -121,7 +121,7 @@ impl Listings<'_> {
         patches: Vec<ListingPatch>,
     ) -> Result<Vec<ListingRecord>, ServiceError> {
         if self.services.store.get_partner(marketplace_id, partner_id).await?.is_none() {
-            return Err(ServiceError::NotFound("partner"));
+            return Err(ServiceError::not_found("partner"));
         }
         self.create_many(marketplace_id, partner_id, None, patches).await
     }
@@ -207,7 +207,7 @@ impl Listings<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict("the listing is being changed by others; try again".into()))
+        Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE))
     }
 
     /// Archives the listing; archived listings stay readable.
@@ -269,7 +269,7 @@ impl Listings<'_> {
             .get_draft(&who.marketplace_id, partner, draft_id)
             .await?
             .filter(|d| d.listing_id == listing_id)
-            .ok_or(ServiceError::NotFound("draft"))
+            .ok_or(ServiceError::not_found("draft"))
     }
 
     /// Puts a draft's copy onto its listing (re-scored, with the usual update events).
@@ -283,7 +283,7 @@ impl Listings<'_> {
         for _ in 0..WRITE_ATTEMPTS {
             let draft = self.draft(who, listing_id, draft_id).await?;
             if draft.published_at.is_some() {
-                return Err(ServiceError::Conflict("this draft was published already".into()));
+                return Err(ServiceError::conflict("draft", codes::ALREADY_PUBLISHED));
             }
             let current = self.get(who, listing_id).await?;
             let patch = ListingPatch {
@@ -316,6 +316,6 @@ impl Listings<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict("the listing is being changed by others; try again".into()))
+        Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE))
     }
 }

@@ -1,6 +1,7 @@
 //! Partner enrolment, API keys and the marketplace bootstrap: the operator's use cases (CLI),
 //! and the partner's view of itself.
 
+use crate::error::codes;
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::{NewEvent, types};
@@ -91,7 +92,7 @@ impl Partners<'_> {
         match store.create_default_marketplace(new).await {
             Ok(m) => Ok(Bootstrap { marketplace: m, operator_key: Some(key.token) }),
             Err(StoreError::Conflict(_)) => {
-                let m = store.default_marketplace().await?.ok_or(ServiceError::NotFound("marketplace"))?;
+                let m = store.default_marketplace().await?.ok_or(ServiceError::not_found("marketplace"))?;
                 Ok(Bootstrap { marketplace: m, operator_key: None })
             }
             Err(e) => Err(e.into()),
@@ -158,10 +159,7 @@ impl Partners<'_> {
             created_at: now,
         };
         self.services.store.create_partner(new).await.map_err(|e| match e {
-            StoreError::Conflict(_) => ServiceError::Validation(ValidationErrors::single(
-                "email",
-                format!("a user with the e-mail {} exists already", email.as_str()),
-            )),
+            StoreError::Conflict(_) => ServiceError::conflict("user", codes::EMAIL_TAKEN),
             e => e.into(),
         })?;
         Ok(CreatedPartner { partner_id, company_id, user_id, key_id: key.key_id, api_key: key.token })
@@ -174,10 +172,7 @@ impl Partners<'_> {
     /// The calling partner's own profile. Served from the authenticated principal: the key
     /// lookup already read it.
     pub fn profile(&self, principal: &Principal) -> Result<PartnerRecord, ServiceError> {
-        principal
-            .partner
-            .clone()
-            .ok_or_else(|| ServiceError::Forbidden("This API key does not belong to a partner".into()))
+        principal.partner.clone().ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
     }
 
     pub async fn create_key(&self, marketplace_id: &str, input: CreateKey) -> Result<CreatedKey, ServiceError> {
@@ -200,8 +195,8 @@ impl Partners<'_> {
         let store = &self.services.store;
         let memberships = store.memberships(marketplace_id, &input.user_id).await?;
         let membership = match (&input.company_id, memberships.as_slice()) {
-            (_, []) => return Err(ServiceError::NotFound("user")),
-            (Some(c), ms) => ms.iter().find(|m| &m.company_id == c).ok_or(ServiceError::NotFound("membership"))?,
+            (_, []) => return Err(ServiceError::not_found("user")),
+            (Some(c), ms) => ms.iter().find(|m| &m.company_id == c).ok_or(ServiceError::not_found("membership"))?,
             (None, [only]) => only,
             (None, _) => {
                 return Err(

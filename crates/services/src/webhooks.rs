@@ -1,6 +1,7 @@
 //! Webhook registry, test sends and the delivery log. Sending itself is a `WebhookSender` (the
 //! `partnerd-webhooks` crate's HTTP client), so this crate needs no HTTP client.
 
+use crate::error::{ErrorKind, codes};
 use crate::listings::{partner_id, require_write};
 use crate::{Principal, ServiceError, Services};
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use partnerd_domain::ValidationErrors;
 use partnerd_domain::events::NewEvent;
 use partnerd_domain::ids::new_id;
 use partnerd_domain::webhooks::{self as wh, catalog_entry};
-use partnerd_store::{AttemptRecord, DeliveryRecord, WebhookRecord};
+use partnerd_store::{AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, WebhookRecord};
 use serde_json::json;
 
 /// What one HTTP attempt came to.
@@ -72,7 +73,8 @@ pub struct TestOutcome {
     pub error: Option<String>,
 }
 
-const MAX_WEBHOOKS: usize = 20;
+/// Webhooks one partner may register.
+pub const MAX_WEBHOOKS: usize = 20;
 const MAX_EVENTS: usize = 50;
 
 fn internal_event(kind: &'static str, w: &WebhookRecord, who: &Principal) -> NewEvent {
@@ -138,11 +140,7 @@ impl Webhooks<'_> {
         }
         e.into_result()?;
         if self.services.store.list_webhooks(&who.marketplace_id, &partner).await?.len() >= MAX_WEBHOOKS {
-            return Err(ValidationErrors::single(
-                "url",
-                format!("a partner may register at most {MAX_WEBHOOKS} webhooks"),
-            )
-            .into());
+            return Err(ServiceError::conflict("webhook", codes::LIMIT_REACHED));
         }
         let secret = input.secret.unwrap_or_else(wh::generate_secret);
         let now = self.services.clock.now();
@@ -171,7 +169,7 @@ impl Webhooks<'_> {
             .store
             .get_webhook(&who.marketplace_id, partner_id(who)?, id)
             .await?
-            .ok_or(ServiceError::NotFound("webhook"))
+            .ok_or(ServiceError::not_found("webhook"))
     }
 
     pub async fn update(
@@ -236,11 +234,10 @@ impl Webhooks<'_> {
         let entry = catalog_entry(event).ok_or_else(|| {
             ValidationErrors::single("event", format!("unknown event '{event}' (see GET /webhooks/events)"))
         })?;
-        let sender = self
-            .settings()
-            .sender
-            .clone()
-            .ok_or_else(|| ServiceError::Unavailable("webhook sending is not configured".into()))?;
+        let sender = self.settings().sender.clone().ok_or_else(|| {
+            ServiceError::new(ErrorKind::Unavailable, "webhook", codes::SENDER_MISSING)
+                .with_detail("webhook sending is not configured")
+        })?;
         let now = self.services.clock.now();
         let event_id = new_id("evt_test");
         let mut body: serde_json::Value =
@@ -289,12 +286,11 @@ impl Webhooks<'_> {
         &self,
         who: &Principal,
         webhook_id: &str,
-        page: u32,
-        per_page: u32,
+        offset: u64,
+        limit: u32,
     ) -> Result<(Vec<DeliveryRecord>, u64), ServiceError> {
         let w = self.get(who, webhook_id).await?;
-        let offset = u64::from(page.saturating_sub(1)) * u64::from(per_page);
-        Ok(self.services.store.list_deliveries(&w.marketplace_id, &w.partner_id, &w.id, offset, per_page).await?)
+        Ok(self.services.store.list_deliveries(&w.marketplace_id, &w.partner_id, &w.id, offset, limit).await?)
     }
 
     /// Sends an event again as a new delivery with a fresh retry schedule.
@@ -307,7 +303,7 @@ impl Webhooks<'_> {
         require_write(who)?;
         let w = self.get(who, webhook_id).await?;
         if !w.active {
-            return Err(ValidationErrors::single("webhook_id", "the webhook is inactive: activate it first").into());
+            return Err(ServiceError::conflict("webhook", codes::INACTIVE));
         }
         let now = self.services.clock.now();
         Ok(self
@@ -315,5 +311,35 @@ impl Webhooks<'_> {
             .store
             .redeliver(&w.marketplace_id, &w.partner_id, &w.id, delivery_id, &new_id("dlv"), now)
             .await?)
+    }
+}
+
+/// The delivery worker's view of the outbox: what it may claim and record, nothing else.
+pub struct DeliveryQueue<'a> {
+    pub(crate) services: &'a Services,
+}
+
+impl DeliveryQueue<'_> {
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.services.clock.now()
+    }
+
+    /// Delays before each attempt; its length is the number of attempts.
+    pub fn schedule(&self) -> &[Duration] {
+        &self.services.webhooks.schedule
+    }
+
+    /// Whether any delivery is due: a cheap read before a claim, which writes.
+    pub async fn any_due(&self, now: chrono::DateTime<Utc>) -> Result<bool, ServiceError> {
+        Ok(self.services.store.deliveries_due(now).await?)
+    }
+
+    pub async fn claim(&self, claim: &Claim) -> Result<Vec<ClaimedDelivery>, ServiceError> {
+        Ok(self.services.store.claim_deliveries(claim).await?)
+    }
+
+    /// Records an attempt; `false` when this claimer no longer holds the delivery.
+    pub async fn finish(&self, result: AttemptResult) -> Result<bool, ServiceError> {
+        Ok(self.services.store.finish_attempt(result).await?)
     }
 }

@@ -89,9 +89,9 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
         return Ok(1);
     }
-    let store = &shared.services.store;
-    let now = shared.services.clock.now();
-    if !store.deliveries_due(now).await.map_err(|e| e.to_string())? {
+    let queue = shared.services.delivery_queue();
+    let now = queue.now();
+    if !queue.any_due(now).await.map_err(|e| e.to_string())? {
         return Ok(0);
     }
     let full: Vec<String> = shared
@@ -110,7 +110,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
         per_webhook: opts.queue_per_endpoint,
         exclude_webhooks: full,
     };
-    let claimed = store.claim_deliveries(&claim).await.map_err(|e| e.to_string())?;
+    let claimed = queue.claim(&claim).await.map_err(|e| e.to_string())?;
     let taken = claimed.len();
     for d in claimed {
         shared.held.fetch_add(1, Ordering::AcqRel);
@@ -143,7 +143,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
 }
 
 async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
-    let services = &shared.services;
+    let queue = shared.services.delivery_queue();
     let body = wh::payload(&d.event_id, &d.event_type, d.occurred_at, &d.data);
     let out = {
         // The request slot is held for the request only, not while the attempt is recorded.
@@ -152,13 +152,13 @@ async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
         let headers = wh::signed_headers(&d.secret, &d.event_id, Utc::now().timestamp(), body.as_bytes());
         shared.sender.send(&d.url, &headers, body.as_bytes()).await
     };
-    let now = services.clock.now();
+    let now = queue.now();
     let retry_after = out.retry_after.as_deref().and_then(|v| wh::parse_retry_after(v, now));
     let next = match wh::next_step(
         out.status,
         retry_after,
         d.attempt as usize,
-        &services.webhooks.schedule,
+        queue.schedule(),
         now,
         rand::random::<f64>(),
     ) {
@@ -184,7 +184,7 @@ async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
     // lease runs out and the delivery is sent again (at least once, never lost).
     for wait_ms in [0u64, 100, 1_000] {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-        match services.store.finish_attempt(result.clone()).await {
+        match queue.finish(result.clone()).await {
             Ok(true) => return,
             Ok(false) => {
                 tracing::warn!(delivery = %d.id, "attempt finished after its claim was taken over");

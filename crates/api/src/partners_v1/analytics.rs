@@ -1,7 +1,7 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -75,7 +75,7 @@ pub async fn list_reports(
     let mut e = ValidationErrors::new();
     let (page, per_page) = paging(&q, &mut e);
     e.into_result().map_err(|e| ApiError::validation(&e))?;
-    let (items, total) = s.analytics().list_reports(&who, page, per_page).await?;
+    let (items, total) = s.analytics().list_reports(&who, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(report_head).collect(), page, per_page, total))
 }
 

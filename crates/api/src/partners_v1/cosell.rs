@@ -1,7 +1,7 @@
 //! Co-Sell Operations: `/partners/cosell/opportunities…`.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -106,7 +106,7 @@ pub async fn list(State(s): State<Services>, Caller(who): Caller, q: QueryParams
         created_after: q.get("created_after").and_then(|v| e.check("created_after", instant(v))),
     };
     e.into_result().map_err(|e| ApiError::validation(&e))?;
-    let result = s.cosell().list(&who, &filter, page, per_page).await?;
+    let result = s.cosell().list(&who, &filter, page_offset(page, per_page), per_page).await?;
     let items = result.items.iter().map(|o| opportunity(o, &who)).collect();
     Ok(ok_page(items, page, per_page, result.total))
 }

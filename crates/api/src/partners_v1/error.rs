@@ -5,7 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::ValidationErrors;
-use partnerd_services::ServiceError;
+use partnerd_services::webhooks::MAX_WEBHOOKS;
+use partnerd_services::{ErrorKind, ServiceError};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug)]
@@ -98,15 +99,41 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The partners surface's words for every service error, keyed by (kind, entity, code).
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Validation(v) => ApiError::validation(&v),
-            ServiceError::NotFound(what) => ApiError::not_found(&capitalised(what)),
-            ServiceError::Forbidden(m) => ApiError::forbidden(m),
-            ServiceError::Conflict(m) => ApiError::validation_single("request", &m),
-            ServiceError::Unavailable(m) => {
-                tracing::error!(error = %m, "storage failure");
+        use partnerd_services::error::codes::*;
+        match (e.kind, e.entity, e.code) {
+            (ErrorKind::Invalid, ..) => ApiError::validation(&e.fields),
+            (ErrorKind::NotFound, entity, _) => ApiError::not_found(&capitalised(&entity.replace('_', " "))),
+            (ErrorKind::Forbidden, _, PARTNER_REQUIRED) => {
+                ApiError::forbidden("This API key does not belong to a partner")
+            }
+            (ErrorKind::Forbidden, _, ROLE_REQUIRED) => ApiError::forbidden("This API key is read-only"),
+            (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
+            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => {
+                ApiError::validation_single("request", &format!("the {entity} is being changed by others; try again"))
+            }
+            (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {
+                ApiError::validation_single("request", "this draft was published already")
+            }
+            (ErrorKind::Conflict, "webhook", LIMIT_REACHED) => {
+                ApiError::validation_single("url", &format!("a partner may register at most {MAX_WEBHOOKS} webhooks"))
+            }
+            (ErrorKind::Conflict, "webhook", INACTIVE) => {
+                ApiError::validation_single("webhook_id", "the webhook is inactive: activate it first")
+            }
+            (ErrorKind::Conflict, "user", EMAIL_TAKEN) => {
+                ApiError::validation_single("email", "a user with this e-mail exists already")
+            }
+            (ErrorKind::Conflict, entity, code) => {
+                // A write refused by a uniqueness rule the store did not name (an id collision):
+                // the detail stays in the logs.
+                tracing::warn!(entity, code, detail = e.detail.as_deref().unwrap_or(""), "write conflict");
+                ApiError::validation_single("request", "conflicts with a concurrent change; try again")
+            }
+            (ErrorKind::Unavailable, ..) => {
+                tracing::error!(error = %e, "storage failure");
                 ApiError::server_error()
             }
         }
@@ -116,4 +143,34 @@ impl From<ServiceError> for ApiError {
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use partnerd_services::ErrorKind;
+
+    #[test]
+    fn every_service_error_has_its_own_answer() {
+        for &(kind, entity, code) in ServiceError::CATALOG {
+            let e = ApiError::from(ServiceError::new(kind, entity, code));
+            let expected = match kind {
+                ErrorKind::Invalid | ErrorKind::Conflict => StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+                ErrorKind::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            assert_eq!(e.status, expected, "{kind:?} {entity} {code}");
+            assert!(!e.message.starts_with("Forbidden: "), "unmapped: {kind:?} {entity} {code}");
+        }
+    }
+
+    #[test]
+    fn messages_are_the_documented_ones() {
+        let e = ApiError::from(ServiceError::not_found("api_key"));
+        assert_eq!(e.message, "Api key not found");
+        let e = ApiError::from(ServiceError::conflict("listing", partnerd_services::error::codes::CONCURRENT_CHANGE));
+        assert_eq!(e.message, "The request field is invalid: the listing is being changed by others; try again");
+        assert_eq!(e.details["request"][0], "the listing is being changed by others; try again");
+    }
 }

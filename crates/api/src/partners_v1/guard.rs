@@ -44,22 +44,22 @@ pub async fn authenticate_and_limit(State(services): State<Services>, mut req: R
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let claimed = req.headers().get("x-partner-id").map(|v| v.to_str().unwrap_or("\u{0}"));
-    let outcome = services.auth.authenticate(bearer(req.headers()), client_ip, claimed).await;
+    let outcome = services.auth().authenticate(bearer(req.headers()), client_ip, claimed).await;
 
     let (bucket, limits) = match &outcome {
         Ok(p) => {
             let plan_limits = match &p.partner {
-                Some(partner) => services.plans.limits(&partner.plan).unwrap_or_else(|| {
+                Some(partner) => services.plans().limits(&partner.plan).unwrap_or_else(|| {
                     tracing::warn!(plan = %partner.plan, "partner's plan is not configured; applying the smallest");
-                    services.plans.anonymous_limits()
+                    services.plans().anonymous_limits()
                 }),
-                None => services.plans.operator_limits(),
+                None => services.plans().operator_limits(),
             };
             (format!("key:{}", p.key_id), plan_limits)
         }
-        Err(_) => (format!("ip:{client_ip}"), services.plans.anonymous_limits()),
+        Err(_) => (format!("ip:{client_ip}"), services.plans().anonymous_limits()),
     };
-    let decision = services.limiter.check(&bucket, &limits).await;
+    let decision = services.limiter().check(&bucket, &limits).await;
     if let Some(d) = &decision
         && !d.allowed
     {

@@ -1,7 +1,7 @@
 //! Listings: `/partners/listings…`, with SEO score, recommendations and content drafts.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use crate::extract::ApiJson;
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -130,7 +130,7 @@ pub async fn list(State(s): State<Services>, Caller(who): Caller, q: QueryParams
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
-    let result = s.listings().list(&who, status, page, per_page).await?;
+    let result = s.listings().list(&who, status, page_offset(page, per_page), per_page).await?;
     let items: Vec<Value> = result.items.iter().map(summary).collect();
     Ok(ok_page(items, page, per_page, result.total))
 }

@@ -56,6 +56,11 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     Json(json!({ "success": true, "data": data })).into_response()
 }
 
+/// Where 1-based page `page` of `per_page` rows starts.
+pub fn page_offset(page: u32, per_page: u32) -> u64 {
+    u64::from(page.saturating_sub(1)) * u64::from(per_page)
+}
+
 /// `{"success": true, "data": […], "meta": {page, per_page, total}}`.
 pub fn ok_page<T: Serialize>(items: Vec<T>, page: u32, per_page: u32, total: u64) -> Response {
     Json(json!({ "success": true, "data": items, "meta": { "page": page, "per_page": per_page, "total": total } }))

@@ -1,7 +1,7 @@
 //! Webhooks: `/partners/webhooks…`: registry, event catalog, test sends, delivery log.
 
 use super::{ApiError, Caller, iso, ok, ok_page};
-use super::{known_id, unknown_fields};
+use super::{known_id, page_offset, unknown_fields};
 use crate::extract::{ApiJson, JsonOrEmpty};
 use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
@@ -188,7 +188,7 @@ pub async fn deliveries(
     let mut e = ValidationErrors::new();
     let (page, per_page) = paging(&q, &mut e);
     e.into_result().map_err(|e| ApiError::validation(&e))?;
-    let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page, per_page).await?;
+    let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(delivery).collect(), page, per_page, total))
 }
 

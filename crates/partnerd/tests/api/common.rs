@@ -191,7 +191,7 @@ impl TestApp {
     }
 
     pub async fn events(&self, subject: &str) -> Vec<partnerd_store::EventRecord> {
-        self.server.services.store.events_for_subject(&self.marketplace_id(), subject).await.unwrap()
+        self.server.services.events_for_subject(&self.marketplace_id(), subject).await.unwrap()
     }
 }
 
