@@ -82,8 +82,33 @@ pub(crate) fn run(c: &Connection, q: &Query, args: &[Value<'_>]) -> StoreResult<
     c.prepare_cached(q.sqlite()).and_then(|mut s| s.execute(binds(args))).map_err(backend)
 }
 
-pub(crate) fn query_all<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<Vec<T>> {
-    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+/// A cached statement to run many times in a loop (one cache lookup, not one per row).
+pub(crate) fn prepare<'c>(c: &'c Connection, q: &Query) -> StoreResult<rusqlite::CachedStatement<'c>> {
+    c.prepare_cached(q.sqlite()).map_err(backend)
+}
+
+/// Runs a statement from [`prepare`].
+pub(crate) fn run_prepared(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value<'_>]) -> StoreResult<usize> {
+    stmt.execute(binds(args)).map_err(backend)
+}
+
+/// The first row of a statement from [`prepare`].
+pub(crate) fn query_prepared<T: Decode>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: &[Value<'_>],
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(binds(args)).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => T::decode(&SqliteRow(row), &mut 0).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every row of a statement from [`prepare`].
+pub(crate) fn query_all_prepared<T: Decode>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: &[Value<'_>],
+) -> StoreResult<Vec<T>> {
     let mut rows = stmt.query(binds(args)).map_err(backend)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
@@ -92,13 +117,12 @@ pub(crate) fn query_all<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]
     Ok(out)
 }
 
+pub(crate) fn query_all<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<Vec<T>> {
+    query_all_prepared(&mut c.prepare_cached(sql).map_err(backend)?, args)
+}
+
 pub(crate) fn query_opt<T: Decode>(c: &Connection, sql: &str, args: &[Value<'_>]) -> StoreResult<Option<T>> {
-    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
-    let mut rows = stmt.query(binds(args)).map_err(backend)?;
-    match rows.next().map_err(backend)? {
-        Some(row) => T::decode(&SqliteRow(row), &mut 0).map(Some),
-        None => Ok(None),
-    }
+    query_prepared(&mut c.prepare_cached(sql).map_err(backend)?, args)
 }
 
 /// For aggregates, which always return a row.

@@ -12,7 +12,7 @@ mod webhooks;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conn::{Readers, Writer, backend, open_connection};
-use kit::{execute, query_all, query_opt, run};
+use kit::{execute, prepare, query_all, query_opt, query_prepared, run, run_prepared};
 use partnerd_domain::events::NewEvent;
 use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::Role;
@@ -86,6 +86,7 @@ fn append_events(
     events: &[NewEvent],
 ) -> StoreResult<()> {
     let recorded_at = Utc::now();
+    let mut insert = prepare(conn, &INSERT_EVENT)?;
     for e in events {
         let id = new_id("evt");
         let args = args![
@@ -101,7 +102,7 @@ fn append_events(
             occurred_at,
             recorded_at,
         ];
-        run(conn, &INSERT_EVENT, &args)?;
+        run_prepared(&mut insert, &args)?;
         // Deliveries are created with the event, in its transaction: none is ever lost.
         if let Some(partner) = &e.partner_id
             && partnerd_domain::webhooks::is_deliverable(e.event_type)
@@ -207,9 +208,10 @@ impl PartnerStore for SqliteStore {
         let (m, ids) = (marketplace_id.to_owned(), user_ids.to_vec());
         self.readers
             .read(move |c| {
+                let mut read = prepare(c, &USER_EMAIL)?;
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    out.extend(query_opt(c, USER_EMAIL.sqlite(), &args![m, id])?);
+                    out.extend(query_prepared(&mut read, &args![m, id])?);
                 }
                 Ok(out)
             })

@@ -2,7 +2,9 @@
 //! `partnerd_store::schema::webhooks`. Claims run on the single writer, so one process never
 //! hands a delivery out twice; across processes SQLite's write lock serialises claims.
 
-use crate::kit::{execute, insert, query_all, query_one, query_opt, run};
+use crate::kit::{
+    execute, insert, prepare, query_all, query_all_prepared, query_one, query_opt, query_prepared, run, run_prepared,
+};
 use crate::{SqliteStore, append_events};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -50,8 +52,9 @@ static SUBSCRIBE: Query = partnerd_store::sql!(
 fn write_subscriptions(c: &Connection, w: &WebhookRecord) -> StoreResult<()> {
     run(c, &sql::DELETE_SUBSCRIPTIONS, &args![w.id])?;
     if w.active {
+        let mut subscribe = prepare(c, &SUBSCRIBE)?;
         for e in &w.events {
-            run(c, &SUBSCRIBE, &args![w.id, w.marketplace_id, w.partner_id, e])?;
+            run_prepared(&mut subscribe, &args![w.id, w.marketplace_id, w.partner_id, e])?;
         }
     }
     Ok(())
@@ -178,10 +181,11 @@ impl WebhookStore for SqliteStore {
                 let candidates: Vec<(String, String)> =
                     query_all(c, CANDIDATES.sqlite(), &args![claim.now, excluded, candidate_window(&claim)])?;
                 let chosen = fair_share(candidates, |(_, w)| w.as_str(), claim.per_webhook, claim.limit);
+                let (mut mark, mut details) = (prepare(c, &MARK_CLAIMED)?, prepare(c, &CLAIMED)?);
                 let mut claimed = Vec::with_capacity(chosen.len());
                 for (id, _) in &chosen {
-                    run(c, &MARK_CLAIMED, &args![id, claim.claimer, claim.lease_until])?;
-                    claimed.push(query_one(c, CLAIMED.sqlite(), &args![id])?);
+                    run_prepared(&mut mark, &args![id, claim.claimer, claim.lease_until])?;
+                    claimed.extend(query_prepared(&mut details, &args![id])?);
                 }
                 Ok(claimed)
             })
@@ -225,8 +229,9 @@ impl WebhookStore for SqliteStore {
         let (ids, claimer) = (ids.to_vec(), claimer.to_owned());
         self.writer
             .write(move |c| {
+                let mut release = prepare(c, &RELEASE)?;
                 for id in &ids {
-                    run(c, &RELEASE, &args![id, claimer])?;
+                    run_prepared(&mut release, &args![id, claimer])?;
                 }
                 Ok(())
             })
@@ -247,8 +252,9 @@ impl WebhookStore for SqliteStore {
                 let (total,): (i64,) = query_one(c, sql::DELIVERY_COUNT.sqlite(), &args![m, p, w])?;
                 let mut items: Vec<DeliveryRecord> =
                     query_all(c, sql::DELIVERY_PAGE.sqlite(), &args![m, p, w, limit, offset])?;
+                let mut attempts = prepare(c, &ATTEMPTS)?;
                 for d in &mut items {
-                    d.log = query_all(c, ATTEMPTS.sqlite(), &args![d.id])?;
+                    d.log = query_all_prepared(&mut attempts, &args![d.id])?;
                 }
                 Ok((items, count("deliveries", total)?))
             })
