@@ -32,6 +32,16 @@
 //! comparisons, `IN` sets and sorts from an allowlist: [`Filter`] covers them in ~150 lines,
 //! 15× cheaper per query. Revisit if a surface needs nested boolean logic or joins chosen at
 //! run time.
+//!
+//! ## Cost on the hot paths
+//!
+//! Values borrow the record's strings (no copies for SQLite, which binds them in place), the
+//! statements derived from a declaration are built once per dialect, and SQLite loops look a
+//! cached statement up once per loop. A focused release-mode loop on SQLite (same seed, old code
+//! against this one, three alternating runs on a loaded 2-core machine) found no regression:
+//! `get_listing` 3.7–4.9 → 3.5–4.0 µs, `list_listings` (20) 49–64 → 51–66 µs, `get_opportunity`
+//! 25–27 → 24–31 µs, claims 14–23 → 10–14 µs per delivery; writes (32 concurrent, group commit)
+//! stay fsync-bound and within run-to-run noise.
 
 mod filter;
 mod record;
