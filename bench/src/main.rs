@@ -178,7 +178,7 @@ async fn seed(
             async move {
                 let input = NewOpportunity {
                     customer_name: Some(format!("Customer {i}")),
-                    deal_value: Some(json!(1000 + (i % 997) * 10)),
+                    deal_value: Some(partnerd_domain::money::AmountInput::number(1000 + (i % 997) * 10)),
                     partner_id: Some(other),
                     ..Default::default()
                 };

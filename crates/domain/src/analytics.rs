@@ -2,33 +2,16 @@
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Days7,
-    Days30,
-    Days90,
-    Year,
+crate::str_enum! {
+    pub enum Period {
+        Days7 = "7d",
+        Days30 = "30d",
+        Days90 = "90d",
+        Year = "1y",
+    }
 }
 
 impl Period {
-    pub const ALL: [Period; 4] = [Period::Days7, Period::Days30, Period::Days90, Period::Year];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Period::Days7 => "7d",
-            Period::Days30 => "30d",
-            Period::Days90 => "90d",
-            Period::Year => "1y",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("must be one of: 7d, 30d, 90d, 1y (got '{s}')"))
-    }
-
     pub fn duration(self) -> Duration {
         match self {
             Period::Days7 => Duration::days(7),
@@ -42,6 +25,17 @@ impl Period {
     pub fn window(self, end: DateTime<Utc>) -> Window {
         Window { start: end - self.duration(), end }
     }
+}
+
+crate::str_enum! {
+    /// The kinds of report partnerd makes.
+    pub enum ReportType: unknown = unknown_report_type {
+        PartnerPerformance = "partner_performance",
+    }
+}
+
+fn unknown_report_type(_: &str, names: &[&str]) -> String {
+    format!("must be one of: {}", names.join(", "))
 }
 
 /// A half-open time window `[start, end)`.
@@ -74,6 +68,12 @@ mod tests {
             Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
             "365 days back over a leap day"
         );
+    }
+
+    #[test]
+    fn report_types_name_the_known_ones() {
+        assert_eq!(ReportType::parse("partner_performance"), Ok(ReportType::PartnerPerformance));
+        assert_eq!(ReportType::parse("weekly").unwrap_err(), "must be one of: partner_performance");
     }
 
     #[test]

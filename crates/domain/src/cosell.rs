@@ -1,33 +1,19 @@
-//! Co-sell opportunities: a deal one partner shares with another, and its status machine.
+//! Co-sell opportunities: a deal one partner shares with another, its field rules and its
+//! status machine.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OpportunityStatus {
-    Open,
-    InProgress,
-    Won,
-    Lost,
+use crate::ValidationErrors;
+use chrono::NaiveDate;
+
+crate::str_enum! {
+    pub enum OpportunityStatus {
+        Open = "open",
+        InProgress = "in_progress",
+        Won = "won",
+        Lost = "lost",
+    }
 }
 
 impl OpportunityStatus {
-    pub const ALL: [OpportunityStatus; 4] =
-        [OpportunityStatus::Open, OpportunityStatus::InProgress, OpportunityStatus::Won, OpportunityStatus::Lost];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpportunityStatus::Open => "open",
-            OpportunityStatus::InProgress => "in_progress",
-            OpportunityStatus::Won => "won",
-            OpportunityStatus::Lost => "lost",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("must be one of: open, in_progress, won, lost (got '{s}')"))
-    }
-
     /// Where an opportunity may go from here: open → in_progress → won or lost; won and lost
     /// are final.
     pub fn next(self) -> &'static [OpportunityStatus] {
@@ -46,6 +32,27 @@ impl OpportunityStatus {
     pub fn is_pipeline(self) -> bool {
         matches!(self, OpportunityStatus::Open | OpportunityStatus::InProgress)
     }
+}
+
+/// Longest customer name, in characters.
+pub const MAX_CUSTOMER_NAME: usize = 200;
+/// Longest description or notes, in characters.
+pub const MAX_TEXT: usize = 5_000;
+
+/// A text field trimmed; a problem (required and empty, too long) is recorded under `field`.
+pub fn check_text(errors: &mut ValidationErrors, field: &str, v: &str, max: usize, required: bool) -> String {
+    let t = v.trim();
+    if required && t.is_empty() {
+        errors.add(field, "is required");
+    } else if t.chars().count() > max {
+        errors.add(field, format!("must be at most {max} characters"));
+    }
+    t.to_owned()
+}
+
+/// A `YYYY-MM-DD` date, or a problem recorded under `field`.
+pub fn check_date(errors: &mut ValidationErrors, field: &str, v: &str) -> Option<NaiveDate> {
+    errors.check(field, NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)"))
 }
 
 /// Checks a requested status change. Staying in the same status is no change and allowed.
@@ -105,6 +112,20 @@ mod tests {
             transition(InProgress, Open).unwrap_err(),
             "cannot change from 'in_progress' to 'open'; allowed: won, lost"
         );
+    }
+
+    #[test]
+    fn fields_are_trimmed_and_bounded() {
+        let mut e = ValidationErrors::new();
+        assert_eq!(check_text(&mut e, "notes", "  hi ", MAX_TEXT, false), "hi");
+        assert_eq!(check_text(&mut e, "customer_name", "   ", MAX_CUSTOMER_NAME, true), "");
+        check_text(&mut e, "description", &"x".repeat(MAX_TEXT + 1), MAX_TEXT, false);
+        assert_eq!(check_date(&mut e, "expected_close_date", " 2025-03-15 "), NaiveDate::from_ymd_opt(2025, 3, 15));
+        assert_eq!(check_date(&mut e, "expected_close_date", "15/03/2025"), None);
+        assert_eq!(e.fields()["customer_name"], ["is required"]);
+        assert_eq!(e.fields()["description"], ["must be at most 5000 characters"]);
+        assert_eq!(e.fields()["expected_close_date"], ["must be a date (YYYY-MM-DD)"]);
+        assert!(!e.fields().contains_key("notes"));
     }
 
     #[test]

@@ -1,6 +1,19 @@
 //! Domain events: every state change appends one, in the same transaction as the change. The
 //! log feeds cache invalidation now, and timelines, activities, webhooks and analytics later.
+//!
+//! Each event type has one payload struct here. The services build events from them, the
+//! webhook catalog's samples are the same structs with example values, and readers (the
+//! co-sell timeline) parse stored payloads back into them, so producer, sample and reader
+//! cannot drift apart. Field names and value shapes are those payloads have always had: stored
+//! events render byte for byte as before.
 
+use crate::analytics::Period;
+use crate::cosell::OpportunityStatus;
+use crate::listing::ListingStatus;
+use crate::money::Amount;
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Event type names. One list, so the webhook catalog and the code cannot disagree.
@@ -18,12 +31,21 @@ pub mod types {
     pub const OPPORTUNITY_STATUS_CHANGED: &str = "opportunity.status_changed";
     pub const OPPORTUNITY_UPDATED: &str = "opportunity.updated";
     pub const REPORT_GENERATED: &str = "report.generated";
+    pub const WEBHOOK_CREATED: &str = "webhook.created";
+    pub const WEBHOOK_UPDATED: &str = "webhook.updated";
+    pub const WEBHOOK_SECRET_ROTATED: &str = "webhook.secret_rotated";
+    pub const CUSTOMER_CREATED: &str = "customer.created";
+    pub const CUSTOMER_UPGRADED: &str = "customer.upgraded";
+    pub const CUSTOMER_CANCELLED: &str = "customer.cancelled";
+    pub const COMMISSION_EARNED: &str = "commission.earned";
+    pub const INVOICE_GENERATED: &str = "invoice.generated";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
 pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED];
 
-/// An event about to be appended.
+/// An event about to be appended. `payload` is the stored form of one of the payload structs
+/// below; build events with [`NewEvent::of`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub event_type: &'static str,
@@ -35,4 +57,608 @@ pub struct NewEvent {
     pub related_partner_id: Option<String>,
     pub actor_user_id: Option<String>,
     pub payload: Value,
+}
+
+/// A typed event payload: its type name, what it is about, and an example for the catalog.
+pub trait EventPayload: Serialize + DeserializeOwned {
+    const TYPE: &'static str;
+    /// The kind of record the event is about (`"listing"`, `"opportunity"`…).
+    const SUBJECT: &'static str;
+    /// The id of that record.
+    fn subject_id(&self) -> &str;
+    /// Plausible values, as the webhook catalog shows and test sends deliver.
+    fn example() -> Self;
+}
+
+impl NewEvent {
+    /// The event of `payload`, for no partner and no actor until set.
+    pub fn of<P: EventPayload>(payload: &P) -> Self {
+        NewEvent {
+            event_type: P::TYPE,
+            subject_type: P::SUBJECT,
+            subject_id: payload.subject_id().to_owned(),
+            partner_id: None,
+            related_partner_id: None,
+            actor_user_id: None,
+            payload: to_stored(payload),
+        }
+    }
+
+    /// Whose data this is.
+    pub fn partner(mut self, partner_id: Option<String>) -> Self {
+        self.partner_id = partner_id;
+        self
+    }
+
+    /// The other party of a shared record.
+    pub fn related(mut self, partner_id: Option<String>) -> Self {
+        self.related_partner_id = partner_id;
+        self
+    }
+
+    pub fn actor(mut self, user_id: Option<String>) -> Self {
+        self.actor_user_id = user_id;
+        self
+    }
+}
+
+/// The stored (and delivered) form of a payload.
+pub fn to_stored<P: Serialize>(payload: &P) -> Value {
+    // Payloads are plain structs with string keys: serialising them cannot fail.
+    serde_json::to_value(payload).expect("event payloads serialise to JSON")
+}
+
+/// A stored payload read back as its struct; `None` when the row does not have its shape.
+pub fn from_stored<P: EventPayload>(payload: &Value) -> Option<P> {
+    P::deserialize(payload).ok()
+}
+
+/// One field's change in an `…updated` event: `{old, new}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub old: T,
+    pub new: T,
+}
+
+impl<T: PartialEq> Change<T> {
+    /// `Some` when the value changed.
+    pub fn between(old: T, new: T) -> Option<Self> {
+        (old != new).then_some(Change { old, new })
+    }
+}
+
+macro_rules! payload {
+    ($name:ident, $type:path, $subject:literal, $id:ident, $example:expr) => {
+        impl EventPayload for $name {
+            const TYPE: &'static str = $type;
+            const SUBJECT: &'static str = $subject;
+            fn subject_id(&self) -> &str {
+                &self.$id
+            }
+            fn example() -> Self {
+                $example
+            }
+        }
+    };
+}
+
+// Partners and keys (internal: not in the webhook catalog).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketplaceCreated {
+    pub marketplace_id: String,
+}
+payload!(
+    MarketplaceCreated,
+    types::MARKETPLACE_CREATED,
+    "marketplace",
+    marketplace_id,
+    MarketplaceCreated { marketplace_id: "mkt_sample".into() }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerCreated {
+    pub partner_id: String,
+    pub company_id: String,
+    pub company_name: String,
+    pub email: String,
+    pub plan: String,
+}
+payload!(
+    PartnerCreated,
+    types::PARTNER_CREATED,
+    "partner",
+    partner_id,
+    PartnerCreated {
+        partner_id: "partner_sample".into(),
+        company_id: "company_sample".into(),
+        company_name: "Acme Corporation".into(),
+        email: "admin@acme.example".into(),
+        plan: "starter".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyCreated {
+    pub key_id: String,
+    pub user_id: String,
+}
+payload!(
+    ApiKeyCreated,
+    types::API_KEY_CREATED,
+    "api_key",
+    key_id,
+    ApiKeyCreated { key_id: "key_sample".into(), user_id: "user_sample".into() }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRevoked {
+    pub key_id: String,
+}
+payload!(ApiKeyRevoked, types::API_KEY_REVOKED, "api_key", key_id, ApiKeyRevoked { key_id: "key_sample".into() });
+
+// Listings and their content.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingCreated {
+    pub listing_id: String,
+    pub title: String,
+    pub status: ListingStatus,
+    pub marketplace: String,
+    pub seo_score: u32,
+}
+payload!(
+    ListingCreated,
+    types::LISTING_CREATED,
+    "listing",
+    listing_id,
+    ListingCreated {
+        listing_id: "listing_sample".into(),
+        title: "Enterprise Security Suite".into(),
+        status: ListingStatus::Draft,
+        marketplace: "aws".into(),
+        seo_score: 42,
+    }
+);
+
+/// The fields of a listing that changed; absent ones did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_description: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_description: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlights: Option<Change<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Change<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<Change<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Change<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<Change<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_model: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<Change<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Change<ListingStatus>>,
+}
+
+impl ListingChanges {
+    pub fn is_empty(&self) -> bool {
+        self == &ListingChanges::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingUpdated {
+    pub listing_id: String,
+    pub changes: ListingChanges,
+}
+payload!(
+    ListingUpdated,
+    types::LISTING_UPDATED,
+    "listing",
+    listing_id,
+    ListingUpdated {
+        listing_id: "listing_sample".into(),
+        changes: ListingChanges {
+            title: Change::between("Old Title".into(), "New Title".into()),
+            ..Default::default()
+        },
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeoScoreChanged {
+    pub listing_id: String,
+    pub old_score: u32,
+    pub new_score: u32,
+    pub grade: String,
+}
+payload!(
+    SeoScoreChanged,
+    types::SEO_SCORE_CHANGED,
+    "listing",
+    listing_id,
+    SeoScoreChanged { listing_id: "listing_sample".into(), old_score: 62, new_score: 85, grade: "A".into() }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentGenerated {
+    pub listing_id: String,
+    pub draft_id: String,
+    pub seo_score: u32,
+    pub projected_seo_score: u32,
+}
+payload!(
+    ContentGenerated,
+    types::CONTENT_GENERATED,
+    "listing",
+    listing_id,
+    ContentGenerated {
+        listing_id: "listing_sample".into(),
+        draft_id: "draft_sample".into(),
+        seo_score: 62,
+        projected_seo_score: 85,
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentPublished {
+    pub listing_id: String,
+    pub draft_id: String,
+    pub seo_score: u32,
+}
+payload!(
+    ContentPublished,
+    types::CONTENT_PUBLISHED,
+    "listing",
+    listing_id,
+    ContentPublished { listing_id: "listing_sample".into(), draft_id: "draft_sample".into(), seo_score: 85 }
+);
+
+// Co-sell.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpportunityCreated {
+    pub opportunity_id: String,
+    pub customer_name: String,
+    pub deal_value: Amount,
+    pub status: OpportunityStatus,
+    pub owner_partner_id: String,
+    /// The co-sell partner.
+    pub partner_id: String,
+    pub expected_close_date: Option<NaiveDate>,
+}
+payload!(
+    OpportunityCreated,
+    types::OPPORTUNITY_CREATED,
+    "opportunity",
+    opportunity_id,
+    OpportunityCreated {
+        opportunity_id: "opp_sample".into(),
+        customer_name: "Global Corp".into(),
+        deal_value: Amount::from_cents(5_000_000),
+        status: OpportunityStatus::Open,
+        owner_partner_id: "partner_sample".into(),
+        partner_id: "partner_other".into(),
+        expected_close_date: NaiveDate::from_ymd_opt(2025, 3, 15),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpportunityStatusChanged {
+    pub opportunity_id: String,
+    pub from: OpportunityStatus,
+    pub to: OpportunityStatus,
+}
+payload!(
+    OpportunityStatusChanged,
+    types::OPPORTUNITY_STATUS_CHANGED,
+    "opportunity",
+    opportunity_id,
+    OpportunityStatusChanged {
+        opportunity_id: "opp_sample".into(),
+        from: OpportunityStatus::Open,
+        to: OpportunityStatus::InProgress,
+    }
+);
+
+/// The fields of an opportunity that changed (status changes are their own event). Declared
+/// in name order: readers list changes in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpportunityChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_value: Option<Change<Amount>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_close_date: Option<Change<Option<NaiveDate>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Change<String>>,
+}
+
+impl OpportunityChanges {
+    pub fn is_empty(&self) -> bool {
+        self == &OpportunityChanges::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpportunityUpdated {
+    pub opportunity_id: String,
+    pub changes: OpportunityChanges,
+}
+payload!(
+    OpportunityUpdated,
+    types::OPPORTUNITY_UPDATED,
+    "opportunity",
+    opportunity_id,
+    OpportunityUpdated {
+        opportunity_id: "opp_sample".into(),
+        changes: OpportunityChanges {
+            deal_value: Change::between(Amount::from_cents(5_000_000), Amount::from_cents(8_000_000)),
+            ..Default::default()
+        },
+    }
+);
+
+// Analytics.
+
+crate::str_enum! {
+    /// Why a report was made.
+    pub enum ReportTrigger {
+        OnDemand = "on_demand",
+        Scheduled = "scheduled",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportGenerated {
+    pub report_id: String,
+    #[serde(rename = "type")]
+    pub report_type: String,
+    /// A period name (`30d`) or, for monthly reports, the month (`2025-01`).
+    pub period: String,
+    pub trigger: ReportTrigger,
+}
+payload!(
+    ReportGenerated,
+    types::REPORT_GENERATED,
+    "report",
+    report_id,
+    ReportGenerated {
+        report_id: "report_sample".into(),
+        report_type: "partner_performance".into(),
+        period: Period::Days30.as_str().into(),
+        trigger: ReportTrigger::OnDemand,
+    }
+);
+
+// Webhook registry changes (internal: audited, never delivered).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookState {
+    pub webhook_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub active: bool,
+}
+
+fn webhook_example() -> WebhookState {
+    WebhookState {
+        webhook_id: "webhook_sample".into(),
+        url: "https://example.com/hooks/partnerd".into(),
+        events: vec![types::LISTING_CREATED.into()],
+        active: true,
+    }
+}
+
+macro_rules! webhook_payload {
+    ($name:ident, $type:path) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub WebhookState);
+        impl EventPayload for $name {
+            const TYPE: &'static str = $type;
+            const SUBJECT: &'static str = "webhook";
+            fn subject_id(&self) -> &str {
+                &self.0.webhook_id
+            }
+            fn example() -> Self {
+                $name(webhook_example())
+            }
+        }
+    };
+}
+webhook_payload!(WebhookCreated, types::WEBHOOK_CREATED);
+webhook_payload!(WebhookUpdated, types::WEBHOOK_UPDATED);
+webhook_payload!(WebhookSecretRotated, types::WEBHOOK_SECRET_ROTATED);
+
+// Reseller events: in the catalog for subscribers; produced once customers are modelled.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerCreated {
+    pub customer_id: String,
+    pub company_name: String,
+    pub plan: String,
+}
+payload!(
+    CustomerCreated,
+    types::CUSTOMER_CREATED,
+    "customer",
+    customer_id,
+    CustomerCreated {
+        customer_id: "customer_sample".into(),
+        company_name: "Acme Corporation".into(),
+        plan: "professional".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerUpgraded {
+    pub customer_id: String,
+    pub from_plan: String,
+    pub to_plan: String,
+}
+payload!(
+    CustomerUpgraded,
+    types::CUSTOMER_UPGRADED,
+    "customer",
+    customer_id,
+    CustomerUpgraded {
+        customer_id: "customer_sample".into(),
+        from_plan: "starter".into(),
+        to_plan: "professional".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerCancelled {
+    pub customer_id: String,
+    pub reason: String,
+}
+payload!(
+    CustomerCancelled,
+    types::CUSTOMER_CANCELLED,
+    "customer",
+    customer_id,
+    CustomerCancelled { customer_id: "customer_sample".into(), reason: "cancelled by customer".into() }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommissionEarned {
+    pub commission_id: String,
+    pub customer_id: String,
+    pub amount: Amount,
+    pub currency: String,
+}
+payload!(
+    CommissionEarned,
+    types::COMMISSION_EARNED,
+    "commission",
+    commission_id,
+    CommissionEarned {
+        commission_id: "commission_sample".into(),
+        customer_id: "customer_sample".into(),
+        amount: Amount::from_cents(12_050),
+        currency: "USD".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceGenerated {
+    pub invoice_id: String,
+    pub customer_id: String,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    InvoiceGenerated,
+    types::INVOICE_GENERATED,
+    "invoice",
+    invoice_id,
+    InvoiceGenerated {
+        invoice_id: "invoice_sample".into(),
+        customer_id: "customer_sample".into(),
+        total: Amount::from_cents(120_500),
+        currency: "USD".into(),
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trips<P: EventPayload + PartialEq + std::fmt::Debug>() {
+        let p = P::example();
+        assert_eq!(from_stored::<P>(&to_stored(&p)).as_ref(), Some(&p), "{}", P::TYPE);
+        let e = NewEvent::of(&p);
+        assert_eq!((e.event_type, e.subject_type, e.subject_id.as_str()), (P::TYPE, P::SUBJECT, p.subject_id()));
+    }
+
+    #[test]
+    fn every_payload_reads_back_what_it_stored() {
+        round_trips::<MarketplaceCreated>();
+        round_trips::<PartnerCreated>();
+        round_trips::<ApiKeyCreated>();
+        round_trips::<ApiKeyRevoked>();
+        round_trips::<ListingCreated>();
+        round_trips::<ListingUpdated>();
+        round_trips::<SeoScoreChanged>();
+        round_trips::<ContentGenerated>();
+        round_trips::<ContentPublished>();
+        round_trips::<OpportunityCreated>();
+        round_trips::<OpportunityStatusChanged>();
+        round_trips::<OpportunityUpdated>();
+        round_trips::<ReportGenerated>();
+        round_trips::<WebhookCreated>();
+        round_trips::<WebhookUpdated>();
+        round_trips::<WebhookSecretRotated>();
+        round_trips::<CustomerCreated>();
+        round_trips::<CustomerUpgraded>();
+        round_trips::<CustomerCancelled>();
+        round_trips::<CommissionEarned>();
+        round_trips::<InvoiceGenerated>();
+    }
+
+    #[test]
+    fn payloads_keep_the_shapes_stored_before_they_were_typed() {
+        // What the services wrote with `json!` before these structs: stored rows look like this.
+        let created = json!({ "opportunity_id": "opp_1", "customer_name": "Acme", "deal_value": 50000.5,
+            "status": "open", "owner_partner_id": "partner_a", "partner_id": "partner_b", "expected_close_date": null });
+        let p: OpportunityCreated = from_stored(&created).unwrap();
+        assert_eq!(p.deal_value, Amount::from_cents(5_000_050));
+        assert_eq!(to_stored(&p), created);
+
+        let updated = json!({ "opportunity_id": "opp_1", "changes": {
+            "deal_value": { "old": 50000, "new": 80000.25 },
+            "expected_close_date": { "old": null, "new": "2025-03-15" },
+            "notes": { "old": "", "new": "called" } } });
+        let p: OpportunityUpdated = from_stored(&updated).unwrap();
+        assert_eq!(p.changes.notes, Change::between(String::new(), "called".into()));
+        assert_eq!(to_stored(&p), updated);
+
+        let listing = json!({ "listing_id": "listing_1", "changes": {
+            "status": { "old": "draft", "new": "active" }, "logo_url": { "old": null, "new": "https://x.io/l.png" } } });
+        let p: ListingUpdated = from_stored(&listing).unwrap();
+        assert_eq!(to_stored(&p), listing);
+
+        let hook = json!({ "webhook_id": "webhook_1", "url": "https://x.io/h", "events": ["listing.created"], "active": false });
+        assert_eq!(to_stored(&from_stored::<WebhookUpdated>(&hook).unwrap()), hook);
+
+        let report = json!({ "report_id": "report_1", "type": "partner_performance", "period": "2025-01", "trigger": "scheduled" });
+        assert_eq!(to_stored(&from_stored::<ReportGenerated>(&report).unwrap()), report);
+    }
+
+    #[test]
+    fn a_row_of_another_shape_is_not_read_as_this_one() {
+        assert!(from_stored::<OpportunityStatusChanged>(&json!({ "opportunity_id": "o", "from": "open" })).is_none());
+        assert!(from_stored::<OpportunityUpdated>(&json!({ "opportunity_id": "o", "changes": 3 })).is_none());
+    }
+
+    #[test]
+    fn events_carry_their_parties() {
+        let e = NewEvent::of(&ApiKeyRevoked { key_id: "key_1".into() })
+            .partner(Some("partner_a".into()))
+            .related(Some("partner_b".into()))
+            .actor(Some("user_1".into()));
+        assert_eq!(e.event_type, "api_key.revoked");
+        assert_eq!(e.subject_type, "api_key");
+        assert_eq!(e.subject_id, "key_1");
+        assert_eq!(e.partner_id.as_deref(), Some("partner_a"));
+        assert_eq!(e.related_partner_id.as_deref(), Some("partner_b"));
+        assert_eq!(e.actor_user_id.as_deref(), Some("user_1"));
+        assert_eq!(e.payload, json!({ "key_id": "key_1" }));
+    }
 }

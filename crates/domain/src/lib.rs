@@ -15,6 +15,7 @@ pub mod money;
 pub mod partner;
 pub mod rate_limit;
 pub mod seo;
+pub mod str_enum;
 pub mod validation;
 pub mod webhooks;
 

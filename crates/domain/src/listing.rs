@@ -1,38 +1,20 @@
 //! Marketplace listings: their content, the values each field accepts, and partial updates.
 
 use crate::ValidationErrors;
-use serde_json::Value;
-use std::collections::BTreeMap;
+use crate::events::{Change, ListingChanges};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListingStatus {
-    Active,
-    Draft,
-    Archived,
-}
-
-impl ListingStatus {
-    pub const ALL: [ListingStatus; 3] = [ListingStatus::Active, ListingStatus::Draft, ListingStatus::Archived];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ListingStatus::Active => "active",
-            ListingStatus::Draft => "draft",
-            ListingStatus::Archived => "archived",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| one_of(s, Self::ALL.map(Self::as_str).as_slice()))
+crate::str_enum! {
+    pub enum ListingStatus {
+        Active = "active",
+        Draft = "draft",
+        Archived = "archived",
     }
 }
 
 pub const PRICING_MODELS: &[&str] = &["free", "subscription", "usage_based", "contract", "byol", "one_time"];
 pub const MARKETPLACES: &[&str] = &["aws", "azure", "gcp"];
 
-fn one_of(s: &str, allowed: &[&str]) -> String {
-    format!("must be one of: {} (got '{s}')", allowed.join(", "))
-}
+use crate::str_enum::one_of;
 
 /// Everything about a listing that partners write and scoring reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -174,33 +156,30 @@ impl ListingPatch {
     }
 }
 
-/// What changed between two versions, as the `listing.updated` payload's
-/// `changes: {field: {old, new}}`.
+/// What changed between two versions, as the `listing.updated` payload's `changes`.
 pub fn changes(
     old: &ListingContent,
     new: &ListingContent,
     old_status: ListingStatus,
     new_status: ListingStatus,
-) -> BTreeMap<&'static str, (Value, Value)> {
-    let mut out = BTreeMap::new();
-    let mut diff = |field: &'static str, a: Value, b: Value| {
-        if a != b {
-            out.insert(field, (a, b));
-        }
-    };
-    diff("title", old.title.clone().into(), new.title.clone().into());
-    diff("short_description", old.short_description.clone().into(), new.short_description.clone().into());
-    diff("long_description", old.long_description.clone().into(), new.long_description.clone().into());
-    diff("highlights", old.highlights.clone().into(), new.highlights.clone().into());
-    diff("categories", old.categories.clone().into(), new.categories.clone().into());
-    diff("keywords", old.keywords.clone().into(), new.keywords.clone().into());
-    diff("images", old.images.clone().into(), new.images.clone().into());
-    diff("logo_url", old.logo_url.clone().into(), new.logo_url.clone().into());
-    diff("pricing_model", old.pricing_model.clone().into(), new.pricing_model.clone().into());
-    diff("marketplace", old.marketplace.clone().into(), new.marketplace.clone().into());
-    diff("product_id", old.product_id.clone().into(), new.product_id.clone().into());
-    diff("status", old_status.as_str().into(), new_status.as_str().into());
-    out
+) -> ListingChanges {
+    let c = |a: &String, b: &String| Change::between(a.clone(), b.clone());
+    let l = |a: &Vec<String>, b: &Vec<String>| Change::between(a.clone(), b.clone());
+    let o = |a: &Option<String>, b: &Option<String>| Change::between(a.clone(), b.clone());
+    ListingChanges {
+        title: c(&old.title, &new.title),
+        short_description: c(&old.short_description, &new.short_description),
+        long_description: c(&old.long_description, &new.long_description),
+        highlights: l(&old.highlights, &new.highlights),
+        categories: l(&old.categories, &new.categories),
+        keywords: l(&old.keywords, &new.keywords),
+        images: l(&old.images, &new.images),
+        logo_url: o(&old.logo_url, &new.logo_url),
+        pricing_model: c(&old.pricing_model, &new.pricing_model),
+        marketplace: c(&old.marketplace, &new.marketplace),
+        product_id: o(&old.product_id, &new.product_id),
+        status: Change::between(old_status, new_status),
+    }
 }
 
 #[cfg(test)]
@@ -271,8 +250,13 @@ mod tests {
         let mut new = base();
         new.title = "New".into();
         let ch = changes(&base(), &new, ListingStatus::Draft, ListingStatus::Active);
-        assert_eq!(ch.len(), 2);
-        assert_eq!(ch["title"], (Value::from("Old"), Value::from("New")));
-        assert_eq!(ch["status"], (Value::from("draft"), Value::from("active")));
+        assert_eq!(
+            crate::events::to_stored(&ch),
+            serde_json::json!({
+                "title": { "old": "Old", "new": "New" },
+                "status": { "old": "draft", "new": "active" },
+            })
+        );
+        assert!(changes(&base(), &base(), ListingStatus::Draft, ListingStatus::Draft).is_empty());
     }
 }

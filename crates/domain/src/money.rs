@@ -1,20 +1,136 @@
 //! Money as integer minor units (cents): exact sums in SQL on both backends, no floating point.
 
-use serde_json::Value;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
 /// Largest amount accepted: ten trillion in major units (fits comfortably in i64 cents).
 const MAX_CENTS: i64 = 1_000_000_000_000_000;
 
-/// Parses a JSON amount (number or numeric string) with at most two decimals. A JSON number is
-/// read through its shortest decimal form, which is the text the client sent for any amount with
-/// up to 15 significant digits.
-pub fn parse_amount(v: &Value) -> Result<i64, String> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return Err("must be a number".into()),
-    };
-    parse_decimal(&text)
+/// An amount of money as it is shown and stored in payloads: a JSON number, an integer when
+/// whole (`50000`), else with its cents (`50000.5`). Reads back exactly (no binary rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Amount(i64);
+
+impl Amount {
+    pub const fn from_cents(cents: i64) -> Self {
+        Self(cents)
+    }
+
+    pub const fn cents(self) -> i64 {
+        self.0
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 100 == 0 {
+            s.serialize_i64(self.0 / 100)
+        } else {
+            // Two decimals of an integer amount below 2^53 cents print exactly in shortest form.
+            s.serialize_f64(self.0 as f64 / 100.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        AmountInput::deserialize(d)?.cents().map(Amount).map_err(de::Error::custom)
+    }
+}
+
+/// An amount as a client sent it: a JSON number, a numeric string, or anything else (refused
+/// when it is checked, so the refusal is a field error reported with the others, not a body
+/// that fails to parse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmountInput(Raw);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Raw {
+    /// A JSON number, in its shortest decimal form: the text the client sent for any amount
+    /// with up to 15 significant digits.
+    Number(String),
+    Text(String),
+    /// `true`, `null`, an array, an object.
+    NotANumber,
+}
+
+impl AmountInput {
+    /// A JSON number (as a client would send it).
+    pub fn number(n: impl Into<serde_json::Number>) -> Self {
+        Self(Raw::Number(n.into().to_string()))
+    }
+
+    /// A numeric string (as a client would send it).
+    pub fn text(s: impl Into<String>) -> Self {
+        Self(Raw::Text(s.into()))
+    }
+
+    /// The amount in cents, with at most two decimals.
+    pub fn cents(&self) -> Result<i64, String> {
+        match &self.0 {
+            Raw::Number(n) => parse_decimal(n),
+            Raw::Text(s) => parse_decimal(s.trim()),
+            Raw::NotANumber => Err("must be a number".into()),
+        }
+    }
+
+    /// A positive amount, as co-sell deal values must be.
+    pub fn positive_cents(&self) -> Result<i64, String> {
+        match self.cents()? {
+            c if c > 0 => Ok(c),
+            _ => Err("must be greater than zero".into()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AmountInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = AmountInput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<AmountInput, E> {
+                Ok(AmountInput::number(n))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<AmountInput, E> {
+                Ok(AmountInput::number(n))
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<AmountInput, E> {
+                // Formatted exactly as serde_json prints the number it parsed.
+                Ok(serde_json::Number::from_f64(f).map_or(AmountInput(Raw::NotANumber), AmountInput::number))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<AmountInput, E> {
+                Ok(AmountInput::text(s))
+            }
+            fn visit_string<E>(self, s: String) -> Result<AmountInput, E> {
+                Ok(AmountInput::text(s))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<AmountInput, E> {
+                Ok(AmountInput(Raw::NotANumber))
+            }
+            fn visit_unit<E>(self) -> Result<AmountInput, E> {
+                Ok(AmountInput(Raw::NotANumber))
+            }
+            fn visit_none<E>(self) -> Result<AmountInput, E> {
+                Ok(AmountInput(Raw::NotANumber))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<AmountInput, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AmountInput, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AmountInput(Raw::NotANumber))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AmountInput, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AmountInput(Raw::NotANumber))
+            }
+        }
+        d.deserialize_any(Any)
+    }
 }
 
 pub fn parse_decimal(text: &str) -> Result<i64, String> {
@@ -43,24 +159,6 @@ pub fn parse_decimal(text: &str) -> Result<i64, String> {
     Ok(if negative { -cents } else { cents })
 }
 
-/// A positive amount, as co-sell deal values must be.
-pub fn parse_positive(v: &Value) -> Result<i64, String> {
-    match parse_amount(v)? {
-        c if c > 0 => Ok(c),
-        _ => Err("must be greater than zero".into()),
-    }
-}
-
-/// The amount as a JSON number: an integer when whole (`50000`), else with its cents (`50000.5`).
-pub fn to_json(cents: i64) -> Value {
-    if cents % 100 == 0 {
-        Value::from(cents / 100)
-    } else {
-        // Two decimals of an integer amount below 2^53 cents print exactly in shortest form.
-        Value::from(cents as f64 / 100.0)
-    }
-}
-
 /// The amount as decimal text, for CSV.
 pub fn to_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -73,34 +171,68 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn input(v: serde_json::Value) -> AmountInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn from_text(body: &str) -> AmountInput {
+        serde_json::from_str(body).unwrap()
+    }
+
     #[test]
     fn amounts_parse_exactly() {
-        assert_eq!(parse_amount(&json!(75000)), Ok(7_500_000));
-        assert_eq!(parse_amount(&json!(50000.1)), Ok(5_000_010));
-        assert_eq!(parse_amount(&json!(0.29)), Ok(29), "0.29 is not 28.999… cents");
-        assert_eq!(parse_amount(&json!("1234.50")), Ok(123_450));
-        assert_eq!(parse_amount(&json!("12.500")), Ok(1_250), "trailing zeros are fine");
-        assert!(parse_amount(&json!(1.234)).unwrap_err().contains("two decimals"));
-        assert!(parse_amount(&json!("1e5")).is_err());
-        assert!(parse_amount(&json!("abc")).is_err());
-        assert!(parse_amount(&json!(true)).is_err());
-        assert!(parse_amount(&json!("99999999999999999999")).unwrap_err().contains("too large"));
+        assert_eq!(input(json!(75000)).cents(), Ok(7_500_000));
+        assert_eq!(from_text("50000.1").cents(), Ok(5_000_010));
+        assert_eq!(from_text("0.29").cents(), Ok(29), "0.29 is not 28.999… cents");
+        assert_eq!(input(json!("1234.50")).cents(), Ok(123_450));
+        assert_eq!(input(json!("12.500")).cents(), Ok(1_250), "trailing zeros are fine");
+        assert!(from_text("1.234").cents().unwrap_err().contains("two decimals"));
+        assert!(input(json!("1e5")).cents().is_err());
+        assert_eq!(
+            from_text("1e300").cents().unwrap_err(),
+            "must be a decimal amount with at most two decimals (got '1e+300')",
+            "as serde_json prints it"
+        );
+        assert!(input(json!("abc")).cents().is_err());
+        assert_eq!(input(json!(true)).cents().unwrap_err(), "must be a number");
+        assert_eq!(from_text("[1, {\"a\": 2}]").cents().unwrap_err(), "must be a number");
+        assert_eq!(from_text("{\"a\": [2]}").cents().unwrap_err(), "must be a number");
+        assert!(input(json!("99999999999999999999")).cents().unwrap_err().contains("too large"));
+        assert_eq!(AmountInput::number(12).cents(), Ok(1_200));
+        assert_eq!(AmountInput::text(" 3.5 ").cents(), Ok(350));
+    }
+
+    #[test]
+    fn a_null_amount_is_absent_when_optional() {
+        let v: Option<AmountInput> = serde_json::from_str("null").unwrap();
+        assert_eq!(v, None);
     }
 
     #[test]
     fn deal_values_must_be_positive() {
-        assert!(parse_positive(&json!(0)).is_err());
-        assert!(parse_positive(&json!(-5)).is_err());
-        assert_eq!(parse_positive(&json!(1)), Ok(100));
+        assert!(input(json!(0)).positive_cents().is_err());
+        assert!(input(json!(-5)).positive_cents().is_err());
+        assert_eq!(input(json!(1)).positive_cents(), Ok(100));
     }
 
     #[test]
     fn amounts_render_as_the_client_wrote_them() {
-        assert_eq!(to_json(5_000_000), json!(50000));
-        assert_eq!(to_json(5_000_010), json!(50000.1));
-        assert_eq!(to_json(29), json!(0.29));
+        let v = |c| serde_json::to_value(Amount::from_cents(c)).unwrap();
+        assert_eq!(v(5_000_000), json!(50000));
+        assert_eq!(v(5_000_010), json!(50000.1));
+        assert_eq!(v(29), json!(0.29));
+        assert_eq!(serde_json::to_string(&Amount::from_cents(5_000_010)).unwrap(), "50000.1");
         assert_eq!(to_text(5_000_010), "50000.10");
         assert_eq!(to_text(-150), "-1.50");
         assert_eq!(to_text(100), "1");
+    }
+
+    #[test]
+    fn stored_amounts_read_back_exactly() {
+        for cents in [0, 29, 5_000_010, 7_500_000, -150] {
+            let text = serde_json::to_string(&Amount::from_cents(cents)).unwrap();
+            assert_eq!(serde_json::from_str::<Amount>(&text).unwrap(), Amount::from_cents(cents), "{text}");
+        }
+        assert!(serde_json::from_str::<Amount>("\"x\"").is_err());
     }
 }

@@ -83,52 +83,26 @@ impl fmt::Display for PlanName {
     }
 }
 
-/// The roles a membership carries (DESIGN.md: who a company is to the marketplace).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Reseller,
-    ResellerManager,
-    Referral,
-    Developer,
-    ChannelAdmin,
-    SalesSupport,
-    Partner,
-    PartnerRead,
+crate::str_enum! {
+    /// The roles a membership carries (DESIGN.md: who a company is to the marketplace).
+    #[derive(PartialOrd, Ord)]
+    pub enum Role: unknown = unknown_role {
+        Reseller = "reseller",
+        ResellerManager = "reseller_manager",
+        Referral = "referral",
+        Developer = "developer",
+        ChannelAdmin = "channel_admin",
+        SalesSupport = "sales_support",
+        Partner = "partner",
+        PartnerRead = "partner_read",
+    }
+}
+
+fn unknown_role(got: &str, names: &[&str]) -> String {
+    format!("unknown role '{got}' (expected one of: {})", names.join(", "))
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
-        Role::Reseller,
-        Role::ResellerManager,
-        Role::Referral,
-        Role::Developer,
-        Role::ChannelAdmin,
-        Role::SalesSupport,
-        Role::Partner,
-        Role::PartnerRead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reseller => "reseller",
-            Role::ResellerManager => "reseller_manager",
-            Role::Referral => "referral",
-            Role::Developer => "developer",
-            Role::ChannelAdmin => "channel_admin",
-            Role::SalesSupport => "sales_support",
-            Role::Partner => "partner",
-            Role::PartnerRead => "partner_read",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-            format!("unknown role '{s}' (expected one of: {})", names.join(", "))
-        })
-    }
-
     /// Read-only roles may look but not change anything.
     pub fn can_write(self) -> bool {
         !matches!(self, Role::PartnerRead)

@@ -2,93 +2,47 @@
 //! payloads), signatures, which URLs and addresses may receive deliveries, and the retry
 //! schedule.
 
+use crate::ValidationErrors;
+use crate::events::{self as ev, EventPayload};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 pub struct CatalogEntry {
     pub name: &'static str,
     pub description: &'static str,
-    /// An example `data`, as the `test` endpoint sends it.
+    /// An example `data`, as the `test` endpoint sends it: the payload struct's example.
     pub sample: fn() -> Value,
+}
+
+const fn entry<P: EventPayload>(description: &'static str) -> CatalogEntry {
+    CatalogEntry { name: P::TYPE, description, sample: sample_of::<P> }
+}
+
+fn sample_of<P: EventPayload>() -> Value {
+    ev::to_stored(&P::example())
 }
 
 /// Every event partnerd delivers. Events not listed here (keys, enrolment) stay internal.
 pub const CATALOG: &[CatalogEntry] = &[
-    CatalogEntry {
-        name: "listing.created",
-        description: "Triggered when a new listing is created",
-        sample: || json!({ "listing_id": "listing_sample", "title": "Enterprise Security Suite", "status": "draft", "marketplace": "aws", "seo_score": 42 }),
-    },
-    CatalogEntry {
-        name: "listing.updated",
-        description: "Triggered when a listing is modified",
-        sample: || json!({ "listing_id": "listing_sample", "changes": { "title": { "old": "Old Title", "new": "New Title" } } }),
-    },
-    CatalogEntry {
-        name: "opportunity.created",
-        description: "Triggered when a co-sell opportunity is created",
-        sample: || json!({ "opportunity_id": "opp_sample", "customer_name": "Global Corp", "deal_value": 50000, "status": "open", "owner_partner_id": "partner_sample", "partner_id": "partner_other", "expected_close_date": "2025-03-15" }),
-    },
-    CatalogEntry {
-        name: "opportunity.status_changed",
-        description: "Triggered when opportunity status changes",
-        sample: || json!({ "opportunity_id": "opp_sample", "from": "open", "to": "in_progress" }),
-    },
-    CatalogEntry {
-        name: "opportunity.updated",
-        description: "Triggered when an opportunity's value, notes or details change",
-        sample: || json!({ "opportunity_id": "opp_sample", "changes": { "deal_value": { "old": 50000, "new": 80000 } } }),
-    },
-    CatalogEntry {
-        name: "seo.score_changed",
-        description: "Triggered when SEO score changes significantly",
-        sample: || json!({ "listing_id": "listing_sample", "old_score": 62, "new_score": 85, "grade": "A" }),
-    },
-    CatalogEntry {
-        name: "content.generated",
-        description: "Triggered when improved listing content is generated",
-        sample: || json!({ "listing_id": "listing_sample", "draft_id": "draft_sample", "seo_score": 62, "projected_seo_score": 85 }),
-    },
-    CatalogEntry {
-        name: "content.published",
-        description: "Triggered when a content draft is published onto its listing",
-        sample: || json!({ "listing_id": "listing_sample", "draft_id": "draft_sample", "seo_score": 85 }),
-    },
-    CatalogEntry {
-        name: "report.generated",
-        description: "Triggered when an analytics report is ready",
-        sample: || json!({ "report_id": "report_sample", "type": "partner_performance", "period": "30d", "trigger": "on_demand" }),
-    },
-    CatalogEntry {
-        name: "customer.created",
-        description: "New customer account created",
-        sample: || json!({ "customer_id": "customer_sample", "company_name": "Acme Corporation", "plan": "professional" }),
-    },
-    CatalogEntry {
-        name: "customer.upgraded",
-        description: "Customer plan upgrade",
-        sample: || json!({ "customer_id": "customer_sample", "from_plan": "starter", "to_plan": "professional" }),
-    },
-    CatalogEntry {
-        name: "customer.cancelled",
-        description: "Customer subscription cancelled",
-        sample: || json!({ "customer_id": "customer_sample", "reason": "cancelled by customer" }),
-    },
-    CatalogEntry {
-        name: "commission.earned",
-        description: "New commission earned",
-        sample: || json!({ "commission_id": "commission_sample", "customer_id": "customer_sample", "amount": 120.5, "currency": "USD" }),
-    },
-    CatalogEntry {
-        name: "invoice.generated",
-        description: "New invoice created",
-        sample: || json!({ "invoice_id": "invoice_sample", "customer_id": "customer_sample", "total": 1205, "currency": "USD" }),
-    },
+    entry::<ev::ListingCreated>("Triggered when a new listing is created"),
+    entry::<ev::ListingUpdated>("Triggered when a listing is modified"),
+    entry::<ev::OpportunityCreated>("Triggered when a co-sell opportunity is created"),
+    entry::<ev::OpportunityStatusChanged>("Triggered when opportunity status changes"),
+    entry::<ev::OpportunityUpdated>("Triggered when an opportunity's value, notes or details change"),
+    entry::<ev::SeoScoreChanged>("Triggered when SEO score changes significantly"),
+    entry::<ev::ContentGenerated>("Triggered when improved listing content is generated"),
+    entry::<ev::ContentPublished>("Triggered when a content draft is published onto its listing"),
+    entry::<ev::ReportGenerated>("Triggered when an analytics report is ready"),
+    entry::<ev::CustomerCreated>("New customer account created"),
+    entry::<ev::CustomerUpgraded>("Customer plan upgrade"),
+    entry::<ev::CustomerCancelled>("Customer subscription cancelled"),
+    entry::<ev::CommissionEarned>("New commission earned"),
+    entry::<ev::InvoiceGenerated>("New invoice created"),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {
@@ -99,10 +53,53 @@ pub fn is_deliverable(event_type: &str) -> bool {
     catalog_entry(event_type).is_some()
 }
 
+/// Events one webhook may subscribe to.
+pub const MAX_SUBSCRIBED_EVENTS: usize = 50;
+
+/// The catalog entry named `name`, or why not.
+pub fn find_event(name: &str) -> Result<&'static CatalogEntry, String> {
+    catalog_entry(name).ok_or_else(|| format!("unknown event '{name}' (see GET /webhooks/events)"))
+}
+
+/// A subscription list checked against the catalog (problems under `events` and
+/// `events[i]`), without duplicates, in the order given.
+pub fn check_events(e: &mut ValidationErrors, events: &[String]) -> Vec<String> {
+    if events.is_empty() {
+        e.add("events", "must name at least one event (see GET /webhooks/events)");
+    }
+    if events.len() > MAX_SUBSCRIBED_EVENTS {
+        e.add("events", format!("must have at most {MAX_SUBSCRIBED_EVENTS} events"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in events.iter().enumerate() {
+        if e.check(&format!("events[{i}]"), find_event(name)).is_some() && !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+crate::str_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+        /// The webhook was deleted or disabled before the delivery was sent.
+        Cancelled = "cancelled",
+    }
+}
+
 /// The delivery body: `{id, type, timestamp, data}`, serialised the same way on every attempt.
 pub fn payload(event_id: &str, event_type: &str, timestamp: DateTime<Utc>, data: &Value) -> String {
     let ts = timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     json!({ "id": event_id, "type": event_type, "timestamp": ts, "data": data }).to_string()
+}
+
+/// A test send's body: the event's sample as `payload` renders it, marked `"test": true`.
+pub fn test_payload(event_id: &str, entry: &CatalogEntry, timestamp: DateTime<Utc>) -> String {
+    let ts = timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    json!({ "id": event_id, "type": entry.name, "timestamp": ts, "data": (entry.sample)(), "test": true }).to_string()
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -152,41 +149,10 @@ pub fn validate_secret(s: &str) -> Result<(), &'static str> {
     }
 }
 
-/// Addresses a delivery must never reach unless private webhooks are allowed: loopback,
-/// private, link-local (cloud metadata lives there), CGNAT, unspecified, multicast, broadcast,
-/// documentation and unique-local ranges.
+/// Addresses a delivery must never reach unless private webhooks are allowed: see
+/// [`crate::ip::forbidden_target`] (private IPv4 space and every IPv6 form that embeds it).
 pub fn forbidden_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => forbidden_v4(v4),
-            None => {
-                let s = v6.segments();
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (s[0] & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254 is AWS metadata)
-                    || (s[0] & 0xffc0) == 0xfe80 // link-local
-                    || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                    || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 can reach IPv4 private space
-            }
-        },
-    }
-}
-
-fn forbidden_v4(v4: Ipv4Addr) -> bool {
-    let o = v4.octets();
-    v4.is_loopback()
-        || v4.is_private()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || v4.is_multicast()
-        || v4.is_documentation()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
-        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
-        || o[0] >= 240 // reserved
+    crate::ip::forbidden_target(ip)
 }
 
 /// Checks a webhook URL when it is registered. `https` always; `http` only to hosts that are
@@ -307,6 +273,73 @@ mod tests {
     }
 
     #[test]
+    fn samples_are_the_documented_examples() {
+        // The samples as they were written by hand before they came from the payload structs.
+        let documented = [
+            (
+                "listing.created",
+                json!({ "listing_id": "listing_sample", "title": "Enterprise Security Suite", "status": "draft", "marketplace": "aws", "seo_score": 42 }),
+            ),
+            (
+                "listing.updated",
+                json!({ "listing_id": "listing_sample", "changes": { "title": { "old": "Old Title", "new": "New Title" } } }),
+            ),
+            (
+                "opportunity.created",
+                json!({ "opportunity_id": "opp_sample", "customer_name": "Global Corp", "deal_value": 50000, "status": "open", "owner_partner_id": "partner_sample", "partner_id": "partner_other", "expected_close_date": "2025-03-15" }),
+            ),
+            (
+                "opportunity.status_changed",
+                json!({ "opportunity_id": "opp_sample", "from": "open", "to": "in_progress" }),
+            ),
+            (
+                "opportunity.updated",
+                json!({ "opportunity_id": "opp_sample", "changes": { "deal_value": { "old": 50000, "new": 80000 } } }),
+            ),
+            (
+                "seo.score_changed",
+                json!({ "listing_id": "listing_sample", "old_score": 62, "new_score": 85, "grade": "A" }),
+            ),
+            (
+                "content.generated",
+                json!({ "listing_id": "listing_sample", "draft_id": "draft_sample", "seo_score": 62, "projected_seo_score": 85 }),
+            ),
+            (
+                "content.published",
+                json!({ "listing_id": "listing_sample", "draft_id": "draft_sample", "seo_score": 85 }),
+            ),
+            (
+                "report.generated",
+                json!({ "report_id": "report_sample", "type": "partner_performance", "period": "30d", "trigger": "on_demand" }),
+            ),
+            (
+                "customer.created",
+                json!({ "customer_id": "customer_sample", "company_name": "Acme Corporation", "plan": "professional" }),
+            ),
+            (
+                "customer.upgraded",
+                json!({ "customer_id": "customer_sample", "from_plan": "starter", "to_plan": "professional" }),
+            ),
+            ("customer.cancelled", json!({ "customer_id": "customer_sample", "reason": "cancelled by customer" })),
+            (
+                "commission.earned",
+                json!({ "commission_id": "commission_sample", "customer_id": "customer_sample", "amount": 120.5, "currency": "USD" }),
+            ),
+            (
+                "invoice.generated",
+                json!({ "invoice_id": "invoice_sample", "customer_id": "customer_sample", "total": 1205, "currency": "USD" }),
+            ),
+        ];
+        assert_eq!(documented.len(), CATALOG.len());
+        for (name, sample) in documented {
+            let entry = catalog_entry(name).unwrap();
+            assert_eq!((entry.sample)(), sample, "{name}");
+            // Byte for byte, as a test send serialises it.
+            assert_eq!((entry.sample)().to_string(), sample.to_string(), "{name}");
+        }
+    }
+
+    #[test]
     fn signatures_match_known_values() {
         // RFC 4231 test case 2: key "Jefe".
         assert_eq!(
@@ -342,6 +375,35 @@ mod tests {
         assert_eq!(
             body,
             r#"{"data":{"listing_id":"listing_456"},"id":"evt_abc123","timestamp":"2025-01-10T14:20:00Z","type":"listing.updated"}"#
+        );
+    }
+
+    #[test]
+    fn subscriptions_are_checked_against_the_catalog() {
+        let mut e = ValidationErrors::new();
+        let names = ["listing.created", "nope", "listing.created", "report.generated"].map(String::from);
+        assert_eq!(check_events(&mut e, &names), ["listing.created", "report.generated"]);
+        assert_eq!(e.fields()["events[1]"], ["unknown event 'nope' (see GET /webhooks/events)"]);
+        assert_eq!(e.fields().len(), 1);
+        let mut e = ValidationErrors::new();
+        assert!(check_events(&mut e, &[]).is_empty());
+        assert_eq!(e.fields()["events"], ["must name at least one event (see GET /webhooks/events)"]);
+        let mut e = ValidationErrors::new();
+        check_events(&mut e, &vec!["listing.created".to_owned(); MAX_SUBSCRIBED_EVENTS + 1]);
+        assert_eq!(e.fields()["events"], ["must have at most 50 events"]);
+        assert_eq!(DeliveryStatus::NAMES, ["pending", "delivered", "failed", "cancelled"]);
+    }
+
+    #[test]
+    fn test_sends_are_the_payload_marked_as_a_test() {
+        let t = Utc.with_ymd_and_hms(2025, 1, 10, 14, 20, 0).unwrap();
+        let entry = catalog_entry("opportunity.status_changed").unwrap();
+        let mut marked: Value = serde_json::from_str(&payload("evt_test_1", entry.name, t, &(entry.sample)())).unwrap();
+        marked["test"] = true.into();
+        assert_eq!(test_payload("evt_test_1", entry, t), marked.to_string());
+        assert_eq!(
+            test_payload("evt_test_1", entry, t),
+            r#"{"data":{"from":"open","opportunity_id":"opp_sample","to":"in_progress"},"id":"evt_test_1","test":true,"timestamp":"2025-01-10T14:20:00Z","type":"opportunity.status_changed"}"#
         );
     }
 

@@ -13,8 +13,14 @@
 //! requests_per_minute = 60
 //! requests_per_day = 1000
 //! hourly_tier = "standard"   # or requests_per_hour = N
+//!
+//! header_timeout = "10s"      # slow clients (top-level keys, before any [table])
+//! body_timeout = "30s"
+//! idle_timeout = "60s"
+//! max_connections = 10000
 //! ```
 
+use crate::http::HttpLimits;
 use partnerd_domain::rate_limit::Limits;
 use partnerd_services::PlanCatalog;
 use serde::Deserialize;
@@ -34,10 +40,27 @@ pub struct FileConfig {
     pub allow_private_webhooks: Option<bool>,
     /// Delays before each delivery attempt, e.g. `["0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h"]`.
     pub webhook_retry_schedule: Option<Vec<String>>,
+    /// How long a client may take over a request's headers, e.g. `"10s"`.
+    pub header_timeout: Option<String>,
+    /// How long a client may take over a request's body once its headers arrived.
+    pub body_timeout: Option<String>,
+    /// How long a kept-alive connection may sit between requests.
+    pub idle_timeout: Option<String>,
+    /// Client connections served at once.
+    pub max_connections: Option<usize>,
     #[serde(default)]
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
     pub plans: BTreeMap<String, PlanConfig>,
+}
+
+/// Connection limits given as flags or environment variables.
+#[derive(Debug, Default, Clone)]
+pub struct HttpSettings {
+    pub header_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -61,6 +84,36 @@ impl FileConfig {
             Some(list) if list.is_empty() => Err("webhook_retry_schedule must have at least one entry".into()),
             Some(list) => list.iter().map(|s| partnerd_domain::webhooks::parse_duration(s)).collect(),
         }
+    }
+
+    /// The connection limits: `overrides` (flags, environment) first, then this file, then the
+    /// defaults.
+    pub fn http_limits(&self, overrides: &HttpSettings) -> Result<HttpLimits, String> {
+        let defaults = HttpLimits::default();
+        let timeout =
+            |name: &str, over: &Option<String>, file: &Option<String>, default| match over.as_ref().or(file.as_ref()) {
+                None => Ok(default),
+                Some(text) => partnerd_domain::webhooks::parse_duration(text)
+                    .ok()
+                    .filter(|d| *d > chrono::Duration::zero())
+                    .and_then(|d| d.to_std().ok())
+                    .ok_or_else(|| format!("{name} must be a positive duration such as 10s or 500ms, not '{text}'")),
+            };
+        let max_connections = overrides.max_connections.or(self.max_connections).unwrap_or(defaults.max_connections);
+        if max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        Ok(HttpLimits {
+            header_timeout: timeout(
+                "header_timeout",
+                &overrides.header_timeout,
+                &self.header_timeout,
+                defaults.header_timeout,
+            )?,
+            body_timeout: timeout("body_timeout", &overrides.body_timeout, &self.body_timeout, defaults.body_timeout)?,
+            idle_timeout: timeout("idle_timeout", &overrides.idle_timeout, &self.idle_timeout, defaults.idle_timeout)?,
+            max_connections,
+        })
     }
 
     /// The documents' plans, with this file's changes and additions.
@@ -156,5 +209,24 @@ mod tests {
         assert!(c.plan_catalog().unwrap_err().contains("platinum"));
         let c: FileConfig = toml::from_str("[plans.Gold]\nrequests_per_minute = 1").unwrap();
         assert!(c.plan_catalog().is_err());
+    }
+
+    #[test]
+    fn connection_limits_come_from_flags_then_the_file_then_defaults() {
+        assert_eq!(FileConfig::default().http_limits(&HttpSettings::default()).unwrap(), HttpLimits::default());
+        let c: FileConfig = toml::from_str("header_timeout = '5s'\nidle_timeout = '2m'\nmax_connections = 50").unwrap();
+        let flags = HttpSettings { header_timeout: Some("500ms".into()), ..Default::default() };
+        let limits = c.http_limits(&flags).unwrap();
+        assert_eq!(limits.header_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(120));
+        assert_eq!(limits.body_timeout, HttpLimits::default().body_timeout);
+        assert_eq!(limits.max_connections, 50);
+        for bad in [
+            HttpSettings { body_timeout: Some("0s".into()), ..Default::default() },
+            HttpSettings { idle_timeout: Some("soon".into()), ..Default::default() },
+            HttpSettings { max_connections: Some(0), ..Default::default() },
+        ] {
+            assert!(FileConfig::default().http_limits(&bad).is_err(), "{bad:?}");
+        }
     }
 }

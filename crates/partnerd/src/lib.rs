@@ -2,6 +2,7 @@
 //! binary (`main.rs`) is a thin CLI over this, and the integration tests start servers with it.
 
 pub mod config;
+pub mod http;
 pub mod server;
 
 use partnerd_store::Store;

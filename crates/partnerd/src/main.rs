@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig};
+use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig, HttpSettings};
+use partnerd::http::HttpLimits;
 use partnerd::server::{self, ServerOptions};
 use partnerd_api::partners_v1::listings::ListingBody;
 use partnerd_domain::SystemClock;
@@ -80,6 +81,18 @@ struct ServeArgs {
     /// Let webhooks use plain http and reach loopback/private addresses (development only)
     #[arg(long, env = "PARTNERD_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
+    /// Close a connection whose request headers take longer than this, from their first byte [default: 10s]
+    #[arg(long, env = "PARTNERD_HEADER_TIMEOUT", value_name = "DURATION")]
+    header_timeout: Option<String>,
+    /// Refuse a request whose body takes longer than this after its headers [default: 30s]
+    #[arg(long, env = "PARTNERD_BODY_TIMEOUT", value_name = "DURATION")]
+    body_timeout: Option<String>,
+    /// Close a kept-alive connection idle for this long [default: 60s]
+    #[arg(long, env = "PARTNERD_IDLE_TIMEOUT", value_name = "DURATION")]
+    idle_timeout: Option<String>,
+    /// Client connections served at once; more wait until one closes [default: 10000]
+    #[arg(long, env = "PARTNERD_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -212,6 +225,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => {
             let webhook_schedule = file.webhook_schedule().map_err(|m| Failure { code: 2, message: m })?;
+            let limits = file
+                .http_limits(&HttpSettings {
+                    header_timeout: args.header_timeout,
+                    body_timeout: args.body_timeout,
+                    idle_timeout: args.idle_timeout,
+                    max_connections: args.max_connections,
+                })
+                .map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
@@ -224,7 +245,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 webhook_schedule,
                 dispatcher: partnerd_webhooks::DispatcherOptions::default(),
             };
-            serve(opts).await
+            serve(opts, limits).await
         }
         Command::Partners(cmd) => {
             let services = admin_services(&database_url, plans).await?;
@@ -254,12 +275,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn serve(opts: ServerOptions) -> Result<(), Failure> {
+async fn serve(opts: ServerOptions, limits: HttpLimits) -> Result<(), Failure> {
     // Installed before the server announces itself, so a SIGTERM sent right after "listening"
     // shuts down gracefully instead of killing the process.
     let shutdown = shutdown_signal().map_err(|e| Failure::other(format!("cannot install signal handlers: {e}")))?;
     let database_url = opts.database_url.clone();
-    let mut running = server::start(opts).await.map_err(Failure::other)?;
+    let mut running = server::start_with(opts, limits).await.map_err(Failure::other)?;
     if let Some(key) = &running.bootstrap.operator_key {
         print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url);
     }

@@ -1,5 +1,6 @@
 //! Starting and stopping the HTTP server: used by `partnerd serve` and by the tests.
 
+use crate::http::{ConnectionSlots, HttpLimits};
 use partnerd_domain::Clock;
 use partnerd_services::partners::Bootstrap;
 use partnerd_services::webhooks::WebhookSettings;
@@ -36,6 +37,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub services: Services,
     pub bootstrap: Bootstrap,
+    slots: ConnectionSlots,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -59,6 +61,11 @@ impl RunningServer {
         (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
+    /// Client connections being served now.
+    pub fn open_connections(&self) -> usize {
+        self.slots.open()
+    }
+
     pub fn trigger_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -75,7 +82,13 @@ pub async fn build_services(
     let store = crate::open_store(database_url).await?;
     let counter: Arc<dyn RateCounter> = match redis_url {
         Some(url) => {
-            Arc::new(partnerd_redis_limiter::RedisCounter::connect(url, "partnerd").await.map_err(|e| e.to_string())?)
+            // A Redis that is down at start is like one that goes down later: requests are
+            // counted in process until it answers (the limiter's breaker probes for it).
+            let counter = partnerd_redis_limiter::RedisCounter::lazy(url, "partnerd").map_err(|e| e.to_string())?;
+            if let Err(e) = counter.probe().await {
+                tracing::warn!(error = %e, "Redis does not answer; counting rate limits in this process until it does");
+            }
+            Arc::new(counter)
         }
         None => Arc::new(InMemoryCounter::default()),
     };
@@ -97,7 +110,12 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
     })
 }
 
+/// Starts with the default [`HttpLimits`].
 pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
+    start_with(opts, HttpLimits::default()).await
+}
+
+pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<RunningServer, String> {
     let sender = Arc::new(HttpSender::new(opts.allow_private_webhooks, WEBHOOK_TIMEOUT)?);
     let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock)
         .await?
@@ -115,14 +133,11 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
     ];
-    let app = partnerd_api::router(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = partnerd_api::router(services.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    Ok(RunningServer { addr, services, bootstrap, shutdown: Some(tx), task, background })
+    let slots = crate::http::ConnectionSlots::new(limits.max_connections);
+    let task = tokio::spawn(crate::http::serve(listener, app, limits, slots.clone(), async move {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer { addr, services, bootstrap, slots, shutdown: Some(tx), task, background })
 }

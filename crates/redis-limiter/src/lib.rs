@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use partnerd_domain::rate_limit::WindowSlot;
 use partnerd_services::{CounterError, RateCounter};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
 
 const SCRIPT: &str = r"
@@ -28,15 +28,39 @@ pub struct RedisCounter {
 }
 
 impl RedisCounter {
-    /// Connects to `url` (`redis://host:port/db`). Keys live under `namespace:` so that
-    /// separate deployments can share one Redis.
+    /// Connects to `url` (`redis://host:port/db`), failing if Redis does not answer. Keys live
+    /// under `namespace:` so that separate deployments can share one Redis.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, CounterError> {
-        let client = redis::Client::open(url).map_err(|e| CounterError(format!("invalid Redis URL: {e}")))?;
-        let conn = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
+        let counter = Self::lazy(url, namespace)?;
+        tokio::time::timeout(Duration::from_secs(5), counter.ping())
             .await
             .map_err(|_| CounterError(format!("timed out connecting to Redis at {url}")))?
-            .map_err(|e| CounterError(format!("cannot connect to Redis at {url}: {e}")))?;
+            .map_err(|e| CounterError(format!("cannot connect to Redis at {url}: {}", e.0)))?;
+        Ok(counter)
+    }
+
+    /// A counter for `url` that connects on first use, so it can be made while Redis is down;
+    /// only an invalid URL is an error.
+    pub fn lazy(url: &str, namespace: &str) -> Result<Self, CounterError> {
+        let client = redis::Client::open(url).map_err(|e| CounterError(format!("invalid Redis URL: {e}")))?;
+        // One connection attempt per use, bounded: the rate limiter's breaker decides when to
+        // try again, rather than the manager retrying while a request waits.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| CounterError(format!("invalid Redis configuration: {e}")))?;
         Ok(Self { conn, script: redis::Script::new(SCRIPT), namespace: namespace.to_owned() })
+    }
+
+    async fn ping(&self) -> Result<(), CounterError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async::<String>(&mut conn))
+            .await
+            .map_err(|_| CounterError("Redis did not answer in time".into()))?
+            .map(drop)
+            .map_err(|e| CounterError(e.to_string()))
     }
 }
 
@@ -54,5 +78,9 @@ impl RateCounter for RedisCounter {
             .await
             .map_err(|_| CounterError("Redis did not answer in time".into()))?
             .map_err(|e| CounterError(e.to_string()))
+    }
+
+    async fn probe(&self) -> Result<(), CounterError> {
+        self.ping().await
     }
 }

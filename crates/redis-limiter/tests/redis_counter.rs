@@ -36,3 +36,24 @@ async fn an_unreachable_redis_is_reported_not_hung() {
     // Nothing listens on port 1.
     assert!(RedisCounter::connect("redis://127.0.0.1:1/", "x").await.is_err());
 }
+
+#[tokio::test]
+async fn a_lazy_counter_is_made_while_redis_is_down_and_reports_each_use() {
+    // Nothing listens on port 1: making the counter succeeds, using it fails without hanging.
+    let counter = RedisCounter::lazy("redis://127.0.0.1:1/", "x").expect("made without Redis");
+    let s = slots(&Limits { per_minute: Some(1), per_hour: None, per_day: None }, Utc::now());
+    assert!(counter.hit("k", &s).await.is_err());
+    assert!(counter.probe().await.is_err());
+    assert!(RedisCounter::lazy("not a url", "x").is_err(), "an invalid URL is still an error");
+}
+
+#[tokio::test]
+async fn a_lazy_counter_counts_once_redis_answers() {
+    let Ok(url) = std::env::var("PARTNERD_TEST_REDIS_URL") else { return };
+    let ns = format!("partnerd-test-{}", partnerd_domain::ids::random_token(10));
+    let counter = RedisCounter::lazy(&url, &ns).unwrap();
+    counter.probe().await.expect("PING");
+    let s = slots(&Limits { per_minute: Some(5), per_hour: None, per_day: None }, Utc::now());
+    assert_eq!(counter.hit("k", &s).await.unwrap(), vec![1]);
+    assert_eq!(counter.hit("k", &s).await.unwrap(), vec![2]);
+}

@@ -9,49 +9,73 @@
 //! - `content.generated` / `content.published`: listing content drafts generated / published
 //!   within the window.
 
-use crate::listings::partner_id;
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
-use partnerd_domain::analytics::{Period, Window, previous_month};
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::analytics::{Period, ReportType, Window, previous_month};
+use partnerd_domain::events::{NewEvent, ReportGenerated, ReportTrigger, to_stored};
 use partnerd_domain::ids::new_id;
-use partnerd_domain::money;
+use partnerd_domain::money::Amount;
 use partnerd_store::{CosellFigures, ReportRecord, StoreError};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub struct Analytics<'a> {
     pub(crate) services: &'a Services,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The figures of `GET /analytics/summary` (and a report's `summary`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The period's name (`30d`) or, in monthly reports, the month (`2025-01`).
     pub period: String,
-    pub listings_total: u64,
+    pub listings: ListingFigures,
+    pub cosell: CosellSummary,
+    pub content: ContentSummary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingFigures {
+    pub total: u64,
     pub avg_seo_score: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosellSummary {
     pub opportunities: u64,
-    pub pipeline_cents: i64,
-    pub won_cents: i64,
+    pub pipeline_value: Amount,
+    pub won_value: Amount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentSummary {
     pub generated: u64,
     pub published: u64,
 }
 
-impl Summary {
-    /// The documented `data` of `GET /analytics/summary`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "period": self.period,
-            "listings": { "total": self.listings_total, "avg_seo_score": self.avg_seo_score },
-            "cosell": {
-                "opportunities": self.opportunities,
-                "pipeline_value": money::to_json(self.pipeline_cents),
-                "won_value": money::to_json(self.won_cents),
-            },
-            "content": { "generated": self.generated, "published": self.published },
-        })
-    }
+/// The data of a `partner_performance` report. Stored as JSON: reports made before a field
+/// was added still read (surfaces render the stored data as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerPerformance {
+    pub summary: Summary,
+    /// Every opportunity the partner is party to now, by status name.
+    pub pipeline_by_status: BTreeMap<String, StatusTotal>,
+    pub top_listings: Vec<TopListing>,
 }
 
-pub const REPORT_TYPES: &[&str] = &["partner_performance"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTotal {
+    pub count: u64,
+    pub value: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopListing {
+    pub id: String,
+    pub title: String,
+    pub seo_score: u32,
+}
+
 const TOP_LISTINGS: u32 = 5;
 
 fn rounded_average(sum: u64, count: u64) -> u64 {
@@ -73,19 +97,23 @@ impl Analytics<'_> {
         let content = store.content_figures(marketplace_id, partner, w.start, w.end).await?;
         let summary = Summary {
             period: label.to_owned(),
-            listings_total: listings.count,
-            avg_seo_score: rounded_average(listings.score_sum, listings.count),
-            opportunities: cosell.created,
-            pipeline_cents: cosell.pipeline_cents,
-            won_cents: cosell.won_cents,
-            generated: content.generated,
-            published: content.published,
+            listings: ListingFigures {
+                total: listings.count,
+                avg_seo_score: rounded_average(listings.score_sum, listings.count),
+            },
+            cosell: CosellSummary {
+                opportunities: cosell.created,
+                pipeline_value: Amount::from_cents(cosell.pipeline_cents),
+                won_value: Amount::from_cents(cosell.won_cents),
+            },
+            content: ContentSummary { generated: content.generated, published: content.published },
         };
         Ok((summary, cosell))
     }
 
     pub async fn summary(&self, who: &Principal, period: Period) -> Result<Summary, ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
+        policy::require(&who.roles, Resource::Analytics, Access::Read)?;
         let w = period.window(self.services.clock.now());
         Ok(self.figures(&who.marketplace_id, partner, period.as_str(), w).await?.0)
     }
@@ -98,33 +126,29 @@ impl Analytics<'_> {
         partner: &str,
         label: &str,
         w: Window,
-    ) -> Result<Value, ServiceError> {
+    ) -> Result<PartnerPerformance, ServiceError> {
         let (summary, cosell) = self.figures(marketplace_id, partner, label, w).await?;
         let top = self.services.store.top_listings(marketplace_id, partner, TOP_LISTINGS).await?;
-        let by_status: serde_json::Map<String, Value> = cosell
+        let pipeline_by_status = cosell
             .by_status
             .iter()
             .map(|s| {
-                (s.status.as_str().to_owned(), json!({ "count": s.count, "value": money::to_json(s.value_cents) }))
+                (s.status.as_str().to_owned(), StatusTotal { count: s.count, value: Amount::from_cents(s.value_cents) })
             })
             .collect();
-        Ok(json!({
-            "summary": summary.to_json(),
-            "pipeline_by_status": by_status,
-            "top_listings": top.iter().map(|l| json!({ "id": l.id, "title": l.content.title, "seo_score": l.seo_score })).collect::<Vec<_>>(),
-        }))
+        let top_listings =
+            top.into_iter().map(|l| TopListing { id: l.id, title: l.content.title, seo_score: l.seo_score }).collect();
+        Ok(PartnerPerformance { summary, pipeline_by_status, top_listings })
     }
 
-    fn report_event(r: &ReportRecord) -> NewEvent {
-        NewEvent {
-            event_type: types::REPORT_GENERATED,
-            subject_type: "report",
-            subject_id: r.id.clone(),
-            partner_id: Some(r.partner_id.clone()),
-            related_partner_id: None,
-            actor_user_id: None,
-            payload: json!({ "report_id": r.id, "type": r.report_type, "period": r.period, "trigger": r.trigger }),
-        }
+    fn report_event(r: &ReportRecord, trigger: ReportTrigger) -> NewEvent {
+        let generated = ReportGenerated {
+            report_id: r.id.clone(),
+            report_type: r.report_type.clone(),
+            period: r.period.clone(),
+            trigger,
+        };
+        NewEvent::of(&generated).partner(Some(r.partner_id.clone()))
     }
 
     /// A report on demand for the calling partner.
@@ -134,29 +158,26 @@ impl Analytics<'_> {
         report_type: &str,
         period: Period,
     ) -> Result<ReportRecord, ServiceError> {
-        let partner = partner_id(who)?.to_owned();
-        if !REPORT_TYPES.contains(&report_type) {
-            return Err(partnerd_domain::ValidationErrors::single(
-                "type",
-                format!("must be one of: {}", REPORT_TYPES.join(", ")),
-            )
-            .into());
-        }
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Report, Access::Write)?;
+        let report_type =
+            ReportType::parse(report_type).map_err(|m| partnerd_domain::ValidationErrors::single("type", m))?;
         let now = self.services.clock.now();
         let w = period.window(now);
         let report = ReportRecord {
             id: new_id("report"),
             marketplace_id: who.marketplace_id.clone(),
-            data: self.snapshot(&who.marketplace_id, &partner, period.as_str(), w).await?,
+            data: to_stored(&self.snapshot(&who.marketplace_id, &partner, period.as_str(), w).await?),
             partner_id: partner,
-            report_type: report_type.to_owned(),
+            report_type: report_type.as_str().to_owned(),
             period: period.as_str().to_owned(),
             period_start: w.start,
             period_end: w.end,
-            trigger: "on_demand".into(),
+            trigger: ReportTrigger::OnDemand.as_str().into(),
             created_at: now,
         };
-        self.services.store.create_report(report.clone(), vec![Self::report_event(&report)]).await?;
+        let generated = Self::report_event(&report, ReportTrigger::OnDemand);
+        self.services.store.create_report(report.clone(), vec![generated]).await?;
         Ok(report)
     }
 
@@ -166,13 +187,13 @@ impl Analytics<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ReportRecord>, u64), ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.list_reports(&who.marketplace_id, partner, offset, limit).await?)
     }
 
     pub async fn get_report(&self, who: &Principal, id: &str) -> Result<ReportRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services.store.get_report(&who.marketplace_id, partner, id).await?.ok_or(ServiceError::not_found("report"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_report(me.marketplace_id(), me.partner_id, id).await?, Resource::Report)
     }
 
     /// Makes sure every partner enrolled before this month began has its report for last month.
@@ -190,16 +211,17 @@ impl Analytics<'_> {
             let report = ReportRecord {
                 id: new_id("report"),
                 marketplace_id: marketplace_id.to_owned(),
-                data: self.snapshot(marketplace_id, &partner.id, &label, w).await?,
+                data: to_stored(&self.snapshot(marketplace_id, &partner.id, &label, w).await?),
                 partner_id: partner.id.clone(),
-                report_type: "partner_performance".into(),
+                report_type: ReportType::PartnerPerformance.as_str().into(),
                 period: label.clone(),
                 period_start: w.start,
                 period_end: w.end,
-                trigger: "scheduled".into(),
+                trigger: ReportTrigger::Scheduled.as_str().into(),
                 created_at: now,
             };
-            match self.services.store.create_report(report.clone(), vec![Self::report_event(&report)]).await {
+            let generated = Self::report_event(&report, ReportTrigger::Scheduled);
+            match self.services.store.create_report(report.clone(), vec![generated]).await {
                 Ok(true) => created += 1,
                 Ok(false) => {}
                 Err(StoreError::Conflict(_)) => {}
@@ -212,7 +234,43 @@ impl Analytics<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::rounded_average;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn report_data_keeps_the_stored_shape() {
+        let summary = Summary {
+            period: "2025-01".into(),
+            listings: ListingFigures { total: 3, avg_seo_score: 83 },
+            cosell: CosellSummary {
+                opportunities: 2,
+                pipeline_value: Amount::from_cents(5_000_050),
+                won_value: Amount::from_cents(0),
+            },
+            content: ContentSummary { generated: 1, published: 0 },
+        };
+        let data = PartnerPerformance {
+            summary,
+            pipeline_by_status: BTreeMap::from([(
+                "open".to_owned(),
+                StatusTotal { count: 2, value: Amount::from_cents(5_000_050) },
+            )]),
+            top_listings: vec![TopListing { id: "listing_1".into(), title: "Suite".into(), seo_score: 90 }],
+        };
+        // As reports were stored before the data was typed.
+        let stored = json!({
+            "summary": {
+                "period": "2025-01",
+                "listings": { "total": 3, "avg_seo_score": 83 },
+                "cosell": { "opportunities": 2, "pipeline_value": 50000.5, "won_value": 0 },
+                "content": { "generated": 1, "published": 0 },
+            },
+            "pipeline_by_status": { "open": { "count": 2, "value": 50000.5 } },
+            "top_listings": [{ "id": "listing_1", "title": "Suite", "seo_score": 90 }],
+        });
+        assert_eq!(to_stored(&data), stored);
+        assert_eq!(serde_json::from_value::<PartnerPerformance>(stored).unwrap(), data, "old rows read back");
+    }
 
     #[test]
     fn averages_round_half_up() {

@@ -1,15 +1,19 @@
 //! Co-sell opportunities shared by two partners, and their timeline read from the event log.
 
 use crate::error::codes;
-use crate::listings::{partner_id, require_write};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, NaiveDate, Utc};
-use partnerd_domain::cosell::{OpportunityStatus, transition};
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::ValidationErrors;
+use partnerd_domain::cosell::{MAX_CUSTOMER_NAME, MAX_TEXT, OpportunityStatus, check_date, check_text, transition};
+use partnerd_domain::events::{
+    Change, EventPayload, NewEvent, OpportunityChanges, OpportunityCreated, OpportunityStatusChanged,
+    OpportunityUpdated, from_stored, types,
+};
 use partnerd_domain::ids::new_id;
-use partnerd_domain::{ValidationErrors, money};
+use partnerd_domain::money::{Amount, AmountInput};
 use partnerd_store::{EventRecord, OpportunityFilter, OpportunityPage, OpportunityRecord, StoreError};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use std::collections::BTreeSet;
 
 pub struct Cosell<'a> {
@@ -20,7 +24,7 @@ pub struct Cosell<'a> {
 #[derive(Debug, Default)]
 pub struct NewOpportunity {
     pub customer_name: Option<String>,
-    pub deal_value: Option<Value>,
+    pub deal_value: Option<AmountInput>,
     pub partner_id: Option<String>,
     pub description: Option<String>,
     pub expected_close_date: Option<String>,
@@ -31,70 +35,79 @@ pub struct NewOpportunity {
 #[derive(Debug, Default)]
 pub struct OpportunityChange {
     pub status: Option<String>,
-    pub deal_value: Option<Value>,
+    pub deal_value: Option<AmountInput>,
     pub notes: Option<String>,
     pub customer_name: Option<String>,
     pub description: Option<String>,
     pub expected_close_date: Option<Option<String>>,
 }
 
+partnerd_domain::str_enum! {
+    /// What a timeline entry records.
+    pub enum TimelineKind {
+        Created = "created",
+        StatusChanged = "status_changed",
+        ValueChanged = "value_changed",
+        NoteAdded = "note_added",
+        Updated = "updated",
+    }
+}
+
+/// A value a timeline entry moved from or to; serialises as the bare value (`"open"`,
+/// `50000.5`, `"Acme"`, `null`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum TimelineValue {
+    Status(OpportunityStatus),
+    Amount(Amount),
+    /// A text field; `None` when it was empty (a cleared date).
+    Text(Option<String>),
+}
+
 /// One entry of an opportunity's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineEntry {
-    pub kind: &'static str,
+    pub kind: TimelineKind,
     pub timestamp: DateTime<Utc>,
+    /// The e-mail of the user who made the change.
     pub actor: Option<String>,
-    pub from: Option<Value>,
-    pub to: Option<Value>,
-    pub field: Option<String>,
+    pub from: Option<TimelineValue>,
+    pub to: Option<TimelineValue>,
+    /// For `updated`: the field that changed.
+    pub field: Option<&'static str>,
+    /// For `note_added`: the note.
     pub note: Option<String>,
 }
 
 const WRITE_ATTEMPTS: usize = 5;
 
-fn text(errors: &mut ValidationErrors, field: &str, v: &str, max: usize, required: bool) -> String {
-    let t = v.trim();
-    if required && t.is_empty() {
-        errors.add(field, "is required");
-    } else if t.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
-    }
-    t.to_owned()
-}
-
-fn date(errors: &mut ValidationErrors, field: &str, v: &str) -> Option<NaiveDate> {
-    errors.check(field, NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)"))
-}
-
-fn event(event_type: &'static str, o: &OpportunityRecord, actor: &Principal, payload: Value) -> NewEvent {
-    NewEvent {
-        event_type,
-        subject_type: "opportunity",
-        subject_id: o.id.clone(),
-        partner_id: Some(o.owner_partner_id.clone()),
-        related_partner_id: Some(o.cosell_partner_id.clone()),
-        actor_user_id: Some(actor.user_id.clone()),
-        payload,
-    }
+/// Opportunity events are visible to both parties.
+fn event<P: EventPayload>(payload: &P, o: &OpportunityRecord, actor: &Principal) -> NewEvent {
+    NewEvent::of(payload)
+        .partner(Some(o.owner_partner_id.clone()))
+        .related(Some(o.cosell_partner_id.clone()))
+        .actor(Some(actor.user_id.clone()))
 }
 
 impl Cosell<'_> {
     pub async fn create(&self, who: &Principal, input: NewOpportunity) -> Result<OpportunityRecord, ServiceError> {
-        let owner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let owner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         let mut e = ValidationErrors::new();
-        let customer_name = text(&mut e, "customer_name", input.customer_name.as_deref().unwrap_or(""), 200, true);
+        let customer_name =
+            check_text(&mut e, "customer_name", input.customer_name.as_deref().unwrap_or(""), MAX_CUSTOMER_NAME, true);
         let deal_value = match &input.deal_value {
-            None | Some(Value::Null) => {
+            None => {
                 e.add("deal_value", "is required");
                 None
             }
-            Some(v) => e.check("deal_value", money::parse_positive(v)),
+            Some(v) => e.check("deal_value", v.positive_cents()),
         };
-        let description = text(&mut e, "description", input.description.as_deref().unwrap_or(""), 5_000, false);
-        let notes = text(&mut e, "notes", input.notes.as_deref().unwrap_or(""), 5_000, false);
+        let description =
+            check_text(&mut e, "description", input.description.as_deref().unwrap_or(""), MAX_TEXT, false);
+        let notes = check_text(&mut e, "notes", input.notes.as_deref().unwrap_or(""), MAX_TEXT, false);
         let expected_close_date =
-            input.expected_close_date.as_deref().and_then(|d| date(&mut e, "expected_close_date", d));
+            input.expected_close_date.as_deref().and_then(|d| check_date(&mut e, "expected_close_date", d));
         let cosell = match input.partner_id.as_deref().map(str::trim) {
             None | Some("") => {
                 e.add("partner_id", "is required");
@@ -136,28 +149,26 @@ impl Cosell<'_> {
             closed_at: None,
             version: 1,
         };
-        let payload = json!({
-            "opportunity_id": o.id,
-            "customer_name": o.customer_name,
-            "deal_value": money::to_json(o.deal_value_cents),
-            "status": o.status.as_str(),
-            "owner_partner_id": o.owner_partner_id,
-            "partner_id": o.cosell_partner_id,
-            "expected_close_date": o.expected_close_date.map(|d| d.to_string()),
-        });
-        let created = event(types::OPPORTUNITY_CREATED, &o, who, payload);
+        let payload = OpportunityCreated {
+            opportunity_id: o.id.clone(),
+            customer_name: o.customer_name.clone(),
+            deal_value: Amount::from_cents(o.deal_value_cents),
+            status: o.status,
+            owner_partner_id: o.owner_partner_id.clone(),
+            partner_id: o.cosell_partner_id.clone(),
+            expected_close_date: o.expected_close_date,
+        };
+        let created = event(&payload, &o, who);
         self.services.store.create_opportunity(o.clone(), vec![created]).await?;
         // Everything a read would return is known: no read back.
         Ok(o)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<OpportunityRecord, ServiceError> {
-        let viewer = partner_id(who)?;
-        self.services
-            .store
-            .get_opportunity(&who.marketplace_id, viewer, id)
-            .await?
-            .ok_or(ServiceError::not_found("opportunity"))
+        // Either party sees it.
+        let me = policy::acting(who, None)?;
+        let found = self.services.store.get_opportunity(me.marketplace_id(), me.partner_id, id).await?;
+        me.visible(found, Resource::Opportunity)
     }
 
     pub async fn list(
@@ -167,7 +178,7 @@ impl Cosell<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<OpportunityPage, ServiceError> {
-        let viewer = partner_id(who)?;
+        let viewer = policy::partner_id(who)?;
         Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, limit).await?)
     }
 
@@ -179,7 +190,7 @@ impl Cosell<'_> {
         id: &str,
         change: &OpportunityChange,
     ) -> Result<OpportunityRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get(who, id).await?;
             let mut e = ValidationErrors::new();
@@ -191,21 +202,21 @@ impl Cosell<'_> {
                 next.status = to;
             }
             if let Some(v) = &change.deal_value
-                && let Some(cents) = e.check("deal_value", money::parse_positive(v))
+                && let Some(cents) = e.check("deal_value", v.positive_cents())
             {
                 next.deal_value_cents = cents;
             }
             if let Some(n) = &change.notes {
-                next.notes = text(&mut e, "notes", n, 5_000, false);
+                next.notes = check_text(&mut e, "notes", n, MAX_TEXT, false);
             }
             if let Some(c) = &change.customer_name {
-                next.customer_name = text(&mut e, "customer_name", c, 200, true);
+                next.customer_name = check_text(&mut e, "customer_name", c, MAX_CUSTOMER_NAME, true);
             }
             if let Some(d) = &change.description {
-                next.description = text(&mut e, "description", d, 5_000, false);
+                next.description = check_text(&mut e, "description", d, MAX_TEXT, false);
             }
             if let Some(d) = &change.expected_close_date {
-                next.expected_close_date = d.as_deref().and_then(|d| date(&mut e, "expected_close_date", d));
+                next.expected_close_date = d.as_deref().and_then(|d| check_date(&mut e, "expected_close_date", d));
             }
             e.into_result()?;
             if next == current {
@@ -230,35 +241,23 @@ impl Cosell<'_> {
     fn update_events(&self, before: &OpportunityRecord, after: &OpportunityRecord, who: &Principal) -> Vec<NewEvent> {
         let mut events = Vec::new();
         if before.status != after.status {
-            events.push(event(
-                types::OPPORTUNITY_STATUS_CHANGED,
-                after,
-                who,
-                json!({ "opportunity_id": after.id, "from": before.status.as_str(), "to": after.status.as_str() }),
-            ));
+            let moved =
+                OpportunityStatusChanged { opportunity_id: after.id.clone(), from: before.status, to: after.status };
+            events.push(event(&moved, after, who));
         }
-        let mut changes = Map::new();
-        let mut diff = |field: &str, old: Value, new: Value| {
-            if old != new {
-                changes.insert(field.to_owned(), json!({ "old": old, "new": new }));
-            }
+        let text = |a: &String, b: &String| Change::between(a.clone(), b.clone());
+        let changes = OpportunityChanges {
+            customer_name: text(&before.customer_name, &after.customer_name),
+            deal_value: Change::between(
+                Amount::from_cents(before.deal_value_cents),
+                Amount::from_cents(after.deal_value_cents),
+            ),
+            description: text(&before.description, &after.description),
+            expected_close_date: Change::between(before.expected_close_date, after.expected_close_date),
+            notes: text(&before.notes, &after.notes),
         };
-        diff("deal_value", money::to_json(before.deal_value_cents), money::to_json(after.deal_value_cents));
-        diff("notes", before.notes.clone().into(), after.notes.clone().into());
-        diff("customer_name", before.customer_name.clone().into(), after.customer_name.clone().into());
-        diff("description", before.description.clone().into(), after.description.clone().into());
-        diff(
-            "expected_close_date",
-            before.expected_close_date.map(|d| d.to_string()).into(),
-            after.expected_close_date.map(|d| d.to_string()).into(),
-        );
         if !changes.is_empty() {
-            events.push(event(
-                types::OPPORTUNITY_UPDATED,
-                after,
-                who,
-                json!({ "opportunity_id": after.id, "changes": changes }),
-            ));
+            events.push(event(&OpportunityUpdated { opportunity_id: after.id.clone(), changes }, after, who));
         }
         events
     }
@@ -285,25 +284,41 @@ impl Cosell<'_> {
                 note: None,
             };
             match e.event_type.as_str() {
-                types::OPPORTUNITY_CREATED => out.push(entry("created")),
-                types::OPPORTUNITY_STATUS_CHANGED => out.push(TimelineEntry {
-                    from: e.payload.get("from").cloned(),
-                    to: e.payload.get("to").cloned(),
-                    ..entry("status_changed")
-                }),
+                types::OPPORTUNITY_CREATED => out.push(entry(TimelineKind::Created)),
+                types::OPPORTUNITY_STATUS_CHANGED => {
+                    let Some(p) = from_stored::<OpportunityStatusChanged>(&e.payload) else { continue };
+                    out.push(TimelineEntry {
+                        from: Some(TimelineValue::Status(p.from)),
+                        to: Some(TimelineValue::Status(p.to)),
+                        ..entry(TimelineKind::StatusChanged)
+                    });
+                }
                 types::OPPORTUNITY_UPDATED => {
-                    let Some(changes) = e.payload.get("changes").and_then(Value::as_object) else { continue };
-                    for (field, change) in changes {
-                        let (old, new) = (change.get("old").cloned(), change.get("new").cloned());
-                        out.push(match field.as_str() {
-                            "deal_value" => TimelineEntry { from: old, to: new, ..entry("value_changed") },
-                            "notes" => TimelineEntry {
-                                note: new.and_then(|v| v.as_str().map(str::to_owned)),
-                                ..entry("note_added")
-                            },
-                            _ => TimelineEntry { field: Some(field.clone()), from: old, to: new, ..entry("updated") },
-                        });
-                    }
+                    let Some(p) = from_stored::<OpportunityUpdated>(&e.payload) else { continue };
+                    let c = p.changes;
+                    let updated = |field, change: Change<Option<String>>| TimelineEntry {
+                        field: Some(field),
+                        from: Some(TimelineValue::Text(change.old)),
+                        to: Some(TimelineValue::Text(change.new)),
+                        ..entry(TimelineKind::Updated)
+                    };
+                    let some = |c: Change<String>| Change { old: Some(c.old), new: Some(c.new) };
+                    let date = |c: Change<Option<NaiveDate>>| Change {
+                        old: c.old.map(|d| d.to_string()),
+                        new: c.new.map(|d| d.to_string()),
+                    };
+                    // In field-name order, as the changes have always been listed.
+                    out.extend(c.customer_name.map(|ch| updated("customer_name", some(ch))));
+                    out.extend(c.deal_value.map(|ch| TimelineEntry {
+                        from: Some(TimelineValue::Amount(ch.old)),
+                        to: Some(TimelineValue::Amount(ch.new)),
+                        ..entry(TimelineKind::ValueChanged)
+                    }));
+                    out.extend(c.description.map(|ch| updated("description", some(ch))));
+                    out.extend(c.expected_close_date.map(|ch| updated("expected_close_date", date(ch))));
+                    out.extend(
+                        c.notes.map(|ch| TimelineEntry { note: Some(ch.new), ..entry(TimelineKind::NoteAdded) }),
+                    );
                 }
                 _ => {}
             }

@@ -34,6 +34,10 @@ pub mod codes {
     pub const PARTNER_REQUIRED: &str = "partner_required";
     /// `Forbidden`: none of the caller's roles allows the action (a read-only key writing).
     pub const ROLE_REQUIRED: &str = "role_required";
+    /// `Forbidden`: the caller does not hold the role its AppReseller `context` names.
+    pub const CONTEXT_NOT_HELD: &str = "context_not_held";
+    /// `Forbidden`: only the marketplace operator may do this.
+    pub const OPERATOR_REQUIRED: &str = "operator_required";
     /// `Conflict`: other writers kept changing the record; the client may retry.
     pub const CONCURRENT_CHANGE: &str = "concurrent_change";
     /// `Conflict`: the draft was published already.
@@ -106,6 +110,8 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "api_key", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
+        (Forbidden, "context", CONTEXT_NOT_HELD),
+        (Forbidden, "operator", OPERATOR_REQUIRED),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "draft", ALREADY_PUBLISHED),
@@ -220,6 +226,62 @@ mod tests {
         }
         let mut seen = std::collections::HashSet::new();
         assert!(CATALOG.iter().all(|c| seen.insert(*c)), "no duplicates");
+    }
+
+    /// Every error a use case constructs (`ServiceError::not_found("x")`,
+    /// `forbidden("x", codes::Y)`, `conflict(…)`, `new(ErrorKind::K, …)`) is in the catalog:
+    /// found by reading the services' own source, so a new error cannot be left out of it.
+    #[test]
+    fn the_catalog_lists_every_error_the_use_cases_construct() {
+        let sources = [
+            include_str!("analytics.rs"),
+            include_str!("auth.rs"),
+            include_str!("cosell.rs"),
+            include_str!("listings.rs"),
+            include_str!("partners.rs"),
+            include_str!("policy.rs"),
+            include_str!("webhooks.rs"),
+        ];
+        let literal = |s: &str| s.trim().trim_matches('"').to_owned();
+        let code = |s: &str| s.trim().trim_start_matches("codes::").to_lowercase();
+        let mut found = 0;
+        for src in sources {
+            for (i, _) in src.match_indices("ServiceError::") {
+                let rest = &src[i + "ServiceError::".len()..];
+                let Some((name, args)) = rest.split_once('(') else { continue };
+                let Some(args) = args.split_once(')').map(|(a, _)| a) else { continue };
+                let args: Vec<&str> = args.split(',').collect();
+                let entry = match (name, args.as_slice()) {
+                    ("not_found", [e]) if e.contains('"') => (ErrorKind::NotFound, literal(e), codes::NOT_FOUND.into()),
+                    ("forbidden", [e, c]) => (ErrorKind::Forbidden, literal(e), code(c)),
+                    ("conflict", [e, c]) => (ErrorKind::Conflict, literal(e), code(c)),
+                    ("new", [k, e, c]) => {
+                        let kind = match k.trim().trim_start_matches("ErrorKind::") {
+                            "Unavailable" => ErrorKind::Unavailable,
+                            "Conflict" => ErrorKind::Conflict,
+                            "Forbidden" => ErrorKind::Forbidden,
+                            "NotFound" => ErrorKind::NotFound,
+                            _ => ErrorKind::Invalid,
+                        };
+                        (kind, literal(e), code(c))
+                    }
+                    _ => continue,
+                };
+                if entry.1.contains(|c: char| !(c.is_ascii_lowercase() || c == '_')) {
+                    continue; // a variable (`resource.as_str()`), not a literal entity
+                }
+                found += 1;
+                assert!(
+                    CATALOG.iter().any(|(k, e, c)| (*k, *e, *c) == (entry.0, entry.1.as_str(), entry.2.as_str())),
+                    "{entry:?} is constructed but not in CATALOG"
+                );
+            }
+        }
+        assert!(found >= 15, "the scan found the constructors ({found})");
+        // Code constants are their value in upper case, which the scan relies on.
+        for c in [codes::LIMIT_REACHED, codes::CONTEXT_NOT_HELD, codes::SENDER_MISSING, codes::PARTNER_REQUIRED] {
+            assert!(c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{c}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod listings;
 pub mod partners;
 pub mod plans;
+pub mod policy;
 pub mod rate_limit;
 pub mod webhooks;
 

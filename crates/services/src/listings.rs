@@ -2,14 +2,16 @@
 //! transaction as every content change), recommendations, and generated content drafts.
 
 use crate::error::{ErrorKind, codes};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::events::{
+    ContentGenerated, ContentPublished, EventPayload, ListingCreated, ListingUpdated, NewEvent, SeoScoreChanged,
+};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::listing::{ListingContent, ListingPatch, ListingStatus, changes};
 use partnerd_domain::seo::{self, Recommendations, SeoScore};
 use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError};
-use serde_json::{Map, Value, json};
 
 pub struct Listings<'a> {
     pub(crate) services: &'a Services,
@@ -20,59 +22,26 @@ pub const SIGNIFICANT_SCORE_CHANGE: u32 = 5;
 /// Attempts at a read-modify-write before a persistent conflict is reported.
 const WRITE_ATTEMPTS: usize = 5;
 
-/// The partner a principal acts for, or 403.
-pub fn partner_id(principal: &Principal) -> Result<&str, ServiceError> {
-    principal
-        .partner
-        .as_ref()
-        .map(|p| p.id.as_str())
-        .ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
-}
-
-/// 403 for keys whose roles are all read-only.
-pub fn require_write(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.roles.iter().any(|r| r.can_write()) {
-        Ok(())
-    } else {
-        Err(ServiceError::forbidden("api_key", codes::ROLE_REQUIRED))
-    }
-}
-
-fn event(event_type: &'static str, listing: &ListingRecord, actor: &Principal, payload: Value) -> NewEvent {
-    NewEvent {
-        event_type,
-        subject_type: "listing",
-        subject_id: listing.id.clone(),
-        partner_id: Some(listing.partner_id.clone()),
-        related_partner_id: None,
-        actor_user_id: Some(actor.user_id.clone()),
-        payload,
-    }
+fn event<P: EventPayload>(payload: &P, listing: &ListingRecord, actor: &Principal) -> NewEvent {
+    NewEvent::of(payload).partner(Some(listing.partner_id.clone())).actor(Some(actor.user_id.clone()))
 }
 
 /// `listing.updated` with `changes: {field: {old, new}}`, and `seo.score_changed` when the score
 /// moved significantly.
 fn update_events(before: &ListingRecord, after: &ListingRecord, actor: &Principal) -> Vec<NewEvent> {
-    let mut changed = Map::new();
-    for (field, (old, new)) in changes(&before.content, &after.content, before.status, after.status) {
-        changed.insert(field.to_owned(), json!({ "old": old, "new": new }));
-    }
+    let changed = changes(&before.content, &after.content, before.status, after.status);
     let mut events = Vec::new();
     if !changed.is_empty() {
-        events.push(event(types::LISTING_UPDATED, after, actor, json!({ "listing_id": after.id, "changes": changed })));
+        events.push(event(&ListingUpdated { listing_id: after.id.clone(), changes: changed }, after, actor));
     }
     if before.seo_score.abs_diff(after.seo_score) >= SIGNIFICANT_SCORE_CHANGE {
-        events.push(event(
-            types::SEO_SCORE_CHANGED,
-            after,
-            actor,
-            json!({
-                "listing_id": after.id,
-                "old_score": before.seo_score,
-                "new_score": after.seo_score,
-                "grade": seo::grade(after.seo_score),
-            }),
-        ));
+        let moved = SeoScoreChanged {
+            listing_id: after.id.clone(),
+            old_score: before.seo_score,
+            new_score: after.seo_score,
+            grade: seo::grade(after.seo_score).to_owned(),
+        };
+        events.push(event(&moved, after, actor));
     }
     events
 }
@@ -85,22 +54,18 @@ impl Listings<'_> {
         offset: u64,
         limit: u32,
     ) -> Result<ListingPage, ServiceError> {
-        let partner = partner_id(who)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, limit).await?)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services
-            .store
-            .get_listing(&who.marketplace_id, partner, id)
-            .await?
-            .ok_or(ServiceError::not_found("listing"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_listing(me.marketplace_id(), me.partner_id, id).await?, Resource::Listing)
     }
 
     pub async fn create(&self, who: &Principal, patch: ListingPatch) -> Result<ListingRecord, ServiceError> {
-        let partner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         let mut created = self
             .create_many(&who.marketplace_id, &partner, Some(&who.user_id), vec![patch])
             .await
@@ -161,20 +126,15 @@ impl Listings<'_> {
         errors.into_result()?;
         let events = listings
             .iter()
-            .map(|l| NewEvent {
-                event_type: types::LISTING_CREATED,
-                subject_type: "listing",
-                subject_id: l.id.clone(),
-                partner_id: Some(l.partner_id.clone()),
-                related_partner_id: None,
-                actor_user_id: actor_user_id.map(str::to_owned),
-                payload: json!({
-                    "listing_id": l.id,
-                    "title": l.content.title,
-                    "status": l.status.as_str(),
-                    "marketplace": l.content.marketplace,
-                    "seo_score": l.seo_score,
-                }),
+            .map(|l| {
+                let created = ListingCreated {
+                    listing_id: l.id.clone(),
+                    title: l.content.title.clone(),
+                    status: l.status,
+                    marketplace: l.content.marketplace.clone(),
+                    seo_score: l.seo_score,
+                };
+                NewEvent::of(&created).partner(Some(l.partner_id.clone())).actor(actor_user_id.map(str::to_owned))
             })
             .collect();
         self.services.store.create_listings(listings.clone(), events).await?;
@@ -184,7 +144,7 @@ impl Listings<'_> {
     /// Applies a partial update. Reads, changes and writes with a version check, retrying when
     /// another writer got there first, so concurrent updates never lose each other's fields.
     pub async fn update(&self, who: &Principal, id: &str, patch: &ListingPatch) -> Result<ListingRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = self.get(who, id).await?;
             let content = patch.apply(&current.content)?;
@@ -229,7 +189,7 @@ impl Listings<'_> {
 
     /// Generates an improved draft of the listing's copy from its recommendations.
     pub async fn generate_content(&self, who: &Principal, id: &str) -> Result<DraftRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Draft, Access::Write)?;
         let listing = self.get(who, id).await?;
         let draft_content = seo::generate_draft(&listing.content);
         let draft = DraftRecord {
@@ -246,13 +206,13 @@ impl Listings<'_> {
             published_at: None,
             created_at: self.services.clock.now(),
         };
-        let payload = json!({
-            "listing_id": listing.id,
-            "draft_id": draft.id,
-            "seo_score": listing.seo_score,
-            "projected_seo_score": draft.seo_score,
-        });
-        let generated = event(types::CONTENT_GENERATED, &listing, who, payload);
+        let payload = ContentGenerated {
+            listing_id: listing.id.clone(),
+            draft_id: draft.id.clone(),
+            seo_score: listing.seo_score,
+            projected_seo_score: draft.seo_score,
+        };
+        let generated = event(&payload, &listing, who);
         self.services.store.create_draft(draft.clone(), vec![generated]).await?;
         Ok(draft)
     }
@@ -263,13 +223,9 @@ impl Listings<'_> {
     }
 
     async fn draft(&self, who: &Principal, listing_id: &str, draft_id: &str) -> Result<DraftRecord, ServiceError> {
-        let partner = partner_id(who)?;
-        self.services
-            .store
-            .get_draft(&who.marketplace_id, partner, draft_id)
-            .await?
-            .filter(|d| d.listing_id == listing_id)
-            .ok_or(ServiceError::not_found("draft"))
+        let me = policy::acting(who, None)?;
+        let draft = self.services.store.get_draft(me.marketplace_id(), me.partner_id, draft_id).await?;
+        me.visible(draft.filter(|d| d.listing_id == listing_id), Resource::Draft)
     }
 
     /// Puts a draft's copy onto its listing (re-scored, with the usual update events).
@@ -279,7 +235,7 @@ impl Listings<'_> {
         listing_id: &str,
         draft_id: &str,
     ) -> Result<ListingRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Listing, Access::Write)?;
         for _ in 0..WRITE_ATTEMPTS {
             let draft = self.draft(who, listing_id, draft_id).await?;
             if draft.published_at.is_some() {
@@ -303,12 +259,9 @@ impl Listings<'_> {
                 updated_at: now,
                 ..current.clone()
             };
-            let mut events = vec![event(
-                types::CONTENT_PUBLISHED,
-                &next,
-                who,
-                json!({ "listing_id": next.id, "draft_id": draft.id, "seo_score": next.seo_score }),
-            )];
+            let published =
+                ContentPublished { listing_id: next.id.clone(), draft_id: draft.id.clone(), seo_score: next.seo_score };
+            let mut events = vec![event(&published, &next, who)];
             events.extend(update_events(&current, &next, who));
             match self.services.store.publish_draft(&draft.id, now, next.clone(), current.version, events).await {
                 Ok(()) => return Ok(next),

@@ -2,15 +2,14 @@
 //! and the partner's view of itself.
 
 use crate::error::codes;
-use crate::{Principal, ServiceError, Services};
+use crate::{Principal, ServiceError, Services, policy};
 use chrono::{DateTime, Utc};
-use partnerd_domain::events::{NewEvent, types};
+use partnerd_domain::events::{ApiKeyCreated, ApiKeyRevoked, MarketplaceCreated, NewEvent, PartnerCreated};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::ip::IpRule;
 use partnerd_domain::partner::{CompanyName, Email, PlanName, Role};
 use partnerd_domain::{ValidationErrors, api_key};
 use partnerd_store::{ApiKeyRecord, Marketplace, NewApiKey, NewMarketplace, NewPartner, PartnerRecord, StoreError};
-use serde_json::json;
 
 pub struct Partners<'a> {
     pub(crate) services: &'a Services,
@@ -77,15 +76,8 @@ impl Partners<'_> {
             operator_email: OPERATOR_EMAIL.into(),
             created_at: now,
             events: vec![
-                event(types::MARKETPLACE_CREATED, "marketplace", &id, None, None, json!({ "marketplace_id": id })),
-                event(
-                    types::API_KEY_CREATED,
-                    "api_key",
-                    &key.key_id,
-                    None,
-                    None,
-                    json!({ "key_id": key.key_id, "user_id": user }),
-                ),
+                NewEvent::of(&MarketplaceCreated { marketplace_id: id.clone() }),
+                NewEvent::of(&ApiKeyCreated { key_id: key.key_id.clone(), user_id: user.clone() }),
             ],
             id,
         };
@@ -128,26 +120,20 @@ impl Partners<'_> {
         let company_id = new_id("company");
         let user_id = new_id("user");
         let key = api_key::generate();
-        let payload = json!({
-            "partner_id": partner_id,
-            "company_id": company_id,
-            "company_name": name.as_str(),
-            "email": email.as_str(),
-            "plan": plan.as_str(),
-        });
+        let payload = PartnerCreated {
+            partner_id: partner_id.clone(),
+            company_id: company_id.clone(),
+            company_name: name.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            plan: plan.as_str().to_owned(),
+        };
         let new = NewPartner {
             key: new_key(&key, marketplace_id, &user_id, &company_id, "default", vec![], None, now),
             marketplace_id: marketplace_id.to_owned(),
             events: vec![
-                event(types::PARTNER_CREATED, "partner", &partner_id, Some(&partner_id), None, payload),
-                event(
-                    types::API_KEY_CREATED,
-                    "api_key",
-                    &key.key_id,
-                    Some(&partner_id),
-                    None,
-                    json!({ "key_id": key.key_id, "user_id": user_id }),
-                ),
+                NewEvent::of(&payload).partner(Some(partner_id.clone())),
+                NewEvent::of(&ApiKeyCreated { key_id: key.key_id.clone(), user_id: user_id.clone() })
+                    .partner(Some(partner_id.clone())),
             ],
             partner_id: partner_id.clone(),
             company_id: company_id.clone(),
@@ -172,6 +158,7 @@ impl Partners<'_> {
     /// The calling partner's own profile. Served from the authenticated principal: the key
     /// lookup already read it.
     pub fn profile(&self, principal: &Principal) -> Result<PartnerRecord, ServiceError> {
+        policy::acting(principal, None)?;
         principal.partner.clone().ok_or_else(|| ServiceError::forbidden("partner", codes::PARTNER_REQUIRED))
     }
 
@@ -208,14 +195,8 @@ impl Partners<'_> {
         let now = self.services.clock.now();
         let key = api_key::generate();
         let new = new_key(&key, marketplace_id, &input.user_id, &company_id, name, rules, input.expires_at, now);
-        let ev = event(
-            types::API_KEY_CREATED,
-            "api_key",
-            &key.key_id,
-            partner_id.as_deref(),
-            None,
-            json!({ "key_id": key.key_id, "user_id": input.user_id }),
-        );
+        let ev = NewEvent::of(&ApiKeyCreated { key_id: key.key_id.clone(), user_id: input.user_id.clone() })
+            .partner(partner_id.clone());
         store.create_key(new, vec![ev]).await?;
         Ok(CreatedKey { key_id: key.key_id, api_key: key.token })
     }
@@ -227,7 +208,7 @@ impl Partners<'_> {
     /// Revokes a key; this process stops accepting it at once, others within their poll interval.
     pub async fn revoke_key(&self, marketplace_id: &str, key_id: &str) -> Result<ApiKeyRecord, ServiceError> {
         let now = self.services.clock.now();
-        let ev = event(types::API_KEY_REVOKED, "api_key", key_id, None, None, json!({ "key_id": key_id }));
+        let ev = NewEvent::of(&ApiKeyRevoked { key_id: key_id.to_owned() });
         let revoked = self.services.store.revoke_key(marketplace_id, key_id, now, ev).await?;
         self.services.auth.evict(key_id);
         Ok(revoked)
@@ -256,24 +237,5 @@ fn new_key(
         allowed_ips,
         expires_at,
         created_at: now,
-    }
-}
-
-fn event(
-    event_type: &'static str,
-    subject_type: &'static str,
-    subject_id: &str,
-    partner_id: Option<&str>,
-    actor_user_id: Option<&str>,
-    payload: serde_json::Value,
-) -> NewEvent {
-    NewEvent {
-        event_type,
-        subject_type,
-        subject_id: subject_id.to_owned(),
-        partner_id: partner_id.map(str::to_owned),
-        related_partner_id: None,
-        actor_user_id: actor_user_id.map(str::to_owned),
-        payload,
     }
 }

@@ -2,16 +2,17 @@
 //! `partnerd-webhooks` crate's HTTP client), so this crate needs no HTTP client.
 
 use crate::error::{ErrorKind, codes};
-use crate::listings::{partner_id, require_write};
+use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::events::NewEvent;
+use partnerd_domain::events::{
+    EventPayload, NewEvent, WebhookCreated, WebhookSecretRotated, WebhookState, WebhookUpdated,
+};
 use partnerd_domain::ids::new_id;
-use partnerd_domain::webhooks::{self as wh, catalog_entry};
+use partnerd_domain::webhooks::{self as wh, DeliveryStatus};
 use partnerd_store::{AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, WebhookRecord};
-use serde_json::json;
 
 /// What one HTTP attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,19 +76,14 @@ pub struct TestOutcome {
 
 /// Webhooks one partner may register.
 pub const MAX_WEBHOOKS: usize = 20;
-const MAX_EVENTS: usize = 50;
 
-fn internal_event(kind: &'static str, w: &WebhookRecord, who: &Principal) -> NewEvent {
-    // Registry changes are audited but never delivered: they are not in the catalog.
-    NewEvent {
-        event_type: kind,
-        subject_type: "webhook",
-        subject_id: w.id.clone(),
-        partner_id: Some(w.partner_id.clone()),
-        related_partner_id: None,
-        actor_user_id: Some(who.user_id.clone()),
-        payload: json!({ "webhook_id": w.id, "url": w.url, "events": w.events, "active": w.active }),
-    }
+fn state(w: &WebhookRecord) -> WebhookState {
+    WebhookState { webhook_id: w.id.clone(), url: w.url.clone(), events: w.events.clone(), active: w.active }
+}
+
+/// Registry changes are audited but never delivered: they are not in the catalog.
+fn internal_event<P: EventPayload>(payload: P, w: &WebhookRecord, who: &Principal) -> NewEvent {
+    NewEvent::of(&payload).partner(Some(w.partner_id.clone())).actor(Some(who.user_id.clone()))
 }
 
 impl Webhooks<'_> {
@@ -99,27 +95,9 @@ impl Webhooks<'_> {
         e.check("url", wh::validate_url(raw, self.settings().allow_private)).map(|u| u.to_string()).unwrap_or_default()
     }
 
-    fn check_events(e: &mut ValidationErrors, events: &[String]) -> Vec<String> {
-        if events.is_empty() {
-            e.add("events", "must name at least one event (see GET /webhooks/events)");
-        }
-        if events.len() > MAX_EVENTS {
-            e.add("events", format!("must have at most {MAX_EVENTS} events"));
-        }
-        let mut out: Vec<String> = Vec::new();
-        for (i, name) in events.iter().enumerate() {
-            if catalog_entry(name).is_none() {
-                e.add(&format!("events[{i}]"), format!("unknown event '{name}' (see GET /webhooks/events)"));
-            } else if !out.contains(name) {
-                out.push(name.clone());
-            }
-        }
-        out
-    }
-
     pub async fn create(&self, who: &Principal, input: NewWebhook) -> Result<(WebhookRecord, String), ServiceError> {
-        let partner = partner_id(who)?.to_owned();
-        require_write(who)?;
+        let partner = policy::partner_id(who)?.to_owned();
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let mut e = ValidationErrors::new();
         let url = match &input.url {
             Some(u) => self.check_url(&mut e, u),
@@ -129,7 +107,7 @@ impl Webhooks<'_> {
             }
         };
         let events = match &input.events {
-            Some(ev) => Self::check_events(&mut e, ev),
+            Some(ev) => wh::check_events(&mut e, ev),
             None => {
                 e.add("events", "is required");
                 Vec::new()
@@ -155,21 +133,18 @@ impl Webhooks<'_> {
             created_at: now,
             updated_at: now,
         };
-        let ev = internal_event("webhook.created", &w, who);
+        let ev = internal_event(WebhookCreated(state(&w)), &w, who);
         self.services.store.create_webhook(w.clone(), vec![ev]).await?;
         Ok((w, secret))
     }
 
     pub async fn list(&self, who: &Principal) -> Result<Vec<WebhookRecord>, ServiceError> {
-        Ok(self.services.store.list_webhooks(&who.marketplace_id, partner_id(who)?).await?)
+        Ok(self.services.store.list_webhooks(&who.marketplace_id, policy::partner_id(who)?).await?)
     }
 
     pub async fn get(&self, who: &Principal, id: &str) -> Result<WebhookRecord, ServiceError> {
-        self.services
-            .store
-            .get_webhook(&who.marketplace_id, partner_id(who)?, id)
-            .await?
-            .ok_or(ServiceError::not_found("webhook"))
+        let me = policy::acting(who, None)?;
+        me.visible(self.services.store.get_webhook(me.marketplace_id(), me.partner_id, id).await?, Resource::Webhook)
     }
 
     pub async fn update(
@@ -178,7 +153,7 @@ impl Webhooks<'_> {
         id: &str,
         change: WebhookChange,
     ) -> Result<WebhookRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let current = self.get(who, id).await?;
         let mut e = ValidationErrors::new();
         let mut next = current.clone();
@@ -186,7 +161,7 @@ impl Webhooks<'_> {
             next.url = self.check_url(&mut e, u);
         }
         if let Some(ev) = &change.events {
-            next.events = Self::check_events(&mut e, ev);
+            next.events = wh::check_events(&mut e, ev);
         }
         if let Some(a) = change.active {
             next.active = a;
@@ -196,7 +171,7 @@ impl Webhooks<'_> {
             return Ok(current);
         }
         next.updated_at = self.services.clock.now();
-        let ev = internal_event("webhook.updated", &next, who);
+        let ev = internal_event(WebhookUpdated(state(&next)), &next, who);
         self.services.store.update_webhook(next.clone(), vec![ev]).await?;
         Ok(next)
     }
@@ -208,7 +183,7 @@ impl Webhooks<'_> {
         id: &str,
         secret: Option<String>,
     ) -> Result<(WebhookRecord, String), ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         if let Some(s) = &secret {
             wh::validate_secret(s).map_err(|m| ValidationErrors::single("secret", m))?;
         }
@@ -216,34 +191,29 @@ impl Webhooks<'_> {
         let secret = secret.unwrap_or_else(wh::generate_secret);
         next.secret = secret.clone();
         next.updated_at = self.services.clock.now();
-        let ev = internal_event("webhook.secret_rotated", &next, who);
+        let ev = internal_event(WebhookSecretRotated(state(&next)), &next, who);
         self.services.store.update_webhook(next.clone(), vec![ev]).await?;
         Ok((next, secret))
     }
 
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
-        require_write(who)?;
-        let partner = partner_id(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
+        let partner = policy::partner_id(who)?;
         Ok(self.services.store.delete_webhook(&who.marketplace_id, partner, id, self.services.clock.now()).await?)
     }
 
     /// Sends a sample of `event` to the webhook now, marked `"test": true`, and logs it.
     pub async fn test(&self, who: &Principal, webhook_id: &str, event: &str) -> Result<TestOutcome, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let w = self.get(who, webhook_id).await?;
-        let entry = catalog_entry(event).ok_or_else(|| {
-            ValidationErrors::single("event", format!("unknown event '{event}' (see GET /webhooks/events)"))
-        })?;
+        let entry = wh::find_event(event).map_err(|m| ValidationErrors::single("event", m))?;
         let sender = self.settings().sender.clone().ok_or_else(|| {
             ServiceError::new(ErrorKind::Unavailable, "webhook", codes::SENDER_MISSING)
                 .with_detail("webhook sending is not configured")
         })?;
         let now = self.services.clock.now();
         let event_id = new_id("evt_test");
-        let mut body: serde_json::Value =
-            serde_json::from_str(&wh::payload(&event_id, event, now, &(entry.sample)())).expect("own JSON");
-        body["test"] = true.into();
-        let body = body.to_string();
+        let body = wh::test_payload(&event_id, entry, now);
         let headers = wh::signed_headers(&w.secret, &event_id, Utc::now().timestamp(), body.as_bytes());
         let out = sender.send(&w.url, &headers, body.as_bytes()).await;
         let delivered = out.status.is_some_and(|s| (200..300).contains(&s));
@@ -255,7 +225,7 @@ impl Webhooks<'_> {
             event_id,
             event_type: event.to_owned(),
             is_test: true,
-            status: if delivered { "delivered" } else { "failed" }.into(),
+            status: if delivered { DeliveryStatus::Delivered } else { DeliveryStatus::Failed }.as_str().into(),
             attempts: 1,
             next_attempt_at: None,
             last_status_code: out.status,
@@ -300,7 +270,7 @@ impl Webhooks<'_> {
         webhook_id: &str,
         delivery_id: &str,
     ) -> Result<DeliveryRecord, ServiceError> {
-        require_write(who)?;
+        policy::require(&who.roles, Resource::Webhook, Access::Write)?;
         let w = self.get(who, webhook_id).await?;
         if !w.active {
             return Err(ServiceError::conflict("webhook", codes::INACTIVE));

@@ -25,14 +25,18 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| !forbidden_address(a.ip())).collect();
+            let allowed = reachable(tokio::net::lookup_host((host.as_str(), 0)).await?);
             if allowed.is_empty() {
                 return Err(format!("{host} resolves only to addresses webhooks may not reach").into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// The resolved addresses a delivery may connect to.
+fn reachable(found: impl IntoIterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    found.into_iter().filter(|a| !forbidden_address(a.ip())).collect()
 }
 
 impl HttpSender {
@@ -111,5 +115,38 @@ impl WebhookSender for HttpSender {
             }
         };
         SendOutcome { latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), ..outcome }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resolver_drops_ipv6_forms_of_private_ipv4_addresses() {
+        let found: Vec<SocketAddr> = [
+            "[::127.0.0.1]:0",
+            "[2002:7f00:1::1]:0",
+            "[::ffff:10.0.0.1]:0",
+            "[64:ff9b::7f00:1]:0",
+            "[2001:0:1:2::80ff:fffe]:0",
+            "[2606:4700:4700::1111]:0",
+            "1.1.1.1:0",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let kept: Vec<String> = reachable(found).iter().map(ToString::to_string).collect();
+        assert_eq!(kept, ["[2606:4700:4700::1111]:0", "1.1.1.1:0"]);
+    }
+
+    #[tokio::test]
+    async fn ip_literal_urls_that_embed_loopback_are_not_sent() {
+        let sender = HttpSender::new(false, Duration::from_secs(1)).unwrap();
+        for url in ["https://[::127.0.0.1]:9/", "https://[2002:7f00:1::1]:9/"] {
+            let outcome = sender.send(url, &[], b"{}").await;
+            assert_eq!(outcome.status, None, "{url}");
+            assert!(outcome.error.unwrap().contains("may not reach"), "{url}");
+        }
     }
 }

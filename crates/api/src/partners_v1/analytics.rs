@@ -24,7 +24,7 @@ pub async fn summary(State(s): State<Services>, Caller(who): Caller, q: QueryPar
     let mut e = ValidationErrors::new();
     let p = period(&q, &mut e);
     e.into_result().map_err(|e| ApiError::validation(&e))?;
-    Ok(ok(s.analytics().summary(&who, p).await?.to_json()))
+    Ok(ok(s.analytics().summary(&who, p).await?))
 }
 
 fn report_head(r: &ReportRecord) -> Value {

@@ -8,8 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use partnerd_domain::ValidationErrors;
 use partnerd_domain::cosell::OpportunityStatus;
-use partnerd_domain::{ValidationErrors, money};
+use partnerd_domain::money::{Amount, AmountInput};
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry};
 use partnerd_services::{Principal, Services};
 use partnerd_store::{OpportunityFilter, OpportunityRecord};
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 #[derive(Deserialize)]
 pub struct CreateBody {
     customer_name: Option<String>,
-    deal_value: Option<Value>,
+    deal_value: Option<AmountInput>,
     partner_id: Option<String>,
     description: Option<String>,
     expected_close_date: Option<String>,
@@ -32,7 +33,7 @@ pub struct CreateBody {
 #[derive(Deserialize)]
 pub struct PatchBody {
     status: Option<String>,
-    deal_value: Option<Value>,
+    deal_value: Option<AmountInput>,
     notes: Option<String>,
     customer_name: Option<String>,
     description: Option<String>,
@@ -69,7 +70,7 @@ fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Value {
     json!({
         "id": o.id,
         "customer_name": o.customer_name,
-        "deal_value": money::to_json(o.deal_value_cents),
+        "deal_value": Amount::from_cents(o.deal_value_cents),
         "currency": o.currency,
         "status": o.status.as_str(),
         "partner": { "id": other_id, "company_name": other_name },
@@ -155,15 +156,15 @@ pub async fn update(
 
 fn timeline_entry(t: &TimelineEntry) -> Value {
     let mut m = Map::new();
-    m.insert("type".into(), t.kind.into());
-    if let Some(f) = &t.field {
-        m.insert("field".into(), f.clone().into());
+    m.insert("type".into(), t.kind.as_str().into());
+    if let Some(f) = t.field {
+        m.insert("field".into(), f.into());
     }
     if let Some(v) = &t.from {
-        m.insert("from".into(), v.clone());
+        m.insert("from".into(), json!(v));
     }
     if let Some(v) = &t.to {
-        m.insert("to".into(), v.clone());
+        m.insert("to".into(), json!(v));
     }
     if let Some(n) = &t.note {
         m.insert("note".into(), n.clone().into());

@@ -110,6 +110,14 @@ impl From<ServiceError> for ApiError {
                 ApiError::forbidden("This API key does not belong to a partner")
             }
             (ErrorKind::Forbidden, _, ROLE_REQUIRED) => ApiError::forbidden("This API key is read-only"),
+            // The partners surface passes no context and exposes no operator action; worded
+            // for completeness.
+            (ErrorKind::Forbidden, _, CONTEXT_NOT_HELD) => {
+                ApiError::forbidden("This API key does not hold the role of the requested context")
+            }
+            (ErrorKind::Forbidden, _, OPERATOR_REQUIRED) => {
+                ApiError::forbidden("Only the marketplace operator may do this")
+            }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => {
                 ApiError::validation_single("request", &format!("the {entity} is being changed by others; try again"))
@@ -130,7 +138,7 @@ impl From<ServiceError> for ApiError {
                 // A write refused by a uniqueness rule the store did not name (an id collision):
                 // the detail stays in the logs.
                 tracing::warn!(entity, code, detail = e.detail.as_deref().unwrap_or(""), "write conflict");
-                ApiError::validation_single("request", "conflicts with a concurrent change; try again")
+                ApiError::validation_single("request", "is in conflict with existing data; try again")
             }
             (ErrorKind::Unavailable, ..) => {
                 tracing::error!(error = %e, "storage failure");

@@ -11,5 +11,6 @@ mod analytics;
 mod cli;
 mod cosell;
 mod foundation;
+mod hardening;
 mod listings;
 mod webhooks;
