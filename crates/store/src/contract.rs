@@ -977,6 +977,311 @@ pub async fn test_deliveries_are_logged(store: &dyn Store) {
     );
 }
 
+// Round trips: every field of every record written with a value other than its default and
+// read back equal, so a column missing from a declaration, or an encoding one backend gets
+// wrong, fails here.
+
+/// An instant with milliseconds (SQLite's precision) that are not zero.
+fn odd_time(days: i64) -> DateTime<Utc> {
+    t0() + Duration::days(days) + Duration::milliseconds(123)
+}
+
+pub async fn every_opportunity_field_round_trips(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let a = new_partner(&m.id, "a@acme.com");
+    let b = NewPartner { company_name: "Beta GmbH".into(), ..new_partner(&m.id, "b@beta.com") };
+    store.create_partner(a.clone()).await.unwrap();
+    store.create_partner(b.clone()).await.unwrap();
+    let o = OpportunityRecord {
+        id: new_id("opp"),
+        marketplace_id: m.id.clone(),
+        owner_partner_id: a.partner_id.clone(),
+        owner_company_name: a.company_name.clone(),
+        cosell_partner_id: b.partner_id.clone(),
+        cosell_company_name: b.company_name.clone(),
+        customer_name: "Ünïcode \"Customer\" 'Ltd'".into(),
+        deal_value_cents: 9_007_199_254_740_993,
+        currency: "EUR".into(),
+        description: "Line one\nline two; DROP TABLE x; $1 ?1".into(),
+        expected_close_date: chrono::NaiveDate::from_ymd_opt(2031, 12, 31),
+        status: OpportunityStatus::Won,
+        notes: "Closed after the second call".into(),
+        created_by: "user_creator".into(),
+        created_at: odd_time(1),
+        updated_at: odd_time(2),
+        closed_at: Some(odd_time(3)),
+        version: 7,
+    };
+    store.create_opportunity(o.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_opportunity(&m.id, &b.partner_id, &o.id).await.unwrap(), Some(o.clone()));
+    let next = OpportunityRecord {
+        customer_name: "Renamed".into(),
+        deal_value_cents: 1,
+        currency: "GBP".into(),
+        description: String::new(),
+        expected_close_date: None,
+        status: OpportunityStatus::Lost,
+        notes: "Lost on price".into(),
+        updated_at: odd_time(4),
+        closed_at: Some(odd_time(4)),
+        version: 8,
+        ..o.clone()
+    };
+    store.update_opportunity(next.clone(), 7, vec![]).await.unwrap();
+    let page = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 0, 10).await.unwrap();
+    assert_eq!(page.items, vec![next.clone()]);
+    let moved = OpportunityRecord { owner_partner_id: b.partner_id.clone(), version: 9, ..next };
+    assert!(
+        matches!(store.update_opportunity(moved, 8, vec![]).await, Err(StoreError::Conflict(_))),
+        "the parties are guarded"
+    );
+}
+
+pub async fn every_listing_and_draft_field_round_trips(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let l = ListingRecord {
+        id: new_id("listing"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        content: ListingContent {
+            title: "Tïtle with \"quotes\"".into(),
+            short_description: "Short, with a comma".into(),
+            long_description: "Long\n\ntext".into(),
+            highlights: vec!["One, two".into(), "\"Three\"".into(), String::new()],
+            categories: vec!["Security".into(), "Observability".into()],
+            keywords: vec!["siem".into(), "soc".into()],
+            images: vec!["https://x.io/1.png".into(), "https://x.io/2.png".into()],
+            logo_url: Some("https://x.io/logo.svg".into()),
+            pricing_model: "usage_based".into(),
+            marketplace: "gcp".into(),
+            product_id: Some("prod_42".into()),
+        },
+        status: ListingStatus::Active,
+        seo_score: 87,
+        version: 4,
+        created_at: odd_time(1),
+        updated_at: odd_time(2),
+    };
+    store.create_listings(vec![l.clone()], vec![]).await.unwrap();
+    assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(l.clone()));
+    let next = ListingRecord {
+        content: ListingContent {
+            title: "New".into(),
+            highlights: vec![],
+            logo_url: None,
+            product_id: None,
+            ..l.content.clone()
+        },
+        status: ListingStatus::Archived,
+        seo_score: 3,
+        version: 5,
+        updated_at: odd_time(3),
+        ..l.clone()
+    };
+    store.update_listing(next.clone(), 4, vec![]).await.unwrap();
+    let page = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), 0, 10).await.unwrap();
+    assert_eq!((page.total, page.items), (1, vec![next.clone()]));
+    let d = DraftRecord {
+        id: new_id("draft"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        listing_id: l.id.clone(),
+        title: "Draft title".into(),
+        short_description: "Draft short".into(),
+        long_description: "Draft long".into(),
+        highlights: vec!["H1".into(), "H2".into()],
+        keywords: vec!["k1".into()],
+        seo_score: 91,
+        published_at: Some(odd_time(5)),
+        created_at: odd_time(4),
+    };
+    store.create_draft(d.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_draft(&m.id, &a.partner_id, &d.id).await.unwrap(), Some(d.clone()));
+    assert_eq!(store.list_drafts(&m.id, &a.partner_id, &l.id).await.unwrap(), vec![d]);
+    let top = store.top_listings(&m.id, &a.partner_id, 5).await.unwrap();
+    assert!(top.is_empty(), "archived listings are not among the best");
+}
+
+pub async fn every_report_field_round_trips(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let r = ReportRecord {
+        id: new_id("report"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        report_type: "performance".into(),
+        period: "2025-01".into(),
+        period_start: odd_time(-14),
+        period_end: odd_time(17),
+        trigger: "scheduled".into(),
+        data: json!({ "nested": { "list": [1, 2.5, "three", null, true] }, "unicode": "é" }),
+        created_at: odd_time(18),
+    };
+    assert!(store.create_report(r.clone(), vec![]).await.unwrap());
+    assert_eq!(store.get_report(&m.id, &a.partner_id, &r.id).await.unwrap(), Some(r.clone()));
+    assert_eq!(store.list_reports(&m.id, &a.partner_id, 0, 10).await.unwrap(), (vec![r], 1));
+}
+
+pub async fn every_webhook_and_delivery_field_round_trips(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let w = WebhookRecord {
+        created_at: odd_time(1),
+        updated_at: odd_time(2),
+        ..webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], false)
+    };
+    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(w.clone()));
+    let updated = WebhookRecord {
+        url: "https://hooks.example.com/renamed".into(),
+        events: vec!["listing.created".into()],
+        secret: "whsec_rotated".into(),
+        active: true,
+        updated_at: odd_time(3),
+        ..w.clone()
+    };
+    store.update_webhook(updated.clone(), vec![]).await.unwrap();
+    assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![updated]);
+    let d = DeliveryRecord {
+        id: new_id("dlv"),
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        webhook_id: w.id.clone(),
+        event_id: "evt_round_trip".into(),
+        event_type: "listing.updated".into(),
+        is_test: true,
+        status: "failed".into(),
+        attempts: 2,
+        next_attempt_at: Some(odd_time(4)),
+        last_status_code: Some(503),
+        last_error: Some("upstream \"busy\"".into()),
+        redelivery_of: Some("dlv_original".into()),
+        created_at: odd_time(3),
+        completed_at: Some(odd_time(5)),
+        log: vec![
+            AttemptRecord {
+                attempt: 1,
+                attempted_at: odd_time(3),
+                status_code: None,
+                latency_ms: 15_000,
+                error: Some("timed out".into()),
+                next_retry_at: Some(odd_time(4)),
+            },
+            AttemptRecord {
+                attempt: 2,
+                attempted_at: odd_time(4),
+                status_code: Some(503),
+                latency_ms: 42,
+                error: Some("upstream \"busy\"".into()),
+                next_retry_at: None,
+            },
+        ],
+    };
+    store.record_test_delivery(d.clone()).await.unwrap();
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 10).await.unwrap(), (vec![d], 1));
+}
+
+pub async fn every_key_partner_and_event_field_round_trips(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let k = NewApiKey {
+        allowed_ips: vec!["10.0.0.0/8".into(), "2001:db8::1".into()],
+        expires_at: Some(odd_time(30)),
+        name: "ci, \"deploy\"".into(),
+        created_at: odd_time(1),
+        ..key(&m.id, &a.user_id, &a.company_id, t0())
+    };
+    let mut ev = event(types::API_KEY_CREATED, "api_key", &k.id, Some(&a.partner_id));
+    ev.related_partner_id = Some(b.partner_id.clone());
+    ev.actor_user_id = Some(a.user_id.clone());
+    ev.payload = json!({ "ips": k.allowed_ips, "n": 1.5 });
+    store.create_key(k.clone(), vec![ev.clone()]).await.unwrap();
+    let listed = store.list_keys(&m.id, &a.user_id).await.unwrap();
+    let expected = ApiKeyRecord {
+        id: k.id.clone(),
+        user_id: k.user_id.clone(),
+        company_id: k.company_id.clone(),
+        name: k.name.clone(),
+        display_prefix: k.display_prefix.clone(),
+        allowed_ips: k.allowed_ips.clone(),
+        expires_at: k.expires_at,
+        revoked_at: None,
+        created_at: k.created_at,
+    };
+    assert_eq!(listed.iter().find(|x| x.id == k.id), Some(&expected));
+    let partner = PartnerRecord {
+        id: a.partner_id.clone(),
+        marketplace_id: m.id.clone(),
+        company_id: a.company_id.clone(),
+        company_name: a.company_name.clone(),
+        contact_email: a.contact_email.clone(),
+        plan: a.plan.clone(),
+        aws_account_connected: false,
+        created_at: a.created_at,
+    };
+    assert_eq!(store.get_partner(&m.id, &a.partner_id).await.unwrap(), Some(partner.clone()));
+    let auth = KeyAuth {
+        key_id: k.id.clone(),
+        marketplace_id: m.id.clone(),
+        user_id: a.user_id.clone(),
+        user_email: a.contact_email.clone(),
+        company_id: a.company_id.clone(),
+        roles: a.roles.clone(),
+        secret_hash: k.secret_hash.clone(),
+        allowed_ips: k.allowed_ips.clone(),
+        expires_at: k.expires_at,
+        revoked_at: None,
+        partner: Some(partner),
+    };
+    assert_eq!(store.find_key_for_auth(&k.id).await.unwrap(), Some(auth));
+    let membership =
+        Membership { company_id: a.company_id.clone(), roles: a.roles.clone(), partner_id: Some(a.partner_id.clone()) };
+    assert_eq!(store.memberships(&m.id, &a.user_id).await.unwrap(), vec![membership]);
+    let revoked = store.revoke_key(&m.id, &k.id, odd_time(2), event(types::API_KEY_REVOKED, "api_key", &k.id, None));
+    assert_eq!(revoked.await.unwrap(), ApiKeyRecord { revoked_at: Some(odd_time(2)), ..expected });
+    let logged = store.events_for_subject(&m.id, &k.id).await.unwrap();
+    let first = &logged[0];
+    assert_eq!(
+        (
+            first.marketplace_id.as_str(),
+            first.event_type.as_str(),
+            first.subject_type.as_str(),
+            first.subject_id.as_str(),
+            first.partner_id.as_ref(),
+            first.related_partner_id.as_ref(),
+            first.actor_user_id.as_ref(),
+            &first.payload,
+            first.occurred_at,
+        ),
+        (
+            m.id.as_str(),
+            ev.event_type,
+            ev.subject_type,
+            ev.subject_id.as_str(),
+            ev.partner_id.as_ref(),
+            ev.related_partner_id.as_ref(),
+            ev.actor_user_id.as_ref(),
+            &ev.payload,
+            k.created_at,
+        )
+    );
+    assert!(first.id.starts_with("evt_") && first.seq > 0 && logged[1].seq > first.seq);
+    assert_eq!(
+        store.events_recorded_since(first.recorded_at, &[types::API_KEY_CREATED]).await.unwrap().first(),
+        Some(first)
+    );
+}
+
+/// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
+/// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
+/// noticing it is not instantiated.
+pub fn defined_cases() -> Vec<&'static str> {
+    let mut cases: Vec<&str> = include_str!("contract.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub async fn "))
+        .filter_map(|l| l.strip_suffix("(store: &dyn Store) {"))
+        .collect();
+    cases.sort_unstable();
+    cases
+}
+
 /// Instantiates the contract as `#[tokio::test]`s. `$make` is an async expression yielding
 /// `Option<Arc<dyn Store>>`.
 #[macro_export]
@@ -1007,9 +1312,22 @@ macro_rules! store_contract_tests {
             attempts_are_fenced_retried_and_logged,
             gone_disables_the_webhook_and_cancels_its_deliveries,
             test_deliveries_are_logged,
+            every_opportunity_field_round_trips,
+            every_listing_and_draft_field_round_trips,
+            every_report_field_round_trips,
+            every_webhook_and_delivery_field_round_trips,
+            every_key_partner_and_event_field_round_trips,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
+        /// A case defined in the contract but missing from the list above fails here.
+        #[test]
+        fn every_contract_case_is_instantiated() {
+            let mut instantiated = vec![$(stringify!($case)),*];
+            instantiated.sort_unstable();
+            assert_eq!(instantiated, $crate::contract::defined_cases());
+        }
+
         $(
             #[tokio::test]
             async fn $case() {

@@ -9,7 +9,9 @@
 //! both run [`contract`]'s suite, so they cannot drift apart.
 
 pub mod contract;
+pub mod kit;
 mod records;
+pub mod schema;
 
 pub use records::*;
 
@@ -289,7 +291,7 @@ pub fn fair_share<T>(candidates: Vec<T>, webhook_of: impl Fn(&T) -> &str, per_we
     let mut counts: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut chosen = Vec::new();
     for c in candidates {
-        if chosen.len() as u32 >= limit {
+        if chosen.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
             break;
         }
         let n = counts.entry(webhook_of(&c).to_owned()).or_default();

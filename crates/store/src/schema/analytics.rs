@@ -1,0 +1,73 @@
+//! Analytics aggregates and stored reports. Every figure is one indexed query.
+
+use crate::kit::{Query, Table, insert_lists};
+use crate::{ReportRecord, record, sql};
+
+record! {
+    ReportRecord in "reports" as "" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        partner_id: key "partner_id",
+        report_type: fixed "report_type",
+        period: fixed "period",
+        period_start: fixed "period_start",
+        period_end: fixed "period_end",
+        trigger: fixed "trigger",
+        data: fixed "data",
+        created_at: fixed "created_at",
+    }
+}
+
+/// A scheduled report whose partner, type and period have one already is not stored again.
+pub static INSERT_REPORT: Query = Query::new(|| {
+    let (columns, values) = insert_lists::<ReportRecord>();
+    format!("INSERT INTO reports ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING")
+});
+
+/// `$1` marketplace, `$2` partner.
+pub static REPORT_COUNT: Query = sql!("SELECT COUNT(*) FROM reports WHERE marketplace_id = $1 AND partner_id = $2");
+
+/// `$1` marketplace, `$2` partner, `$3` limit, `$4` offset.
+pub static REPORT_PAGE: Query = sql!(
+    "SELECT {} FROM reports WHERE marketplace_id = $1 AND partner_id = $2
+     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+    ReportRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` id.
+pub static GET_REPORT: Query = sql!(
+    "SELECT {} FROM reports WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3",
+    ReportRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner: listings not archived and their score sum, from the counters.
+pub static LISTING_TOTALS: Query = sql!(
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(score_sum), 0) AS BIGINT) FROM listing_counts
+     WHERE marketplace_id = $1 AND partner_id = $2 AND status <> 'archived'"
+);
+
+/// Both sides of a partner's deals (`$1` marketplace, `$2` partner), each through its own index.
+const BOTH_SIDES: &str = "SELECT * FROM opportunities WHERE marketplace_id = $1 AND owner_partner_id = $2
+     UNION ALL
+     SELECT * FROM opportunities WHERE marketplace_id = $1 AND cosell_partner_id = $2";
+
+/// Created within `[$3, $4)`, and the value won within it.
+pub static COSELL_WINDOW: Query = sql!(
+    "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT),
+            CAST(COALESCE(SUM(CASE WHEN status = 'won' AND closed_at >= $3 AND closed_at < $4
+                                   THEN deal_value_cents ELSE 0 END), 0) AS BIGINT)
+     FROM ({BOTH_SIDES}) o"
+);
+
+/// `(status, count, value)` of every deal now.
+pub static COSELL_BY_STATUS: Query = sql!(
+    "SELECT status, COUNT(*), CAST(COALESCE(SUM(deal_value_cents), 0) AS BIGINT) FROM ({BOTH_SIDES}) o GROUP BY status"
+);
+
+/// Drafts generated, and drafts published, within `[$3, $4)`.
+pub static CONTENT_FIGURES: Query = sql!(
+    "SELECT (SELECT COUNT(*) FROM listing_drafts WHERE marketplace_id = $1 AND partner_id = $2
+               AND created_at >= $3 AND created_at < $4),
+            (SELECT COUNT(*) FROM listing_drafts WHERE marketplace_id = $1 AND partner_id = $2
+               AND published_at >= $3 AND published_at < $4)"
+);

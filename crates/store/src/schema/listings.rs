@@ -1,0 +1,121 @@
+//! Listings, their per-status counters and content drafts.
+
+use crate::kit::{Dialect, Filter, Query, Table, Value, insert_lists};
+use crate::{DraftRecord, ListingRecord, record, sql, versioned};
+use partnerd_domain::listing::{ListingContent, ListingStatus};
+use std::borrow::Cow;
+
+record! {
+    ListingContent {
+        title: set "title",
+        short_description: set "short_description",
+        long_description: set "long_description",
+        highlights: set "highlights",
+        categories: set "categories",
+        keywords: set "keywords",
+        images: set "images",
+        logo_url: set "logo_url",
+        pricing_model: set "pricing_model",
+        marketplace: set "marketplace",
+        product_id: set "product_id",
+    }
+}
+
+record! {
+    ListingRecord in "listings" as "" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        partner_id: key "partner_id",
+        content: flat ListingContent,
+        status: set "status",
+        seo_score: set "seo_score",
+        version: set "version",
+        created_at: fixed "created_at",
+        updated_at: set "updated_at",
+    }
+}
+
+// The old status and score move the counters.
+versioned!(ListingRecord, "listing", (ListingStatus, u32), "status, seo_score");
+
+record! {
+    DraftRecord in "listing_drafts" as "" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        partner_id: key "partner_id",
+        listing_id: fixed "listing_id",
+        title: fixed "title",
+        short_description: fixed "short_description",
+        long_description: fixed "long_description",
+        highlights: fixed "highlights",
+        keywords: fixed "keywords",
+        seo_score: fixed "seo_score",
+        published_at: set "published_at",
+        created_at: fixed "created_at",
+    }
+}
+
+/// `$1` marketplace, `$2` partner, `$3` id. The hottest read: its text is built once.
+pub static GET: Query = sql!(
+    "SELECT {} FROM listings WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3",
+    ListingRecord::select_list()
+);
+
+/// A page of a partner's listings, newest first, optionally of one status; and its filter.
+pub fn list(
+    dialect: Dialect,
+    marketplace_id: &str,
+    partner_id: &str,
+    status: Option<ListingStatus>,
+    offset: u64,
+    limit: u32,
+) -> (String, Filter) {
+    let mut f = Filter::new(dialect);
+    f.eq("marketplace_id", Value::Text(Cow::Owned(marketplace_id.to_owned())))
+        .eq("partner_id", Value::Text(Cow::Owned(partner_id.to_owned())));
+    if let Some(status) = status {
+        f.eq("status", Value::Text(Cow::Borrowed(status.as_str())));
+    }
+    f.order_by(&[], "created_at DESC, id DESC").page(limit, offset);
+    (format!("SELECT {} FROM listings{}", ListingRecord::select_list(), f.clause()), f)
+}
+
+/// `$1` marketplace, `$2` partner, `$3` status: the counter row.
+pub static COUNT_OF_STATUS: Query =
+    sql!("SELECT n FROM listing_counts WHERE marketplace_id = $1 AND partner_id = $2 AND status = $3");
+
+pub static COUNT_ALL: Query = sql!(
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM listing_counts WHERE marketplace_id = $1 AND partner_id = $2"
+);
+
+/// `$1` marketplace, `$2` partner, `$3` status, `$4` listings, `$5` score points: moves a counter.
+pub static BUMP_COUNT: Query = sql!(
+    "INSERT INTO listing_counts (marketplace_id, partner_id, status, n, score_sum) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (marketplace_id, partner_id, status)
+     DO UPDATE SET n = listing_counts.n + excluded.n, score_sum = listing_counts.score_sum + excluded.score_sum"
+);
+
+/// A draft is stored unpublished whatever it says.
+pub static INSERT_DRAFT: Query = Query::new(|| {
+    let (columns, values) = insert_lists::<DraftRecord>();
+    format!("INSERT INTO listing_drafts ({columns}, status) VALUES ({values}, 'draft')")
+});
+
+/// `$1` marketplace, `$2` partner, `$3` listing.
+pub static DRAFTS_OF_LISTING: Query = sql!(
+    "SELECT {} FROM listing_drafts WHERE marketplace_id = $1 AND partner_id = $2 AND listing_id = $3
+     ORDER BY created_at DESC, id DESC",
+    DraftRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` id.
+pub static GET_DRAFT: Query = sql!(
+    "SELECT {} FROM listing_drafts WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3",
+    DraftRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` id, `$4` when: marks a draft published, once.
+pub static PUBLISH_DRAFT: Query = sql!(
+    "UPDATE listing_drafts SET status = 'published', published_at = $4
+     WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 AND published_at IS NULL"
+);

@@ -1,0 +1,9 @@
+//! Each aggregate's record declarations and the SQL both dialects accept, written once. SQL
+//! that only one dialect can say (PostgreSQL's `FOR UPDATE SKIP LOCKED` claim, SQLite's
+//! `INDEXED BY`, id generation in fan-out) stays in that backend.
+
+pub mod analytics;
+pub mod cosell;
+pub mod listings;
+pub mod partners;
+pub mod webhooks;

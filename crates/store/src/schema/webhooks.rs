@@ -1,0 +1,137 @@
+//! Webhooks, deliveries and attempts: declarations and the SQL both dialects accept. Fan-out
+//! (id generation), claims (PostgreSQL's one-statement `FOR UPDATE SKIP LOCKED`, SQLite's own
+//! algorithm on its single writer), subscriptions and batch releases stay per backend.
+
+use crate::kit::{Dialect, Query, Table, column_list};
+use crate::{AttemptRecord, ClaimedDelivery, DeliveryRecord, WebhookRecord, record, sql};
+
+record! {
+    WebhookRecord in "webhooks" as "" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        partner_id: key "partner_id",
+        url: set "url",
+        events: set "events",
+        secret: set "secret",
+        active: set "active",
+        created_at: fixed "created_at",
+        updated_at: set "updated_at",
+    }
+}
+
+record! {
+    DeliveryRecord in "webhook_deliveries" as "" {
+        id: key "id",
+        marketplace_id: fixed "marketplace_id",
+        partner_id: fixed "partner_id",
+        webhook_id: fixed "webhook_id",
+        event_id: fixed "event_id",
+        event_type: fixed "event_type",
+        is_test: fixed "is_test",
+        status: fixed "status",
+        attempts: fixed "attempts",
+        next_attempt_at: fixed "next_attempt_at",
+        last_status_code: fixed "last_status_code",
+        last_error: fixed "last_error",
+        redelivery_of: fixed "redelivery_of",
+        created_at: fixed "created_at",
+        completed_at: fixed "completed_at",
+        log: skip _,
+    }
+}
+
+record! {
+    AttemptRecord {
+        attempt: fixed "attempt",
+        attempted_at: fixed "attempted_at",
+        status_code: fixed "status_code",
+        latency_ms: fixed "latency_ms",
+        error: fixed "error",
+        next_retry_at: fixed "next_retry_at",
+    }
+}
+
+// A claimed delivery, read from deliveries `d`, webhooks `w` and events `e`.
+record! {
+    ClaimedDelivery {
+        id: read "d.id",
+        webhook_id: read "d.webhook_id",
+        url: read "w.url",
+        secret: read "w.secret",
+        event_id: read "d.event_id",
+        event_type: read "d.event_type",
+        occurred_at: read "e.occurred_at",
+        data: read "e.payload",
+        attempt: read "d.attempts + 1",
+    }
+}
+
+/// `$1` marketplace, `$2` partner: the partner's webhooks not deleted, oldest first.
+pub static LIST_WEBHOOKS: Query = sql!(
+    "SELECT {} FROM webhooks WHERE marketplace_id = $1 AND partner_id = $2 AND deleted_at IS NULL ORDER BY created_at, id",
+    WebhookRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` id.
+pub static GET_WEBHOOK: Query = sql!(
+    "SELECT {} FROM webhooks WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 AND deleted_at IS NULL",
+    WebhookRecord::select_list()
+);
+
+/// The declaration's update, for webhooks not deleted.
+pub static UPDATE_WEBHOOK: Query =
+    sql!("{} AND deleted_at IS NULL", WebhookRecord::statements(Dialect::Postgres).update);
+
+/// `$1` marketplace, `$2` partner, `$3` id, `$4` when.
+pub static DELETE_WEBHOOK: Query = sql!(
+    "UPDATE webhooks SET deleted_at = $4, active = FALSE, updated_at = $4
+     WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 AND deleted_at IS NULL"
+);
+
+/// `$1` webhook, `$2` when: after its endpoint answered 410 Gone.
+pub static DISABLE_WEBHOOK: Query = sql!("UPDATE webhooks SET active = FALSE, updated_at = $2 WHERE id = $1");
+
+/// `$1` webhook.
+pub static DELETE_SUBSCRIPTIONS: Query = sql!("DELETE FROM webhook_subscriptions WHERE webhook_id = $1");
+
+/// `$1` webhook, `$2` when.
+pub static CANCEL_PENDING: Query = sql!(
+    "UPDATE webhook_deliveries SET status = 'cancelled', completed_at = $2, claimed_by = NULL, claimed_until = NULL
+     WHERE webhook_id = $1 AND status = 'pending'"
+);
+
+/// `$1` now.
+pub static DELIVERIES_DUE: Query = sql!(
+    "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+                      AND (claimed_until IS NULL OR claimed_until < $1))"
+);
+
+/// `$1` delivery, the attempt's columns, then `$8` claimer.
+pub static INSERT_ATTEMPT: Query = sql!(
+    "INSERT INTO webhook_attempts (delivery_id, {}, claimed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    column_list::<AttemptRecord>()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` webhook.
+pub static DELIVERY_COUNT: Query =
+    sql!("SELECT COUNT(*) FROM webhook_deliveries WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3");
+
+/// `$1` marketplace, `$2` partner, `$3` webhook, `$4` limit, `$5` offset: newest first.
+pub static DELIVERY_PAGE: Query = sql!(
+    "SELECT {} FROM webhook_deliveries WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3
+     ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5",
+    DeliveryRecord::select_list()
+);
+
+/// `$1` marketplace, `$2` partner, `$3` webhook, `$4` id: a delivery that may be sent again.
+pub static REDELIVERABLE: Query = sql!(
+    "SELECT {} FROM webhook_deliveries
+     WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3 AND id = $4 AND is_test = FALSE",
+    DeliveryRecord::select_list()
+);
+
+/// The attempt log's columns, in [`AttemptRecord`]'s order.
+pub static ATTEMPT_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(column_list::<AttemptRecord>);
+
+/// The columns of [`ClaimedDelivery`].
+pub static CLAIMED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(column_list::<ClaimedDelivery>);
