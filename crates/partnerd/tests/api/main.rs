@@ -10,6 +10,7 @@ mod common;
 mod analytics;
 mod cli;
 mod cosell;
+mod crash;
 mod foundation;
 mod hardening;
 mod listings;
