@@ -236,9 +236,10 @@ on_both_backends!(acknowledged_writes_and_deliveries_survive_sigkill, |backend| 
     // Writers create a listing, then rename it, over and over; each remembers what was
     // acknowledged (2xx) and what was sent without an answer (it may or may not have landed).
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let created = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..6)
         .map(|w| {
-            let (base, key, stop) = (first.base.clone(), api_key.clone(), stop.clone());
+            let (base, key, stop, created) = (first.base.clone(), api_key.clone(), stop.clone(), created.clone());
             tokio::spawn(async move {
                 let mut acked: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
                 let mut n = 0;
@@ -246,6 +247,7 @@ on_both_backends!(acknowledged_writes_and_deliveries_survive_sigkill, |backend| 
                     n += 1;
                     let Ok(id) = create_listing(&base, &key, &format!("w{w} n{n}")).await else { break };
                     acked.entry(id.clone()).or_default().insert(format!("w{w} n{n}"));
+                    created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let renamed = format!("w{w} n{n} renamed");
                     let put = call(
                         reqwest::Method::PUT,
@@ -272,14 +274,15 @@ on_both_backends!(acknowledged_writes_and_deliveries_survive_sigkill, |backend| 
             })
         })
         .collect();
-    r.wait_until("deliveries are under way", |r| r.count() >= 10).await;
+    let enough = || created.load(std::sync::atomic::Ordering::Relaxed) >= 20;
+    r.wait_until("writes are acknowledged and deliveries under way", |r| enough() && r.count() >= 5).await;
     first.kill9();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut acked = BTreeMap::new();
     for w in writers {
         acked.extend(w.await.unwrap());
     }
-    assert!(acked.len() >= 10, "writes were acknowledged before the kill: {}", acked.len());
+    assert!(acked.len() >= 20, "writes were acknowledged before the kill: {}", acked.len());
 
     let restarted = serve(&url, &env);
     for (id, titles) in &acked {
