@@ -8,9 +8,9 @@
 //! 3. `.layer(from_fn_with_state(services, kernel::guard::<ItsError>))` on its router, and
 //!    `kernel::unknown_route::<ItsError>` / `kernel::method_not_allowed::<ItsError>` as its
 //!    fallbacks, so every path under its prefix answers in its shape;
-//! 4. `.route_layer(from_fn_with_state(services, kernel::idempotency::<ItsError>))` before the
-//!    guard's `layer`, so every POST honours `Idempotency-Key` (after authentication and rate
-//!    limits, which the guard applies first).
+//! 4. `.route_layer(from_fn_with_state((services, PREFIX), kernel::idempotency::<ItsError>))`
+//!    before the guard's `layer`, so every POST honours `Idempotency-Key` (after authentication
+//!    and rate limits, which the guard applies first); `PREFIX` is where the surface is served.
 
 mod body;
 mod guard;
