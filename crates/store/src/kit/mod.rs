@@ -16,6 +16,16 @@
 //! - [`Filter`]: the where-clause builder for dynamic filters (`gte`/`lte` ranges, `in`,
 //!   `+field`/`-field` sorts).
 //!
+//! ## Adding a record
+//!
+//! 1. Declare it with `record!` (and `versioned!` if writes name the version they read) in
+//!    `schema/<aggregate>.rs`, beside the SQL both dialects accept, written once with `sql!`.
+//! 2. In each backend, call `insert`, `query_one`/`query_opt`/`query_all`, `execute` or
+//!    `versioned_update` with those statements; write per backend only what one dialect
+//!    cannot say.
+//! 3. Add a contract case that writes every field with a non-default value and reads it back
+//!    equal, and list it in `store_contract_tests!` (a test fails until you do).
+//!
 //! ## Why a hand-written filter builder and not `sea-query`
 //!
 //! Measured on this machine (2 cores) in a scratch crate outside the repository, building the
