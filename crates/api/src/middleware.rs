@@ -9,7 +9,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Every response carries `X-Request-Id`: the client's own when it sent a sane one (so a
 /// caller can correlate), otherwise a fresh one. Logged with the request's outcome.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+pub(crate) async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -31,7 +31,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     if status.is_server_error() {
         tracing::warn!(request_id = %id, %method, %path, status = status.as_u16(), "request failed");
     } else {
-        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+        tracing::debug!(request_id = %id, %method, %path, status = status.as_u16(), elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), "request");
     }
     response.headers_mut().insert(REQUEST_ID_HEADER, value);
     response

@@ -1,4 +1,7 @@
-//! `ApiJson` turns every way a body can be wrong into the partners error envelope.
+//! The kernel's JSON extractor, as the partners surface uses it: every way a body can be wrong
+//! answers in the partners error envelope.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use axum::Router;
 use axum::body::Body;
@@ -6,7 +9,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use http_body_util::BodyExt;
-use partnerd_api::{ApiJson, MAX_BODY_BYTES};
+use partnerd_api::MAX_BODY_BYTES;
+use partnerd_api::partners_v1::ApiJson;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -53,12 +57,19 @@ async fn wrong_or_missing_content_type_is_415() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_400() {
-    for raw in [r#"{"title":"x","#, "not json", ""] {
+async fn malformed_json_is_400_validation_error_with_the_position() {
+    for (raw, position) in [
+        (r#"{"title":"x","#, "at line 1 column 13"),
+        ("not json", "at line 1 column 2"),
+        ("", "at line 1 column 0"),
+        ("{\n\"title\":\"x\",\"per_page\":1} trailing-garbage", "at line 2 column 27"),
+    ] {
         let (status, body) = send(Some("application/json"), raw).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{raw:?}");
-        assert_eq!(body["error"]["code"], "BAD_REQUEST");
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{raw:?}");
         assert!(body["error"]["message"].as_str().unwrap().starts_with("Malformed JSON"));
+        let detail = body["error"]["details"]["body"][0].as_str().unwrap();
+        assert!(detail.ends_with(position), "{raw:?}: {detail}");
     }
 }
 

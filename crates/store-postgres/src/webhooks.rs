@@ -233,18 +233,20 @@ impl WebhookStore for PostgresStore {
             r.attempted_at,
             r.latency_ms,
         ];
-        let Some((webhook,)) = query_opt::<(String,)>(&c, FINISH.postgres(), &args).await? else { return Ok(false) };
-        // Rare (410 Gone): its own transaction. Should the process stop in between, the
-        // webhook stays active until its endpoint answers 410 again.
-        if r.next == AttemptNext::DisableWebhook {
-            drop(c);
-            let mut c = self.client().await?;
-            let tx = c.transaction().await.map_err(pg)?;
-            execute(&tx, sql::DISABLE_WEBHOOK.postgres(), &args![webhook, r.attempted_at], "").await?;
-            execute(&tx, sql::DELETE_SUBSCRIPTIONS.postgres(), &args![webhook], "").await?;
-            cancel_pending(&tx, &webhook, r.attempted_at).await?;
-            tx.commit().await.map_err(pg)?;
+        if r.next != AttemptNext::DisableWebhook {
+            // The common case is one statement, so one round trip.
+            return Ok(query_opt::<(String,)>(&c, FINISH.postgres(), &args).await?.is_some());
         }
+        // 410 Gone: the attempt and the webhook's deactivation commit together, so a reader
+        // that sees the attempt sees the webhook inactive too.
+        drop(c);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let Some((webhook,)) = query_opt::<(String,)>(&tx, FINISH.postgres(), &args).await? else { return Ok(false) };
+        execute(&tx, sql::DISABLE_WEBHOOK.postgres(), &args![webhook, r.attempted_at], "").await?;
+        execute(&tx, sql::DELETE_SUBSCRIPTIONS.postgres(), &args![webhook], "").await?;
+        cancel_pending(&tx, &webhook, r.attempted_at).await?;
+        tx.commit().await.map_err(pg)?;
         Ok(true)
     }
 

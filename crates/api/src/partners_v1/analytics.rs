@@ -1,60 +1,242 @@
 //! Analytics: `/partners/analytics/summary` and `/partners/analytics/reports…`.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
+use super::dto::{Envelope, Money, PagedEnvelope};
+use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, page_offset, unknown_fields};
-use crate::extract::ApiJson;
-use crate::query::{QueryParams, paging};
+use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use partnerd_domain::ValidationErrors;
 use partnerd_domain::analytics::Period;
 use partnerd_services::Services;
 use partnerd_store::ReportRecord;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
-fn period(q: &QueryParams, e: &mut ValidationErrors) -> Period {
-    q.get("period").and_then(|p| e.check("period", Period::parse(p))).unwrap_or(Period::Days30)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum PeriodName {
+    #[schema(rename = "7d")]
+    Days7,
+    #[schema(rename = "30d")]
+    Days30,
+    #[schema(rename = "90d")]
+    Days90,
+    #[schema(rename = "1y")]
+    Year,
 }
 
-pub async fn summary(State(s): State<Services>, Caller(who): Caller, q: QueryParams) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let p = period(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
-    Ok(ok(s.analytics().summary(&who, p).await?))
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SummaryQuery {
+    /// 7d, 30d, 90d or 1y (365 days); anything else: 422.
+    #[param(inline, value_type = Option<PeriodName>, default = "30d")]
+    period: Option<Param<Period>>,
 }
 
-fn report_head(r: &ReportRecord) -> Value {
-    json!({
-        "id": r.id,
-        "type": r.report_type,
-        "period": r.period,
-        "period_start": iso(r.period_start),
-        "period_end": iso(r.period_end),
-        "trigger": r.trigger,
-        "created_at": iso(r.created_at),
-    })
+#[derive(Serialize, ToSchema)]
+pub(super) struct ListingFigures {
+    /// Listings not archived, now.
+    total: u64,
+    /// Their average score rounded half up (0 without listings).
+    avg_seo_score: u64,
 }
 
-fn report_full(r: &ReportRecord) -> Value {
-    let mut v = report_head(r);
-    v["data"] = r.data.clone();
-    v
+#[derive(Serialize, ToSchema)]
+pub(super) struct CosellFigures {
+    /// Opportunities the partner is party to created within the window.
+    opportunities: u64,
+    /// Value of those open or in progress at the end of the window.
+    pipeline_value: Money,
+    /// Value of those that became won within the window.
+    won_value: Money,
 }
 
-#[derive(Deserialize)]
-pub struct CreateReportBody {
+#[derive(Serialize, ToSchema)]
+pub(super) struct ContentFigures {
+    /// Listing content drafts generated within the window.
+    generated: u64,
+    /// Drafts published within the window.
+    published: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Summary {
+    /// The period asked for (`7d`…), or `YYYY-MM` in scheduled reports.
+    period: String,
+    listings: ListingFigures,
+    cosell: CosellFigures,
+    content: ContentFigures,
+}
+
+impl From<&partnerd_services::analytics::Summary> for Summary {
+    fn from(s: &partnerd_services::analytics::Summary) -> Self {
+        Summary {
+            period: s.period.clone(),
+            listings: ListingFigures { total: s.listings.total, avg_seo_score: s.listings.avg_seo_score },
+            cosell: CosellFigures {
+                opportunities: s.cosell.opportunities,
+                pipeline_value: Money(s.cosell.pipeline_value.cents()),
+                won_value: Money(s.cosell.won_value.cents()),
+            },
+            content: ContentFigures { generated: s.content.generated, published: s.content.published },
+        }
+    }
+}
+
+/// Get Summary
+///
+/// The window is the period ending now. `listings.total`: listings not archived, now;
+/// `avg_seo_score`: their average score rounded half up (0 without listings).
+/// `cosell.opportunities`: opportunities the partner is party to created within the window;
+/// `pipeline_value`: value of those open or in progress at the end of the window; `won_value`:
+/// value of those that became won within the window. `content.generated` /
+/// `content.published`: listing content drafts generated / published within the window.
+#[utoipa::path(get, path = "/analytics/summary", tag = "Analytics", params(SummaryQuery),
+    responses((status = 200, description = "The summary", body = Envelope<Summary>)))]
+pub(super) async fn summary(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Response, ApiError> {
+    let p = q.period.map_or(Period::Days30, |p| p.0);
+    Ok(ok(Summary::from(&s.analytics().summary(&who, p).await?)))
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Trigger {
+    OnDemand,
+    Scheduled,
+}
+
+/// A stored report without its data.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ReportHead {
+    id: String,
+    /// `partner_performance`.
     #[serde(rename = "type")]
+    report_type: String,
+    /// `7d`, `30d`, `90d`, `1y`, or `YYYY-MM` for scheduled reports.
+    period: String,
+    #[schema(format = DateTime)]
+    period_start: String,
+    #[schema(format = DateTime)]
+    period_end: String,
+    #[schema(value_type = Trigger)]
+    trigger: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PipelineFigure {
+    count: u64,
+    value: f64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TopListing {
+    id: String,
+    title: String,
+    seo_score: u32,
+}
+
+/// The snapshot taken when the report was made.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReportData {
+    summary: Summary,
+    /// Per opportunity status.
+    pipeline_by_status: BTreeMap<String, PipelineFigure>,
+    /// The partner's best-scored listings.
+    top_listings: Vec<TopListing>,
+}
+
+/// A stored report with its data.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Report {
+    id: String,
+    /// `partner_performance`.
+    #[serde(rename = "type")]
+    report_type: String,
+    /// `7d`, `30d`, `90d`, `1y`, or `YYYY-MM` for scheduled reports.
+    period: String,
+    #[schema(format = DateTime)]
+    period_start: String,
+    #[schema(format = DateTime)]
+    period_end: String,
+    #[schema(value_type = Trigger)]
+    trigger: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(value_type = ReportData)]
+    data: Value,
+}
+
+fn report_head(r: &ReportRecord) -> ReportHead {
+    ReportHead {
+        id: r.id.clone(),
+        report_type: r.report_type.clone(),
+        period: r.period.clone(),
+        period_start: iso(r.period_start),
+        period_end: iso(r.period_end),
+        trigger: r.trigger.clone(),
+        created_at: iso(r.created_at),
+    }
+}
+
+fn report_full(r: &ReportRecord) -> Report {
+    let h = report_head(r);
+    Report {
+        id: h.id,
+        report_type: h.report_type,
+        period: h.period,
+        period_start: h.period_start,
+        period_end: h.period_end,
+        trigger: h.trigger,
+        created_at: h.created_at,
+        data: r.data.clone(),
+    }
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ReportType {
+    PartnerPerformance,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReportInput)]
+pub(super) struct CreateReportBody {
+    /// `partner_performance` (the default).
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<ReportType>)]
     report_type: Option<String>,
+    /// 30d by default.
+    #[schema(value_type = Option<PeriodName>)]
     period: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn create_report(
+/// Create Report
+///
+/// **Decision:** reports are stored snapshots. `type` is `partner_performance` (the default),
+/// `period` 7d/30d/90d/1y (default 30d). Besides these on-demand reports, every partner gets a
+/// `scheduled` report for the previous calendar month on the first of the month (period
+/// `YYYY-MM`).
+#[utoipa::path(post, path = "/analytics/reports", tag = "Analytics", request_body = CreateReportBody,
+    responses((status = 201, description = "The report", body = Envelope<Report>)))]
+pub(super) async fn create_report(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateReportBody>,
@@ -67,37 +249,78 @@ pub async fn create_report(
     Ok((StatusCode::CREATED, ok(report_full(&r))).into_response())
 }
 
-pub async fn list_reports(
+/// List Reports
+///
+/// Stored reports, newest first, without their data.
+#[utoipa::path(get, path = "/analytics/reports", tag = "Analytics", params(PageQuery),
+    responses((status = 200, description = "A page of reports", body = PagedEnvelope<ReportHead>)))]
+pub(super) async fn list_reports(
     State(s): State<Services>,
     Caller(who): Caller,
-    q: QueryParams,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
+    let (page, per_page) = q.get();
     let (items, total) = s.analytics().list_reports(&who, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(report_head).collect(), page, per_page, total))
 }
 
-fn wants_csv(q: &QueryParams, headers: &HeaderMap) -> Result<bool, ApiError> {
-    match q.get("format") {
-        Some("csv") => return Ok(true),
-        Some("json") => return Ok(false),
-        Some(_) => return Err(ApiError::validation_single("format", "must be json or csv")),
-        None => {}
-    }
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv")))
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    Json,
+    Csv,
 }
 
-pub async fn get_report(
+impl FromParam for Format {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        match raw {
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            _ => Err("must be json or csv".to_owned()),
+        }
+    }
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FormatName {
+    Json,
+    Csv,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ReportQuery {
+    /// Overrides Accept.
+    #[param(inline, value_type = Option<FormatName>)]
+    format: Option<Param<Format>>,
+}
+
+fn wants_csv(q: &ReportQuery, headers: &HeaderMap) -> bool {
+    if let Some(Param(format)) = q.format {
+        return format == Format::Csv;
+    }
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
+}
+
+/// Get Report
+///
+/// JSON by default; `Accept: text/csv` or `?format=csv` downloads it as CSV with the columns
+/// `section,metric,value`.
+#[utoipa::path(get, path = "/analytics/reports/{id}", tag = "Analytics", params(("id" = String, Path), ReportQuery),
+    responses((status = 200, description = "The report", content(
+        (Envelope<Report> = "application/json"),
+        (String = "text/csv"),
+    ))))]
+pub(super) async fn get_report(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    q: QueryParams,
+    Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let csv = wants_csv(&q, &headers)?;
+    let csv = wants_csv(&q, &headers);
     known_id("report", &id, "Report")?;
     let r = s.analytics().get_report(&who, &id).await?;
     if !csv {

@@ -1,25 +1,27 @@
 //! The partners surface's error envelope:
 //! `{"success": false, "error": {"code", "message", "details"}}`.
 
+use super::dto::{ErrorBody, ErrorDetail};
+use crate::kernel::Rejection;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::ValidationErrors;
 use partnerd_services::webhooks::MAX_WEBHOOKS;
 use partnerd_services::{ErrorKind, ServiceError};
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Map<String, Value>,
+    details: BTreeMap<String, Vec<String>>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Map::new() }
+        Self { status, code, message: message.into(), details: BTreeMap::new() }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -42,7 +44,7 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "SERVER_ERROR", "Internal server error")
     }
 
-    /// Not in the document's table: a body that is not JSON at all.
+    /// Not in the document's table: a body that could not be read at all.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
@@ -68,8 +70,16 @@ impl ApiError {
             .unwrap_or(("request", "is invalid"));
         let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", sentence(field, first));
         for (f, ms) in errors.fields() {
-            e.details.insert(f.clone(), Value::from(ms.clone()));
+            e.details.insert(f.clone(), ms.clone());
         }
+        e
+    }
+
+    /// A body that is not exactly one JSON value: 400, but `VALIDATION_ERROR` as the document's
+    /// table has it, with the parser's position in the message and under `details.body`.
+    pub fn malformed_json(parser_message: &str) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", format!("Malformed JSON: {parser_message}"));
+        e.details.insert("body".into(), vec![parser_message.to_owned()]);
         e
     }
 
@@ -90,10 +100,10 @@ fn sentence(field: &str, message: &str) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "success": false,
-            "error": { "code": self.code, "message": self.message, "details": self.details },
-        });
+        let body = ErrorBody {
+            success: false,
+            error: ErrorDetail { code: self.code, message: self.message, details: self.details },
+        };
         // axum adds `Allow` to 405s from its method routers.
         (self.status, Json(body)).into_response()
     }
@@ -144,6 +154,36 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::server_error()
             }
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::UnsupportedMediaType => ApiError::unsupported_media_type(),
+            Rejection::PayloadTooLarge => ApiError::payload_too_large(),
+            Rejection::UnreadableBody(e) => ApiError::bad_request(format!("Could not read the request body: {e}")),
+            Rejection::MalformedJson { message, .. } => ApiError::malformed_json(&message),
+            Rejection::InvalidBody { path, message } => {
+                ApiError::validation_single(path.as_deref().unwrap_or("body"), &message)
+            }
+            Rejection::InvalidQuery(problems) => {
+                let mut errors = ValidationErrors::new();
+                for (name, problem) in problems {
+                    errors.add(&name, problem);
+                }
+                ApiError::validation(&errors)
+            }
+            Rejection::MalformedQuery { pair } => {
+                ApiError::validation_single("query", &format!("has a malformed pair: {pair}"))
+            }
+            Rejection::Unauthenticated(m) => ApiError::unauthorized(m),
+            Rejection::Forbidden(m) => ApiError::forbidden(m),
+            Rejection::RateLimited => ApiError::rate_limited(),
+            Rejection::Unavailable => ApiError::server_error(),
+            Rejection::UnknownRoute => ApiError::not_found("Resource"),
+            Rejection::MethodNotAllowed => ApiError::method_not_allowed(),
         }
     }
 }

@@ -3,57 +3,71 @@
 
 mod analytics;
 mod cosell;
+pub mod dto;
 mod error;
-mod guard;
 pub mod listings;
 mod profile;
 mod webhooks;
 
 pub use error::ApiError;
-pub use guard::Caller;
 
+crate::kernel::extractors!(ApiError);
+
+use crate::kernel::{self, Bounded, FromParam};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use partnerd_services::Services;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// Every operation of the surface, each registered once for both the router and the document
+/// (paths relative to `/api/v1/partners`).
+fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(profile::get_profile))
+        .routes(routes!(listings::list, listings::create))
+        .routes(routes!(listings::get, listings::update, listings::archive))
+        .routes(routes!(listings::seo))
+        .routes(routes!(listings::recommendations))
+        .routes(routes!(listings::list_content, listings::generate_content))
+        .routes(routes!(listings::publish_content))
+        .routes(routes!(cosell::list, cosell::create))
+        .routes(routes!(cosell::get, cosell::update))
+        .routes(routes!(cosell::timeline))
+        .routes(routes!(analytics::summary))
+        .routes(routes!(analytics::list_reports, analytics::create_report))
+        .routes(routes!(analytics::get_report))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::events))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
+}
+
+/// The surface's OpenAPI document (paths relative to its prefix).
+pub fn openapi() -> OpenApi {
+    dto::complete(routes().split_for_parts().1)
+}
+
+/// The surface's router: its operations behind the guard, unknown paths and methods in its
+/// error shape.
 pub fn router(services: Services) -> Router<Services> {
-    Router::new()
-        .route("/profile", get(profile::get_profile))
-        .route("/listings", get(listings::list).post(listings::create))
-        .route(
-            "/listings/{id}",
-            get(listings::get).put(listings::update).patch(listings::update).delete(listings::archive),
-        )
-        .route("/listings/{id}/seo", get(listings::seo))
-        .route("/listings/{id}/recommendations", get(listings::recommendations))
-        .route("/listings/{id}/content", get(listings::list_content).post(listings::generate_content))
-        .route("/listings/{id}/content/{draft_id}/publish", post(listings::publish_content))
-        .route("/cosell/opportunities", get(cosell::list).post(cosell::create))
-        .route("/cosell/opportunities/{id}", get(cosell::get).patch(cosell::update))
-        .route("/cosell/opportunities/{id}/timeline", get(cosell::timeline))
-        .route("/analytics/summary", get(analytics::summary))
-        .route("/analytics/reports", get(analytics::list_reports).post(analytics::create_report))
-        .route("/analytics/reports/{id}", get(analytics::get_report))
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/events", get(webhooks::events))
-        .route("/webhooks/test", post(webhooks::test))
-        .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
-        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhooks::redeliver))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
+    let (router, _) = routes().split_for_parts();
+    router
+        .method_not_allowed_fallback(kernel::method_not_allowed::<ApiError>)
+        .fallback(kernel::unknown_route::<ApiError>)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
-        .layer(axum::middleware::from_fn_with_state(services, guard::authenticate_and_limit))
+        .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ApiError>))
 }
 
 /// `{"success": true, "data": …}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    Json(json!({ "success": true, "data": data })).into_response()
+    Json(dto::Envelope { success: true, data }).into_response()
 }
 
 /// Where 1-based page `page` of `per_page` rows starts.
@@ -62,9 +76,8 @@ pub fn page_offset(page: u32, per_page: u32) -> u64 {
 }
 
 /// `{"success": true, "data": […], "meta": {page, per_page, total}}`.
-pub fn ok_page<T: Serialize>(items: Vec<T>, page: u32, per_page: u32, total: u64) -> Response {
-    Json(json!({ "success": true, "data": items, "meta": { "page": page, "per_page": per_page, "total": total } }))
-        .into_response()
+pub fn ok_page<T: Serialize>(data: Vec<T>, page: u32, per_page: u32, total: u64) -> Response {
+    Json(dto::PagedEnvelope { success: true, data, meta: dto::PageMeta { page, per_page, total } }).into_response()
 }
 
 /// ISO-8601 UTC with a `Z`, to the second, as the document's examples show.
@@ -93,10 +106,47 @@ pub fn unknown_fields(
     e
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("Resource")
+/// `page` from 1, 1 by default.
+pub type Page = Bounded<1, 1_000_000>;
+/// `per_page` 1–100, 20 by default.
+pub type PerPage = Bounded<1, 100>;
+
+/// `page`/`per_page` as the partners documents define them.
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// From 1.
+    #[param(value_type = Option<u32>, minimum = 1, default = 1)]
+    page: Option<Page>,
+    /// Above 100: 422.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
+    per_page: Option<PerPage>,
 }
 
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::method_not_allowed()
+impl PageQuery {
+    pub fn get(&self) -> (u32, u32) {
+        paging(self.page, self.per_page)
+    }
+}
+
+pub fn paging(page: Option<Page>, per_page: Option<PerPage>) -> (u32, u32) {
+    (page.map_or(1, |p| p.0), per_page.map_or(20, |p| p.0))
+}
+
+impl FromParam for partnerd_domain::listing::ListingStatus {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
+
+impl FromParam for partnerd_domain::cosell::OpportunityStatus {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
+
+impl FromParam for partnerd_domain::analytics::Period {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
 }

@@ -1,9 +1,8 @@
 //! Webhooks: `/partners/webhooks…`: registry, event catalog, test sends, delivery log.
 
-use super::{ApiError, Caller, iso, ok, ok_page};
+use super::dto::{self, Envelope, PagedEnvelope};
+use super::{ApiError, ApiJson, Caller, JsonOrEmpty, PageQuery, Query, iso, ok, ok_page};
 use super::{known_id, page_offset, unknown_fields};
-use crate::extract::{ApiJson, JsonOrEmpty};
-use crate::query::{QueryParams, paging};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,12 +11,44 @@ use partnerd_domain::webhooks::CATALOG;
 use partnerd_services::Services;
 use partnerd_services::webhooks::{NewWebhook, WebhookChange};
 use partnerd_store::{DeliveryRecord, WebhookRecord};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
-fn webhook(w: &WebhookRecord) -> Value {
-    json!({ "id": w.id, "url": w.url, "events": w.events, "active": w.active, "created_at": iso(w.created_at) })
+#[derive(Serialize, ToSchema)]
+pub(super) struct Webhook {
+    id: String,
+    #[schema(format = "uri")]
+    url: String,
+    events: Vec<String>,
+    active: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+fn webhook(w: &WebhookRecord) -> Webhook {
+    Webhook {
+        id: w.id.clone(),
+        url: w.url.clone(),
+        events: w.events.clone(),
+        active: w.active,
+        created_at: iso(w.created_at),
+    }
+}
+
+/// The webhook, with its secret (shown once).
+#[derive(Serialize, ToSchema)]
+pub(super) struct CreatedWebhook {
+    id: String,
+    #[schema(format = "uri")]
+    url: String,
+    events: Vec<String>,
+    active: bool,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Shown this once; never again.
+    secret: String,
 }
 
 fn refuse_unknown(other: &BTreeMap<String, Value>, what: &str) -> Result<(), ApiError> {
@@ -28,20 +59,41 @@ fn webhook_id(id: &str) -> Result<&str, ApiError> {
     known_id("webhook", id, "Webhook")
 }
 
-pub async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Response, ApiError> {
+/// List Webhooks
+///
+/// The partner's webhooks (at most 20), oldest first. Secrets are never shown here.
+#[utoipa::path(get, path = "/webhooks", tag = "Webhooks",
+    responses((status = 200, description = "Webhooks", body = Envelope<Vec<Webhook>>)))]
+pub(super) async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Response, ApiError> {
     Ok(ok(s.webhooks().list(&who).await?.iter().map(webhook).collect::<Vec<_>>()))
 }
 
-#[derive(Deserialize)]
-pub struct CreateBody {
+#[derive(Deserialize, ToSchema)]
+#[schema(as = WebhookInput)]
+pub(super) struct CreateBody {
+    #[schema(format = "uri", required = true)]
     url: Option<String>,
+    /// Names from `GET /webhooks/events`.
+    #[schema(min_items = 1, required = true)]
     events: Option<Vec<String>>,
+    /// Optional: without it a strong `whsec_…` secret is generated.
+    #[schema(min_length = 16, max_length = 200)]
     secret: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn create(
+/// Create Webhook
+///
+/// `url` must be https (plain http, and loopback/private/link-local hosts, only when the server
+/// runs with `--allow-private-webhooks`). `events` must come from `GET /webhooks/events`.
+/// `secret` (16–200 characters) is optional: without it a strong `whsec_…` secret is
+/// generated. Either way the secret is returned here once.
+#[utoipa::path(post, path = "/webhooks", tag = "Webhooks", request_body = CreateBody,
+    responses((status = 201, description = "The webhook, with its secret (shown once)", body = Envelope<CreatedWebhook>)))]
+
+pub(super) async fn create(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
@@ -49,26 +101,50 @@ pub async fn create(
     refuse_unknown(&body.other, "a webhook")?;
     let (w, secret) =
         s.webhooks().create(&who, NewWebhook { url: body.url, events: body.events, secret: body.secret }).await?;
-    let mut data = webhook(&w);
-    // Shown this once; never again.
-    data["secret"] = secret.into();
+    let data = CreatedWebhook {
+        id: w.id,
+        url: w.url,
+        events: w.events,
+        active: w.active,
+        created_at: iso(w.created_at),
+        secret,
+    };
     Ok((StatusCode::CREATED, ok(data)).into_response())
 }
 
-pub async fn get(State(s): State<Services>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// Get Webhook
+#[utoipa::path(get, path = "/webhooks/{id}", tag = "Webhooks", params(("id" = String, Path)),
+    responses((status = 200, description = "The webhook", body = Envelope<Webhook>)))]
+pub(super) async fn get(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(ok(webhook(&s.webhooks().get(&who, webhook_id(&id)?).await?)))
 }
 
-#[derive(Deserialize)]
-pub struct PatchBody {
+#[derive(Deserialize, ToSchema)]
+#[schema(as = WebhookPatch)]
+pub(super) struct PatchBody {
+    #[schema(format = "uri")]
     url: Option<String>,
     events: Option<Vec<String>>,
     active: Option<bool>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn update(
+/// Update Webhook
+///
+/// Changes `url`, `events` and/or `active`. Deactivating cancels pending deliveries. Secrets
+/// change only through rotation (a `secret` here is a 422); echoed `id` and `created_at` are
+/// ignored.
+#[utoipa::path(patch, path = "/webhooks/{id}", tag = "Webhooks", params(("id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "The webhook", body = Envelope<Webhook>)))]
+
+pub(super) async fn update(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -87,23 +163,54 @@ pub async fn update(
     Ok(ok(webhook(&s.webhooks().update(&who, webhook_id(&id)?, change).await?)))
 }
 
-pub async fn delete(
+#[derive(Serialize, ToSchema)]
+pub(super) struct Deleted {
+    id: String,
+    /// Always `true`.
+    deleted: bool,
+}
+
+/// Delete Webhook
+///
+/// Stops all deliveries to it (pending ones are cancelled); its delivery log is kept.
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "Webhooks", params(("id" = String, Path)),
+    responses((status = 200, description = "Deleted", body = Envelope<Deleted>)))]
+pub(super) async fn delete(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     s.webhooks().delete(&who, webhook_id(&id)?).await?;
-    Ok(ok(json!({ "id": id, "deleted": true })))
+    Ok(ok(Deleted { id, deleted: true }))
 }
 
-#[derive(Deserialize, Default)]
-pub struct RotateBody {
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = RotationInput)]
+pub(super) struct RotateBody {
+    /// Without it a `whsec_…` secret is generated.
+    #[schema(min_length = 16)]
     secret: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn rotate_secret(
+#[derive(Serialize, ToSchema)]
+pub(super) struct RotatedSecret {
+    id: String,
+    /// Shown this once.
+    secret: String,
+}
+
+/// Rotate Webhook Secret
+///
+/// Replaces the secret (the given one, or a generated `whsec_…`), returned once. The old secret
+/// stops signing at once. The body is optional.
+#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "Webhooks", params(("id" = String, Path)),
+    request_body(content = Option<RotateBody>, description = "Optional"),
+    responses((status = 200, description = "The new secret", body = Envelope<RotatedSecret>)))]
+
+pub(super) async fn rotate_secret(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -111,23 +218,67 @@ pub async fn rotate_secret(
 ) -> Result<Response, ApiError> {
     refuse_unknown(&body.other, "a rotation")?;
     let (w, secret) = s.webhooks().rotate_secret(&who, webhook_id(&id)?, body.secret).await?;
-    Ok(ok(json!({ "id": w.id, "secret": secret })))
+    Ok(ok(RotatedSecret { id: w.id, secret }))
 }
 
-pub async fn events() -> Response {
-    let events: Vec<Value> = CATALOG.iter().map(|e| json!({ "name": e.name, "description": e.description })).collect();
-    ok(json!({ "events": events }))
+#[derive(Serialize, ToSchema)]
+pub(super) struct EventInfo {
+    name: &'static str,
+    description: &'static str,
 }
 
-#[derive(Deserialize)]
-pub struct TestBody {
+#[derive(Serialize, ToSchema)]
+pub(super) struct EventCatalog {
+    events: Vec<EventInfo>,
+}
+
+/// List Available Events
+///
+/// Every event partnerd delivers, with its description (one list in the code).
+#[utoipa::path(get, path = "/webhooks/events", tag = "Webhooks",
+    responses((status = 200, description = "The catalog", body = Envelope<EventCatalog>)))]
+pub(super) async fn events() -> Response {
+    let events = CATALOG.iter().map(|e| EventInfo { name: e.name, description: e.description }).collect();
+    ok(EventCatalog { events })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = WebhookTestInput)]
+pub(super) struct TestBody {
+    #[schema(required = true)]
     webhook_id: Option<String>,
+    /// A name from the catalog.
+    #[schema(required = true)]
     event: Option<String>,
     #[serde(flatten)]
+    #[schema(ignore)]
     other: BTreeMap<String, Value>,
 }
 
-pub async fn test(
+#[derive(Serialize, ToSchema)]
+pub(super) struct TestOutcome {
+    delivery_id: String,
+    webhook_id: String,
+    event: String,
+    delivered: bool,
+    #[schema(required = true)]
+    status_code: Option<u16>,
+    latency_ms: u64,
+    #[schema(required = true)]
+    error: Option<String>,
+}
+
+/// Test Webhook
+///
+/// Sends a sample `event` to the webhook now (body marked `"test": true`, signed like any
+/// delivery), logs it, and returns the outcome. Tests are not retried.
+#[utoipa::path(post, path = "/webhooks/test", tag = "Webhooks", request_body = TestBody,
+    responses(
+        (status = 200, description = "The attempt's outcome", body = Envelope<TestOutcome>),
+        (status = 404, description = "No such webhook for this partner", body = dto::ErrorBody),
+    ))]
+
+pub(super) async fn test(
     State(s): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<TestBody>,
@@ -143,56 +294,125 @@ pub async fn test(
     e.into_result().map_err(|e| ApiError::validation(&e))?;
     let (id, event) = (body.webhook_id.unwrap_or_default(), body.event.unwrap_or_default());
     let out = s.webhooks().test(&who, webhook_id(&id)?, &event).await?;
-    Ok(ok(json!({
-        "delivery_id": out.delivery_id,
-        "webhook_id": id,
-        "event": event,
-        "delivered": out.delivered,
-        "status_code": out.status_code,
-        "latency_ms": out.latency_ms,
-        "error": out.error,
-    })))
+    Ok(ok(TestOutcome {
+        delivery_id: out.delivery_id,
+        webhook_id: id,
+        event,
+        delivered: out.delivered,
+        status_code: out.status_code,
+        latency_ms: out.latency_ms,
+        error: out.error,
+    }))
 }
 
-fn delivery(d: &DeliveryRecord) -> Value {
-    json!({
-        "id": d.id,
-        "event_id": d.event_id,
-        "event": d.event_type,
-        "status": d.status,
-        "test": d.is_test,
-        "attempts": d.attempts,
-        "next_retry_at": d.next_attempt_at.filter(|_| d.status == "pending").map(iso),
-        "last_status_code": d.last_status_code,
-        "last_error": d.last_error,
-        "redelivery_of": d.redelivery_of,
-        "created_at": iso(d.created_at),
-        "completed_at": d.completed_at.map(iso),
-        "log": d.log.iter().map(|a| json!({
-            "attempt": a.attempt,
-            "attempted_at": iso(a.attempted_at),
-            "status_code": a.status_code,
-            "latency_ms": a.latency_ms,
-            "error": a.error,
-            "next_retry_at": a.next_retry_at.map(iso),
-        })).collect::<Vec<_>>(),
-    })
+#[derive(Serialize, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Cancelled,
 }
 
-pub async fn deliveries(
+#[derive(Serialize, ToSchema)]
+pub(super) struct Attempt {
+    attempt: u32,
+    #[schema(format = DateTime)]
+    attempted_at: String,
+    #[schema(required = true)]
+    status_code: Option<u16>,
+    latency_ms: u64,
+    #[schema(required = true)]
+    error: Option<String>,
+    #[schema(format = DateTime, required = true)]
+    next_retry_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct Delivery {
+    id: String,
+    event_id: String,
+    event: String,
+    #[schema(value_type = DeliveryStatus)]
+    status: String,
+    test: bool,
+    attempts: u32,
+    /// While pending: when the next attempt is due.
+    #[schema(format = DateTime, required = true)]
+    next_retry_at: Option<String>,
+    #[schema(required = true)]
+    last_status_code: Option<u16>,
+    #[schema(required = true)]
+    last_error: Option<String>,
+    /// The delivery this one re-sends.
+    #[schema(required = true)]
+    redelivery_of: Option<String>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime, required = true)]
+    completed_at: Option<String>,
+    /// Every attempt, oldest first.
+    log: Vec<Attempt>,
+}
+
+fn delivery(d: &DeliveryRecord) -> Delivery {
+    Delivery {
+        id: d.id.clone(),
+        event_id: d.event_id.clone(),
+        event: d.event_type.clone(),
+        status: d.status.clone(),
+        test: d.is_test,
+        attempts: d.attempts,
+        next_retry_at: d.next_attempt_at.filter(|_| d.status == "pending").map(iso),
+        last_status_code: d.last_status_code,
+        last_error: d.last_error.clone(),
+        redelivery_of: d.redelivery_of.clone(),
+        created_at: iso(d.created_at),
+        completed_at: d.completed_at.map(iso),
+        log: d
+            .log
+            .iter()
+            .map(|a| Attempt {
+                attempt: a.attempt,
+                attempted_at: iso(a.attempted_at),
+                status_code: a.status_code,
+                latency_ms: a.latency_ms,
+                error: a.error.clone(),
+                next_retry_at: a.next_retry_at.map(iso),
+            })
+            .collect(),
+    }
+}
+
+/// Delivery Log
+///
+/// The webhook's deliveries, newest first, each with every attempt (time, status code, latency,
+/// error, next retry).
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "Webhooks", params(("id" = String, Path), PageQuery),
+    responses((status = 200, description = "Deliveries", body = PagedEnvelope<Delivery>)))]
+pub(super) async fn deliveries(
     State(s): State<Services>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    q: QueryParams,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let mut e = ValidationErrors::new();
-    let (page, per_page) = paging(&q, &mut e);
-    e.into_result().map_err(|e| ApiError::validation(&e))?;
+    let (page, per_page) = q.get();
     let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page_offset(page, per_page), per_page).await?;
     Ok(ok_page(items.iter().map(delivery).collect(), page, per_page, total))
 }
 
-pub async fn redeliver(
+/// Redeliver
+///
+/// Sends the delivery's event again as a new delivery with a fresh retry schedule (same event
+/// id, so receivers can de-duplicate).
+#[utoipa::path(post, path = "/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "Webhooks",
+    params(("id" = String, Path), ("delivery_id" = String, Path)),
+    responses(
+        (status = 201, description = "The new delivery", body = Envelope<Delivery>),
+        (status = 422, description = "The delivery cannot be sent again", body = dto::ErrorBody),
+    ))]
+pub(super) async fn redeliver(
     State(s): State<Services>,
     Caller(who): Caller,
     Path((id, delivery_id)): Path<(String, String)>,

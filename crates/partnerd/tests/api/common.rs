@@ -58,8 +58,71 @@ pub struct TestApp {
     pub base: String,
     pub database_url: String,
     pub clock: Arc<ManualClock>,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub server: RunningServer,
+}
+
+/// `reqwest::Client` as the tests use it, except that every response is checked against the
+/// generated OpenAPI document before the test sees it (`schema::check_response`).
+#[derive(Clone)]
+pub struct Http(reqwest::Client);
+
+impl Http {
+    pub fn new() -> Http {
+        Http(reqwest::Client::builder().no_proxy().build().unwrap())
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: impl reqwest::IntoUrl) -> Request {
+        Request(self.0.request(method, url))
+    }
+
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> Request {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> Request {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    pub fn delete(&self, url: impl reqwest::IntoUrl) -> Request {
+        self.request(reqwest::Method::DELETE, url)
+    }
+}
+
+/// A request being built; `send` checks the response against the document.
+pub struct Request(reqwest::RequestBuilder);
+
+impl Request {
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Request {
+        Request(self.0.bearer_auth(token))
+    }
+
+    pub fn header(self, name: &'static str, value: impl Into<String>) -> Request {
+        Request(self.0.header(name, value.into()))
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Request {
+        Request(self.0.body(body))
+    }
+
+    pub fn json(self, body: &Value) -> Request {
+        Request(self.0.json(body))
+    }
+
+    pub async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let (client, request) = self.0.build_split();
+        let request = request?;
+        let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+        let response = client.execute(request).await?;
+        let (status, version, headers) = (response.status(), response.version(), response.headers().clone());
+        let body = response.bytes().await?;
+        let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        crate::schema::check_response(&method, &path, status.as_u16(), content_type, &body);
+        // Handed back as received, body included.
+        let mut rebuilt = axum::http::Response::builder().status(status).version(version);
+        *rebuilt.headers_mut().unwrap() = headers;
+        Ok(reqwest::Response::from(rebuilt.body(body).unwrap()))
+    }
 }
 
 pub struct TestPartner {
@@ -112,7 +175,7 @@ pub async fn spawn_with(
         base: format!("http://{}", server.addr),
         database_url: database_url.to_owned(),
         clock,
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        http: Http::new(),
         server,
     }
 }

@@ -241,6 +241,11 @@ on_both_backends!(errors_use_the_envelope_and_every_response_has_a_request_id, |
     let r = app.http.get(app.url("/elsewhere")).header("x-request-id", "trace-123").send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(header(&r, "x-request-id"), "trace-123", "a sane client id is echoed");
+    assert!(!r.headers().contains_key("x-ratelimit-remaining"), "outside every surface: no surface guard");
+    assert_eq!(json(r).await, json!({ "code": "NOT_FOUND", "message": "No such resource" }), "the neutral shape");
+    let r = app.http.post(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(json(r).await["code"], "METHOD_NOT_ALLOWED");
     let r = app.http.get(app.url("/healthz")).header("x-request-id", "bad id with spaces").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(header(&r, "x-request-id").starts_with("req_"));

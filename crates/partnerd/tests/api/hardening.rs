@@ -69,13 +69,7 @@ async fn spawn_limited(backend: Backend, limits: HttpLimits) -> Option<TestApp> 
     )
     .await
     .expect("server starts");
-    Some(TestApp {
-        base: format!("http://{}", server.addr),
-        database_url,
-        clock,
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        server,
-    })
+    Some(TestApp { base: format!("http://{}", server.addr), database_url, clock, http: Http::new(), server })
 }
 
 /// Everything the server sends until it closes the connection; fails if it never does.

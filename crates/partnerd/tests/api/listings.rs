@@ -92,7 +92,23 @@ on_both_backends!(validation_errors_name_each_field, |backend| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(json(r).await["error"]["code"], "BAD_REQUEST");
+    let body = json(r).await;
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "issue 10 item 8: the document's code");
+    assert!(body["error"]["details"]["body"][0].as_str().unwrap().ends_with("at line 1 column 2"), "{body}");
+    // Exactly one JSON value: a valid one followed by garbage is refused, not half-read.
+    let r = app
+        .http
+        .post(&url)
+        .bearer_auth(&p.api_key)
+        .header("content-type", "application/json")
+        .body(r#"{"title":"x"} trailing-garbage"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = json(r).await;
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+    assert!(body["error"]["details"]["body"][0].as_str().unwrap().contains("trailing characters"), "{body}");
     let r = app.http.post(&url).bearer_auth(&p.api_key).body("title=x").send().await.unwrap();
     assert_eq!(r.status(), 415);
     let huge = json!({ "title": "x".repeat(1024 * 1024) });
@@ -157,6 +173,16 @@ on_both_backends!(list_filters_and_pages, |backend| async move {
         let field = bad.split('=').next().unwrap();
         assert!(body["error"]["details"].get(field).is_some(), "{bad}: {body}");
     }
+    // Every bad parameter is named at once, and one bad pair does not drop the others.
+    let (status, body) = app.read("/api/v1/partners/listings?page=0&per_page=x&status=draft", &p.api_key).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["details"].as_object().unwrap().len(), 2, "{body}");
+    let (status, body) = app.read("/api/v1/partners/listings?status=%FF&per_page=1", &p.api_key).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["details"].get("status").is_some(), "{body}");
+    let (status, body) = app.read("/api/v1/partners/listings?per_page=1&%FF=x", &p.api_key).await;
+    assert_eq!(status, 422, "a pair whose name cannot be decoded is refused, not dropped");
+    assert!(body["error"]["details"]["query"][0].as_str().unwrap().contains("%FF=x"), "{body}");
 });
 
 on_both_backends!(update_archive_and_isolation, |backend| async move {

@@ -13,4 +13,6 @@ mod cosell;
 mod foundation;
 mod hardening;
 mod listings;
+mod openapi;
+mod schema;
 mod webhooks;

@@ -349,6 +349,8 @@ on_both_backends!(pending_deliveries_survive_a_restart, |backend| async move {
     let again = spawn_on(&database_url, clock, None).await;
     let got = r.wait_for(2).await;
     assert_eq!(got[0].body, got[1].body);
+    // The receiver has answered; the worker records the attempt just after.
+    wait_attempts(&again, &a.api_key, &hook, 2).await;
     let (_, log) = again.read(&format!("{HOOKS}/{hook}/deliveries"), &a.api_key).await;
     assert_eq!((log["data"][0]["status"].clone(), log["data"][0]["attempts"].clone()), (json!("delivered"), json!(2)));
 });

@@ -1,34 +1,17 @@
-//! Authentication and rate limiting for every partners route, including unknown ones, so every
-//! response carries `X-RateLimit-*`. Requests without a valid key are limited per client
-//! address on the smallest plan, which also slows key guessing.
+//! Authentication and rate limiting for every route of a surface, including unknown ones, so
+//! every response carries `X-RateLimit-*` and refusals come in the surface's shape. Requests
+//! without a valid key are limited per client address on the smallest plan, which also slows
+//! key guessing.
 
-use super::ApiError;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use super::{Rejection, SurfaceError};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use partnerd_domain::rate_limit::Decision;
-use partnerd_services::{AuthFailure, Principal, Services};
+use partnerd_services::{AuthFailure, Services};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-
-/// The authenticated caller of a partners route.
-pub struct Caller(pub Arc<Principal>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Arc<Principal>>()
-            .cloned()
-            .map(Caller)
-            .ok_or_else(|| ApiError::unauthorized("Missing API key"))
-    }
-}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
@@ -36,7 +19,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-pub async fn authenticate_and_limit(State(services): State<Services>, mut req: Request, next: Next) -> Response {
+/// `axum::middleware::from_fn_with_state(services, guard::<SurfaceErr>)` as a surface's
+/// `layer` (not `route_layer`: unknown paths and methods are counted and answered too).
+pub async fn guard<E: SurfaceError>(State(services): State<Services>, mut req: Request, next: Next) -> Response {
     // Without connection info (never the case when served) no allowlist can match.
     let client_ip = req
         .extensions()
@@ -63,7 +48,7 @@ pub async fn authenticate_and_limit(State(services): State<Services>, mut req: R
     if let Some(d) = &decision
         && !d.allowed
     {
-        let mut response = ApiError::rate_limited().into_response();
+        let mut response = E::from(Rejection::RateLimited).into_response();
         add_headers(response.headers_mut(), d);
         return response;
     }
@@ -73,14 +58,20 @@ pub async fn authenticate_and_limit(State(services): State<Services>, mut req: R
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Err(AuthFailure::Unavailable) => ApiError::server_error().into_response(),
-        Err(f) if f.is_forbidden() => ApiError::forbidden(f.to_string()).into_response(),
-        Err(f) => ApiError::unauthorized(f.to_string()).into_response(),
+        Err(f) => E::from(refusal(&f)).into_response(),
     };
     if let Some(d) = &decision {
         add_headers(response.headers_mut(), d);
     }
     response
+}
+
+fn refusal(f: &AuthFailure) -> Rejection {
+    match f {
+        AuthFailure::Unavailable => Rejection::Unavailable,
+        f if f.is_forbidden() => Rejection::Forbidden(f.to_string()),
+        f => Rejection::Unauthenticated(f.to_string()),
+    }
 }
 
 fn add_headers(headers: &mut HeaderMap, d: &Decision) {

@@ -1,0 +1,161 @@
+//! Query strings as typed structs. Unknown parameters are ignored; a value that does not decode
+//! or parse is an error naming its parameter (all of them at once), never a dropped query.
+
+use super::Rejection;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+
+/// The query string (`None`: there is none) as `T`. `T`'s fields should be optional (or have
+/// defaults): a missing required one is reported under `query`. A repeated parameter: the last
+/// value wins.
+pub fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, Rejection> {
+    let pairs = decode(raw.unwrap_or(""))?;
+    let mut problems = Vec::new();
+    let mut usable = Vec::with_capacity(pairs.len());
+    // Each pair alone first, so every bad value is reported, not only the first serde meets.
+    for (name, value) in pairs {
+        match value {
+            Err(problem) => problems.push((name, problem)),
+            Ok(value) => match typed::<T>(&[(name.as_str(), value.as_str())]) {
+                Err((Some(path), problem)) if path == name => problems.push((name, problem)),
+                _ => usable.push((name, value)),
+            },
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Rejection::InvalidQuery(problems));
+    }
+    let usable: Vec<(&str, &str)> = usable.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    typed::<T>(&usable)
+        .map_err(|(path, problem)| Rejection::InvalidQuery(vec![(path.unwrap_or_else(|| "query".into()), problem)]))
+}
+
+fn typed<T: DeserializeOwned>(pairs: &[(&str, &str)]) -> Result<T, (Option<String>, String)> {
+    let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ((path != ".").then_some(path), e.into_inner().to_string())
+    })
+}
+
+type Pair = (String, Result<String, String>);
+
+/// `name=value` pairs, `+` as space, percent-decoded strictly (a `%` not followed by two hex
+/// digits, or bytes that are not UTF-8, are errors); the last of a repeated name wins.
+fn decode(raw: &str) -> Result<Vec<Pair>, Rejection> {
+    let mut pairs: Vec<Pair> = Vec::new();
+    for segment in raw.split('&').filter(|s| !s.is_empty()) {
+        let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+        let name = percent_decode(name).map_err(|_| Rejection::MalformedQuery { pair: segment.to_owned() })?;
+        let value = percent_decode(value).map_err(|_| "is not valid percent-encoded UTF-8".to_owned());
+        pairs.retain(|(n, _)| *n != name);
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+fn percent_decode(s: &str) -> Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or(())?;
+                let hex = std::str::from_utf8(hex).map_err(|_| ())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+/// A value type parsed from the parameter's text, with the surface's own message on failure.
+pub trait FromParam: Sized {
+    fn from_param(raw: &str) -> Result<Self, String>;
+}
+
+/// A query field of a [`FromParam`] type: `Option<Param<ListingStatus>>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param<T>(pub T);
+
+impl<'de, T: FromParam> Deserialize<'de> for Param<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        T::from_param(&raw).map(Param).map_err(D::Error::custom)
+    }
+}
+
+/// An integer within `MIN..=MAX` (surrounding spaces allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded<const MIN: u32, const MAX: u32>(pub u32);
+
+impl<const MIN: u32, const MAX: u32> FromParam for Bounded<MIN, MAX> {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        match raw.trim().parse::<u32>() {
+            Ok(v) if (MIN..=MAX).contains(&v) => Ok(Bounded(v)),
+            _ => Err(format!("must be an integer from {MIN} to {MAX}")),
+        }
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Param::<Self>::deserialize(d).map(|p| p.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug, Default)]
+    struct Probe {
+        page: Option<Bounded<1, 10>>,
+        per_page: Option<Bounded<1, 100>>,
+        name: Option<String>,
+    }
+
+    fn problems(raw: &str) -> Vec<(String, String)> {
+        match query::<Probe>(Some(raw)) {
+            Err(Rejection::InvalidQuery(p)) => p,
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_values_parse_and_unknown_parameters_are_ignored() {
+        let p: Probe = query(Some("page=2&per_page=+30+&name=a+b%21&other=x&&")).unwrap();
+        assert_eq!((p.page, p.per_page, p.name.as_deref()), (Some(Bounded(2)), Some(Bounded(30)), Some("a b!")));
+        let p: Probe = query(None).unwrap();
+        assert!(p.page.is_none() && p.name.is_none());
+        let p: Probe = query(Some("page=1&page=3")).unwrap();
+        assert_eq!(p.page, Some(Bounded(3)), "the last value wins");
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        assert_eq!(
+            problems("page=0&per_page=x&name=ok"),
+            vec![
+                ("page".to_owned(), "must be an integer from 1 to 10".to_owned()),
+                ("per_page".to_owned(), "must be an integer from 1 to 100".to_owned()),
+            ]
+        );
+        assert_eq!(problems("name=%FF"), vec![("name".to_owned(), "is not valid percent-encoded UTF-8".to_owned())]);
+        assert_eq!(problems("name=%zz")[0].0, "name");
+    }
+
+    #[test]
+    fn an_undecodable_name_is_a_malformed_pair() {
+        assert_eq!(
+            query::<Probe>(Some("page=1&%E0%A4=2")).unwrap_err(),
+            Rejection::MalformedQuery { pair: "%E0%A4=2".into() }
+        );
+    }
+}
