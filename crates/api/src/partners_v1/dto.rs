@@ -308,7 +308,8 @@ fn complete_operation(op: &mut Operation, post: bool) {
                 ))
                 .build(),
         );
-        errors.extend(["409", "422"]);
+        // The layer reads the body of a POST with a key, whatever the operation.
+        errors.extend(["409", "413", "422"]);
     }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses

@@ -249,3 +249,21 @@ on_both_backends!(a_server_error_is_not_kept, |backend| async move {
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
     server.abort();
 });
+
+#[test]
+fn every_post_documents_the_key_and_its_answers() {
+    let doc = crate::schema::document();
+    let mut posts = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("post") else { continue };
+        posts += 1;
+        let params = op["parameters"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"), "{path}");
+        for status in ["409", "422"] {
+            assert!(op["responses"].get(status).is_some(), "{path} lacks {status}");
+        }
+        let created = op["responses"].as_object().unwrap().iter().find(|(s, _)| s.starts_with('2')).unwrap().1;
+        assert!(created["headers"].get("Idempotent-Replayed").is_some(), "{path}");
+    }
+    assert!(posts >= 9, "only {posts} POST operations");
+}
