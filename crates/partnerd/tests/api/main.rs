@@ -13,6 +13,7 @@ mod cosell;
 mod crash;
 mod foundation;
 mod hardening;
+mod idempotency;
 mod listings;
 mod openapi;
 mod schema;
