@@ -253,7 +253,7 @@ pub(super) async fn get(
 ///
 /// Either partner may update `status`, `deal_value`, `notes`, `customer_name`, `description`
 /// and `expected_close_date` (null clears it). `partner_id` cannot change. Status follows open
-/// → in_progress → won or lost; won and lost are final. A refused change is 422 with
+/// → in_progress, won or lost; in_progress → won or lost; won and lost are final. A refused change is 422 with
 /// `details.status` naming the allowed targets, and nothing of the request is applied. Appends
 /// `opportunity.status_changed` (`from`, `to`) and/or `opportunity.updated`
 /// (`changes: {field: {old, new}}`).
