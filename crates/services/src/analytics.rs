@@ -1,8 +1,10 @@
 //! The analytics summary and stored reports.
 //!
 //! Definitions (window = the period ending now, `[now − period, now)`):
-//! - `listings.total`: the partner's listings that are not archived, now;
-//!   `listings.avg_seo_score`: their average score, rounded half up (0 without listings).
+//! - `listings.total`: the partner's listings now, whatever their status (active, draft,
+//!   archived): the same set as the unfiltered `GET /listings` `meta.total`;
+//!   `listings.avg_seo_score`: the average score of that same set, rounded half up (0 without
+//!   listings).
 //! - `cosell.opportunities`: opportunities the partner is party to (either side) created within
 //!   the window; `pipeline_value`: value of those open or in progress at the end of the window
 //!   (now); `won_value`: value of those that became won within the window.

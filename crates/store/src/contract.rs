@@ -575,7 +575,8 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
         store.create_listings(vec![l.clone()], vec![]).await.unwrap();
         scores.push(l);
     }
-    // Archive the 95: it leaves the totals and the top list. Rescore the 40 to 50.
+    // Archive the 95: it stays in the totals (every status counts) but leaves the top list.
+    // Rescore the 40 to 50.
     let mut archived = scores[3].clone();
     archived.status = ListingStatus::Archived;
     archived.version = 2;
@@ -584,7 +585,7 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
     rescored.seo_score = 50;
     rescored.version = 2;
     store.update_listing(rescored, 1, vec![]).await.unwrap();
-    assert_eq!(store.listing_totals(&m.id, &a.partner_id).await.unwrap(), ListingTotals { count: 3, score_sum: 190 });
+    assert_eq!(store.listing_totals(&m.id, &a.partner_id).await.unwrap(), ListingTotals { count: 4, score_sum: 285 });
     let top: Vec<u32> =
         store.top_listings(&m.id, &a.partner_id, 2).await.unwrap().iter().map(|l| l.seo_score).collect();
     assert_eq!(top, vec![80, 60]);

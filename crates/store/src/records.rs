@@ -201,7 +201,7 @@ pub struct OpportunityPage {
     pub total: u64,
 }
 
-/// A partner's listings that are not archived: how many and the sum of their scores.
+/// A partner's listings of every status: how many and the sum of their scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ListingTotals {
     pub count: u64,

@@ -46,7 +46,7 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
     let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
     let t = now();
 
-    // Listings: three kept, one archived (excluded from the totals).
+    // Listings: three kept, one archived (the totals count every status; the top list does not).
     let bodies = [
         json!({ "title": "Enterprise Security Suite for Compliance Teams", "keywords": ["compliance"] }),
         json!({ "title": "Short", "highlights": ["Automated SOC 2 evidence collection"] }),
@@ -91,17 +91,11 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
     app.clock.set(t);
     // Publishing re-scored one listing: read the average back from the listings themselves.
     let (_, all) = app.read("/api/v1/partners/listings?per_page=100", &a.api_key).await;
-    let live: Vec<u64> = all["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["status"] != "archived")
-        .map(|l| l["seo_score"].as_u64().unwrap())
-        .collect();
-    assert_eq!(live.len(), 3);
-    let sum: u64 = live.iter().sum();
+    let scores: Vec<u64> = all["data"].as_array().unwrap().iter().map(|l| l["seo_score"].as_u64().unwrap()).collect();
+    assert_eq!(scores.len(), 4);
+    let sum: u64 = scores.iter().sum();
     // Rounded half up, as documented.
-    Some(Fixture { app, a, avg_score: (2 * sum + 3) / 6 })
+    Some(Fixture { app, a, avg_score: (2 * sum + 4) / 8 })
 }
 
 on_both_backends!(the_summary_for_each_period, |backend| async move {
@@ -120,7 +114,7 @@ on_both_backends!(the_summary_for_each_period, |backend| async move {
             body["data"],
             json!({
                 "period": period,
-                "listings": { "total": 3, "avg_seo_score": avg_score },
+                "listings": { "total": 4, "avg_seo_score": avg_score },
                 // Pipeline at the end of the period (now): the in-progress 10,000 and the open 40,000.
                 "cosell": { "opportunities": created, "pipeline_value": 50_000, "won_value": won },
                 "content": { "generated": generated, "published": published },
@@ -133,6 +127,56 @@ on_both_backends!(the_summary_for_each_period, |backend| async move {
     let (status, body) = app.read("/api/v1/partners/analytics/summary?period=2w", &a.api_key).await;
     assert_eq!(status, 422);
     assert!(body["error"]["details"]["period"][0].as_str().unwrap().contains("7d, 30d, 90d, 1y"));
+});
+
+/// `listings.total` of the summary and `meta.total` of `GET /listings`, and the average score.
+async fn listing_figures(app: &TestApp, key: &str) -> (Value, Value, Value) {
+    let (status, summary) = app.read("/api/v1/partners/analytics/summary", key).await;
+    assert_eq!(status, 200, "{summary}");
+    let (status, list) = app.read("/api/v1/partners/listings?per_page=100", key).await;
+    assert_eq!(status, 200, "{list}");
+    let scores: Vec<u64> = list["data"].as_array().unwrap().iter().map(|l| l["seo_score"].as_u64().unwrap()).collect();
+    let n = scores.len() as u64;
+    let average = if n == 0 { 0 } else { (2 * scores.iter().sum::<u64>() + n) / (2 * n) };
+    let listings = &summary["data"]["listings"];
+    (listings["total"].clone(), list["meta"]["total"].clone(), json!([listings["avg_seo_score"].clone(), average]))
+}
+
+on_both_backends!(summary_and_list_agree_on_a_partners_listings, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let base = "/api/v1/partners/listings";
+    let check = |expected: u64| {
+        let (app, key) = (&app, p.api_key.clone());
+        async move {
+            let (summary, list, scores) = listing_figures(app, &key).await;
+            assert_eq!((summary, list), (json!(expected), json!(expected)));
+            assert_eq!(scores[0], scores[1], "the average is over the same listings");
+        }
+    };
+    check(0).await;
+    // One each of active, draft and archived.
+    let (_, active) =
+        app.post(base, &p.api_key, json!({ "title": "Enterprise Security Suite", "status": "active" })).await;
+    check(1).await;
+    app.post(base, &p.api_key, json!({ "title": "A draft", "keywords": ["x"] })).await;
+    check(2).await;
+    let (_, doomed) = app.post(base, &p.api_key, json!({ "title": "Soon archived, with a long title" })).await;
+    let doomed = doomed["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.send(reqwest::Method::DELETE, &format!("{base}/{doomed}"), &p.api_key, None).await;
+    assert!((200..300).contains(&status), "{status}");
+    check(3).await;
+    for (status, n) in [("active", 1), ("draft", 1), ("archived", 1)] {
+        assert_eq!(app.read(&format!("{base}?status={status}"), &p.api_key).await.1["meta"]["total"], n, "{status}");
+    }
+    // A status change moves a listing between statuses, not out of the total.
+    let id = active["data"]["id"].as_str().unwrap();
+    assert_eq!(app.patch(&format!("{base}/{id}"), &p.api_key, json!({ "status": "draft" })).await.0, 200);
+    check(3).await;
+    // Another partner's listings are not counted.
+    let other = app.partner("Other Inc", "admin@other.com", "business").await;
+    app.post(base, &other.api_key, json!({ "title": "Theirs" })).await;
+    check(3).await;
 });
 
 on_both_backends!(reports_are_created_listed_and_downloaded, |backend| async move {

@@ -40,10 +40,11 @@ pub static GET_REPORT: Query = sql!(
     ReportRecord::select_list()
 );
 
-/// `$1` marketplace, `$2` partner: listings not archived and their score sum, from the counters.
+/// `$1` marketplace, `$2` partner: the partner's listings of every status and their score sum,
+/// from the counters (the same set as the unfiltered `GET /listings` total, `COUNT_ALL`).
 pub static LISTING_TOTALS: Query = sql!(
     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(score_sum), 0) AS BIGINT) FROM listing_counts
-     WHERE marketplace_id = $1 AND partner_id = $2 AND status <> 'archived'"
+     WHERE marketplace_id = $1 AND partner_id = $2"
 );
 
 /// Both sides of a partner's deals (`$1` marketplace, `$2` partner), each through its own index.
