@@ -81,8 +81,8 @@ impl From<&partnerd_services::analytics::Summary> for Summary {
             listings: ListingFigures { total: s.listings.total, avg_seo_score: s.listings.avg_seo_score },
             cosell: CosellFigures {
                 opportunities: s.cosell.opportunities,
-                pipeline_value: Money(s.cosell.pipeline_value.cents()),
-                won_value: Money(s.cosell.won_value.cents()),
+                pipeline_value: Money::from(s.cosell.pipeline_value),
+                won_value: Money::from(s.cosell.won_value),
             },
             content: ContentFigures { generated: s.content.generated, published: s.content.published },
         }

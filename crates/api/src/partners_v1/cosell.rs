@@ -18,7 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-/// A positive amount with at most two decimals, as a number or a string; USD.
+/// A positive amount with at most two decimals, as a number or a string; USD; at most
+/// 1000000000000 (one trillion: larger is 422 naming the field).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(as = AmountInput)]
@@ -137,7 +138,7 @@ fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Opportunity {
     Opportunity {
         id: o.id.clone(),
         customer_name: o.customer_name.clone(),
-        deal_value: Money(o.deal_value_cents),
+        deal_value: Money::of(o.deal_value_cents),
         currency: o.currency.clone(),
         status: o.status.as_str(),
         partner: PartyRef { id: other_id.clone(), company_name: other_name.clone() },

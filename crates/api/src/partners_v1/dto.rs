@@ -39,20 +39,40 @@ pub struct PageMeta {
     pub total: u64,
 }
 
-/// An amount of integer cents, written as the documents show it: a whole number when it is
-/// one (`1500`), else with its decimals (`1500.5`).
+/// An amount (or a sum of amounts) of integer cents, written as the documents show it: a whole
+/// number when it is one (`1500`), else with its decimals (`1500.5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money(pub i64);
+pub struct Money(pub i128);
+
+impl Money {
+    /// One stored amount.
+    pub fn of(cents: i64) -> Self {
+        Money(i128::from(cents))
+    }
+}
+
+impl From<partnerd_domain::money::Total> for Money {
+    fn from(t: partnerd_domain::money::Total) -> Self {
+        Money(t.cents())
+    }
+}
 
 impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        partnerd_domain::money::Amount::from_cents(self.0).serialize(s)
+        partnerd_domain::money::Total::from_cents(self.0).serialize(s)
     }
 }
 
 impl utoipa::PartialSchema for Money {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        ObjectBuilder::new().schema_type(Type::Number).description(Some("USD, at most two decimals")).into()
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "USD, at most two decimals. A single amount is at most 1000000000000 (one trillion); \
+                 sums of amounts (analytics) are exact whole numbers, or with cents exact below \
+                 2^53 cents",
+            ))
+            .into()
     }
 }
 

@@ -286,3 +286,87 @@ on_both_backends!(monthly_reports_are_made_once_per_partner, |backend| async mov
     assert_eq!(full["data"]["data"]["summary"]["cosell"]["won_value"], 30_000);
     assert_eq!(app.read("/api/v1/partners/analytics/reports", &late.api_key).await.1["meta"]["total"], 0);
 });
+
+/// Runs SQL directly against the test database (bulk data the API would take minutes to make).
+async fn execute(url: &str, sql: &str) {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(url) {
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || rusqlite::Connection::open(path).unwrap().execute_batch(&sql).unwrap())
+            .await
+            .unwrap();
+        return;
+    }
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+}
+
+/// `n` copies of the opportunity `template` under new ids (SQL both dialects run).
+fn clone_deal(template: &str, n: u64) -> String {
+    format!(
+        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {n})
+         INSERT INTO opportunities (id, marketplace_id, owner_partner_id, cosell_partner_id, customer_name,
+             deal_value_cents, currency, description, expected_close_date, status, notes, created_by,
+             created_at, updated_at, closed_at, version)
+         SELECT '{template}_' || CAST(i AS TEXT), marketplace_id, owner_partner_id, cosell_partner_id, customer_name,
+             deal_value_cents, currency, description, expected_close_date, status, notes, created_by,
+             created_at, updated_at, closed_at, version
+         FROM opportunities, k WHERE id = '{template}'"
+    )
+}
+
+on_both_backends!(money_is_bounded_and_sums_never_overflow, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let opps = "/api/v1/partners/cosell/opportunities";
+    let max = 1_000_000_000_000u64;
+
+    // The maximum is accepted, a cent more (or the issue's "10000000000000") is a 422 naming the field.
+    let body = |v: Value| json!({ "customer_name": "Customer", "deal_value": v, "partner_id": b.partner_id });
+    for over in [json!("10000000000000"), json!("1000000000000.01"), json!(10_000_000_000_000u64), json!(1e13)] {
+        let (status, e) = app.post(opps, &a.api_key, body(over.clone())).await;
+        assert_eq!((status, e["error"]["code"].clone()), (422, json!("VALIDATION_ERROR")), "{over}");
+        assert!(e["error"]["details"]["deal_value"][0].as_str().unwrap().contains("at most 1000000000000"), "{e}");
+    }
+    let (status, open) = app.post(opps, &a.api_key, body(json!(max))).await;
+    assert_eq!((status, open["data"]["deal_value"].clone()), (201, json!(max)), "{open}");
+    let (status, won) = app.post(opps, &a.api_key, body(json!(format!("{max}.00")))).await;
+    assert_eq!(status, 201);
+    let won_path = format!("{opps}/{}", won["data"]["id"].as_str().unwrap());
+    let (status, e) = app.patch(&won_path, &a.api_key, json!({ "deal_value": "1000000000000.01" })).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["details"]["deal_value"].is_array(), "{e}");
+    assert_eq!(app.patch(&won_path, &a.api_key, json!({ "status": "won" })).await.0, 200);
+
+    // 92,234 deals of the maximum hold more cents than an i64: the issue's case, past it.
+    let copies = 92_233;
+    for template in [&open, &won] {
+        execute(&app.database_url, &clone_deal(template["data"]["id"].as_str().unwrap(), copies)).await;
+    }
+    let deals = copies + 1;
+    let total = deals * max;
+    // The window ends now, exclusive: read a minute after the deals were made.
+    app.clock.advance(Duration::minutes(1));
+    assert!(i128::from(total) * 100 > i128::from(i64::MAX));
+    for who in [&a, &b] {
+        let (status, s) = app.read("/api/v1/partners/analytics/summary", &who.api_key).await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(
+            s["data"]["cosell"],
+            json!({ "opportunities": 2 * deals, "pipeline_value": total, "won_value": total }),
+            "exact for the creator and for the partner named"
+        );
+        let (status, r) = app.post("/api/v1/partners/analytics/reports", &who.api_key, json!({ "period": "7d" })).await;
+        assert_eq!(status, 201, "{r}");
+        assert_eq!(r["data"]["data"]["summary"]["cosell"]["won_value"], json!(total));
+        assert_eq!(r["data"]["data"]["pipeline_by_status"]["open"], json!({ "count": deals, "value": total }));
+        assert_eq!(r["data"]["data"]["pipeline_by_status"]["won"], json!({ "count": deals, "value": total }));
+        let id = r["data"]["id"].as_str().unwrap();
+        let (status, got) = app.read(&format!("/api/v1/partners/analytics/reports/{id}"), &who.api_key).await;
+        assert_eq!((status, got["data"]["data"]["pipeline_by_status"]["won"]["value"].clone()), (200, json!(total)));
+        let csv = app.get(&format!("/api/v1/partners/analytics/reports/{id}?format=csv"), &who.api_key).await;
+        assert_eq!(csv.status(), 200);
+        assert!(csv.text().await.unwrap().contains(&format!("pipeline,won.value,{total}")));
+    }
+});
