@@ -152,6 +152,8 @@ is not exactly one JSON value (the parser's line and column in `details.body`), 
 the field; so is a query parameter with a bad value (every one is named), while unknown query \
 parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
 
+**Decision: text and money.** No string of a body (value or key, at any depth) and no query parameter value may contain a control character (U+0000–U+001F, U+007F, U+0080–U+009F) other than tab, line feed and carriage return: 422 `VALIDATION_ERROR` naming the field (`tags[1]`, `a.b`) or parameter; a path segment with one is 404 `NOT_FOUND`. A money amount has at most two decimals and is at most 1000000000000 (one trillion); beyond it, 422 naming the field. Sums of amounts (analytics) never overflow; they are exact whole numbers, or with cents exact below 2^53 cents. Nesting deeper than 128 levels is a body that does not parse (400).
+
 **Decision: webhook deliveries.** `POST` of `{id, type, timestamp, data}` (`id` = the event id, \
 `evt_…`) with `Content-Type: application/json`; `X-Vellocity-Signature` = hex HMAC-SHA256 of the \
 raw body keyed with the secret's bytes (the document's `verify_webhook` verifies it); and \

@@ -420,3 +420,40 @@ on_both_backends!(changes_append_the_documented_events, |backend| async move {
     assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(p.partner_id.as_str())));
     assert!(events.iter().all(|e| e.actor_user_id.as_deref() == Some(p.user_id.as_str())));
 });
+
+on_both_backends!(control_characters_are_refused_in_listing_fields_queries_and_paths, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let base = "/api/v1/partners/listings";
+    let field = |body: &serde_json::Value, name: &str| {
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{body}");
+        assert!(
+            body["error"]["details"][name][0].as_str().unwrap().starts_with("must not contain control characters"),
+            "{body}"
+        );
+    };
+    let (status, e) = app.post(base, &p.api_key, json!({ "title": "Suite\u{0}" })).await;
+    assert_eq!(status, 422);
+    field(&e, "title");
+    let (status, e) = app.post(base, &p.api_key, json!({ "title": "Suite", "keywords": ["ok", "b\u{8}d"] })).await;
+    assert_eq!(status, 422);
+    field(&e, "keywords[1]");
+    assert_eq!(app.read(base, &p.api_key).await.1["meta"]["total"], 0);
+    let (_, l) = app.post(base, &p.api_key, json!({ "title": "Suite" })).await;
+    let id = l["data"]["id"].as_str().unwrap();
+    let (status, e) = app.patch(&format!("{base}/{id}"), &p.api_key, json!({ "description": "x\u{0}y" })).await;
+    assert_eq!(status, 422);
+    field(&e, "description");
+    let (status, e) = app.read(&format!("{base}?status=draft%00"), &p.api_key).await;
+    assert_eq!(status, 422);
+    field(&e, "status");
+    for path in [format!("{base}/{id}%00"), format!("{base}/%00/seo"), format!("{base}/{id}/content/draft_%00/publish")]
+    {
+        let (status, e) = app.send(reqwest::Method::GET, &path, &p.api_key, None).await;
+        assert_eq!((status, e["error"]["code"].clone()), (404, json!("NOT_FOUND")), "{path}: {e}");
+    }
+    let (status, _) = app
+        .send(reqwest::Method::POST, &format!("{base}/{id}/content/draft_%00/publish"), &p.api_key, Some(json!({})))
+        .await;
+    assert_eq!(status, 404);
+});
