@@ -91,7 +91,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `VALIDATION_ERROR`, `RATE_LIMITED`,
     /// `SERVER_ERROR`, and where the documents are silent `BAD_REQUEST` (a body that could not
-    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`.
+    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `CONFLICT`
+    /// (409: the record kept being changed by other requests; retry after `Retry-After`).
     #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// For `VALIDATION_ERROR`, the first problem as a sentence ("The title field is required").
@@ -115,6 +116,7 @@ enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    Conflict,
 }
 
 /// Times: ISO-8601 UTC to the second with a `Z`.
@@ -148,7 +150,9 @@ an object, for `VALIDATION_ERROR` `{field: [message, …]}`. Every response carr
 is not exactly one JSON value (the parser's line and column in `details.body`), 400 \
 `BAD_REQUEST` for a body that could not be read, 405 `METHOD_NOT_ALLOWED` (with `Allow`), 413 \
 `PAYLOAD_TOO_LARGE` (bodies over 1 MiB), 415 `UNSUPPORTED_MEDIA_TYPE` (bodies must be \
-`application/json`). A JSON value of the wrong type for a field is 422 `VALIDATION_ERROR` naming \
+`application/json`), 409 `CONFLICT` with `Retry-After` (seconds) when other requests kept \
+changing the same record while an update was retried (only under heavy contention across \
+servers: concurrent updates on one server take turns). A JSON value of the wrong type for a field is 422 `VALIDATION_ERROR` naming \
 the field; so is a query parameter with a bad value (every one is named), while unknown query \
 parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
 
@@ -165,6 +169,16 @@ jitter; configurable; eight attempts in all), honouring `Retry-After` on 429/503
 success; `410 Gone` disables the webhook; redirects are not followed; each attempt times out \
 after 15 s.";
 
+/// The operations that read, change and write back a record, so can meet a persistent
+/// conflict (409): `(method, path)`.
+const CONTENDED: &[(&str, &str)] = &[
+    ("put", "/listings/{id}"),
+    ("patch", "/listings/{id}"),
+    ("delete", "/listings/{id}"),
+    ("post", "/listings/{id}/content/{draft_id}/publish"),
+    ("patch", "/cosell/opportunities/{id}"),
+];
+
 /// The error responses (`#/components/responses/…`) and which operations can give them.
 const ERRORS: &[(&str, &str, &str)] = &[
     (
@@ -175,6 +189,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("401", "Unauthorized", "Missing, malformed, unknown, revoked or expired key"),
     ("403", "Forbidden", "Key not allowed from this address, X-Partner-ID mismatch, or not a partner's key"),
     ("404", "NotFound", "No such resource for this partner (another partner's answers 404 too)"),
+    (
+        "409",
+        "Conflict",
+        "`CONFLICT`: other requests kept changing this record while the update was retried; retry after Retry-After",
+    ),
     ("413", "PayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
     ("422", "ValidationError", "Invalid parameters; `details` is {field: [message, …]}"),
@@ -237,6 +256,9 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         if *status == "429" {
             response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
         }
+        if *status == "409" {
+            response = response.header("Retry-After", integer_header("Seconds to wait before retrying"));
+        }
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -254,6 +276,12 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
                 complete_operation(op);
+                if CONTENDED.contains(&(method, path.as_str())) {
+                    op.responses
+                        .responses
+                        .entry("409".into())
+                        .or_insert_with(|| RefOr::Ref(Ref::new("#/components/responses/Conflict")));
+                }
             }
         }
     }

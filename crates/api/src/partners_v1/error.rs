@@ -17,11 +17,25 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: BTreeMap<String, Vec<String>>,
+    /// `Retry-After` (seconds), for a conflict worth retrying.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: BTreeMap::new() }
+        Self { status, code, message: message.into(), details: BTreeMap::new(), retry_after: None }
+    }
+
+    /// Not in the document's table: 409 `CONFLICT`, other writers kept changing the record
+    /// while this request tried to (it was retried first); `Retry-After` says when to try again.
+    pub fn conflict(entity: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::CONFLICT,
+            "CONFLICT",
+            format!("The {} is being changed by other requests; retry after a moment", entity.replace('_', " ")),
+        );
+        e.retry_after = Some(partnerd_services::contention::RETRY_AFTER_SECS);
+        e
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -105,7 +119,11 @@ impl IntoResponse for ApiError {
             error: ErrorDetail { code: self.code, message: self.message, details: self.details },
         };
         // axum adds `Allow` to 405s from its method routers.
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -129,9 +147,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::forbidden("Only the marketplace operator may do this")
             }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
-            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => {
-                ApiError::validation_single("request", &format!("the {entity} is being changed by others; try again"))
-            }
+            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::conflict(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {
                 ApiError::validation_single("request", "this draft was published already")
             }
@@ -202,11 +218,12 @@ mod tests {
     fn every_service_error_has_its_own_answer() {
         for &(kind, entity, code) in ServiceError::CATALOG {
             let e = ApiError::from(ServiceError::new(kind, entity, code));
-            let expected = match kind {
-                ErrorKind::Invalid | ErrorKind::Conflict => StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorKind::NotFound => StatusCode::NOT_FOUND,
-                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-                ErrorKind::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            let expected = match (kind, code) {
+                (ErrorKind::Conflict, partnerd_services::error::codes::CONCURRENT_CHANGE) => StatusCode::CONFLICT,
+                (ErrorKind::Invalid | ErrorKind::Conflict, _) => StatusCode::UNPROCESSABLE_ENTITY,
+                (ErrorKind::NotFound, _) => StatusCode::NOT_FOUND,
+                (ErrorKind::Forbidden, _) => StatusCode::FORBIDDEN,
+                (ErrorKind::Unavailable, _) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             assert_eq!(e.status, expected, "{kind:?} {entity} {code}");
             assert!(!e.message.starts_with("Forbidden: "), "unmapped: {kind:?} {entity} {code}");
@@ -218,7 +235,10 @@ mod tests {
         let e = ApiError::from(ServiceError::not_found("api_key"));
         assert_eq!(e.message, "Api key not found");
         let e = ApiError::from(ServiceError::conflict("listing", partnerd_services::error::codes::CONCURRENT_CHANGE));
-        assert_eq!(e.message, "The request field is invalid: the listing is being changed by others; try again");
-        assert_eq!(e.details["request"][0], "the listing is being changed by others; try again");
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "CONFLICT"));
+        assert_eq!(e.message, "The listing is being changed by other requests; retry after a moment");
+        assert!(e.details.is_empty());
+        let response = e.into_response();
+        assert_eq!(response.headers()["retry-after"], "1");
     }
 }
