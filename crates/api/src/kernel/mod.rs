@@ -17,7 +17,7 @@ mod surface_tests;
 
 pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
-pub use query::{Bounded, FromParam, Param, path_has_control_characters, query};
+pub use query::{Bounded, FromParam, Param, path_is_unusable, query};
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -84,14 +84,16 @@ fn percent_decode(s: &str) -> Result<String, ()> {
     String::from_utf8(out).map_err(|_| ())
 }
 
-/// Whether a request path, percent-decoded segment by segment, holds a refused control
-/// character (`/listings/a%00b`): no resource is named so, and the id must not reach a store.
-pub fn path_has_control_characters(path: &str) -> bool {
+/// Whether a request path cannot name anything: a segment that does not percent-decode to
+/// UTF-8 (`%FF`, `%zz`), or decodes to a refused control character (`a%00b`). Ids never hold
+/// either (every text input refuses control characters), and such a segment must not reach a
+/// store, nor a framework extractor that would answer outside the surface's shape.
+pub fn path_is_unusable(path: &str) -> bool {
     // `+` is literal in paths; percent_decode would read it as a space, which is harmless here.
     path.contains('%')
         && path
             .split('/')
-            .any(|segment| percent_decode(segment).is_ok_and(|s| s.chars().any(super::is_refused_control)))
+            .any(|segment| percent_decode(segment).map_or(true, |s| s.chars().any(super::is_refused_control)))
 }
 
 /// A value type parsed from the parameter's text, with the surface's own message on failure.
@@ -197,11 +199,14 @@ mod tests {
     }
 
     #[test]
-    fn paths_with_control_characters_are_recognised() {
-        assert!(path_has_control_characters("/listings/a%00b"));
-        assert!(path_has_control_characters("/cosell/opportunities/%1B/timeline"));
-        assert!(!path_has_control_characters("/listings/listing_abc"));
-        assert!(!path_has_control_characters("/listings/a%20b/%zz"), "undecodable is not a control character");
+    fn paths_that_name_nothing_are_recognised() {
+        assert!(path_is_unusable("/listings/a%00b"));
+        assert!(path_is_unusable("/cosell/opportunities/%1B/timeline"));
+        assert!(path_is_unusable("/listings/%FF"), "not UTF-8");
+        assert!(path_is_unusable("/listings/a%zz"), "not percent-encoding");
+        assert!(path_is_unusable("/listings/%"));
+        assert!(!path_is_unusable("/listings/listing_abc"));
+        assert!(!path_is_unusable("/listings/a%20b+c/%C3%A9"));
     }
 
     #[test]
