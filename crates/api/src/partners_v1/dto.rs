@@ -92,7 +92,8 @@ pub struct ErrorDetail {
     /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `VALIDATION_ERROR`, `RATE_LIMITED`,
     /// `SERVER_ERROR`, and where the documents are silent `BAD_REQUEST` (a body that could not
     /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `CONFLICT`
-    /// (409: the record kept being changed by other requests; retry after `Retry-After`).
+    /// (409: a request with the same `Idempotency-Key` is still running, or the record kept being
+    /// changed by other requests; retry later, after `Retry-After` when it is sent).
     #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// For `VALIDATION_ERROR`, the first problem as a sentence ("The title field is required").
@@ -152,11 +153,30 @@ is not exactly one JSON value (the parser's line and column in `details.body`), 
 `PAYLOAD_TOO_LARGE` (bodies over 1 MiB), 415 `UNSUPPORTED_MEDIA_TYPE` (bodies must be \
 `application/json`), 409 `CONFLICT` with `Retry-After` (seconds) when other requests kept \
 changing the same record while an update was retried (only under heavy contention across \
-servers: concurrent updates on one server take turns). A JSON value of the wrong type for a field is 422 `VALIDATION_ERROR` naming \
-the field; so is a query parameter with a bad value (every one is named), while unknown query \
-parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
+servers: concurrent updates on one server take turns). A JSON value of the wrong type for a \
+field is 422 `VALIDATION_ERROR` naming the field; so is a query parameter with a bad value \
+(every one is named), while unknown query parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
 
-**Decision: text and money.** No string of a body (value or key, at any depth) and no query parameter value may contain a control character (U+0000–U+001F, U+007F, U+0080–U+009F) other than tab, line feed and carriage return: 422 `VALIDATION_ERROR` naming the field (`tags[1]`, `a.b`) or parameter; a path segment with one is 404 `NOT_FOUND`. A money amount has at most two decimals and is at most 1000000000000 (one trillion); beyond it, 422 naming the field. Sums of amounts (analytics) never overflow; they are exact whole numbers, or with cents exact below 2^53 cents. Nesting deeper than 128 levels is a body that does not parse (400).
+**Decision: text and money.** No string of a body (value or key, at any depth) and no query \
+parameter value may contain a control character (U+0000–U+001F, U+007F, U+0080–U+009F) other \
+than tab, line feed and carriage return: 422 `VALIDATION_ERROR` naming the field (`tags[1]`, \
+`a.b`) or parameter; a path segment with one is 404 `NOT_FOUND`. A money amount has at most two \
+decimals and is at most 1000000000000 (one trillion); beyond it, 422 naming the field. Sums of \
+amounts (analytics) never overflow; they are exact whole numbers, or with cents exact below 2^53 \
+cents. Nesting deeper than 128 levels is a body that does not parse (400).
+
+**Decision: Idempotency-Key.** Every `POST` accepts `Idempotency-Key: <1–255 printable ASCII \
+characters>`, with Stripe's semantics. The first request with a key runs and its response \
+(status, body, `Content-Type`, `Location`) is kept for 24 hours, for the key's partner (or the \
+operator) alone. A retry with the same key and the same request (method, path, query and body \
+bytes) gets that response again with `Idempotent-Replayed: true` and changes nothing. The same \
+key on a different request is refused with 422 `VALIDATION_ERROR` naming `Idempotency-Key`; a \
+retry while the first request still runs gets 409 `CONFLICT` (retry later). Responses with a 5xx \
+status are not kept, so their retry runs again; 4xx responses are kept like any other. A \
+malformed key is 422 `VALIDATION_ERROR` naming `Idempotency-Key`. Authentication and rate \
+limits come first: replays and refusals count against the limit like any request. A request \
+whose process died while it ran keeps its key busy (409) for 60 seconds, then the key may be \
+used again.
 
 **Decision: webhook deliveries.** `POST` of `{id, type, timestamp, data}` (`id` = the event id, \
 `evt_…`) with `Content-Type: application/json`; `X-Vellocity-Signature` = hex HMAC-SHA256 of the \
@@ -192,7 +212,8 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "409",
         "Conflict",
-        "`CONFLICT`: other requests kept changing this record while the update was retried; retry after Retry-After",
+        "`CONFLICT`: a request with this Idempotency-Key is still running (retry later), or other requests kept \
+         changing this record while the update was retried (retry after Retry-After)",
     ),
     ("413", "PayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
@@ -221,10 +242,18 @@ fn common_headers() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
     ]
 }
 
+/// `Idempotent-Replayed: true` on a POST's replayed response.
+fn replayed_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some("`true` when this is the kept response of an earlier request with the same Idempotency-Key"))
+        .build()
+}
+
 /// Completes the document the operations' attributes describe: info, bearer security, the
 /// error responses each operation can give (every one: 401, 403, 429, 500; with a body: 400,
-/// 413, 415, 422; with path or query parameters: 404 / 422), `X-Partner-ID`, and the headers
-/// of every response.
+/// 413, 415, 422; with path or query parameters: 404 / 422; every POST: 409, 422),
+/// `X-Partner-ID`, `Idempotency-Key` on POSTs, and the headers of every response.
 pub fn complete(mut doc: OpenApi) -> OpenApi {
     doc.info.title = "partnerd Partner API".into();
     doc.info.version = "1.0".into();
@@ -257,8 +286,11 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
             response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
         }
         if *status == "409" {
-            response = response.header("Retry-After", integer_header("Seconds to wait before retrying"));
+            response =
+                response.header("Retry-After", integer_header("Seconds to wait before retrying (a contended update)"));
         }
+        // Kept 4xx answers of POSTs are replayed too.
+        response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -275,7 +307,7 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 let words: Vec<&str> =
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
-                complete_operation(op);
+                complete_operation(op, method == "post");
                 if CONTENDED.contains(&(method, path.as_str())) {
                     op.responses
                         .responses
@@ -288,7 +320,7 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     doc
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, post: bool) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
@@ -312,6 +344,29 @@ fn complete_operation(op: &mut Operation) {
     if has_path {
         errors.push("404");
     }
+    if post {
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1–255 printable ASCII characters. The first request's response is kept for 24 hours and \
+                     replayed (`Idempotent-Replayed: true`) to retries with the same key and request; the same key \
+                     on another request is 422, while the first still runs 409.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[ -~]+$")),
+                ))
+                .build(),
+        );
+        // The layer reads the body of a POST with a key, whatever the operation.
+        errors.extend(["409", "413", "422"]);
+    }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses
             .responses
@@ -322,6 +377,9 @@ fn complete_operation(op: &mut Operation) {
         if let RefOr::T(r) = response {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
+            }
+            if post {
+                r.headers.entry("Idempotent-Replayed".into()).or_insert_with(replayed_header);
             }
         }
     }

@@ -11,6 +11,9 @@ use partnerd_services::webhooks::MAX_WEBHOOKS;
 use partnerd_services::{ErrorKind, ServiceError};
 use std::collections::BTreeMap;
 
+/// The header's name as `details` names it.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -28,7 +31,7 @@ impl ApiError {
 
     /// Not in the document's table: 409 `CONFLICT`, other writers kept changing the record
     /// while this request tried to (it was retried first); `Retry-After` says when to try again.
-    pub fn conflict(entity: &str) -> Self {
+    pub fn concurrent_change(entity: &str) -> Self {
         let mut e = Self::new(
             StatusCode::CONFLICT,
             "CONFLICT",
@@ -61,6 +64,11 @@ impl ApiError {
     /// Not in the document's table: a body that could not be read at all.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    /// Not in the document's table: a request with this `Idempotency-Key` is still running.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONFLICT", message)
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -147,7 +155,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::forbidden("Only the marketplace operator may do this")
             }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
-            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::conflict(entity),
+            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::concurrent_change(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {
                 ApiError::validation_single("request", "this draft was published already")
             }
@@ -200,6 +208,14 @@ impl From<Rejection> for ApiError {
             Rejection::Unavailable => ApiError::server_error(),
             Rejection::UnknownRoute => ApiError::not_found("Resource"),
             Rejection::MethodNotAllowed => ApiError::method_not_allowed(),
+            Rejection::InvalidIdempotencyKey(problem) => ApiError::validation_single(IDEMPOTENCY_KEY, problem),
+            Rejection::IdempotencyKeyReused => ApiError::validation_single(
+                IDEMPOTENCY_KEY,
+                "was used for a different request (method, path or body); use a new key",
+            ),
+            Rejection::IdempotencyKeyInProgress => {
+                ApiError::conflict("A request with this Idempotency-Key is still being processed; retry later")
+            }
         }
     }
 }
