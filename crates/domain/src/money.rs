@@ -161,7 +161,8 @@ fn too_large() -> String {
 /// Decimal text with at most two decimals as cents, within i64 (stored amounts read back
 /// whatever maximum applied when they were written; input is bounded by `AmountInput::cents`).
 pub fn parse_decimal(text: &str) -> Result<i64, String> {
-    let invalid = || format!("must be a decimal amount with at most two decimals (got '{text}')");
+    let invalid =
+        || format!("must be a decimal amount with at most two decimals (got '{}')", crate::validation::echo(text));
     if text.contains(['e', 'E']) {
         return Err(invalid());
     }

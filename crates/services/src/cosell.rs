@@ -119,7 +119,10 @@ impl Cosell<'_> {
             Some(p) => match self.services.store.get_partner(&who.marketplace_id, p).await? {
                 Some(found) => Some(found),
                 None => {
-                    e.add("partner_id", format!("no partner '{p}' in this marketplace"));
+                    e.add(
+                        "partner_id",
+                        format!("no partner '{}' in this marketplace", partnerd_domain::validation::echo(p)),
+                    );
                     None
                 }
             },

@@ -83,16 +83,25 @@ impl ApiError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")
     }
 
-    /// 422 with `details` = `{field: [message, …]}` and the first problem as the message.
+    /// 422 with `details` = `{field: [message, …]}` and the first problem as the message. Field
+    /// names and messages are clipped: they can repeat what a client sent (an unknown 100,000
+    /// character key, serde quoting a huge string), and a refusal need not send it all back.
     pub fn validation(errors: &ValidationErrors) -> Self {
         let (field, first) = errors
             .fields()
             .iter()
             .find_map(|(f, ms)| ms.first().map(|m| (f.as_str(), m.as_str())))
             .unwrap_or(("request", "is invalid"));
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", sentence(field, first));
-        for (f, ms) in errors.fields() {
-            e.details.insert(f.clone(), ms.clone());
+        let message = sentence(&clip(field, MAX_FIELD_CHARS), &clip(first, MAX_MESSAGE_CHARS));
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message);
+        for (f, ms) in errors.fields().iter().take(MAX_DETAILS) {
+            let messages = ms.iter().take(MAX_DETAILS).map(|m| clip(m, MAX_MESSAGE_CHARS)).collect();
+            e.details.insert(clip(f, MAX_FIELD_CHARS), messages);
+        }
+        // 10,000 bad items of an array are not 10,000 entries: the first ones and a count.
+        let hidden = errors.fields().len().saturating_sub(MAX_DETAILS);
+        if hidden > 0 {
+            e.details.entry("request".into()).or_default().push(format!("{hidden} more fields have problems"));
         }
         e
     }
@@ -111,6 +120,19 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+const MAX_FIELD_CHARS: usize = 100;
+/// Fields listed in `details`, and messages per field.
+const MAX_DETAILS: usize = 50;
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `s` cut after `max` characters, marked with `…`.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
     }
 }
 
@@ -244,6 +266,27 @@ mod tests {
             assert_eq!(e.status, expected, "{kind:?} {entity} {code}");
             assert!(!e.message.starts_with("Forbidden: "), "unmapped: {kind:?} {entity} {code}");
         }
+    }
+
+    #[test]
+    fn echoed_input_is_clipped() {
+        let mut errors = ValidationErrors::new();
+        errors
+            .add(&"k".repeat(100_000), format!("invalid type: string \"{}\", expected a number", "x".repeat(100_000)));
+        let e = ApiError::validation(&errors);
+        assert!(e.message.len() < 1_000, "{}", e.message.len());
+        let (field, messages) = e.details.iter().next().unwrap();
+        assert_eq!(field.chars().count(), MAX_FIELD_CHARS + 1);
+        assert_eq!(messages[0].chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(messages[0].starts_with("invalid type: string \"xxx") && messages[0].ends_with('…'));
+
+        let mut errors = ValidationErrors::new();
+        for i in 0..10_000 {
+            errors.add(&format!("images[{i}]"), "must be an http(s) URL");
+        }
+        let e = ApiError::validation(&errors);
+        assert_eq!(e.details.len(), MAX_DETAILS + 1);
+        assert_eq!(e.details["request"], ["9950 more fields have problems"]);
     }
 
     #[test]

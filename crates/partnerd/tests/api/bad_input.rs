@@ -266,6 +266,8 @@ impl Fixture {
             assert_eq!(e["success"], false, "{}", what());
             assert!(e["error"]["code"].as_str().is_some_and(|c| !c.is_empty()), "{}", what());
             assert!(e["error"]["details"].is_object(), "{}", what());
+            // A refusal names the problem; it does not send a huge value back.
+            assert!(text.len() <= 4_096, "an error of {} bytes: {}", text.len(), what());
         }
         status
     }
