@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod contention;
 pub mod cosell;
 pub mod error;
 pub mod idempotency;

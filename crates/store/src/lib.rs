@@ -183,7 +183,7 @@ pub trait CosellStore: Send + Sync {
 pub trait AnalyticsStore: Send + Sync {
     async fn listing_totals(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<ListingTotals>;
 
-    /// The partner's best-scoring listings that are not archived.
+    /// The partner's best-scoring listings that are not archived (the totals count every status).
     async fn top_listings(&self, marketplace_id: &str, partner_id: &str, limit: u32)
     -> StoreResult<Vec<ListingRecord>>;
 

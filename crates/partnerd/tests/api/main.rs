@@ -8,6 +8,7 @@
 mod common;
 
 mod analytics;
+mod bad_input;
 mod cli;
 mod cosell;
 mod crash;
