@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cosell;
 pub mod error;
 pub mod listings;
+pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
@@ -33,6 +34,7 @@ pub struct Services {
     limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
+    outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
 impl Services {
@@ -51,6 +53,7 @@ impl Services {
             auth,
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
+            outcomes: Arc::default(),
         }
     }
 
@@ -111,6 +114,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// Readiness and the figures `/metrics` shows.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops { services: self }
     }
 
     /// For the delivery worker.

@@ -7,6 +7,7 @@ mod cosell;
 mod kit;
 mod listings;
 mod migrate;
+mod ops;
 mod webhooks;
 
 use async_trait::async_trait;

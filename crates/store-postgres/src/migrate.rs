@@ -9,6 +9,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "cosell_analytics", include_str!("../migrations/0003_cosell_analytics.sql")),
     (4, "webhooks", include_str!("../migrations/0004_webhooks.sql")),
 ];
+
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;
 

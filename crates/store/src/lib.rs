@@ -10,8 +10,11 @@
 
 pub mod contract;
 pub mod kit;
+pub mod ops;
 mod records;
 pub mod schema;
+
+pub use ops::{OpsStore, PoolStatus};
 
 pub use records::*;
 
@@ -313,6 +316,7 @@ pub trait Store:
     + CosellStore
     + AnalyticsStore
     + WebhookStore
+    + OpsStore
     + Send
     + Sync
     + 'static
