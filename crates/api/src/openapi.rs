@@ -17,7 +17,11 @@ use utoipa_axum::routes;
 
 /// The routes outside every surface, documented like the others.
 pub(crate) fn root_routes() -> OpenApiRouter<Services> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(openapi_json)).routes(routes!(openapi_yaml))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(openapi_yaml))
+        .merge(crate::ops::routes())
 }
 
 /// The merged document: every surface under its prefix, plus the routes outside them.

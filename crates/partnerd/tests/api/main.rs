@@ -14,5 +14,6 @@ mod foundation;
 mod hardening;
 mod listings;
 mod openapi;
+mod ops;
 mod schema;
 mod webhooks;
