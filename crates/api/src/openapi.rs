@@ -170,7 +170,7 @@ async fn openapi_json() -> impl IntoResponse {
 
 /// The partners surface's OpenAPI 3.1 document, as YAML
 #[utoipa::path(get, path = "/api/v1/openapi.yaml", tag = "Service", security(()),
-    responses((status = 200, description = "The partners document", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "The partners document", content_type = "application/yaml", body = Object)))]
 async fn openapi_yaml() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/yaml")], partners_yaml())
 }
