@@ -5,7 +5,7 @@
 start_partnerd() {
   local work="$1"
   cargo build -q -p partnerd
-  bin="target/debug/partnerd"
+  bin="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/partnerd"
   db="sqlite://$work/partnerd.db"
   touch "$work/partnerd.toml"
   export PARTNERD_CONFIG="$work/partnerd.toml"
