@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod auth;
 pub mod cosell;
 pub mod error;
+pub mod idempotency;
 pub mod listings;
 pub mod ops;
 pub mod partners;
@@ -119,6 +120,11 @@ impl Services {
     /// Readiness and the figures `/metrics` shows.
     pub fn ops(&self) -> ops::Ops<'_> {
         ops::Ops { services: self }
+    }
+
+    /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.
+    pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
+        idempotency::Idempotency { services: self }
     }
 
     /// For the delivery worker.

@@ -4,6 +4,7 @@
 mod analytics;
 mod conn;
 mod cosell;
+mod idempotency;
 mod kit;
 mod listings;
 mod migrate;

@@ -12,7 +12,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2330}\
 nav{position:fixed;top:0;bottom:0;width:270px;overflow:auto;padding:16px;background:#f4f6f9;border-right:1px solid #dde2ea}\
-nav a{display:block;color:#1d2330;text-decoration:none;font-size:13px;padding:1px 0}nav h4{margin:14px 0 4px}\
+nav a{display:block;color:#1d2330;text-decoration:none;font-size:13px;padding:1px 0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}nav h4{margin:14px 0 4px}\
 main{margin-left:310px;max-width:960px;padding:16px 32px}\
 .op{border:1px solid #dde2ea;border-radius:6px;padding:8px 16px;margin:16px 0}\
 .m{display:inline-block;min-width:62px;text-align:center;border-radius:4px;color:#fff;font:bold 12px monospace;padding:2px 4px;margin-right:6px}\

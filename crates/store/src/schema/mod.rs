@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod cosell;
+pub mod idempotency;
 pub mod listings;
 pub mod partners;
 pub mod webhooks;
