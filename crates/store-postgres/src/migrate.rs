@@ -11,6 +11,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     // 5 is SQLite's alone (a column format PostgreSQL never had).
     (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
 ];
+
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;
 

@@ -13,6 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
 ];
 
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

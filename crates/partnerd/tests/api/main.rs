@@ -16,5 +16,6 @@ mod hardening;
 mod idempotency;
 mod listings;
 mod openapi;
+mod ops;
 mod schema;
 mod webhooks;
