@@ -8,6 +8,7 @@ pub mod cosell;
 pub mod error;
 pub mod idempotency;
 pub mod listings;
+pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
@@ -36,6 +37,7 @@ pub struct Services {
     limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
+    outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
 impl Services {
@@ -54,6 +56,7 @@ impl Services {
             auth,
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
+            outcomes: Arc::default(),
         }
     }
 
@@ -114,6 +117,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// Readiness and the figures `/metrics` shows.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops { services: self }
     }
 
     /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.

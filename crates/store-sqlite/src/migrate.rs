@@ -14,6 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "webhook_secrets_and_leases", include_str!("../migrations/0007_webhook_secrets_and_leases.sql")),
 ];
 
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -10,8 +10,11 @@
 
 pub mod contract;
 pub mod kit;
+pub mod ops;
 mod records;
 pub mod schema;
+
+pub use ops::{OpsStore, PoolStatus};
 
 pub use records::*;
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
@@ -379,6 +382,7 @@ pub trait Store:
     + AnalyticsStore
     + WebhookStore
     + IdempotencyStore
+    + OpsStore
     + Send
     + Sync
     + 'static
