@@ -8,11 +8,13 @@
 //! Two backends implement these traits (`partnerd-store-sqlite`, `partnerd-store-postgres`) and
 //! both run [`contract`]'s suite, so they cannot drift apart.
 
+mod accounts;
 pub mod contract;
 pub mod kit;
 mod records;
 pub mod schema;
 
+pub use accounts::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -313,6 +315,7 @@ pub trait Store:
     + CosellStore
     + AnalyticsStore
     + WebhookStore
+    + AccountStore
     + Send
     + Sync
     + 'static

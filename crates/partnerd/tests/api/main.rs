@@ -8,6 +8,7 @@
 mod common;
 
 mod analytics;
+mod app_reseller;
 mod cli;
 mod cosell;
 mod foundation;
