@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod catalog;
 pub mod cosell;
 pub mod error;
 pub mod listings;
@@ -96,6 +97,10 @@ impl Services {
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts { services: self }
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { services: self }
     }
 
     pub fn partners(&self) -> partners::Partners<'_> {

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`), Account and Company association \
+pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog and Company association \
 sections. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
 - Authentication: the same API keys as the partners surface (`Authorization: Bearer pdk_…`), the same \
 rate limits and `X-RateLimit-*` headers. A key's membership roles are the document's scopes: `reseller` → \
@@ -610,6 +610,150 @@ fn complete_operation(op: &mut Operation) {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
             }
+        }
+    }
+}
+
+doc_enum! {
+    /// Billing frequency (`PricingDuration`).
+    FrequencyName as PricingDuration { ONE_TIME, DAILY, MONTHLY, QUARTERLY, SIX_MONTHS, YEARLY, TWO_YEARS, THREE_YEARS }
+}
+doc_enum! {
+    /// Supported revenue model types.
+    RevenueTypeName as RevenueModelType { ONE_TIME, RECURRING }
+}
+doc_enum! {
+    /// Pricing strategy (partnerd's values: per unit, or a flat rate).
+    PricingStrategyName as PricingStrategy { UNIT, FLAT_RATE }
+}
+doc_enum! {
+    /// Cost unit (partnerd's values).
+    PricingUnitName as PricingUnit { USER, SESSION, UNIT, DEVICE, GIGABYTE, HOUR, NOT_APPLICABLE }
+}
+doc_enum! {
+    /// Markup pricing types.
+    MarkupTypeName as MarkupPricingType { CHANNEL_RESELLER_COMPANY, RESELLER_COMPANY }
+}
+
+/// `ProductCatalog`: a sellable product.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ProductCatalog)]
+pub struct ProductItem {
+    pub blurb: String,
+    pub id: String,
+    pub image_url: Option<String>,
+    pub name: String,
+    /// The company providing the product.
+    pub provider: String,
+    pub visible: bool,
+}
+
+/// `ProductCatalogPage` (the document's `AppResellerCatalogProductPageWS`). `links` is always
+/// empty.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ProductCatalogPage)]
+pub struct ProductPage {
+    pub content: Vec<ProductItem>,
+    pub links: Vec<String>,
+    pub page: PageMetadata,
+}
+
+/// `MarkupPrices`: a reseller markup, by currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = MarkupPrices)]
+pub struct MarkupDto {
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub markup_prices: partnerd_domain::catalog::Prices,
+    #[schema(value_type = MarkupTypeName)]
+    pub markup_type: partnerd_domain::catalog::MarkupType,
+}
+
+/// `CatalogPlanCosts`. Prices are decimal numbers by ISO-4217 currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CatalogPlanCosts)]
+pub struct CostDto {
+    pub id: String,
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub item_prices: partnerd_domain::catalog::Prices,
+    pub markup_prices: Vec<MarkupDto>,
+    pub max_units: Option<u32>,
+    pub min_units: Option<u32>,
+    #[schema(value_type = PricingStrategyName)]
+    pub pricing_strategy: partnerd_domain::catalog::PricingStrategy,
+    #[schema(value_type = PricingUnitName)]
+    pub unit: partnerd_domain::catalog::PricingUnit,
+    #[schema(value_type = Option<PricingUnitName>)]
+    pub unit_dependency: Option<partnerd_domain::catalog::PricingUnit>,
+}
+
+/// `PaymentPlans`: a payment plan of an edition (`frequency` as the document's example spells
+/// it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PaymentPlans)]
+pub struct PlanDto {
+    pub cancellation_period_limit: Option<u32>,
+    pub costs: Vec<CostDto>,
+    pub end_of_contract_grace_period: Option<u32>,
+    #[schema(value_type = FrequencyName)]
+    pub frequency: partnerd_domain::catalog::Frequency,
+    pub id: String,
+    pub minimum_service_length: Option<u32>,
+}
+
+/// `CatalogEdition`, with the example's field names (`paymentPlans`, `revenueType`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CatalogEdition)]
+pub struct EditionDto {
+    pub id: String,
+    pub name: String,
+    pub payment_plans: Vec<PlanDto>,
+    #[schema(value_type = RevenueTypeName)]
+    pub revenue_type: partnerd_domain::catalog::RevenueType,
+}
+
+impl From<&partnerd_domain::catalog::Edition> for EditionDto {
+    fn from(e: &partnerd_domain::catalog::Edition) -> Self {
+        Self {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            revenue_type: e.revenue_type,
+            payment_plans: e
+                .payment_plans
+                .iter()
+                .map(|p| PlanDto {
+                    cancellation_period_limit: p.cancellation_period_limit,
+                    end_of_contract_grace_period: p.end_of_contract_grace_period,
+                    frequency: p.frequency,
+                    id: p.id.clone(),
+                    minimum_service_length: p.minimum_service_length,
+                    costs: p
+                        .costs
+                        .iter()
+                        .map(|c| CostDto {
+                            id: c.id.clone(),
+                            item_prices: c.item_prices.clone(),
+                            markup_prices: c
+                                .markup_prices
+                                .iter()
+                                .map(|m| MarkupDto {
+                                    markup_prices: m.markup_prices.clone(),
+                                    markup_type: m.markup_type,
+                                })
+                                .collect(),
+                            max_units: c.max_units,
+                            min_units: c.min_units,
+                            pricing_strategy: c.pricing_strategy,
+                            unit: c.unit,
+                            unit_dependency: c.unit_dependency,
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod associations;
+mod catalog;
 pub mod dto;
 mod error;
 
@@ -47,6 +48,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(accounts::user_details))
         .routes(routes!(associations::list, associations::create))
         .routes(routes!(associations::delete))
+        .routes(routes!(catalog::products))
+        .routes(routes!(catalog::editions))
 }
 
 /// The surface's OpenAPI document (paths relative to [`PREFIX`]).
