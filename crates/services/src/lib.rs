@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod catalog;
+pub mod contention;
 pub mod cosell;
 pub mod error;
+pub mod idempotency;
 pub mod listings;
 pub mod partners;
 pub mod plans;
@@ -121,6 +123,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.
+    pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
+        idempotency::Idempotency { services: self }
     }
 
     /// For the delivery worker.

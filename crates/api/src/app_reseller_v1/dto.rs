@@ -7,11 +7,11 @@ use partnerd_domain::partner::Role;
 use partnerd_store::{AssociationRecord, CompanyRecord, UserMembership};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{PartialSchema, ToSchema};
 
 pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog and Company association \
@@ -525,6 +525,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "The key does not hold the context's role or the operation's scope, or may not act for the given company",
     ),
     ("404", "AppResellerNotFound", "No such record, or one the caller may not see"),
+    (
+        "409",
+        "AppResellerConflict",
+        "`CONFLICT`: a request with this Idempotency-Key is still running (retry later); or the operation's named conflict",
+    ),
     ("413", "AppResellerPayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "AppResellerUnsupportedMediaType", "The body is not `application/json`"),
     ("429", "AppResellerRateLimited", "A window of the plan is exhausted; see Retry-After"),
@@ -533,6 +538,14 @@ const ERRORS: &[(&str, &str, &str)] = &[
 
 fn integer_header(description: &str) -> utoipa::openapi::header::Header {
     HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::Integer)).description(Some(description)).build()
+}
+
+/// `Idempotent-Replayed: true` on a POST's replayed response.
+fn replayed_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some("`true` when this is the kept response of an earlier request with the same Idempotency-Key"))
+        .build()
 }
 
 fn common_headers() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
@@ -569,9 +582,11 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         for (header, h) in common_headers() {
             response = response.header(header, h);
         }
-        if *status == "429" {
-            response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
+        if *status == "429" || *status == "409" {
+            response = response.header("Retry-After", integer_header("Seconds until a retry may succeed"));
         }
+        // Kept 4xx answers of POSTs are replayed too.
+        response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -581,16 +596,25 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 let words: Vec<&str> =
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("appreseller_{method}_{}", words.join("_")));
-                complete_operation(op);
+                complete_operation(op, method == "post");
             }
         }
     }
     doc
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, post: bool) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    params.push(
+        ParameterBuilder::new()
+            .name("X-Partner-ID")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("When sent, must equal the key's partner id, else 403 FORBIDDEN."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    );
     op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
     let mut errors = vec!["401", "403", "404", "429", "500"];
     if op.request_body.is_some() {
@@ -598,6 +622,28 @@ fn complete_operation(op: &mut Operation) {
     }
     if has_query {
         errors.push("400");
+    }
+    if post {
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1–255 printable ASCII characters. The first request's response is kept for 24 hours and \
+                     replayed (`Idempotent-Replayed: true`) to retries with the same key and request; the same key \
+                     on another request is 400, while the first still runs 409 `CONFLICT`.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[ -~]+$")),
+                ))
+                .build(),
+        );
+        errors.extend(["400", "409", "413"]);
     }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses
@@ -609,6 +655,9 @@ fn complete_operation(op: &mut Operation) {
         if let RefOr::T(r) = response {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
+            }
+            if post {
+                r.headers.entry("Idempotent-Replayed".into()).or_insert_with(replayed_header);
             }
         }
     }

@@ -39,20 +39,40 @@ pub struct PageMeta {
     pub total: u64,
 }
 
-/// An amount of integer cents, written as the documents show it: a whole number when it is
-/// one (`1500`), else with its decimals (`1500.5`).
+/// An amount (or a sum of amounts) of integer cents, written as the documents show it: a whole
+/// number when it is one (`1500`), else with its decimals (`1500.5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money(pub i64);
+pub struct Money(pub i128);
+
+impl Money {
+    /// One stored amount.
+    pub fn of(cents: i64) -> Self {
+        Money(i128::from(cents))
+    }
+}
+
+impl From<partnerd_domain::money::Total> for Money {
+    fn from(t: partnerd_domain::money::Total) -> Self {
+        Money(t.cents())
+    }
+}
 
 impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        partnerd_domain::money::Amount::from_cents(self.0).serialize(s)
+        partnerd_domain::money::Total::from_cents(self.0).serialize(s)
     }
 }
 
 impl utoipa::PartialSchema for Money {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        ObjectBuilder::new().schema_type(Type::Number).description(Some("USD, at most two decimals")).into()
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "USD, at most two decimals. A single amount is at most 1000000000000 (one trillion); \
+                 sums of amounts (analytics) are exact whole numbers, or with cents exact below \
+                 2^53 cents",
+            ))
+            .into()
     }
 }
 
@@ -71,7 +91,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `VALIDATION_ERROR`, `RATE_LIMITED`,
     /// `SERVER_ERROR`, and where the documents are silent `BAD_REQUEST` (a body that could not
-    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`.
+    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `CONFLICT`
+    /// (409: a request with the same `Idempotency-Key` is still running, or the record kept being
+    /// changed by other requests; retry later, after `Retry-After` when it is sent).
     #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// For `VALIDATION_ERROR`, the first problem as a sentence ("The title field is required").
@@ -95,6 +117,7 @@ enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    Conflict,
 }
 
 /// Times: ISO-8601 UTC to the second with a `Z`.
@@ -128,9 +151,32 @@ an object, for `VALIDATION_ERROR` `{field: [message, …]}`. Every response carr
 is not exactly one JSON value (the parser's line and column in `details.body`), 400 \
 `BAD_REQUEST` for a body that could not be read, 405 `METHOD_NOT_ALLOWED` (with `Allow`), 413 \
 `PAYLOAD_TOO_LARGE` (bodies over 1 MiB), 415 `UNSUPPORTED_MEDIA_TYPE` (bodies must be \
-`application/json`). A JSON value of the wrong type for a field is 422 `VALIDATION_ERROR` naming \
-the field; so is a query parameter with a bad value (every one is named), while unknown query \
-parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
+`application/json`), 409 `CONFLICT` with `Retry-After` (seconds) when other requests kept \
+changing the same record while an update was retried (only under heavy contention across \
+servers: concurrent updates on one server take turns). A JSON value of the wrong type for a \
+field is 422 `VALIDATION_ERROR` naming the field; so is a query parameter with a bad value \
+(every one is named), while unknown query parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
+
+**Decision: text and money.** No string of a body (value or key, at any depth) and no query \
+parameter value may contain a control character (U+0000–U+001F, U+007F, U+0080–U+009F) other \
+than tab, line feed and carriage return: 422 `VALIDATION_ERROR` naming the field (`tags[1]`, \
+`a.b`) or parameter; a path segment with one is 404 `NOT_FOUND`. A money amount has at most two \
+decimals and is at most 1000000000000 (one trillion); beyond it, 422 naming the field. Sums of \
+amounts (analytics) never overflow; they are exact whole numbers, or with cents exact below 2^53 \
+cents. Nesting deeper than 128 levels is a body that does not parse (400).
+
+**Decision: Idempotency-Key.** Every `POST` accepts `Idempotency-Key: <1–255 printable ASCII \
+characters>`, with Stripe's semantics. The first request with a key runs and its response \
+(status, body, `Content-Type`, `Location`) is kept for 24 hours, for the key's partner (or the \
+operator) alone. A retry with the same key and the same request (method, path, query and body \
+bytes) gets that response again with `Idempotent-Replayed: true` and changes nothing. The same \
+key on a different request is refused with 422 `VALIDATION_ERROR` naming `Idempotency-Key`; a \
+retry while the first request still runs gets 409 `CONFLICT` (retry later). Responses with a 5xx \
+status are not kept, so their retry runs again; 4xx responses are kept like any other. A \
+malformed key is 422 `VALIDATION_ERROR` naming `Idempotency-Key`. Authentication and rate \
+limits come first: replays and refusals count against the limit like any request. A request \
+whose process died while it ran keeps its key busy (409) for 60 seconds, then the key may be \
+used again.
 
 **Decision: webhook deliveries.** `POST` of `{id, type, timestamp, data}` (`id` = the event id, \
 `evt_…`) with `Content-Type: application/json`; `X-Vellocity-Signature` = hex HMAC-SHA256 of the \
@@ -143,6 +189,16 @@ jitter; configurable; eight attempts in all), honouring `Retry-After` on 429/503
 success; `410 Gone` disables the webhook; redirects are not followed; each attempt times out \
 after 15 s.";
 
+/// The operations that read, change and write back a record, so can meet a persistent
+/// conflict (409): `(method, path)`.
+const CONTENDED: &[(&str, &str)] = &[
+    ("put", "/listings/{id}"),
+    ("patch", "/listings/{id}"),
+    ("delete", "/listings/{id}"),
+    ("post", "/listings/{id}/content/{draft_id}/publish"),
+    ("patch", "/cosell/opportunities/{id}"),
+];
+
 /// The error responses (`#/components/responses/…`) and which operations can give them.
 const ERRORS: &[(&str, &str, &str)] = &[
     (
@@ -153,6 +209,12 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("401", "Unauthorized", "Missing, malformed, unknown, revoked or expired key"),
     ("403", "Forbidden", "Key not allowed from this address, X-Partner-ID mismatch, or not a partner's key"),
     ("404", "NotFound", "No such resource for this partner (another partner's answers 404 too)"),
+    (
+        "409",
+        "Conflict",
+        "`CONFLICT`: a request with this Idempotency-Key is still running (retry later), or other requests kept \
+         changing this record while the update was retried (retry after Retry-After)",
+    ),
     ("413", "PayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
     ("422", "ValidationError", "Invalid parameters; `details` is {field: [message, …]}"),
@@ -180,10 +242,18 @@ fn common_headers() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
     ]
 }
 
+/// `Idempotent-Replayed: true` on a POST's replayed response.
+fn replayed_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some("`true` when this is the kept response of an earlier request with the same Idempotency-Key"))
+        .build()
+}
+
 /// Completes the document the operations' attributes describe: info, bearer security, the
 /// error responses each operation can give (every one: 401, 403, 429, 500; with a body: 400,
-/// 413, 415, 422; with path or query parameters: 404 / 422), `X-Partner-ID`, and the headers
-/// of every response.
+/// 413, 415, 422; with path or query parameters: 404 / 422; every POST: 409, 422),
+/// `X-Partner-ID`, `Idempotency-Key` on POSTs, and the headers of every response.
 pub fn complete(mut doc: OpenApi) -> OpenApi {
     doc.info.title = "partnerd Partner API".into();
     doc.info.version = "1.0".into();
@@ -215,6 +285,12 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         if *status == "429" {
             response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
         }
+        if *status == "409" {
+            response =
+                response.header("Retry-After", integer_header("Seconds to wait before retrying (a contended update)"));
+        }
+        // Kept 4xx answers of POSTs are replayed too.
+        response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -231,14 +307,20 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 let words: Vec<&str> =
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
-                complete_operation(op);
+                complete_operation(op, method == "post");
+                if CONTENDED.contains(&(method, path.as_str())) {
+                    op.responses
+                        .responses
+                        .entry("409".into())
+                        .or_insert_with(|| RefOr::Ref(Ref::new("#/components/responses/Conflict")));
+                }
             }
         }
     }
     doc
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, post: bool) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
@@ -262,6 +344,29 @@ fn complete_operation(op: &mut Operation) {
     if has_path {
         errors.push("404");
     }
+    if post {
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1–255 printable ASCII characters. The first request's response is kept for 24 hours and \
+                     replayed (`Idempotent-Replayed: true`) to retries with the same key and request; the same key \
+                     on another request is 422, while the first still runs 409.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[ -~]+$")),
+                ))
+                .build(),
+        );
+        // The layer reads the body of a POST with a key, whatever the operation.
+        errors.extend(["409", "413", "422"]);
+    }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses
             .responses
@@ -272,6 +377,9 @@ fn complete_operation(op: &mut Operation) {
         if let RefOr::T(r) = response {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
+            }
+            if post {
+                r.headers.entry("Idempotent-Replayed".into()).or_insert_with(replayed_header);
             }
         }
     }

@@ -9,10 +9,12 @@ mod common;
 
 mod analytics;
 mod app_reseller;
+mod bad_input;
 mod cli;
 mod cosell;
 mod foundation;
 mod hardening;
+mod idempotency;
 mod listings;
 mod openapi;
 mod schema;
