@@ -10,6 +10,7 @@ pub mod cosell;
 pub mod error;
 pub mod idempotency;
 pub mod listings;
+pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
@@ -37,6 +38,7 @@ pub struct Services {
     limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
+    outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
 impl Services {
@@ -55,6 +57,7 @@ impl Services {
             auth,
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
+            outcomes: Arc::default(),
         }
     }
 
@@ -123,6 +126,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// Readiness and the figures `/metrics` shows.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops { services: self }
     }
 
     /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.

@@ -14,6 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
 ];
 
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

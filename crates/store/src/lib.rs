@@ -11,10 +11,13 @@
 mod accounts;
 pub mod contract;
 pub mod kit;
+pub mod ops;
 mod records;
 pub mod schema;
 
 pub use accounts::*;
+pub use ops::{OpsStore, PoolStatus};
+
 pub use records::*;
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 
@@ -347,6 +350,7 @@ pub trait Store:
     + WebhookStore
     + IdempotencyStore
     + AccountStore
+    + OpsStore
     + Send
     + Sync
     + 'static

@@ -17,5 +17,6 @@ mod hardening;
 mod idempotency;
 mod listings;
 mod openapi;
+mod ops;
 mod schema;
 mod webhooks;
