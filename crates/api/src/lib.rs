@@ -2,6 +2,7 @@
 //! response shapes onto services; shared here are the error envelope, extractors, request IDs,
 //! authentication and rate limiting, and the OpenAPI description.
 
+pub mod app_reseller_v1;
 pub mod kernel;
 mod middleware;
 pub mod openapi;
@@ -25,6 +26,9 @@ pub fn router(services: Services) -> Router {
     let (root, _) = openapi::root_routes().split_for_parts();
     let metrics = ops::Metrics::new();
     root.nest(PARTNERS_PREFIX, partners_v1::router(services.clone()))
+        .nest(app_reseller_v1::PREFIX, app_reseller_v1::router(services.clone()))
+        .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::reserved_router(services.clone()))
+        .nest(app_reseller_v1::OPPORTUNITIES_PREFIX, app_reseller_v1::reserved_router(services.clone()))
         // Outside every surface's prefix: the neutral shape (each surface has its own fallbacks).
         .fallback(kernel::unknown_route::<kernel::NeutralError>)
         .method_not_allowed_fallback(kernel::method_not_allowed::<kernel::NeutralError>)

@@ -2,7 +2,7 @@
 //! their merge (served at `GET /openapi.json`). The partners document is also served as YAML at
 //! `GET /api/v1/openapi.yaml`.
 
-use crate::{PARTNERS_PREFIX, partners_v1};
+use crate::{PARTNERS_PREFIX, app_reseller_v1, partners_v1};
 use axum::Json;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
@@ -33,10 +33,12 @@ pub fn document() -> OpenApi {
     doc.info.contact = None;
     doc.info.description = Some(format!(
         "Every HTTP surface of partnerd, one document each, merged.\n\n\
-         ## Partners surface (`{PARTNERS_PREFIX}`)\n\n{}",
-        partners_v1::dto::DESCRIPTION
+         ## Partners surface (`{PARTNERS_PREFIX}`)\n\n{}\n\n## AppReseller surface (`{}`)\n\n{}",
+        partners_v1::dto::DESCRIPTION,
+        app_reseller_v1::PREFIX,
+        app_reseller_v1::dto::DESCRIPTION
     ));
-    doc.nest(PARTNERS_PREFIX, partners_document_relative())
+    doc.nest(PARTNERS_PREFIX, partners_document_relative()).nest(app_reseller_v1::PREFIX, app_reseller_v1::openapi())
 }
 
 fn partners_document_relative() -> OpenApi {

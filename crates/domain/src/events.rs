@@ -39,6 +39,11 @@ pub mod types {
     pub const CUSTOMER_CANCELLED: &str = "customer.cancelled";
     pub const COMMISSION_EARNED: &str = "commission.earned";
     pub const INVOICE_GENERATED: &str = "invoice.generated";
+    pub const COMPANY_CREATED: &str = "company.created";
+    pub const USER_CREATED: &str = "user.created";
+    pub const COMPANY_ASSOCIATION_CREATED: &str = "company_association.created";
+    pub const COMPANY_ASSOCIATION_DELETED: &str = "company_association.deleted";
+    pub const PRODUCT_IMPORTED: &str = "product.imported";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -575,6 +580,101 @@ payload!(
     }
 );
 
+// AppReseller accounts (internal: in the event log, not yet in the webhook catalog).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyCreated {
+    pub company_id: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    /// The reseller company it was created by and linked to.
+    pub created_by_company_id: Option<String>,
+}
+payload!(
+    CompanyCreated,
+    types::COMPANY_CREATED,
+    "company",
+    company_id,
+    CompanyCreated {
+        company_id: "company_sample".into(),
+        name: "Acme Corporation".into(),
+        external_id: Some("crm-42".into()),
+        created_by_company_id: Some("company_reseller".into()),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCreated {
+    pub user_id: String,
+    pub email: String,
+    pub company_id: String,
+    pub roles: Vec<String>,
+}
+payload!(
+    UserCreated,
+    types::USER_CREATED,
+    "user",
+    user_id,
+    UserCreated {
+        user_id: "user_sample".into(),
+        email: "jane@acme.example".into(),
+        company_id: "company_sample".into(),
+        roles: vec![],
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyAssociationCreated {
+    pub association_id: String,
+    pub customer_company_id: String,
+    pub reseller_company_id: String,
+}
+payload!(
+    CompanyAssociationCreated,
+    types::COMPANY_ASSOCIATION_CREATED,
+    "company_association",
+    association_id,
+    CompanyAssociationCreated {
+        association_id: "assoc_sample".into(),
+        customer_company_id: "company_customer".into(),
+        reseller_company_id: "company_reseller".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyAssociationDeleted {
+    pub association_id: String,
+    pub customer_company_id: String,
+    pub reseller_company_id: String,
+}
+payload!(
+    CompanyAssociationDeleted,
+    types::COMPANY_ASSOCIATION_DELETED,
+    "company_association",
+    association_id,
+    CompanyAssociationDeleted {
+        association_id: "assoc_sample".into(),
+        customer_company_id: "company_customer".into(),
+        reseller_company_id: "company_reseller".into(),
+    }
+);
+
+/// A catalog product written by an import (created, or updated in place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImported {
+    pub product_id: String,
+    pub name: String,
+    /// `false` when the import updated a product of the same name.
+    pub created: bool,
+}
+payload!(
+    ProductImported,
+    types::PRODUCT_IMPORTED,
+    "product",
+    product_id,
+    ProductImported { product_id: "product_sample".into(), name: "HelpDesk".into(), created: true }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,6 +710,11 @@ mod tests {
         round_trips::<CustomerCancelled>();
         round_trips::<CommissionEarned>();
         round_trips::<InvoiceGenerated>();
+        round_trips::<CompanyCreated>();
+        round_trips::<UserCreated>();
+        round_trips::<CompanyAssociationCreated>();
+        round_trips::<CompanyAssociationDeleted>();
+        round_trips::<ProductImported>();
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Everything here is a function over values, so each rule is unit-tested without a database or
 //! HTTP. Services call these rules; stores persist their results.
 
+pub mod account;
 pub mod analytics;
 pub mod api_key;
+pub mod catalog;
 pub mod clock;
 pub mod cosell;
 pub mod events;

@@ -49,6 +49,9 @@ enum Command {
     /// Manage the keys encrypting webhook secrets at rest
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Load the sellable catalog (products → editions → payment plans → costs)
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
 }
 
 #[derive(Subcommand)]
@@ -61,6 +64,20 @@ enum SecretsCommand {
     },
     /// Print a new random key (base64 of 32 bytes) for PARTNERD_SECRET_KEY(S) or a key file
     GenerateKey,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products from a JSON file: an array of products in the AppReseller document's
+    /// shapes. All or nothing; a product whose name exists already is updated in place,
+    /// keeping its ids (and those of its editions, plans and costs that still match).
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+        /// Print `{"products": [{"id", "editions": [{"id", "paymentPlans": [{"id"}]}]}]}`
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +198,10 @@ struct Failure {
 impl Failure {
     fn other(message: impl Into<String>) -> Self {
         Self { code: 1, message: message.into() }
+    }
+
+    fn usage(message: String) -> Self {
+        Self { code: 2, message }
     }
 }
 
@@ -320,6 +341,30 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
             let services = admin_services(&database_url, plans).await?;
             let marketplace = marketplace_id(&services, &database_url).await?;
             keys(&services, &marketplace, cmd).await
+        }
+        Command::Catalog(CatalogCommand::Import { file, json }) => {
+            // Read the file before touching the database.
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Failure::usage(format!("{}: not JSON: {e}", file.display())))?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let products = services.catalog().import(&marketplace, &value).await?;
+            if json {
+                let ids = |p: &partnerd_services::catalog::Product| {
+                    json!({ "id": p.record.id, "editions": p.editions.iter().map(|e| json!({
+                        "id": e.id,
+                        "paymentPlans": e.payment_plans.iter().map(|pp| json!({ "id": pp.id })).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>() })
+                };
+                print_json(json!({ "products": products.iter().map(ids).collect::<Vec<_>>() }));
+            } else {
+                for p in &products {
+                    println!("{}  {} edition(s)  {}", p.record.id, p.editions.len(), p.record.name);
+                }
+            }
+            Ok(())
         }
         Command::Listings(cmd) => {
             // Read and check the input before touching the database.

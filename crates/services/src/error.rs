@@ -48,6 +48,18 @@ pub mod codes {
     pub const INACTIVE: &str = "inactive";
     /// `Conflict`: a user with this e-mail exists already.
     pub const EMAIL_TAKEN: &str = "email_taken";
+    /// `Forbidden`: the endpoint's scope table names none of the caller's roles.
+    pub const SCOPE_REQUIRED: &str = "scope_required";
+    /// `Forbidden`: a `companyId` (or `createdByCompanyId`) the caller may not act for.
+    pub const COMPANY_NOT_MANAGED: &str = "company_not_managed";
+    /// `Conflict`: another company of the marketplace has this external id.
+    pub const EXTERNAL_ID_TAKEN: &str = "external_id_taken";
+    /// `Conflict`: an association's reseller company is not a reseller.
+    pub const RESELLER_REQUIRED: &str = "reseller_required";
+    /// `Conflict`: the two companies are associated already.
+    pub const ALREADY_ASSOCIATED: &str = "already_associated";
+    /// `Conflict`: a company cannot be associated with itself.
+    pub const SAME_COMPANY: &str = "same_company";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
     /// `Unavailable`: the store failed.
@@ -110,16 +122,26 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "user", NOT_FOUND),
         (NotFound, "membership", NOT_FOUND),
         (NotFound, "api_key", NOT_FOUND),
+        (NotFound, "company", NOT_FOUND),
+        (NotFound, "company_association", NOT_FOUND),
+        (NotFound, "product", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
         (Forbidden, "operator", OPERATOR_REQUIRED),
+        (Forbidden, "api_key", SCOPE_REQUIRED),
+        (Forbidden, "company", COMPANY_NOT_MANAGED),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "draft", ALREADY_PUBLISHED),
         (Conflict, "webhook", LIMIT_REACHED),
         (Conflict, "webhook", INACTIVE),
         (Conflict, "user", EMAIL_TAKEN),
+        (Conflict, "user", EXTERNAL_ID_TAKEN),
+        (Conflict, "company", EXTERNAL_ID_TAKEN),
+        (Conflict, "company_association", RESELLER_REQUIRED),
+        (Conflict, "company_association", ALREADY_ASSOCIATED),
+        (Conflict, "company_association", SAME_COMPANY),
         (Conflict, "request", CONFLICT),
         (Unavailable, "store", STORAGE),
         (Unavailable, "webhook", SENDER_MISSING),
@@ -237,8 +259,10 @@ mod tests {
     #[test]
     fn the_catalog_lists_every_error_the_use_cases_construct() {
         let sources = [
+            include_str!("accounts.rs"),
             include_str!("analytics.rs"),
             include_str!("auth.rs"),
+            include_str!("catalog.rs"),
             include_str!("cosell.rs"),
             include_str!("listings.rs"),
             include_str!("partners.rs"),

@@ -1,8 +1,10 @@
 //! Use cases. Each authorises its principal, applies domain rules, and hands the store one unit
 //! of work together with the events it appends. Every API surface and the CLI call these.
 
+pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod catalog;
 pub mod contention;
 pub mod cosell;
 pub mod error;
@@ -97,6 +99,14 @@ impl Services {
         subject_id: &str,
     ) -> Result<Vec<EventRecord>, ServiceError> {
         Ok(self.store.events_for_subject(marketplace_id, subject_id).await?)
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts { services: self }
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { services: self }
     }
 
     pub fn partners(&self) -> partners::Partners<'_> {

@@ -20,7 +20,9 @@
 use crate::error::codes;
 use crate::{Principal, ServiceError};
 use partnerd_domain::partner::Role;
-use partnerd_store::{DeliveryRecord, DraftRecord, ListingRecord, OpportunityRecord, ReportRecord, WebhookRecord};
+use partnerd_store::{
+    CompanyScope, DeliveryRecord, DraftRecord, ListingRecord, OpportunityRecord, ReportRecord, WebhookRecord,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -165,6 +167,46 @@ pub fn require_operator(principal: &Principal) -> Result<(), ServiceError> {
         Ok(())
     } else {
         Err(ServiceError::forbidden("operator", codes::OPERATOR_REQUIRED))
+    }
+}
+
+/// The AppReseller caller acting in `context`: 403 unless it holds the context's role. Unlike
+/// [`acting`], no partner is needed: the operator's channel admins act on this surface too.
+pub fn holds(principal: &Principal, context: Context) -> Result<(), ServiceError> {
+    if principal.has_role(context.role()) {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden("context", codes::CONTEXT_NOT_HELD))
+    }
+}
+
+/// 403 unless the caller holds one of `roles` (an endpoint's scope table without a `context`).
+pub fn require_scope(principal: &Principal, roles: &[Role]) -> Result<(), ServiceError> {
+    if roles.iter().any(|r| principal.has_role(*r)) {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden("api_key", codes::SCOPE_REQUIRED))
+    }
+}
+
+/// The companies a caller acting in `context` manages: a reseller its associated customers, a
+/// reseller manager the marketplace's reseller and referral companies. 403 for a context the
+/// caller does not hold; other contexts manage no companies (`None`).
+pub fn account_scope(principal: &Principal, context: Context) -> Result<Option<CompanyScope>, ServiceError> {
+    holds(principal, context)?;
+    Ok(match context {
+        Context::Reseller => Some(CompanyScope::LinkedTo(principal.company_id.clone())),
+        Context::ResellerManager => Some(CompanyScope::ResellersAndReferrals),
+        _ => None,
+    })
+}
+
+/// Whether a company is in the scope: `linked` says whether it is associated with the
+/// scope's reseller (only read for [`CompanyScope::LinkedTo`]).
+pub fn in_scope(scope: &CompanyScope, is_reseller: bool, is_referral: bool, linked: bool) -> bool {
+    match scope {
+        CompanyScope::LinkedTo(_) => linked,
+        CompanyScope::ResellersAndReferrals => is_reseller || is_referral,
     }
 }
 
@@ -343,5 +385,29 @@ mod tests {
         assert!(e.is(ErrorKind::NotFound, "listing", codes::NOT_FOUND), "not forbidden: reveals nothing");
         let e = a.visible(None::<Row>, Resource::Opportunity).unwrap_err();
         assert!(e.is(ErrorKind::NotFound, "opportunity", codes::NOT_FOUND));
+    }
+
+    #[test]
+    fn app_reseller_scopes_follow_the_context() {
+        let p = principal(Some("partner_a"), &[Role::Reseller]);
+        assert_eq!(account_scope(&p, Context::Reseller).unwrap(), Some(CompanyScope::LinkedTo("company_1".into())));
+        let e = account_scope(&p, Context::ResellerManager).unwrap_err();
+        assert!(e.is(ErrorKind::Forbidden, "context", codes::CONTEXT_NOT_HELD));
+        let operator = principal(None, &[Role::ChannelAdmin, Role::ResellerManager]);
+        assert_eq!(
+            account_scope(&operator, Context::ResellerManager).unwrap(),
+            Some(CompanyScope::ResellersAndReferrals)
+        );
+        assert_eq!(account_scope(&operator, Context::ChannelAdmin).unwrap(), None);
+        assert!(require_scope(&operator, &[Role::ChannelAdmin]).is_ok());
+        let e = require_scope(&p, &[Role::ChannelAdmin, Role::ResellerManager]).unwrap_err();
+        assert!(e.is(ErrorKind::Forbidden, "api_key", codes::SCOPE_REQUIRED));
+
+        let linked = CompanyScope::LinkedTo("company_1".into());
+        assert!(in_scope(&linked, false, false, true));
+        assert!(!in_scope(&linked, true, true, false), "a reseller sees only its own customers");
+        let all = CompanyScope::ResellersAndReferrals;
+        assert!(in_scope(&all, true, false, false) && in_scope(&all, false, true, false));
+        assert!(!in_scope(&all, false, false, true), "customers are not a reseller manager's");
     }
 }

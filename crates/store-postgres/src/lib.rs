@@ -2,6 +2,7 @@
 //! Uniqueness, transactions and (later) delivery claims are enforced by PostgreSQL itself, so
 //! they hold across processes.
 
+mod accounts;
 mod analytics;
 mod cosell;
 mod idempotency;
@@ -133,6 +134,15 @@ async fn insert_company(
     Ok(())
 }
 
+/// What the company is to the marketplace (reseller, referral…), from its members' roles.
+async fn set_company_flags(c: &impl GenericClient, id: &str, roles: &[Role]) -> StoreResult<()> {
+    let [reseller, referral, developer, admin] =
+        [Role::Reseller, Role::Referral, Role::Developer, Role::ChannelAdmin].map(|r| roles.contains(&r));
+    let args = args![id, reseller, referral, developer, admin];
+    execute(c, partnerd_store::schema::accounts::SET_COMPANY_FLAGS.postgres(), &args, "").await?;
+    Ok(())
+}
+
 async fn insert_user(c: &impl GenericClient, id: &str, m: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
     execute(c, sql::INSERT_USER.postgres(), &args![id, m, email, at], "a user with this e-mail already exists").await?;
     Ok(())
@@ -180,6 +190,7 @@ impl MarketplaceStore for PostgresStore {
         let args = args![new.id, new.name, new.created_at];
         execute(&tx, sql::INSERT_DEFAULT_MARKETPLACE.postgres(), &args, "a default marketplace exists already").await?;
         insert_company(&tx, &new.operator_company_id, &new.id, &new.name, "operator", new.created_at).await?;
+        set_company_flags(&tx, &new.operator_company_id, &[Role::ChannelAdmin]).await?;
         insert_user(&tx, &new.operator_user_id, &new.id, &new.operator_email, new.created_at).await?;
         let roles = vec![Role::ChannelAdmin];
         insert_membership(&tx, &new.id, &new.operator_user_id, &new.operator_company_id, &roles, new.created_at)
@@ -197,6 +208,7 @@ impl PartnerStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert_company(&tx, &p.company_id, &p.marketplace_id, &p.company_name, "partner", p.created_at).await?;
+        set_company_flags(&tx, &p.company_id, &p.roles).await?;
         insert_user(&tx, &p.user_id, &p.marketplace_id, &p.contact_email, p.created_at).await?;
         insert_membership(&tx, &p.marketplace_id, &p.user_id, &p.company_id, &p.roles, p.created_at).await?;
         let args = args![p.partner_id, p.marketplace_id, p.company_id, p.contact_email, p.plan, p.created_at];

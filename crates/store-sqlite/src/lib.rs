@@ -1,6 +1,7 @@
 //! SQLite backend (the embedded default): WAL, one group-committing writer thread, a reader
 //! pool. See `conn` for why writes are batched.
 
+mod accounts;
 mod analytics;
 mod conn;
 mod cosell;
@@ -128,6 +129,14 @@ fn insert_company(c: &Connection, id: &str, m: &str, name: &str, kind: &str, at:
     Ok(())
 }
 
+/// What the company is to the marketplace (reseller, referral…), from its members' roles.
+fn set_company_flags(c: &Connection, id: &str, roles: &[Role]) -> StoreResult<()> {
+    let [reseller, referral, developer, admin] =
+        [Role::Reseller, Role::Referral, Role::Developer, Role::ChannelAdmin].map(|r| roles.contains(&r));
+    run(c, &partnerd_store::schema::accounts::SET_COMPANY_FLAGS, &args![id, reseller, referral, developer, admin])?;
+    Ok(())
+}
+
 fn insert_user(c: &Connection, id: &str, m: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
     execute(c, sql::INSERT_USER.sqlite(), &args![id, m, email, at], "a user with this e-mail already exists")?;
     Ok(())
@@ -174,6 +183,7 @@ impl MarketplaceStore for SqliteStore {
                 let args = args![new.id, new.name, new.created_at];
                 execute(c, sql::INSERT_DEFAULT_MARKETPLACE.sqlite(), &args, "a default marketplace exists already")?;
                 insert_company(c, &new.operator_company_id, &new.id, &new.name, "operator", new.created_at)?;
+                set_company_flags(c, &new.operator_company_id, &[Role::ChannelAdmin])?;
                 insert_user(c, &new.operator_user_id, &new.id, &new.operator_email, new.created_at)?;
                 let roles = vec![Role::ChannelAdmin];
                 insert_membership(c, &new.id, &new.operator_user_id, &new.operator_company_id, &roles, new.created_at)?;
@@ -191,6 +201,7 @@ impl PartnerStore for SqliteStore {
         self.writer
             .write(move |c| {
                 insert_company(c, &p.company_id, &p.marketplace_id, &p.company_name, "partner", p.created_at)?;
+                set_company_flags(c, &p.company_id, &p.roles)?;
                 insert_user(c, &p.user_id, &p.marketplace_id, &p.contact_email, p.created_at)?;
                 insert_membership(c, &p.marketplace_id, &p.user_id, &p.company_id, &p.roles, p.created_at)?;
                 let args = args![p.partner_id, p.marketplace_id, p.company_id, p.contact_email, p.plan, p.created_at];

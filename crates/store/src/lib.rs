@@ -8,12 +8,14 @@
 //! Two backends implement these traits (`partnerd-store-sqlite`, `partnerd-store-postgres`) and
 //! both run [`contract`]'s suite, so they cannot drift apart.
 
+mod accounts;
 pub mod contract;
 pub mod kit;
 pub mod ops;
 mod records;
 pub mod schema;
 
+pub use accounts::*;
 pub use ops::{OpsStore, PoolStatus};
 
 pub use records::*;
@@ -382,6 +384,7 @@ pub trait Store:
     + AnalyticsStore
     + WebhookStore
     + IdempotencyStore
+    + AccountStore
     + OpsStore
     + Send
     + Sync

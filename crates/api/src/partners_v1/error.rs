@@ -176,6 +176,13 @@ impl From<ServiceError> for ApiError {
             (ErrorKind::Forbidden, _, OPERATOR_REQUIRED) => {
                 ApiError::forbidden("Only the marketplace operator may do this")
             }
+            // AppReseller scope rules; the partners surface never asks them, worded for completeness.
+            (ErrorKind::Forbidden, _, SCOPE_REQUIRED) => {
+                ApiError::forbidden("This API key holds none of the roles this operation requires")
+            }
+            (ErrorKind::Forbidden, _, COMPANY_NOT_MANAGED) => {
+                ApiError::forbidden("This API key may not act for the given company")
+            }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::concurrent_change(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {

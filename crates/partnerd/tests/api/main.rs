@@ -8,6 +8,7 @@
 mod common;
 
 mod analytics;
+mod app_reseller;
 mod bad_input;
 mod cli;
 mod cosell;

@@ -57,13 +57,22 @@ pub fn check_response(method: &str, path: &str, status: u16, content_type: Optio
     let Some((template, op)) = operation else {
         // No operation: an unknown path or method. Under a surface it answers in that surface's
         // error shape; outside every surface there is no document to hold it to.
-        if path.starts_with(partnerd_api::PARTNERS_PREFIX) {
+        use partnerd_api::app_reseller_v1 as ar;
+        let shape = if path.starts_with(partnerd_api::PARTNERS_PREFIX) {
+            Some("Error")
+        } else if [ar::PREFIX, ar::LEAD_PREFIX, ar::OPPORTUNITIES_PREFIX].iter().any(|p| path.starts_with(p)) {
+            Some("OpportunityError")
+        } else {
+            None
+        };
+        if let Some(shape) = shape {
             assert!(
                 matches!(status, 401 | 403 | 404 | 405 | 429 | 500),
                 "{what}: undocumented route answered {status}"
             );
             let body: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{what}: not JSON: {e}"));
-            let errors = violations(doc, &serde_json::json!({ "$ref": "#/components/schemas/Error" }), &body);
+            let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{shape}") });
+            let errors = violations(doc, &schema, &body);
             assert!(errors.is_empty(), "{what}: the error shape is violated:\n{}\n{body}", errors.join("\n"));
         }
         return;

@@ -2,6 +2,7 @@
 //! that only one dialect can say (PostgreSQL's `FOR UPDATE SKIP LOCKED` claim, SQLite's
 //! `INDEXED BY`, id generation in fan-out) stays in that backend.
 
+pub mod accounts;
 pub mod analytics;
 pub mod cosell;
 pub mod idempotency;

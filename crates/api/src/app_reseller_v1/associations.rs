@@ -1,0 +1,182 @@
+//! Company associations (`/companyAssociations…`): which customer companies a reseller serves.
+
+use super::dto::{Association, AssociationCreationRequest, AssociationPage};
+use super::{ApiJson, Caller, PageMetadata, PageNumber, PageSize, Query, ResellerError, paging, plausible_id};
+use crate::kernel::{FromParam, Param};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeZone, Utc};
+use partnerd_domain::validation::echo;
+use partnerd_services::Services;
+use partnerd_store::{AssociationFilter, AssociationSort, SortOrder};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// The documented page size of the list.
+const DEFAULT_SIZE: u32 = 10;
+
+/// `createdOn`: `gte(ms)`, `lte(ms)`, or both comma-separated.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CreatedOn {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+impl FromParam for CreatedOn {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        let bad =
+            || format!("must be gte([timestamp]), lte([timestamp]) or both, comma-separated (got '{}')", echo(raw));
+        let mut out = CreatedOn::default();
+        for term in raw.split(',').map(str::trim) {
+            let (op, rest) = term.split_once('(').ok_or_else(bad)?;
+            let ms: i64 = rest.strip_suffix(')').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+            let t = Utc.timestamp_millis_opt(ms).single().ok_or_else(bad)?;
+            match op.trim() {
+                "gte" if out.from.is_none() => out.from = Some(t),
+                "lte" if out.to.is_none() => out.to = Some(t),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `sort`: `+field` / `-field`, comma-separated; fields `createdOn`, `customerCompany.name`,
+/// `resellerCompany.name`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SortSpec(Vec<(AssociationSort, SortOrder)>);
+
+impl FromParam for SortSpec {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (order, field) = match item.as_bytes()[0] {
+                b'-' => (SortOrder::Desc, &item[1..]),
+                b'+' => (SortOrder::Asc, &item[1..]),
+                _ => (SortOrder::Asc, item),
+            };
+            let sort = match field {
+                "createdOn" => AssociationSort::CreatedOn,
+                "customerCompany.name" => AssociationSort::CustomerName,
+                "resellerCompany.name" => AssociationSort::ResellerName,
+                other => {
+                    return Err(format!(
+                        "cannot sort by '{}' (one of: createdOn, customerCompany.name, resellerCompany.name)",
+                        echo(other)
+                    ));
+                }
+            };
+            out.push((sort, order));
+        }
+        Ok(SortSpec(out))
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub(super) struct ListQuery {
+    /// `gte([timestamp])`, `lte([timestamp])` or both comma-separated, Unix epoch milliseconds,
+    /// inclusive.
+    #[param(value_type = Option<String>)]
+    created_on: Option<Param<CreatedOn>>,
+    /// Customer company ID.
+    customer_company_id: Option<String>,
+    /// Page number, from 0.
+    #[param(value_type = Option<u32>, minimum = 0, default = 0)]
+    number: Option<PageNumber>,
+    /// Reseller company ID.
+    reseller_company_id: Option<String>,
+    /// Matched, case-insensitively, in either company's name.
+    #[param(max_length = 200)]
+    search_text: Option<String>,
+    /// Results per page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 10)]
+    size: Option<PageSize>,
+    /// `+field` ascending, `-field` descending, comma-separated: `createdOn`,
+    /// `customerCompany.name`, `resellerCompany.name`. Default: newest first.
+    #[param(value_type = Option<String>)]
+    sort: Option<Param<SortSpec>>,
+}
+
+fn id_filter(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// List company associations
+///
+/// Every association of the marketplace (ROLE_CHANNEL_ADMIN, ROLE_RESELLER_MANAGER).
+#[utoipa::path(get, path = "/companyAssociations", tag = "Company Association", params(ListQuery),
+    responses((status = 200, description = "Success", body = AssociationPage)))]
+pub(super) async fn list(
+    State(services): State<Services>,
+    Caller(p): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<AssociationPage>, ResellerError> {
+    let (offset, limit, page, size) = paging(q.number, q.size, DEFAULT_SIZE);
+    let created = q.created_on.map(|c| c.0).unwrap_or_default();
+    let search = q.search_text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ResellerError::invalid("searchText", "must be at most 200 characters"));
+    }
+    let filter = AssociationFilter {
+        reseller_company_id: id_filter(q.reseller_company_id),
+        customer_company_id: id_filter(q.customer_company_id),
+        created_from: created.from,
+        created_to: created.to,
+        search,
+        sort: q.sort.map(|s| s.0.0).unwrap_or_default(),
+    };
+    let (rows, total) = services.accounts().list_associations(&p, &filter, offset, limit).await?;
+    Ok(Json(AssociationPage {
+        content: rows.iter().map(Association::from).collect(),
+        page: PageMetadata::new(page, size, total),
+    }))
+}
+
+/// Create company association
+///
+/// Links a customer company to a reseller company (ROLE_CHANNEL_ADMIN, ROLE_RESELLER_MANAGER).
+/// 404 when either company does not exist; 409 `RESELLER_REQUIRED` when the reseller company
+/// is not a reseller, `SAME_COMPANY` when both ids are one company, `ALREADY_ASSOCIATED` when
+/// they are linked already.
+#[utoipa::path(post, path = "/companyAssociations", tag = "Company Association",
+    request_body = AssociationCreationRequest,
+    responses((status = 200, description = "Success", body = Association),
+        (status = 409, description = "Conflict", body = super::dto::AssociationConflict)))]
+pub(super) async fn create(
+    State(services): State<Services>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<AssociationCreationRequest>,
+) -> Result<Json<Association>, ResellerError> {
+    let required = |v: Option<String>, name: &str| {
+        id_filter(v).ok_or_else(|| ResellerError::bad_request(format!("Required field '{name}' is missing")))
+    };
+    let customer = required(body.customer_company_id, "customerCompanyId")?;
+    let reseller = required(body.reseller_company_id, "resellerCompanyId")?;
+    if !plausible_id(&customer) || !plausible_id(&reseller) {
+        return Err(ResellerError::not_found("company"));
+    }
+    let a = services.accounts().create_association(&p, &customer, &reseller).await?;
+    Ok(Json(Association::from(&a)))
+}
+
+/// Remove company association
+///
+/// ROLE_CHANNEL_ADMIN, ROLE_RESELLER_MANAGER. The reseller no longer sees the customer
+/// company, its users or anything else of it on this surface.
+#[utoipa::path(delete, path = "/companyAssociations/{companyAssociationId}", tag = "Company Association",
+    params(("companyAssociationId" = String, Path, description = "Company Association ID")),
+    responses((status = 204, description = "No Content")))]
+pub(super) async fn delete(
+    State(services): State<Services>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ResellerError> {
+    if !plausible_id(&id) {
+        return Err(ResellerError::not_found("company association"));
+    }
+    services.accounts().delete_association(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

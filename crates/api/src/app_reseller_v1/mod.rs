@@ -1,0 +1,228 @@
+//! `appreseller-api.txt`: the AppReseller family of paths — `/api/appReseller/v1/…` (this
+//! module's router), and the prefixes `/api/lead/v2` and `/api/opportunities` reserved for the
+//! Leads and quote issues — with the document's conventions, defined here once for all of them:
+//!
+//! - errors `{"code", "message", "status"}` ([`ResellerError`]): 400 for malformed JSON, wrong
+//!   types, missing required parameters and bad enum values (naming the parameter), 401, 403,
+//!   404, 405, 409, 413, 415, 429, 500;
+//! - times as Unix epoch milliseconds ([`epoch_ms`], [`EpochMillis`]);
+//! - pages `{"content": […], "page": {"number", "size", "totalElements", "totalPages"}}`,
+//!   0-based ([`PageMetadata`], [`paging`]); `sortField`/`sortOrder` ([`SortOrderParam`]);
+//! - the `context` parameter ([`AccountContext`], [`required`]) and the scope rules, enforced by
+//!   the services (`policy::account_scope`).
+
+mod accounts;
+mod associations;
+mod catalog;
+pub mod dto;
+mod error;
+
+pub use error::{ErrorBody, ResellerError};
+
+crate::kernel::extractors!(ResellerError);
+
+use crate::kernel::{self, Bounded, FromParam, Param};
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use partnerd_services::Services;
+use partnerd_services::policy::Context;
+use partnerd_store::SortOrder;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Where this module's router is served.
+pub const PREFIX: &str = "/api/appReseller/v1";
+/// Reserved for the Leads API v2 (same error shape; routes come with the leads issue).
+pub const LEAD_PREFIX: &str = "/api/lead/v2";
+/// Reserved for `/api/opportunities/{id}/requestReview` (the quotes issue).
+pub const OPPORTUNITIES_PREFIX: &str = "/api/opportunities";
+
+fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::list_companies, accounts::create_company))
+        .routes(routes!(accounts::company_details))
+        .routes(routes!(accounts::list_users, accounts::create_user))
+        .routes(routes!(accounts::user_details))
+        .routes(routes!(associations::list, associations::create))
+        .routes(routes!(associations::delete))
+        .routes(routes!(catalog::products))
+        .routes(routes!(catalog::editions))
+}
+
+/// The surface's OpenAPI document (paths relative to [`PREFIX`]).
+pub fn openapi() -> OpenApi {
+    dto::complete(routes().split_for_parts().1)
+}
+
+/// The router behind the guard, unknown paths and methods in the family's shape.
+pub fn router(services: Services) -> Router<Services> {
+    let (router, _) = routes().split_for_parts();
+    // Routes only, inside the guard: authenticated and counted first.
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        (services.clone(), PREFIX),
+        kernel::idempotency::<ResellerError>,
+    ));
+    reserved(router, services)
+}
+
+/// A prefix of the family with no routes yet: every path answers 404 (or 401/429) in the
+/// family's shape, behind the same guard.
+pub fn reserved_router(services: Services) -> Router<Services> {
+    reserved(Router::new(), services)
+}
+
+fn reserved(router: Router<Services>, services: Services) -> Router<Services> {
+    router
+        .method_not_allowed_fallback(kernel::method_not_allowed::<ResellerError>)
+        .fallback(kernel::unknown_route::<ResellerError>)
+        // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
+        .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ResellerError>))
+}
+
+/// A time as the family writes it: Unix epoch milliseconds.
+pub fn epoch_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A time parameter (`fromDate`, `toDate`): Unix epoch milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochMillis(pub DateTime<Utc>);
+
+impl FromParam for EpochMillis {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        raw.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .map(EpochMillis)
+            .ok_or_else(|| "must be a Unix timestamp in milliseconds".into())
+    }
+}
+
+/// `true` or `false`, exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl FromParam for Flag {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "true" => Ok(Flag(true)),
+            "false" => Ok(Flag(false)),
+            _ => Err("must be true or false".into()),
+        }
+    }
+}
+
+/// `sortOrder`: `ASC` or `DESC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortOrderParam(pub SortOrder);
+
+impl FromParam for SortOrderParam {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "ASC" => Ok(SortOrderParam(SortOrder::Asc)),
+            "DESC" => Ok(SortOrderParam(SortOrder::Desc)),
+            _ => Err("must be one of: ASC, DESC".into()),
+        }
+    }
+}
+
+/// A `context` value among the endpoint's supported ones.
+pub fn context_among(raw: &str, supported: &[Context]) -> Result<Context, String> {
+    match Context::parse(raw.trim()) {
+        Ok(c) if supported.contains(&c) => Ok(c),
+        _ => {
+            let names: Vec<&str> = supported.iter().map(|c| c.as_str()).collect();
+            Err(one_of(raw, &names))
+        }
+    }
+}
+
+/// "must be one of: A, B (got 'x')", the client's value cut short.
+pub fn one_of(raw: &str, names: &[&str]) -> String {
+    format!("must be one of: {} (got '{}')", names.join(", "), partnerd_domain::validation::echo(raw))
+}
+
+/// The Account section's `context`: `RESELLER` or `RESELLER_MANAGER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountContext(pub Context);
+
+impl FromParam for AccountContext {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        context_among(raw, &[Context::Reseller, Context::ResellerManager]).map(AccountContext)
+    }
+}
+
+/// A required parameter's value, or 400 naming it.
+pub fn required<T>(value: Option<T>, parameter: &str) -> Result<T, ResellerError> {
+    value.ok_or_else(|| ResellerError::missing(parameter))
+}
+
+/// The context of a request, required.
+pub fn context(value: Option<Param<AccountContext>>) -> Result<Context, ResellerError> {
+    required(value, "context").map(|p| p.0.0)
+}
+
+/// `page` (from 0).
+pub type PageNumber = Bounded<0, 1_000_000>;
+/// `size` (1 to 200).
+pub type PageSize = Bounded<1, 200>;
+
+/// `(offset, limit, page, size)` of 0-based `page` of `size` rows (`default_size` when absent).
+pub fn paging(page: Option<PageNumber>, size: Option<PageSize>, default_size: u32) -> (u64, u32, u32, u32) {
+    let (page, size) = (page.map_or(0, |p| p.0), size.map_or(default_size, |s| s.0));
+    (u64::from(page) * u64::from(size), size, page, size)
+}
+
+/// The document's `PageMetadata`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMetadata {
+    /// This page's number, from 0.
+    pub number: u32,
+    /// Rows per page.
+    pub size: u32,
+    pub total_elements: u64,
+    pub total_pages: u64,
+}
+
+impl PageMetadata {
+    pub fn new(number: u32, size: u32, total: u64) -> Self {
+        Self { number, size, total_elements: total, total_pages: total.div_ceil(u64::from(size.max(1))) }
+    }
+}
+
+/// An id path segment that cannot be one of ours (too long, odd characters) is 404 at once.
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conventions_parse_the_documented_spellings() {
+        assert_eq!(AccountContext::from_param("RESELLER_MANAGER"), Ok(AccountContext(Context::ResellerManager)));
+        assert!(AccountContext::from_param("REFERRAL").unwrap_err().contains("RESELLER, RESELLER_MANAGER"));
+        assert!(AccountContext::from_param("reseller").is_err());
+        assert_eq!(EpochMillis::from_param("1523007202000").unwrap().0.timestamp(), 1_523_007_202);
+        assert!(EpochMillis::from_param("2024-01-01").is_err());
+        assert_eq!(Flag::from_param("false"), Ok(Flag(false)));
+        assert!(Flag::from_param("yes").is_err());
+        assert_eq!(SortOrderParam::from_param("DESC"), Ok(SortOrderParam(SortOrder::Desc)));
+        assert!(SortOrderParam::from_param("desc").is_err());
+    }
+
+    #[test]
+    fn pages_count_from_zero() {
+        assert_eq!(paging(None, None, 10), (0, 10, 0, 10));
+        assert_eq!(paging(Some(Bounded(2)), Some(Bounded(50)), 10), (100, 50, 2, 50));
+        let m = PageMetadata::new(0, 10, 21);
+        assert_eq!((m.total_elements, m.total_pages), (21, 3));
+        assert_eq!(PageMetadata::new(0, 10, 0).total_pages, 0);
+    }
+}
