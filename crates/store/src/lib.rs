@@ -11,10 +11,12 @@
 mod accounts;
 pub mod contract;
 pub mod kit;
+mod leads;
 mod records;
 pub mod schema;
 
 pub use accounts::*;
+pub use leads::*;
 pub use records::*;
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 
@@ -347,6 +349,7 @@ pub trait Store:
     + WebhookStore
     + AccountStore
     + IdempotencyStore
+    + LeadStore
     + Send
     + Sync
     + 'static
