@@ -176,16 +176,24 @@ pub struct LeadParties<'a> {
     pub owner_company_id: Option<&'a str>,
     /// The company it is assigned to now.
     pub assignee_company_id: Option<&'a str>,
+    pub status: LeadStatus,
 }
+
+/// The statuses in which a manual lead is before reseller managers too: its conversion was
+/// requested of them (approving it is theirs), and what follows.
+pub const BEFORE_MANAGERS: [LeadStatus; 3] =
+    [LeadStatus::PendingConversionApproval, LeadStatus::ConversionApproved, LeadStatus::Converted];
 
 /// The document's rules: manual leads only to their creator; company-profile leads to the
 /// profile owners and reseller managers; product-profile leads to reseller managers (partnerd
 /// has no setting that opens them to the product's developers, so they do not see them); an
-/// assignee while the lead is assigned to it; the owner always.
+/// assignee while the lead is assigned to it; the owner always. One addition the lifecycle
+/// needs: a manual lead whose conversion was requested is before the managers who approve it
+/// ([`BEFORE_MANAGERS`]).
 pub fn visible(lead: LeadParties<'_>, viewer: Viewer<'_>) -> bool {
     lead.owner_company_id == Some(viewer.company_id)
         || lead.assignee_company_id == Some(viewer.company_id)
-        || (viewer.manager && lead.lead_type != LeadType::Manual)
+        || (viewer.manager && (lead.lead_type != LeadType::Manual || BEFORE_MANAGERS.contains(&lead.status)))
 }
 
 /// The customer's company (`LeadCustomerCompany`).
@@ -432,6 +440,11 @@ mod tests {
         assert!(visible(lead(LeadType::Manual, Some("r1"), None), reseller));
         assert!(!visible(lead(LeadType::Manual, Some("x"), None), reseller));
         assert!(!visible(lead(LeadType::Manual, Some("x"), None), manager));
+        for s in BEFORE_MANAGERS {
+            let requested = LeadParties { status: s, ..lead(LeadType::Manual, Some("x"), Some("y")) };
+            assert!(visible(requested, manager), "{s:?}: the managers approve it");
+            assert!(!visible(requested, reseller));
+        }
         assert!(visible(lead(LeadType::Manual, Some("x"), Some("r1")), reseller));
         assert!(visible(lead(LeadType::Manual, Some("r1"), Some("r2")), reseller), "the owner always");
         // Company profile: its owner and managers.

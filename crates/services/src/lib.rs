@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cosell;
 pub mod error;
 pub mod idempotency;
+pub mod leads;
 pub mod listings;
 pub mod partners;
 pub mod plans;
@@ -97,6 +98,10 @@ impl Services {
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts { services: self }
+    }
+
+    pub fn leads(&self) -> leads::Leads<'_> {
+        leads::Leads { services: self }
     }
 
     pub fn partners(&self) -> partners::Partners<'_> {

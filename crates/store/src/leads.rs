@@ -64,7 +64,8 @@ pub enum LeadSort {
 pub struct LeadFilter {
     /// The caller's company: it sees the leads it owns and those assigned to it.
     pub viewer_company_id: String,
-    /// A reseller manager also sees every company- and product-profile lead.
+    /// A reseller manager also sees every company- and product-profile lead, and manual leads
+    /// whose conversion was requested (`domain::lead::BEFORE_MANAGERS`).
     pub manager: bool,
     /// Any of these (empty: every status).
     pub statuses: Vec<LeadStatus>,

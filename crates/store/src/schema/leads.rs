@@ -2,7 +2,7 @@
 
 use crate::kit::{Dialect, Filter, Order, Query, Table, Value};
 use crate::{LeadFilter, LeadRecord, LeadSort, SortOrder, record, sql, versioned};
-use partnerd_domain::lead::LeadType;
+use partnerd_domain::lead::{BEFORE_MANAGERS, LeadType};
 use std::borrow::Cow;
 
 record! {
@@ -50,7 +50,7 @@ fn text(s: &str) -> Value<'static> {
     Value::Text(Cow::Owned(s.to_owned()))
 }
 
-/// The count and the page of the leads a viewer sees, and the filter binding both. The count
+/// The count and the page of the leads a viewer sees (`domain::lead::visible` as SQL), and the filter binding both. The count
 /// has the same visibility condition as the page, so a total never reveals a hidden lead.
 pub fn list_leads(
     dialect: Dialect,
@@ -63,9 +63,10 @@ pub fn list_leads(
     f.eq("l.marketplace_id", text(marketplace_id));
     let viewer = text(&filter.viewer_company_id);
     if filter.manager {
+        let [a, b, c] = BEFORE_MANAGERS.map(|s| text(s.as_str()));
         f.and(
-            "(l.owner_company_id = ? OR l.recipient_company_id = ? OR l.lead_type <> ?)",
-            [viewer.clone(), viewer, text(LeadType::Manual.as_str())],
+            "(l.owner_company_id = ? OR l.recipient_company_id = ? OR l.lead_type <> ? OR l.status IN (?, ?, ?))",
+            [viewer.clone(), viewer, text(LeadType::Manual.as_str()), a, b, c],
         );
     } else {
         f.and("(l.owner_company_id = ? OR l.recipient_company_id = ?)", [viewer.clone(), viewer]);
