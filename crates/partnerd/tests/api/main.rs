@@ -14,6 +14,7 @@ mod cosell;
 mod foundation;
 mod hardening;
 mod idempotency;
+mod leads;
 mod listings;
 mod openapi;
 mod schema;
