@@ -294,10 +294,8 @@ impl Customer {
                 }
             }
         }
-        if let Some(country) = &self.company.country {
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
-                errors.add("customer.company.country", "must be a two-letter ISO 3166 country code");
-            }
+        if self.company.country.as_ref().is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) {
+            errors.add("customer.company.country", "must be a two-letter ISO 3166 country code");
         }
         self
     }
@@ -432,8 +430,12 @@ mod tests {
 
     #[test]
     fn visibility_follows_the_document() {
-        let lead =
-            |t, owner, assignee| LeadParties { lead_type: t, owner_company_id: owner, assignee_company_id: assignee };
+        let lead = |t, owner, assignee| LeadParties {
+            lead_type: t,
+            owner_company_id: owner,
+            assignee_company_id: assignee,
+            status: Assigned,
+        };
         let reseller = Viewer { company_id: "r1", manager: false };
         let manager = Viewer { company_id: "m", manager: true };
         // Manual: the creator, and an assignee while assigned.

@@ -398,20 +398,21 @@ impl Leads<'_> {
         errors.into_result()?;
         let mut next = before.clone();
         let mut fields = Vec::new();
-        if let Some(c) = customer {
-            let value = serde_json::to_value(&c).unwrap_or_default();
-            if value != before.customer {
-                fields.push("customer".to_owned());
-                next.customer_company_name = c.company.name.clone().unwrap_or_default();
-                next.search_text = c.search_text();
-                next.customer = value;
-            }
+        if let Some((c, value)) = customer
+            .map(|c| {
+                let value = serde_json::to_value(&c).unwrap_or_default();
+                (c, value)
+            })
+            .filter(|(_, v)| *v != before.customer)
+        {
+            fields.push("customer".to_owned());
+            next.customer_company_name = c.company.name.clone().unwrap_or_default();
+            next.search_text = c.search_text();
+            next.customer = value;
         }
-        if let Some(n) = notes {
-            if n != before.notes {
-                fields.push("notes".to_owned());
-                next.notes = n;
-            }
+        if let Some(n) = notes.filter(|n| *n != before.notes) {
+            fields.push("notes".to_owned());
+            next.notes = n;
         }
         if fields.is_empty() {
             return Ok(before);
