@@ -50,6 +50,7 @@ pub mod types {
     pub const LEAD_STATUS_CHANGED: &str = "lead.status_changed";
     pub const LEAD_COMPANY_ASSOCIATED: &str = "lead.company_associated";
     pub const LEAD_CONVERTED: &str = "lead.converted";
+    pub const PRODUCT_IMPORTED: &str = "product.imported";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -829,6 +830,22 @@ payload!(
     }
 );
 
+/// A catalog product written by an import (created, or updated in place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImported {
+    pub product_id: String,
+    pub name: String,
+    /// `false` when the import updated a product of the same name.
+    pub created: bool,
+}
+payload!(
+    ProductImported,
+    types::PRODUCT_IMPORTED,
+    "product",
+    product_id,
+    ProductImported { product_id: "product_sample".into(), name: "HelpDesk".into(), created: true }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -874,6 +891,7 @@ mod tests {
         round_trips::<LeadStatusChanged>();
         round_trips::<LeadCompanyAssociated>();
         round_trips::<LeadConverted>();
+        round_trips::<ProductImported>();
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod analytics;
 pub mod api_key;
+pub mod catalog;
 pub mod clock;
 pub mod cosell;
 pub mod events;

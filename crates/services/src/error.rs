@@ -264,6 +264,7 @@ mod tests {
             include_str!("accounts.rs"),
             include_str!("analytics.rs"),
             include_str!("auth.rs"),
+            include_str!("catalog.rs"),
             include_str!("cosell.rs"),
             include_str!("leads.rs"),
             include_str!("listings.rs"),

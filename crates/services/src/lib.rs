@@ -4,11 +4,14 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod catalog;
+pub mod contention;
 pub mod cosell;
 pub mod error;
 pub mod idempotency;
 pub mod leads;
 pub mod listings;
+pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
@@ -36,6 +39,7 @@ pub struct Services {
     limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
+    outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
 impl Services {
@@ -54,6 +58,7 @@ impl Services {
             auth,
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
+            outcomes: Arc::default(),
         }
     }
 
@@ -104,6 +109,10 @@ impl Services {
         leads::Leads { services: self }
     }
 
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { services: self }
+    }
+
     pub fn partners(&self) -> partners::Partners<'_> {
         partners::Partners { services: self }
     }
@@ -122,6 +131,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// Readiness and the figures `/metrics` shows.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops { services: self }
     }
 
     /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.

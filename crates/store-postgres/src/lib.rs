@@ -10,6 +10,7 @@ mod kit;
 mod leads;
 mod listings;
 mod migrate;
+mod ops;
 mod webhooks;
 
 use async_trait::async_trait;

@@ -12,11 +12,14 @@ mod accounts;
 pub mod contract;
 pub mod kit;
 mod leads;
+pub mod ops;
 mod records;
 pub mod schema;
 
 pub use accounts::*;
 pub use leads::*;
+pub use ops::{OpsStore, PoolStatus};
+
 pub use records::*;
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 
@@ -187,7 +190,7 @@ pub trait CosellStore: Send + Sync {
 pub trait AnalyticsStore: Send + Sync {
     async fn listing_totals(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<ListingTotals>;
 
-    /// The partner's best-scoring listings that are not archived.
+    /// The partner's best-scoring listings that are not archived (the totals count every status).
     async fn top_listings(&self, marketplace_id: &str, partner_id: &str, limit: u32)
     -> StoreResult<Vec<ListingRecord>>;
 
@@ -350,6 +353,7 @@ pub trait Store:
     + AccountStore
     + IdempotencyStore
     + LeadStore
+    + OpsStore
     + Send
     + Sync
     + 'static

@@ -24,6 +24,9 @@ pub struct ErrorBody {
     pub status: u16,
 }
 
+/// Longest message sent, in characters.
+pub(crate) const MESSAGE_MAX: usize = 500;
+
 #[derive(Debug)]
 pub struct ResellerError {
     status: StatusCode,
@@ -32,8 +35,15 @@ pub struct ResellerError {
 }
 
 impl ResellerError {
+    /// `message` is cut after [`MESSAGE_MAX`] characters: parser messages and paths may repeat a
+    /// client's huge input.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MESSAGE_MAX) {
+            message.truncate(cut);
+            message.push('…');
+        }
+        Self { status, code, message }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -112,6 +122,17 @@ impl From<Rejection> for ResellerError {
             Rejection::MethodNotAllowed => {
                 Self::new(S::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")
             }
+            Rejection::InvalidIdempotencyKey(problem) => {
+                Self::bad_request(format!("Invalid value for header 'Idempotency-Key': {problem}"))
+            }
+            Rejection::IdempotencyKeyReused => {
+                Self::bad_request("Invalid value for header 'Idempotency-Key': it was used for a different request")
+            }
+            Rejection::IdempotencyKeyInProgress => Self::new(
+                S::CONFLICT,
+                "CONFLICT",
+                "A request with this Idempotency-Key is still being processed; retry later",
+            ),
         }
     }
 }
@@ -213,5 +234,7 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert_eq!(ResellerError::from(Rejection::UnknownRoute).status, StatusCode::NOT_FOUND);
         assert_eq!(ResellerError::from(Rejection::Unauthenticated("no".into())).status, StatusCode::UNAUTHORIZED);
+        let huge = ResellerError::from(Rejection::InvalidBody { path: None, message: "é".repeat(100_000) });
+        assert_eq!(huge.message.chars().count(), MESSAGE_MAX + 1, "cut, with an ellipsis");
     }
 }

@@ -9,6 +9,7 @@ mod common;
 
 mod analytics;
 mod app_reseller;
+mod bad_input;
 mod cli;
 mod cosell;
 mod foundation;
@@ -17,5 +18,6 @@ mod idempotency;
 mod leads;
 mod listings;
 mod openapi;
+mod ops;
 mod schema;
 mod webhooks;
