@@ -109,15 +109,6 @@ impl From<Rejection> for ResellerError {
                 Self::new(S::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", "Too many requests: rate limit exceeded")
             }
             Rejection::Unavailable => server_error(),
-            Rejection::InvalidIdempotencyKey(m) => Self::bad_request(format!("Invalid Idempotency-Key: {m}")),
-            Rejection::IdempotencyKeyReused => {
-                Self::bad_request("This Idempotency-Key was used with a different request")
-            }
-            Rejection::IdempotencyKeyInProgress => Self::new(
-                S::CONFLICT,
-                "IDEMPOTENCY_KEY_IN_PROGRESS",
-                "A request with this Idempotency-Key is still in progress",
-            ),
             Rejection::UnknownRoute => Self::new(S::NOT_FOUND, "NOT_FOUND", "No such resource"),
             Rejection::MethodNotAllowed => {
                 Self::new(S::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")

@@ -12,6 +12,7 @@ mod app_reseller;
 mod bad_input;
 mod cli;
 mod cosell;
+mod crash;
 mod foundation;
 mod hardening;
 mod idempotency;
