@@ -38,7 +38,9 @@ pub fn document() -> OpenApi {
         app_reseller_v1::PREFIX,
         app_reseller_v1::dto::DESCRIPTION
     ));
-    doc.nest(PARTNERS_PREFIX, partners_document_relative()).nest(app_reseller_v1::PREFIX, app_reseller_v1::openapi())
+    doc.nest(PARTNERS_PREFIX, partners_document_relative())
+        .nest(app_reseller_v1::PREFIX, app_reseller_v1::openapi())
+        .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::lead_openapi())
 }
 
 fn partners_document_relative() -> OpenApi {

@@ -9,6 +9,7 @@
 
 use crate::analytics::Period;
 use crate::cosell::OpportunityStatus;
+use crate::lead::{LeadStatus, LeadType};
 use crate::listing::ListingStatus;
 use crate::money::Amount;
 use chrono::NaiveDate;
@@ -43,6 +44,12 @@ pub mod types {
     pub const USER_CREATED: &str = "user.created";
     pub const COMPANY_ASSOCIATION_CREATED: &str = "company_association.created";
     pub const COMPANY_ASSOCIATION_DELETED: &str = "company_association.deleted";
+    pub const LEAD_CREATED: &str = "lead.created";
+    pub const LEAD_ASSIGNED: &str = "lead.assigned";
+    pub const LEAD_UPDATED: &str = "lead.updated";
+    pub const LEAD_STATUS_CHANGED: &str = "lead.status_changed";
+    pub const LEAD_COMPANY_ASSOCIATED: &str = "lead.company_associated";
+    pub const LEAD_CONVERTED: &str = "lead.converted";
     pub const PRODUCT_IMPORTED: &str = "product.imported";
 }
 
@@ -659,6 +666,170 @@ payload!(
     }
 );
 
+// Leads (Leads API v2). Each carries who acted, which the lead's activities show.
+
+/// The company that acted on a lead and in which capacity: `COMPANY` (a reseller, referral or
+/// developer company) or `MARKETPLACE` (a reseller manager, for the marketplace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadActor {
+    pub actor_company_id: String,
+    pub actor_company_name: String,
+    pub verb_context: String,
+}
+
+impl LeadActor {
+    fn example() -> Self {
+        LeadActor {
+            actor_company_id: "company_reseller".into(),
+            actor_company_name: "Reseller Company".into(),
+            verb_context: "COMPANY".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadCreated {
+    pub lead_id: String,
+    pub lead_type: LeadType,
+    pub status: LeadStatus,
+    pub customer_company_name: String,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadCreated,
+    types::LEAD_CREATED,
+    "lead",
+    lead_id,
+    LeadCreated {
+        lead_id: "lead_sample".into(),
+        lead_type: LeadType::Manual,
+        status: LeadStatus::Assigned,
+        customer_company_name: "Acme".into(),
+        actor: LeadActor::example(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadAssigned {
+    pub lead_id: String,
+    pub from: LeadStatus,
+    pub assignee_company_id: String,
+    pub assignee_company_name: String,
+    /// The company it was assigned to before, if any.
+    pub previous_company_id: Option<String>,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadAssigned,
+    types::LEAD_ASSIGNED,
+    "lead",
+    lead_id,
+    LeadAssigned {
+        lead_id: "lead_sample".into(),
+        from: LeadStatus::Submitted,
+        assignee_company_id: "company_reseller".into(),
+        assignee_company_name: "Reseller Company".into(),
+        previous_company_id: None,
+        actor: LeadActor {
+            actor_company_id: "company_operator".into(),
+            actor_company_name: "Marketplace".into(),
+            verb_context: "MARKETPLACE".into(),
+        },
+    }
+);
+
+/// Which of a lead's editable parts changed (`customer`, `notes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadUpdated {
+    pub lead_id: String,
+    pub fields: Vec<String>,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadUpdated,
+    types::LEAD_UPDATED,
+    "lead",
+    lead_id,
+    LeadUpdated { lead_id: "lead_sample".into(), fields: vec!["notes".into()], actor: LeadActor::example() }
+);
+
+/// A move of the lifecycle other than assignment and conversion (which have their own events):
+/// conversion requested or approved, deleted, disqualified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadStatusChanged {
+    pub lead_id: String,
+    pub from: LeadStatus,
+    pub to: LeadStatus,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadStatusChanged,
+    types::LEAD_STATUS_CHANGED,
+    "lead",
+    lead_id,
+    LeadStatusChanged {
+        lead_id: "lead_sample".into(),
+        from: LeadStatus::Assigned,
+        to: LeadStatus::PendingConversionApproval,
+        actor: LeadActor::example(),
+    }
+);
+
+/// The lead linked to an existing marketplace company and user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadCompanyAssociated {
+    pub lead_id: String,
+    pub company_id: String,
+    pub company_name: String,
+    pub user_id: String,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadCompanyAssociated,
+    types::LEAD_COMPANY_ASSOCIATED,
+    "lead",
+    lead_id,
+    LeadCompanyAssociated {
+        lead_id: "lead_sample".into(),
+        company_id: "company_customer".into(),
+        company_name: "Acme".into(),
+        user_id: "user_customer".into(),
+        actor: LeadActor::example(),
+    }
+);
+
+/// The lead became a marketplace company and user, associated with the converting reseller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadConverted {
+    pub lead_id: String,
+    pub company_id: String,
+    pub company_name: String,
+    pub user_id: String,
+    /// `false` when the lead was linked to an existing company and user.
+    pub created: bool,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadConverted,
+    types::LEAD_CONVERTED,
+    "lead",
+    lead_id,
+    LeadConverted {
+        lead_id: "lead_sample".into(),
+        company_id: "company_customer".into(),
+        company_name: "Acme".into(),
+        user_id: "user_customer".into(),
+        created: true,
+        actor: LeadActor::example(),
+    }
+);
+
 /// A catalog product written by an import (created, or updated in place).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductImported {
@@ -714,6 +885,12 @@ mod tests {
         round_trips::<UserCreated>();
         round_trips::<CompanyAssociationCreated>();
         round_trips::<CompanyAssociationDeleted>();
+        round_trips::<LeadCreated>();
+        round_trips::<LeadAssigned>();
+        round_trips::<LeadUpdated>();
+        round_trips::<LeadStatusChanged>();
+        round_trips::<LeadCompanyAssociated>();
+        round_trips::<LeadConverted>();
         round_trips::<ProductImported>();
     }
 

@@ -12,6 +12,7 @@ pub mod cosell;
 pub mod events;
 pub mod ids;
 pub mod ip;
+pub mod lead;
 pub mod listing;
 pub mod money;
 pub mod partner;

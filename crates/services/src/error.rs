@@ -60,6 +60,9 @@ pub mod codes {
     pub const ALREADY_ASSOCIATED: &str = "already_associated";
     /// `Conflict`: a company cannot be associated with itself.
     pub const SAME_COMPANY: &str = "same_company";
+    /// `Forbidden`: a lead's reseller step (conversion request, conversion) by a company it is
+    /// not assigned to.
+    pub const NOT_ASSIGNEE: &str = "not_assignee";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
     /// `Unavailable`: the store failed.
@@ -125,12 +128,14 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "company", NOT_FOUND),
         (NotFound, "company_association", NOT_FOUND),
         (NotFound, "product", NOT_FOUND),
+        (NotFound, "lead", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
         (Forbidden, "operator", OPERATOR_REQUIRED),
         (Forbidden, "api_key", SCOPE_REQUIRED),
         (Forbidden, "company", COMPANY_NOT_MANAGED),
+        (Forbidden, "lead", NOT_ASSIGNEE),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "draft", ALREADY_PUBLISHED),
@@ -264,6 +269,7 @@ mod tests {
             include_str!("auth.rs"),
             include_str!("catalog.rs"),
             include_str!("cosell.rs"),
+            include_str!("leads.rs"),
             include_str!("listings.rs"),
             include_str!("partners.rs"),
             include_str!("policy.rs"),

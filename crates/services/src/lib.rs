@@ -9,6 +9,7 @@ pub mod contention;
 pub mod cosell;
 pub mod error;
 pub mod idempotency;
+pub mod leads;
 pub mod listings;
 pub mod ops;
 pub mod partners;
@@ -103,6 +104,10 @@ impl Services {
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts { services: self }
+    }
+
+    pub fn leads(&self) -> leads::Leads<'_> {
+        leads::Leads { services: self }
     }
 
     pub fn catalog(&self) -> catalog::Catalog<'_> {

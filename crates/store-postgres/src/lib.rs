@@ -7,6 +7,7 @@ mod analytics;
 mod cosell;
 mod idempotency;
 mod kit;
+mod leads;
 mod listings;
 mod migrate;
 mod ops;

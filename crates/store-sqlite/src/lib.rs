@@ -7,6 +7,7 @@ mod conn;
 mod cosell;
 mod idempotency;
 mod kit;
+mod leads;
 mod listings;
 mod migrate;
 mod ops;

@@ -1474,6 +1474,204 @@ pub async fn idempotency_claims_lapse_are_released_and_expire(store: &dyn Store)
     assert_eq!(store.purge_idempotency_keys(fresh.expires_at).await.unwrap(), 1);
 }
 
+/// A lead with every field set.
+pub fn lead(marketplace_id: &str, lead_type: partnerd_domain::lead::LeadType, owner: Option<&str>) -> LeadRecord {
+    use partnerd_domain::lead::LeadStatus;
+    let id = new_id("lead");
+    LeadRecord {
+        id,
+        marketplace_id: marketplace_id.into(),
+        lead_type,
+        status: LeadStatus::Submitted,
+        partner: "PARTNERD".into(),
+        customer: json!({ "company": { "name": "Acme" }, "contact": { "email": "john@acme.example" } }),
+        customer_company_name: "Acme".into(),
+        search_text: "acme john@acme.example".into(),
+        notes: Some("call soon".into()),
+        custom_attributes: json!({ "tier": ["gold"] }),
+        owner_company_id: owner.map(Into::into),
+        creator_user_id: Some("user_creator".into()),
+        creator_company_id: owner.map(Into::into),
+        creator_company_name: Some("Creator Co".into()),
+        creator_role: Some("RESELLER".into()),
+        reseller_user_id: Some("user_reseller".into()),
+        reseller_company_id: owner.map(Into::into),
+        profile_company_id: Some("company_profile".into()),
+        profile_company_name: Some("Profile Co".into()),
+        profile_product: Some(json!({ "id": "p1", "name": "App", "provider": "ACME" })),
+        profile_edition: Some(json!({ "id": "e1", "name": "Pro" })),
+        referrer: json!({ "participantType": "CHANNEL", "partner": "PARTNERD" }),
+        recipient_company_id: None,
+        recipient_company_name: None,
+        converted_company_id: Some("company_x".into()),
+        converted_company_name: Some("X".into()),
+        converted_user_id: Some("user_x".into()),
+        created_at: t0(),
+        updated_at: t0() + Duration::seconds(1),
+        version: 1,
+    }
+}
+
+pub async fn every_lead_field_round_trips(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let l = lead(&m.id, partnerd_domain::lead::LeadType::Manual, Some("company_a"));
+    store.create_lead(l.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_lead(&m.id, &l.id).await.unwrap(), Some(l.clone()));
+    let mut bare = lead(&m.id, partnerd_domain::lead::LeadType::Product, None);
+    (bare.notes, bare.creator_user_id, bare.creator_company_name, bare.creator_role) = (None, None, None, None);
+    (bare.profile_product, bare.profile_edition, bare.converted_company_id) = (None, None, None);
+    store.create_lead(bare.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_lead(&m.id, &bare.id).await.unwrap(), Some(bare));
+    assert_eq!(store.get_lead("mkt_other", &l.id).await.unwrap(), None, "scoped by marketplace");
+}
+
+pub async fn leads_are_listed_as_their_viewer_sees_them(store: &dyn Store) {
+    use partnerd_domain::lead::{LeadStatus, LeadType};
+    let m = marketplace(store).await;
+    let mut own = lead(&m.id, LeadType::Manual, Some("company_a"));
+    own.customer_company_name = "beta".into();
+    own.search_text = "beta jane".into();
+    let mut assigned = lead(&m.id, LeadType::Manual, Some("company_b"));
+    assigned.recipient_company_id = Some("company_a".into());
+    assigned.status = LeadStatus::Assigned;
+    assigned.created_at = t0() + Duration::seconds(5);
+    let mut profile = lead(&m.id, LeadType::Company, Some("company_c"));
+    profile.customer_company_name = "aaron".into();
+    profile.created_at = t0() + Duration::seconds(10);
+    let product = lead(&m.id, LeadType::Product, None);
+    for l in [&own, &assigned, &profile, &product] {
+        store.create_lead(l.clone(), vec![event(types::LEAD_CREATED, "lead", &l.id, None)]).await.unwrap();
+    }
+    let filter = |viewer: &str, manager: bool| LeadFilter {
+        viewer_company_id: viewer.into(),
+        manager,
+        statuses: vec![],
+        from: None,
+        to: None,
+        search: None,
+        sort: LeadSort::Date,
+        order: SortOrder::Desc,
+    };
+    let ids = |rows: &[LeadRecord]| rows.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+    let (rows, total) = store.list_leads(&m.id, &filter("company_a", false), 0, 10).await.unwrap();
+    assert_eq!((ids(&rows), total), (vec![assigned.id.clone(), own.id.clone()], 2));
+    let (rows, total) = store.list_leads(&m.id, &filter("company_m", true), 0, 10).await.unwrap();
+    assert_eq!(total, 2, "a manager sees the profile leads, not others' manual ones");
+    assert!(ids(&rows).contains(&profile.id) && ids(&rows).contains(&product.id));
+    let (rows, total) = store.list_leads(&m.id, &filter("company_a", false), 1, 1).await.unwrap();
+    assert_eq!((ids(&rows), total), (vec![own.id.clone()], 2), "the total counts every page");
+
+    let f = LeadFilter { statuses: vec![LeadStatus::Assigned, LeadStatus::Converted], ..filter("company_a", false) };
+    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![assigned.id.clone()]);
+    let f = LeadFilter { search: Some("JANE".into()), ..filter("company_a", false) };
+    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![own.id.clone()]);
+    let f = LeadFilter { search: Some("%".into()), ..filter("company_a", false) };
+    assert_eq!(store.list_leads(&m.id, &f, 0, 10).await.unwrap().1, 0, "LIKE wildcards are literal");
+    let f = LeadFilter { from: Some(t0() + Duration::seconds(1)), ..filter("company_a", false) };
+    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![assigned.id.clone()]);
+    let f = LeadFilter { to: Some(t0()), ..filter("company_a", false) };
+    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![own.id.clone()]);
+    let f = LeadFilter { sort: LeadSort::CompanyName, order: SortOrder::Asc, ..filter("company_m", true) };
+    let (rows, _) = store.list_leads(&m.id, &f, 0, 10).await.unwrap();
+    assert_eq!(ids(&rows), vec![profile.id.clone(), product.id.clone()], "by company name, case-insensitively");
+    assert_eq!(store.list_leads("mkt_other", &filter("company_a", false), 0, 10).await.unwrap().1, 0);
+
+    // Updates name the version they read.
+    let mut next = own.clone();
+    next.status = LeadStatus::Deleted;
+    next.version = 2;
+    store.update_lead(next.clone(), 1, vec![]).await.unwrap();
+    assert_eq!(store.get_lead(&m.id, &own.id).await.unwrap(), Some(next.clone()));
+    let mut stale = own.clone();
+    stale.version = 2;
+    assert!(matches!(store.update_lead(stale, 1, vec![]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_lead(&m.id, &own.id).await.unwrap(), Some(next));
+}
+
+pub async fn a_refused_conversion_writes_nothing(store: &dyn Store) {
+    use partnerd_domain::lead::{LeadStatus, LeadType};
+    let m = marketplace(store).await;
+    let existing = account_company(&m.id, "Existing");
+    store.create_company(existing.clone(), None, vec![]).await.unwrap();
+    let taken = account_user(&m.id, "john@acme.example");
+    store
+        .create_account_user(NewAccountUser { user: taken, company_id: existing.id.clone(), roles: vec![] }, vec![])
+        .await
+        .unwrap();
+    let l = lead(&m.id, LeadType::Manual, Some("company_a"));
+    store.create_lead(l.clone(), vec![]).await.unwrap();
+    let convert = |email: &str| {
+        let company = account_company(&m.id, "Acme");
+        let user = account_user(&m.id, email);
+        let mut next = l.clone();
+        (next.status, next.version) = (LeadStatus::Converted, 2);
+        (next.converted_company_id, next.converted_user_id) = (Some(company.id.clone()), Some(user.id.clone()));
+        let conversion = LeadConversion {
+            user: Some(NewAccountUser { user, company_id: company.id.clone(), roles: vec![] }),
+            company: Some(company),
+            association: None,
+        };
+        (next, conversion)
+    };
+    let (next, conversion) = convert("john@acme.example");
+    let company_id = conversion.company.as_ref().unwrap().id.clone();
+    let e = store.convert_lead(next, 1, conversion, vec![event(types::LEAD_CONVERTED, "lead", &l.id, None)]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == EMAIL_TAKEN), "{e:?}");
+    assert_eq!(store.get_lead(&m.id, &l.id).await.unwrap(), Some(l.clone()));
+    assert_eq!(store.get_company(&m.id, &company_id).await.unwrap(), None, "nothing half-written");
+    assert!(store.events_for_subject(&m.id, &l.id).await.unwrap().is_empty());
+
+    let (next, conversion) = convert("new@acme.example");
+    let (company_id, user_id) = (next.converted_company_id.clone().unwrap(), next.converted_user_id.clone().unwrap());
+    store.convert_lead(next.clone(), 1, conversion, vec![]).await.unwrap();
+    assert_eq!(store.get_lead(&m.id, &l.id).await.unwrap(), Some(next));
+    assert!(store.get_company(&m.id, &company_id).await.unwrap().is_some());
+    let members = store.user_memberships(&m.id, &[user_id]).await.unwrap();
+    assert_eq!(members.iter().map(|x| x.company_id.as_str()).collect::<Vec<_>>(), [company_id.as_str()]);
+    // A second conversion from the same version is refused.
+    let (again, conversion) = convert("other@acme.example");
+    assert!(matches!(store.convert_lead(again, 1, conversion, vec![]).await, Err(StoreError::Conflict(_))));
+}
+
+fn account_company(marketplace_id: &str, name: &str) -> CompanyRecord {
+    CompanyRecord {
+        id: new_id("company"),
+        marketplace_id: marketplace_id.into(),
+        name: name.into(),
+        kind: "customer".into(),
+        external_id: None,
+        phone: None,
+        website: None,
+        company_size: None,
+        is_reseller: false,
+        is_referral: false,
+        is_developer: false,
+        is_channel_admin: false,
+        is_customer: true,
+        enabled: true,
+        active: true,
+        created_by_company_id: None,
+        settings: json!([]),
+        tax_exemptions: json!([]),
+        created_at: t0(),
+        num_users: 0,
+    }
+}
+
+fn account_user(marketplace_id: &str, email: &str) -> UserRecord {
+    UserRecord {
+        id: new_id("user"),
+        marketplace_id: marketplace_id.into(),
+        email: email.into(),
+        first_name: Some("John".into()),
+        last_name: None,
+        external_id: None,
+        activated: false,
+        enabled: true,
+        created_at: t0(),
+    }
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -1527,6 +1725,9 @@ macro_rules! store_contract_tests {
             every_key_partner_and_event_field_round_trips,
             idempotency_keys_are_claimed_once_then_replayed,
             idempotency_claims_lapse_are_released_and_expire,
+            every_lead_field_round_trips,
+            leads_are_listed_as_their_viewer_sees_them,
+            a_refused_conversion_writes_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -11,11 +11,13 @@
 mod accounts;
 pub mod contract;
 pub mod kit;
+mod leads;
 pub mod ops;
 mod records;
 pub mod schema;
 
 pub use accounts::*;
+pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
 
 pub use records::*;
@@ -383,8 +385,9 @@ pub trait Store:
     + CosellStore
     + AnalyticsStore
     + WebhookStore
-    + IdempotencyStore
     + AccountStore
+    + IdempotencyStore
+    + LeadStore
     + OpsStore
     + Send
     + Sync

@@ -590,7 +590,12 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
-        let methods = [("get", &mut item.get), ("post", &mut item.post), ("delete", &mut item.delete)];
+        let methods = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ];
         for (method, op) in methods {
             if let Some(op) = op {
                 let words: Vec<&str> =

@@ -162,6 +162,9 @@ impl From<ServiceError> for ResellerError {
             (ErrorKind::Forbidden, _, OPERATOR_REQUIRED) => {
                 Self::forbidden("Only the marketplace operator may do this")
             }
+            (ErrorKind::Forbidden, _, NOT_ASSIGNEE) => {
+                Self::forbidden("Only the company the lead is assigned to may do this")
+            }
             (ErrorKind::Forbidden, entity, code) => Self::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, _, RESELLER_REQUIRED) => {
                 conflict("RESELLER_REQUIRED", "The reseller company is not a reseller company")

@@ -16,6 +16,7 @@ mod associations;
 mod catalog;
 pub mod dto;
 mod error;
+mod leads;
 
 pub use error::{ErrorBody, ResellerError};
 
@@ -50,6 +51,29 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(associations::delete))
         .routes(routes!(catalog::products))
         .routes(routes!(catalog::editions))
+}
+
+fn lead_routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(leads::list, leads::create))
+        .routes(routes!(leads::get, leads::update, leads::discard))
+        .routes(routes!(leads::activities))
+        .routes(routes!(leads::assign))
+        .routes(routes!(leads::associate))
+        .routes(routes!(leads::convert))
+        .routes(routes!(leads::approve))
+        .routes(routes!(leads::request_conversion))
+}
+
+/// The Leads API v2 document (paths relative to [`LEAD_PREFIX`]).
+pub fn lead_openapi() -> OpenApi {
+    dto::complete(lead_routes().split_for_parts().1)
+}
+
+/// The Leads API v2 router (under [`LEAD_PREFIX`]), on the family's conventions.
+pub fn lead_router(services: Services) -> Router<Services> {
+    let (router, _) = lead_routes().split_for_parts();
+    reserved(router, services)
 }
 
 /// The surface's OpenAPI document (paths relative to [`PREFIX`]).

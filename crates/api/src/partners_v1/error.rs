@@ -183,6 +183,9 @@ impl From<ServiceError> for ApiError {
             (ErrorKind::Forbidden, _, COMPANY_NOT_MANAGED) => {
                 ApiError::forbidden("This API key may not act for the given company")
             }
+            (ErrorKind::Forbidden, _, NOT_ASSIGNEE) => {
+                ApiError::forbidden("Only the company the lead is assigned to may do this")
+            }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::concurrent_change(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {

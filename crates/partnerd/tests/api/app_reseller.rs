@@ -604,7 +604,7 @@ on_both_backends!(bad_requests_answer_in_the_family_shape, |backend| async move 
 
     // Unknown paths and methods under every prefix of the family.
     for path in
-        [format!("{AR}/nowhere"), "/api/lead/v2/leads".to_owned(), "/api/opportunities/o1/requestReview".to_owned()]
+        [format!("{AR}/nowhere"), "/api/lead/v2/nowhere".to_owned(), "/api/opportunities/o1/requestReview".to_owned()]
     {
         let (s, e) = app.read(&path, &r.api_key).await;
         assert_eq!(s, 404, "{path}");

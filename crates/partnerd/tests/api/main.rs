@@ -16,6 +16,7 @@ mod crash;
 mod foundation;
 mod hardening;
 mod idempotency;
+mod leads;
 mod listings;
 mod openapi;
 mod ops;

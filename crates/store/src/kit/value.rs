@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::cosell::OpportunityStatus;
+use partnerd_domain::lead::{LeadStatus, LeadType};
 use partnerd_domain::listing::ListingStatus;
 use partnerd_domain::partner::Role;
 use std::borrow::Cow;
@@ -159,7 +160,7 @@ macro_rules! named_column {
     )*};
 }
 
-named_column!(OpportunityStatus, ListingStatus);
+named_column!(OpportunityStatus, ListingStatus, LeadStatus, LeadType);
 
 /// Roles as one comma-separated column; an unknown role is an error, not a dropped role.
 impl ToValue for Vec<Role> {

@@ -1,0 +1,110 @@
+//! Leads: the record declaration and the list query, written once for both dialects.
+
+use crate::kit::{Dialect, Filter, Order, Query, Table, Value};
+use crate::{LeadFilter, LeadRecord, LeadSort, SortOrder, record, sql, versioned};
+use partnerd_domain::lead::{BEFORE_MANAGERS, LeadType};
+use std::borrow::Cow;
+
+record! {
+    LeadRecord in "leads" as "l" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        lead_type: fixed "lead_type",
+        status: set "status",
+        partner: fixed "partner",
+        customer: set "customer",
+        customer_company_name: set "customer_company_name",
+        search_text: set "search_text",
+        notes: set "notes",
+        custom_attributes: fixed "custom_attributes",
+        owner_company_id: fixed "owner_company_id",
+        creator_user_id: fixed "creator_user_id",
+        creator_company_id: fixed "creator_company_id",
+        creator_company_name: fixed "creator_company_name",
+        creator_role: fixed "creator_role",
+        reseller_user_id: fixed "reseller_user_id",
+        reseller_company_id: fixed "reseller_company_id",
+        profile_company_id: fixed "profile_company_id",
+        profile_company_name: fixed "profile_company_name",
+        profile_product: fixed "profile_product",
+        profile_edition: fixed "profile_edition",
+        referrer: fixed "referrer",
+        recipient_company_id: set "recipient_company_id",
+        recipient_company_name: set "recipient_company_name",
+        converted_company_id: set "converted_company_id",
+        converted_company_name: set "converted_company_name",
+        converted_user_id: set "converted_user_id",
+        created_at: fixed "created_at",
+        updated_at: set "updated_at",
+        version: set "version",
+    }
+}
+
+versioned!(LeadRecord, "lead", (), "");
+
+/// `$1` marketplace, `$2` id.
+pub static GET_LEAD: Query =
+    sql!("SELECT {} FROM leads l WHERE l.marketplace_id = $1 AND l.id = $2", LeadRecord::select_list());
+
+fn text(s: &str) -> Value<'static> {
+    Value::Text(Cow::Owned(s.to_owned()))
+}
+
+/// The count and the page of the leads a viewer sees (`domain::lead::visible` as SQL), and the filter binding both. The count
+/// has the same visibility condition as the page, so a total never reveals a hidden lead.
+pub fn list_leads(
+    dialect: Dialect,
+    marketplace_id: &str,
+    filter: &LeadFilter,
+    offset: u64,
+    limit: u32,
+) -> (String, String, Filter) {
+    let mut f = Filter::new(dialect);
+    f.eq("l.marketplace_id", text(marketplace_id));
+    let viewer = text(&filter.viewer_company_id);
+    if filter.manager {
+        let [a, b, c] = BEFORE_MANAGERS.map(|s| text(s.as_str()));
+        f.and(
+            "(l.owner_company_id = ? OR l.recipient_company_id = ? OR l.lead_type <> ? OR l.status IN (?, ?, ?))",
+            [viewer.clone(), viewer, text(LeadType::Manual.as_str()), a, b, c],
+        );
+    } else {
+        f.and("(l.owner_company_id = ? OR l.recipient_company_id = ?)", [viewer.clone(), viewer]);
+    }
+    if !filter.statuses.is_empty() {
+        f.is_in("l.status", filter.statuses.iter().map(|s| text(s.as_str())));
+    }
+    if let Some(from) = filter.from {
+        f.gte("l.created_at", Value::Time(from));
+    }
+    if let Some(to) = filter.to {
+        f.lte("l.created_at", Value::Time(to));
+    }
+    if let Some(s) = &filter.search {
+        let mut p = String::from("%");
+        for ch in s.to_lowercase().chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(ch);
+        }
+        p.push('%');
+        f.and("l.search_text LIKE ? ESCAPE '\\'", [Value::Text(Cow::Owned(p))]);
+    }
+    let count = format!("SELECT COUNT(*) FROM leads l{}", f.conditions());
+    let order = match filter.order {
+        SortOrder::Asc => Order::Asc,
+        SortOrder::Desc => Order::Desc,
+    };
+    let tie = match filter.order {
+        SortOrder::Asc => "l.id ASC",
+        SortOrder::Desc => "l.id DESC",
+    };
+    match filter.sort {
+        LeadSort::Date => f.order_by(&[("l.created_at", order)], tie),
+        LeadSort::CompanyName => f.order_by(&[("LOWER(l.customer_company_name)", order), ("l.created_at", order)], tie),
+    };
+    f.page(limit, offset);
+    let page = format!("SELECT {} FROM leads l{}", LeadRecord::select_list(), f.clause());
+    (count, page, f)
+}
