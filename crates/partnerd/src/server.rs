@@ -110,6 +110,25 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
     })
 }
 
+/// How often `serve` deletes `Idempotency-Key`s whose 24 hours are over. Expired keys are
+/// already ignored (a new claim takes them over); this only bounds the table.
+pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Purges expired idempotency keys now and then every `every`. Any process may: the delete is
+/// idempotent across processes.
+fn spawn_idempotency_purge(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.idempotency().purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "purged expired idempotency keys"),
+                Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 /// Starts with the default [`HttpLimits`].
 pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     start_with(opts, HttpLimits::default()).await
@@ -132,6 +151,7 @@ pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<Runni
         services.auth().spawn_invalidation(opts.invalidation_interval),
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
+        spawn_idempotency_purge(services.clone(), IDEMPOTENCY_PURGE_INTERVAL),
     ];
     let app = partnerd_api::router(services.clone());
     let (tx, rx) = oneshot::channel::<()>();

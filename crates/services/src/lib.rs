@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod auth;
 pub mod cosell;
 pub mod error;
+pub mod idempotency;
 pub mod listings;
 pub mod partners;
 pub mod plans;
@@ -116,6 +117,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.
+    pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
+        idempotency::Idempotency { services: self }
     }
 
     /// For the delivery worker.

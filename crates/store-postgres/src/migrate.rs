@@ -8,6 +8,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "listings", include_str!("../migrations/0002_listings.sql")),
     (3, "cosell_analytics", include_str!("../migrations/0003_cosell_analytics.sql")),
     (4, "webhooks", include_str!("../migrations/0004_webhooks.sql")),
+    // 5 is SQLite's alone (a column format PostgreSQL never had).
+    (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
 ];
 /// Arbitrary, fixed: "partnerd" in ASCII.

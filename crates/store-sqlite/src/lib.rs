@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod conn;
 mod cosell;
+mod idempotency;
 mod kit;
 mod listings;
 mod migrate;

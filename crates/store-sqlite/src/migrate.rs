@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "cosell_analytics", include_str!("../migrations/0003_cosell_analytics.sql")),
     (4, "webhooks", include_str!("../migrations/0004_webhooks.sql")),
     (5, "allowed_ips_json", include_str!("../migrations/0005_allowed_ips_json.sql")),
+    (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
 ];
 

@@ -1269,6 +1269,94 @@ pub async fn every_key_partner_and_event_field_round_trips(store: &dyn Store) {
     );
 }
 
+fn idempotency_claim(scope: &str, key: &str, fingerprint: &str, at: DateTime<Utc>) -> IdempotencyRecord {
+    IdempotencyRecord {
+        scope: scope.into(),
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+        claim_token: new_id("claim"),
+        created_at: at,
+        locked_until: at + Duration::seconds(60),
+        expires_at: at + Duration::hours(24),
+        response: None,
+    }
+}
+
+fn idempotent_response() -> IdempotentResponse {
+    IdempotentResponse {
+        status: 201,
+        headers: vec!["content-type".into(), "application/json".into(), "location".into(), "/x/1".into()],
+        body: b"{\"id\":\"x\x00\xff\"}".to_vec(),
+    }
+}
+
+pub async fn idempotency_keys_are_claimed_once_then_replayed(store: &dyn Store) {
+    let t = t0();
+    // Six claimants at once: exactly one holds the key.
+    let claims: Vec<IdempotencyRecord> = (0..6).map(|_| idempotency_claim("m/partner:a", "k1", "f1", t)).collect();
+    let claim = |i: usize| store.claim_idempotency_key(&claims[i], t);
+    let (r0, r1, r2, r3, r4, r5) = tokio::join!(claim(0), claim(1), claim(2), claim(3), claim(4), claim(5));
+    let outcomes: Vec<Option<IdempotencyRecord>> = [r0, r1, r2, r3, r4, r5].into_iter().map(Result::unwrap).collect();
+    let winners: Vec<usize> = outcomes.iter().enumerate().filter(|(_, o)| o.is_none()).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let first = &claims[winners[0]];
+    for held in outcomes.iter().flatten() {
+        assert_eq!(held, first, "the others see the holder's claim, every field");
+    }
+    // Another scope's same key is another key.
+    assert_eq!(store.claim_idempotency_key(&idempotency_claim("m/partner:b", "k1", "f1", t), t).await.unwrap(), None);
+
+    let response = idempotent_response();
+    let other = &claims[(winners[0] + 1) % claims.len()];
+    assert!(!store.complete_idempotency_key(&first.scope, &first.key, &other.claim_token, &response).await.unwrap());
+    assert!(store.complete_idempotency_key(&first.scope, &first.key, &first.claim_token, &response).await.unwrap());
+    assert!(
+        !store.complete_idempotency_key(&first.scope, &first.key, &first.claim_token, &response).await.unwrap(),
+        "completed once"
+    );
+    // A completed key is not released, and later claims (even after the lock would have
+    // lapsed) find the stored response.
+    store.release_idempotency_key(&first.scope, &first.key, &first.claim_token).await.unwrap();
+    let later = t + Duration::hours(2);
+    let held = store.claim_idempotency_key(&idempotency_claim("m/partner:a", "k1", "f2", later), later).await.unwrap();
+    assert_eq!(held, Some(IdempotencyRecord { response: Some(response), ..first.clone() }));
+}
+
+pub async fn idempotency_claims_lapse_are_released_and_expire(store: &dyn Store) {
+    let t = t0();
+    let first = idempotency_claim("m/operator:c", "k", "f1", t);
+    assert_eq!(store.claim_idempotency_key(&first, t).await.unwrap(), None);
+    let soon = t + Duration::seconds(59);
+    let held = store.claim_idempotency_key(&idempotency_claim("m/operator:c", "k", "f1", soon), soon).await.unwrap();
+    assert_eq!(held.map(|h| h.claim_token), Some(first.claim_token.clone()), "still locked");
+    // The first claimant never finished: after its lock the key is usable again.
+    let lapsed = t + Duration::seconds(60);
+    let second = idempotency_claim("m/operator:c", "k", "f2", lapsed);
+    assert_eq!(store.claim_idempotency_key(&second, lapsed).await.unwrap(), None);
+    assert!(
+        !store.complete_idempotency_key("m/operator:c", "k", &first.claim_token, &idempotent_response()).await.unwrap(),
+        "the lapsed claimant cannot complete the key it lost"
+    );
+    // A released claim frees the key at once; releasing someone else's claim does nothing.
+    store.release_idempotency_key("m/operator:c", "k", &first.claim_token).await.unwrap();
+    let third = idempotency_claim("m/operator:c", "k", "f3", lapsed);
+    assert!(store.claim_idempotency_key(&third, lapsed).await.unwrap().is_some());
+    store.release_idempotency_key("m/operator:c", "k", &second.claim_token).await.unwrap();
+    assert_eq!(store.claim_idempotency_key(&third, lapsed).await.unwrap(), None);
+    assert!(
+        store.complete_idempotency_key("m/operator:c", "k", &third.claim_token, &idempotent_response()).await.unwrap()
+    );
+
+    // Completed keys expire 24 hours after their claim: purged, then claimable anew.
+    let other = idempotency_claim("m/operator:c", "other", "f", t + Duration::hours(1));
+    assert_eq!(store.claim_idempotency_key(&other, other.created_at).await.unwrap(), None);
+    assert_eq!(store.purge_idempotency_keys(third.expires_at - Duration::seconds(1)).await.unwrap(), 0);
+    let fresh = idempotency_claim("m/operator:c", "k", "f4", third.expires_at);
+    assert!(store.claim_idempotency_key(&fresh, third.expires_at).await.unwrap().is_none(), "expired: taken over");
+    assert_eq!(store.purge_idempotency_keys(other.expires_at).await.unwrap(), 1, "only the expired one");
+    assert_eq!(store.purge_idempotency_keys(fresh.expires_at).await.unwrap(), 1);
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -1317,6 +1405,8 @@ macro_rules! store_contract_tests {
             every_report_field_round_trips,
             every_webhook_and_delivery_field_round_trips,
             every_key_partner_and_event_field_round_trips,
+            idempotency_keys_are_claimed_once_then_replayed,
+            idempotency_claims_lapse_are_released_and_expire,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -16,6 +16,7 @@ pub mod schema;
 
 pub use accounts::*;
 pub use records::*;
+pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -305,6 +306,35 @@ pub fn fair_share<T>(candidates: Vec<T>, webhook_of: impl Fn(&T) -> &str, per_we
     chosen
 }
 
+/// `Idempotency-Key`s. Each method is its own transaction: the claim commits before the
+/// request runs, so other requests (and other processes) see it while it runs.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `claim.scope`/`claim.key` for `claim.claim_token`: a new row, or a taken-over one
+    /// whose key expired or whose claim's lock lapsed (at `now`). `None` when the claim is this
+    /// request's; otherwise the row another request holds or completed.
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
+
+    /// Stores the response of the claim's holder; `false` when the claim is no longer its own.
+    async fn complete_idempotency_key(
+        &self,
+        scope: &str,
+        key: &str,
+        claim_token: &str,
+        response: &IdempotentResponse,
+    ) -> StoreResult<bool>;
+
+    /// Gives an unfinished claim up (its request failed), so a retry runs again.
+    async fn release_idempotency_key(&self, scope: &str, key: &str, claim_token: &str) -> StoreResult<()>;
+
+    /// Deletes keys expired at `now`; how many.
+    async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -316,6 +346,7 @@ pub trait Store:
     + AnalyticsStore
     + WebhookStore
     + AccountStore
+    + IdempotencyStore
     + Send
     + Sync
     + 'static

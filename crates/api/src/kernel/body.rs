@@ -2,8 +2,9 @@
 
 use super::Rejection;
 use crate::MAX_BODY_BYTES;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
@@ -69,12 +70,16 @@ fn without_position(m: &str) -> String {
 const DRAIN_LIMIT: usize = 8 * MAX_BODY_BYTES;
 
 async fn read_limited(req: Request) -> Result<Bytes, Rejection> {
-    let declared =
-        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let (parts, body) = req.into_parts();
+    read_body(&parts.headers, body).await
+}
+
+/// The body, up to [`MAX_BODY_BYTES`], with the same refusals as [`json_body`]'s.
+pub(super) async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Bytes, Rejection> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > DRAIN_LIMIT) {
         return Err(Rejection::PayloadTooLarge);
     }
-    let mut body = req.into_body();
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {

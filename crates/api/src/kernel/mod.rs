@@ -7,16 +7,23 @@
 //!    `JsonOrEmpty<T>`, `Query<T>` and `Caller` rejecting in that shape;
 //! 3. `.layer(from_fn_with_state(services, kernel::guard::<ItsError>))` on its router, and
 //!    `kernel::unknown_route::<ItsError>` / `kernel::method_not_allowed::<ItsError>` as its
-//!    fallbacks, so every path under its prefix answers in its shape.
+//!    fallbacks, so every path under its prefix answers in its shape;
+//! 4. `.route_layer(from_fn_with_state((services, PREFIX), kernel::idempotency::<ItsError>))`
+//!    before the guard's `layer`, so every POST honours `Idempotency-Key` (after authentication
+//!    and rate limits, which the guard applies first); `PREFIX` is where the surface is served.
 
 mod body;
 mod guard;
+mod idempotency;
+#[cfg(test)]
+mod idempotency_tests;
 mod query;
 #[cfg(test)]
-mod surface_tests;
+pub(crate) mod surface_tests;
 
 pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
+pub use idempotency::{IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, idempotency};
 pub use query::{Bounded, FromParam, Param, query};
 
 use axum::Json;
@@ -54,6 +61,13 @@ pub enum Rejection {
     UnknownRoute,
     /// The path exists, the method does not (axum adds `Allow`).
     MethodNotAllowed,
+    /// An `Idempotency-Key` header that is not 1–255 printable ASCII characters, or sent twice:
+    /// the problem, as words that follow the header's name.
+    InvalidIdempotencyKey(&'static str),
+    /// The `Idempotency-Key` was used before for a different request (method, path or body).
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInProgress,
 }
 
 impl Rejection {
@@ -72,6 +86,9 @@ impl Rejection {
             Rejection::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::UnknownRoute => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            // Stripe's statuses; a surface may word a reused key as its own validation error.
+            Rejection::InvalidIdempotencyKey(_) | Rejection::IdempotencyKeyReused => StatusCode::BAD_REQUEST,
+            Rejection::IdempotencyKeyInProgress => StatusCode::CONFLICT,
         }
     }
 }

@@ -71,7 +71,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `VALIDATION_ERROR`, `RATE_LIMITED`,
     /// `SERVER_ERROR`, and where the documents are silent `BAD_REQUEST` (a body that could not
-    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`.
+    /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `CONFLICT`
+    /// (a request with the same `Idempotency-Key` is still running).
     #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// For `VALIDATION_ERROR`, the first problem as a sentence ("The title field is required").
@@ -95,6 +96,7 @@ enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    Conflict,
 }
 
 /// Times: ISO-8601 UTC to the second with a `Z`.
@@ -132,6 +134,19 @@ is not exactly one JSON value (the parser's line and column in `details.body`), 
 the field; so is a query parameter with a bad value (every one is named), while unknown query \
 parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
 
+**Decision: Idempotency-Key.** Every `POST` accepts `Idempotency-Key: <1–255 printable ASCII \
+characters>`, with Stripe's semantics. The first request with a key runs and its response \
+(status, body, `Content-Type`, `Location`) is kept for 24 hours, for the key's partner (or the \
+operator) alone. A retry with the same key and the same request (method, path, query and body \
+bytes) gets that response again with `Idempotent-Replayed: true` and changes nothing. The same \
+key on a different request is refused with 422 `VALIDATION_ERROR` naming `Idempotency-Key`; a \
+retry while the first request still runs gets 409 `CONFLICT` (retry later). Responses with a 5xx \
+status are not kept, so their retry runs again; 4xx responses are kept like any other. A \
+malformed key is 422 `VALIDATION_ERROR` naming `Idempotency-Key`. Authentication and rate \
+limits come first: replays and refusals count against the limit like any request. A request \
+whose process died while it ran keeps its key busy (409) for 60 seconds, then the key may be \
+used again.
+
 **Decision: webhook deliveries.** `POST` of `{id, type, timestamp, data}` (`id` = the event id, \
 `evt_…`) with `Content-Type: application/json`; `X-Vellocity-Signature` = hex HMAC-SHA256 of the \
 raw body keyed with the secret's bytes (the document's `verify_webhook` verifies it); and \
@@ -156,6 +171,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("413", "PayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
     ("422", "ValidationError", "Invalid parameters; `details` is {field: [message, …]}"),
+    ("409", "IdempotencyInProgress", "A request with this Idempotency-Key is still running (`CONFLICT`); retry later"),
     ("429", "RateLimited", "A window of the plan is exhausted; see Retry-After"),
     ("500", "ServerError", "Storage failure (details are logged, not returned)"),
 ];
@@ -180,10 +196,18 @@ fn common_headers() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
     ]
 }
 
+/// `Idempotent-Replayed: true` on a POST's replayed response.
+fn replayed_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some("`true` when this is the kept response of an earlier request with the same Idempotency-Key"))
+        .build()
+}
+
 /// Completes the document the operations' attributes describe: info, bearer security, the
 /// error responses each operation can give (every one: 401, 403, 429, 500; with a body: 400,
-/// 413, 415, 422; with path or query parameters: 404 / 422), `X-Partner-ID`, and the headers
-/// of every response.
+/// 413, 415, 422; with path or query parameters: 404 / 422; every POST: 409, 422),
+/// `X-Partner-ID`, `Idempotency-Key` on POSTs, and the headers of every response.
 pub fn complete(mut doc: OpenApi) -> OpenApi {
     doc.info.title = "partnerd Partner API".into();
     doc.info.version = "1.0".into();
@@ -215,6 +239,8 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         if *status == "429" {
             response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
         }
+        // Kept 4xx answers of POSTs are replayed too.
+        response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -231,14 +257,14 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 let words: Vec<&str> =
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
-                complete_operation(op);
+                complete_operation(op, method == "post");
             }
         }
     }
     doc
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, post: bool) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
@@ -262,6 +288,29 @@ fn complete_operation(op: &mut Operation) {
     if has_path {
         errors.push("404");
     }
+    if post {
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1–255 printable ASCII characters. The first request's response is kept for 24 hours and \
+                     replayed (`Idempotent-Replayed: true`) to retries with the same key and request; the same key \
+                     on another request is 422, while the first still runs 409.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[ -~]+$")),
+                ))
+                .build(),
+        );
+        // The layer reads the body of a POST with a key, whatever the operation.
+        errors.extend(["409", "413", "422"]);
+    }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses
             .responses
@@ -272,6 +321,9 @@ fn complete_operation(op: &mut Operation) {
         if let RefOr::T(r) = response {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
+            }
+            if post {
+                r.headers.entry("Idempotent-Replayed".into()).or_insert_with(replayed_header);
             }
         }
     }

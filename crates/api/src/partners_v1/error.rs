@@ -11,6 +11,9 @@ use partnerd_services::webhooks::MAX_WEBHOOKS;
 use partnerd_services::{ErrorKind, ServiceError};
 use std::collections::BTreeMap;
 
+/// The header's name as `details` names it.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -47,6 +50,11 @@ impl ApiError {
     /// Not in the document's table: a body that could not be read at all.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    /// Not in the document's table: a request with this `Idempotency-Key` is still running.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONFLICT", message)
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -191,6 +199,14 @@ impl From<Rejection> for ApiError {
             Rejection::Unavailable => ApiError::server_error(),
             Rejection::UnknownRoute => ApiError::not_found("Resource"),
             Rejection::MethodNotAllowed => ApiError::method_not_allowed(),
+            Rejection::InvalidIdempotencyKey(problem) => ApiError::validation_single(IDEMPOTENCY_KEY, problem),
+            Rejection::IdempotencyKeyReused => ApiError::validation_single(
+                IDEMPOTENCY_KEY,
+                "was used for a different request (method, path or body); use a new key",
+            ),
+            Rejection::IdempotencyKeyInProgress => {
+                ApiError::conflict("A request with this Idempotency-Key is still being processed; retry later")
+            }
         }
     }
 }

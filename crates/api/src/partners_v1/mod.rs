@@ -61,6 +61,11 @@ pub fn router(services: Services) -> Router<Services> {
     router
         .method_not_allowed_fallback(kernel::method_not_allowed::<ApiError>)
         .fallback(kernel::unknown_route::<ApiError>)
+        // Routes only, inside the guard: authenticated and counted first.
+        .route_layer(axum::middleware::from_fn_with_state(
+            (services.clone(), crate::PARTNERS_PREFIX),
+            kernel::idempotency::<ApiError>,
+        ))
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
         .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ApiError>))
 }

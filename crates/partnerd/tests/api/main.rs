@@ -13,6 +13,7 @@ mod cli;
 mod cosell;
 mod foundation;
 mod hardening;
+mod idempotency;
 mod listings;
 mod openapi;
 mod schema;

@@ -45,11 +45,14 @@ impl Filter {
         let mut values = values.into_iter();
         for (i, part) in condition.split('?').enumerate() {
             if i > 0 {
-                let p = self.bind(values.next().unwrap_or(Value::Null));
+                let v = values.next();
+                debug_assert!(v.is_some(), "fewer values than `?` in {condition}");
+                let p = self.bind(v.unwrap_or(Value::Null));
                 self.conditions.push_str(&p);
             }
             self.conditions.push_str(part);
         }
+        debug_assert!(values.next().is_none(), "more values than `?` in {condition}");
         self.condition_args = self.args.len();
         self
     }

@@ -16,6 +16,16 @@
 //! - [`Filter`]: the where-clause builder for dynamic filters (`gte`/`lte` ranges, `in`,
 //!   `+field`/`-field` sorts).
 //!
+//! ## Adding a record
+//!
+//! 1. Declare it with `record!` (and `versioned!` if writes name the version they read) in
+//!    `schema/<aggregate>.rs`, beside the SQL both dialects accept, written once with `sql!`.
+//! 2. In each backend, call `insert`, `query_one`/`query_opt`/`query_all`, `execute` or
+//!    `versioned_update` with those statements; write per backend only what one dialect
+//!    cannot say.
+//! 3. Add a contract case that writes every field with a non-default value and reads it back
+//!    equal, and list it in `store_contract_tests!` (a test fails until you do).
+//!
 //! ## Why a hand-written filter builder and not `sea-query`
 //!
 //! Measured on this machine (2 cores) in a scratch crate outside the repository, building the
@@ -41,7 +51,9 @@
 //! against this one, three alternating runs on a loaded 2-core machine) found no regression:
 //! `get_listing` 3.7–4.9 → 3.5–4.0 µs, `list_listings` (20) 49–64 → 51–66 µs, `get_opportunity`
 //! 25–27 → 24–31 µs, claims 14–23 → 10–14 µs per delivery; writes (32 concurrent, group commit)
-//! stay fsync-bound and within run-to-run noise.
+//! stay fsync-bound and within run-to-run noise. On PostgreSQL the round trip dominates: the
+//! client's CPU time for 20 000 `get_listing` and 5 000 `list_listings` (with seeding) was
+//! 1.22–1.34 s before and 1.22–1.32 s after (`perf stat` task-clock, two runs each).
 
 mod filter;
 mod record;

@@ -88,7 +88,8 @@ pub trait Table: Columns {
 #[derive(Debug)]
 pub struct Statements {
     pub insert: String,
-    /// `UPDATE … SET <set columns> WHERE <key and guard columns>`.
+    /// `UPDATE … SET <set columns> WHERE <key and guard columns>`; empty for a record with no
+    /// `set` column (written once, never updated).
     pub update: String,
 }
 
@@ -108,7 +109,11 @@ impl Statements {
             cols.iter().filter(|c| c.role.updated()).map(|c| format!("{} = {}", c.name, next())).collect();
         let matched: Vec<String> =
             cols.iter().filter(|c| c.role.matched()).map(|c| format!("{} = {}", c.name, next())).collect();
-        let update = format!("UPDATE {} SET {} WHERE {}", T::TABLE, set.join(", "), matched.join(" AND "));
+        let update = if set.is_empty() {
+            String::new()
+        } else {
+            format!("UPDATE {} SET {} WHERE {}", T::TABLE, set.join(", "), matched.join(" AND "))
+        };
         Self { insert, update }
     }
 }

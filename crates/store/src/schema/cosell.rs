@@ -73,3 +73,49 @@ pub fn list(
     let page = format!("SELECT {} {FROM}{}", OpportunityRecord::select_list(), f.clause());
     (count, page, f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kit::Versioned;
+
+    #[test]
+    fn the_declaration_derives_every_statement() {
+        let pg = OpportunityRecord::statements(Dialect::Postgres);
+        assert_eq!(
+            pg.insert,
+            "INSERT INTO opportunities (id, marketplace_id, owner_partner_id, cosell_partner_id, customer_name, \
+             deal_value_cents, currency, description, expected_close_date, status, notes, created_by, created_at, \
+             updated_at, closed_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        );
+        assert_eq!(
+            pg.update,
+            "UPDATE opportunities SET customer_name = $1, deal_value_cents = $2, currency = $3, description = $4, \
+             expected_close_date = $5, status = $6, notes = $7, updated_at = $8, closed_at = $9, version = $10 \
+             WHERE id = $11 AND marketplace_id = $12 AND owner_partner_id = $13 AND cosell_partner_id = $14"
+        );
+        assert_eq!(OpportunityRecord::statements(Dialect::Sqlite).update, crate::kit::to_sqlite(&pg.update));
+        assert_eq!(
+            OpportunityRecord::version_read(Dialect::Postgres),
+            "SELECT version FROM opportunities WHERE id = $1 AND marketplace_id = $2 FOR UPDATE"
+        );
+        assert_eq!(
+            OpportunityRecord::version_read(Dialect::Sqlite),
+            "SELECT version FROM opportunities WHERE id = ?1 AND marketplace_id = ?2"
+        );
+        assert!(OpportunityRecord::select_list().starts_with("o.id, o.marketplace_id, o.owner_partner_id, oc.name, "));
+    }
+
+    #[test]
+    fn list_filters_bind_what_they_name() {
+        let filter = OpportunityFilter {
+            status: Some(partnerd_domain::cosell::OpportunityStatus::Won),
+            other_partner_id: Some("partner_b".into()),
+            created_after: None,
+        };
+        let (count, page, f) = list(Dialect::Sqlite, "mkt", "partner_a", &filter, 40, 20);
+        assert!(count.ends_with("AND o.status = ?6"), "{count}");
+        assert!(page.ends_with("ORDER BY o.created_at DESC, o.id DESC LIMIT ?7 OFFSET ?8"), "{page}");
+        assert_eq!((f.condition_args().len(), f.args().len()), (6, 8));
+    }
+}

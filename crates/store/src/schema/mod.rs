@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod cosell;
+pub mod idempotency;
 pub mod listings;
 pub mod partners;
 pub mod webhooks;
