@@ -45,6 +45,12 @@ pub struct Rate(u32);
 
 impl Rate {
     pub const MAX_BPS: u32 = 10_000;
+    pub const ZERO: Rate = Rate(0);
+
+    /// `bps`, at most 100 %.
+    pub const fn clamped(bps: u32) -> Self {
+        Rate(if bps > Self::MAX_BPS { Self::MAX_BPS } else { bps })
+    }
 
     pub fn from_bps(bps: u32) -> Result<Self, String> {
         if bps > Self::MAX_BPS { Err("must be between 0 and 1".into()) } else { Ok(Rate(bps)) }
@@ -177,8 +183,22 @@ pub struct LineItem {
 }
 
 impl LineItem {
-    pub fn new(description: String, unit_amount: i64, start: DateTime<Utc>, end: DateTime<Utc>, proration: bool) -> Self {
-        LineItem { description, quantity: 1, unit_amount, amount: unit_amount, period_start: start, period_end: end, proration }
+    pub fn new(
+        description: String,
+        unit_amount: i64,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        proration: bool,
+    ) -> Self {
+        LineItem {
+            description,
+            quantity: 1,
+            unit_amount,
+            amount: unit_amount,
+            period_start: start,
+            period_end: end,
+            proration,
+        }
     }
 }
 
@@ -186,19 +206,26 @@ impl LineItem {
 /// (`create_prorations`): a credit for the unused time at the old price and a charge for the
 /// remaining time at the new price, each `price × remaining / period length` (in seconds) by the
 /// rounding rule.
-pub fn prorate(
-    period: Period,
-    at: DateTime<Utc>,
-    old: (&str, i64),
-    new: (&str, i64),
-) -> Vec<LineItem> {
+pub fn prorate(period: Period, at: DateTime<Utc>, old: (&str, i64), new: (&str, i64)) -> Vec<LineItem> {
     let total = (period.end - period.start).num_seconds();
     let remaining = (period.end - at).num_seconds().clamp(0, total);
     let credit = fraction_of(old.1, remaining, total);
     let charge = fraction_of(new.1, remaining, total);
     vec![
-        LineItem::new(format!("Unused time on {} after {}", old.0, at.format("%Y-%m-%d")), -credit, at, period.end, true),
-        LineItem::new(format!("Remaining time on {} after {}", new.0, at.format("%Y-%m-%d")), charge, at, period.end, true),
+        LineItem::new(
+            format!("Unused time on {} after {}", old.0, at.format("%Y-%m-%d")),
+            -credit,
+            at,
+            period.end,
+            true,
+        ),
+        LineItem::new(
+            format!("Remaining time on {} after {}", new.0, at.format("%Y-%m-%d")),
+            charge,
+            at,
+            period.end,
+            true,
+        ),
     ]
 }
 

@@ -31,9 +31,7 @@ impl CustomerStatus {
 pub fn phone(raw: &str) -> Result<String, String> {
     let t = raw.trim();
     let digits = t.strip_prefix('+').unwrap_or("");
-    let ok = (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let ok = (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     if ok { Ok(t.to_owned()) } else { Err("must be an E.164 number such as +14155550123".into()) }
 }
 

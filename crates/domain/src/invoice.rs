@@ -62,7 +62,10 @@ mod tests {
     fn refusals_name_the_way_out() {
         assert_eq!(Paid.check_move(Void).unwrap_err(), "a paid invoice is final");
         assert_eq!(Void.check_move(Open).unwrap_err(), "a void invoice is final");
-        assert_eq!(Uncollectible.check_move(Open).unwrap_err(), "cannot move from uncollectible to open; allowed: paid, void");
+        assert_eq!(
+            Uncollectible.check_move(Open).unwrap_err(),
+            "cannot move from uncollectible to open; allowed: paid, void"
+        );
         assert!(Open.check_move(Open).unwrap_err().contains("allowed: paid, void, uncollectible"));
     }
 }

@@ -43,6 +43,9 @@ enum Command {
     /// Create and import a partner's marketplace listings
     #[command(subcommand)]
     Listings(ListingsCommand),
+    /// Customers' invoices: mark them paid, void or uncollectible
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +117,31 @@ enum PartnersCommand {
     },
     /// List the marketplace's partners
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a partner's commission rate on its customers' invoices (overrides its plan's default)
+    SetCommission {
+        partner_id: String,
+        /// A decimal fraction from 0 to 1, such as 0.15 (15 %)
+        #[arg(long, conflicts_with = "default")]
+        rate: Option<String>,
+        /// Return the partner to its plan's default rate
+        #[arg(long)]
+        default: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvoicesCommand {
+    /// Mark an invoice paid, void (reverses its commission) or uncollectible
+    Mark {
+        invoice_id: String,
+        /// paid, void or uncollectible
+        #[arg(long)]
+        status: String,
         #[arg(long)]
         json: bool,
     },
@@ -233,6 +261,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     max_connections: args.max_connections,
                 })
                 .map_err(|m| Failure { code: 2, message: m })?;
+            let billing = file.billing_settings().map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
@@ -244,6 +273,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 allow_private_webhooks: args.allow_private_webhooks || file.allow_private_webhooks.unwrap_or(false),
                 webhook_schedule,
                 dispatcher: partnerd_webhooks::DispatcherOptions::default(),
+                billing,
             };
             serve(opts, limits).await
         }
@@ -256,6 +286,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let services = admin_services(&database_url, plans).await?;
             let marketplace = marketplace_id(&services, &database_url).await?;
             keys(&services, &marketplace, cmd).await
+        }
+        Command::Invoices(InvoicesCommand::Mark { invoice_id, status, json }) => {
+            let to = partnerd_domain::invoice::InvoiceStatus::parse(&status)
+                .map_err(|m| bad_usage(format!("--status {m}")))?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let i = services.billing().mark_invoice(&marketplace, &invoice_id, to).await?;
+            if json {
+                print_json(json!({ "invoice_id": i.id, "number": i.number, "status": i.status.as_str() }));
+            } else {
+                println!("{}  {}  {}", i.id, i.number, i.status.as_str());
+            }
+            Ok(())
         }
         Command::Listings(cmd) => {
             // Read and check the input before touching the database.
@@ -340,6 +383,11 @@ async fn marketplace_id(services: &Services, database_url: &str) -> Result<Strin
     Ok(b.marketplace.id)
 }
 
+/// A mistake in the command line: exit status 2.
+fn bad_usage(message: impl Into<String>) -> Failure {
+    Failure { code: 2, message: message.into() }
+}
+
 fn listing_input(cmd: ListingsCommand) -> Result<(String, Vec<ListingPatch>, bool), Failure> {
     let usage = |message: String| Failure { code: 2, message };
     match cmd {
@@ -409,6 +457,21 @@ async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersComman
                 println!("user:     {}", created.user_id);
                 println!("key:      {}", created.key_id);
                 println!("API key (shown only this once): {}", created.api_key);
+            }
+        }
+        PartnersCommand::SetCommission { partner_id, rate, default, json } => {
+            let rate = match (rate, default) {
+                (Some(r), false) => {
+                    Some(partnerd_domain::billing::Rate::parse(&r).map_err(|m| bad_usage(format!("--rate {m}")))?)
+                }
+                (None, true) => None,
+                _ => return Err(bad_usage("give --rate RATE or --default")),
+            };
+            let now = services.billing().set_commission_rate(marketplace_id, &partner_id, rate).await?;
+            if json {
+                print_json(json!({ "partner_id": partner_id, "rate": now.decimal() }));
+            } else {
+                println!("{partner_id}  commission rate {}", now.decimal());
             }
         }
         PartnersCommand::List { json } => {

@@ -31,6 +31,8 @@ pub struct ServerOptions {
     /// Delays before each delivery attempt.
     pub webhook_schedule: Vec<chrono::Duration>,
     pub dispatcher: DispatcherOptions,
+    /// The customer price list, commission rates and invoice numbering.
+    pub billing: partnerd_services::billing::BillingSettings,
 }
 
 pub struct RunningServer {
@@ -110,6 +112,22 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
     })
 }
 
+/// Customer renewals: each billed account whose period ended gets its next invoice, checked
+/// every `every` (the monthly reports' interval). Safe across processes: a renewal is a
+/// versioned write of the account, so each period is invoiced once.
+fn spawn_renewals(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.billing().run_renewals().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(invoices = n, "issued renewal invoices"),
+                Err(e) => tracing::warn!(error = %e, "renewal invoices failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 /// How often `serve` deletes `Idempotency-Key`s whose 24 hours are over. Expired keys are
 /// already ignored (a new claim takes them over); this only bounds the table.
 pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -142,7 +160,8 @@ pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<Runni
             allow_private: opts.allow_private_webhooks,
             schedule: opts.webhook_schedule,
             sender: Some(sender.clone()),
-        });
+        })
+        .with_billing(opts.billing);
     let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
@@ -152,6 +171,7 @@ pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<Runni
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
         spawn_idempotency_purge(services.clone(), IDEMPOTENCY_PURGE_INTERVAL),
+        spawn_renewals(services.clone(), opts.schedule_interval),
     ];
     let app = partnerd_api::router(services.clone());
     let (tx, rx) = oneshot::channel::<()>();

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     // 5 is SQLite's alone (a column format PostgreSQL never had).
     (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
+    (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
 ];
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "allowed_ips_json", include_str!("../migrations/0005_allowed_ips_json.sql")),
     (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
+    (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<()> {

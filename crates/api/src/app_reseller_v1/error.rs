@@ -93,6 +93,15 @@ impl From<Rejection> for ResellerError {
                 Self::bad_request(text.join("; "))
             }
             Rejection::MalformedQuery { pair } => Self::bad_request(format!("Malformed query parameter '{pair}'")),
+            // Main's Idempotency-Key rejections (minimal arms from the reseller branch's merge of
+            // main; part 1 owns this mapping).
+            Rejection::InvalidIdempotencyKey(p) => Self::bad_request(format!("Invalid Idempotency-Key: {p}")),
+            Rejection::IdempotencyKeyReused => {
+                Self::bad_request("This Idempotency-Key was used with a different request".to_owned())
+            }
+            Rejection::IdempotencyKeyInProgress => {
+                Self::new(S::CONFLICT, "CONFLICT", "A request with this Idempotency-Key is still running")
+            }
             Rejection::Unauthenticated(m) => Self::new(S::UNAUTHORIZED, "UNAUTHORIZED", m),
             Rejection::Forbidden(m) => Self::forbidden(m),
             Rejection::RateLimited => {

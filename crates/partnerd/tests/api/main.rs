@@ -9,8 +9,10 @@ mod common;
 
 mod analytics;
 mod app_reseller;
+mod billing;
 mod cli;
 mod cosell;
+mod customers;
 mod foundation;
 mod hardening;
 mod idempotency;
