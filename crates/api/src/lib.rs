@@ -6,6 +6,7 @@ pub mod app_reseller_v1;
 pub mod kernel;
 mod middleware;
 pub mod openapi;
+mod ops;
 pub mod partners_v1;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub const PARTNERS_PREFIX: &str = "/api/v1/partners";
 /// The whole HTTP application: every surface, with the shared layers.
 pub fn router(services: Services) -> Router {
     let (root, _) = openapi::root_routes().split_for_parts();
+    let metrics = ops::Metrics::new();
     root.nest(PARTNERS_PREFIX, partners_v1::router(services.clone()))
         .nest(app_reseller_v1::PREFIX, app_reseller_v1::router(services.clone()))
         .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::reserved_router(services.clone()))
@@ -32,5 +34,8 @@ pub fn router(services: Services) -> Router {
         .method_not_allowed_fallback(kernel::method_not_allowed::<kernel::NeutralError>)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(axum::Extension(metrics.clone()))
+        // Outermost: the time measured includes every other layer.
+        .layer(axum::middleware::from_fn_with_state(metrics, ops::track))
         .with_state(services)
 }

@@ -17,7 +17,11 @@ use utoipa_axum::routes;
 
 /// The routes outside every surface, documented like the others.
 pub(crate) fn root_routes() -> OpenApiRouter<Services> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(openapi_json)).routes(routes!(openapi_yaml))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(openapi_yaml))
+        .merge(crate::ops::routes())
 }
 
 /// The merged document: every surface under its prefix, plus the routes outside them.
@@ -168,7 +172,7 @@ async fn openapi_json() -> impl IntoResponse {
 
 /// The partners surface's OpenAPI 3.1 document, as YAML
 #[utoipa::path(get, path = "/api/v1/openapi.yaml", tag = "Service", security(()),
-    responses((status = 200, description = "The partners document", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "The partners document", content_type = "application/yaml", body = Object)))]
 async fn openapi_yaml() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/yaml")], partners_yaml())
 }

@@ -14,11 +14,14 @@ crate::str_enum! {
 }
 
 impl OpportunityStatus {
-    /// Where an opportunity may go from here: open → in_progress → won or lost; won and lost
+    /// Where an opportunity may go from here: open → in_progress, won or lost (the document's
+    /// own PATCH example closes an open deal as won); in_progress → won or lost; won and lost
     /// are final.
     pub fn next(self) -> &'static [OpportunityStatus] {
         match self {
-            OpportunityStatus::Open => &[OpportunityStatus::InProgress],
+            OpportunityStatus::Open => {
+                &[OpportunityStatus::InProgress, OpportunityStatus::Won, OpportunityStatus::Lost]
+            }
             OpportunityStatus::InProgress => &[OpportunityStatus::Won, OpportunityStatus::Lost],
             OpportunityStatus::Won | OpportunityStatus::Lost => &[],
         }
@@ -76,7 +79,8 @@ mod tests {
 
     #[test]
     fn every_allowed_transition() {
-        for (from, to) in [(Open, InProgress), (InProgress, Won), (InProgress, Lost)] {
+        let allowed = [(Open, InProgress), (Open, Won), (Open, Lost), (InProgress, Won), (InProgress, Lost)];
+        for (from, to) in allowed {
             assert_eq!(transition(from, to), Ok(()), "{from:?} → {to:?}");
         }
         for s in OpportunityStatus::ALL {
@@ -85,10 +89,23 @@ mod tests {
     }
 
     #[test]
+    fn every_move_is_either_allowed_or_refused() {
+        // The two lists above cover all 16 pairs, so a change to the table shows up here.
+        let mut allowed = 0;
+        for from in OpportunityStatus::ALL {
+            for to in OpportunityStatus::ALL {
+                if from != to && transition(from, to).is_ok() {
+                    allowed += 1;
+                }
+            }
+        }
+        assert_eq!(allowed, 5);
+        assert!(Won.is_final() && Lost.is_final() && !Open.is_final() && !InProgress.is_final());
+    }
+
+    #[test]
     fn every_refused_transition_names_the_allowed_ones() {
         let refused = [
-            (Open, Won),
-            (Open, Lost),
             (InProgress, Open),
             (Won, Open),
             (Won, InProgress),
@@ -107,7 +124,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(transition(Open, Won).unwrap_err(), "cannot change from 'open' to 'won'; allowed: in_progress");
+        assert_eq!(transition(Won, Lost).unwrap_err(), "cannot change from 'won' to 'lost': 'won' is final");
         assert_eq!(
             transition(InProgress, Open).unwrap_err(),
             "cannot change from 'in_progress' to 'open'; allowed: won, lost"

@@ -43,6 +43,7 @@ pub mod types {
     pub const USER_CREATED: &str = "user.created";
     pub const COMPANY_ASSOCIATION_CREATED: &str = "company_association.created";
     pub const COMPANY_ASSOCIATION_DELETED: &str = "company_association.deleted";
+    pub const PRODUCT_IMPORTED: &str = "product.imported";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -658,6 +659,22 @@ payload!(
     }
 );
 
+/// A catalog product written by an import (created, or updated in place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductImported {
+    pub product_id: String,
+    pub name: String,
+    /// `false` when the import updated a product of the same name.
+    pub created: bool,
+}
+payload!(
+    ProductImported,
+    types::PRODUCT_IMPORTED,
+    "product",
+    product_id,
+    ProductImported { product_id: "product_sample".into(), name: "HelpDesk".into(), created: true }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,6 +714,7 @@ mod tests {
         round_trips::<UserCreated>();
         round_trips::<CompanyAssociationCreated>();
         round_trips::<CompanyAssociationDeleted>();
+        round_trips::<ProductImported>();
     }
 
     #[test]

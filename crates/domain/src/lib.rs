@@ -7,6 +7,7 @@ pub mod account;
 pub mod analytics;
 pub mod api_key;
 pub mod billing;
+pub mod catalog;
 pub mod clock;
 pub mod cosell;
 pub mod customer;

@@ -19,7 +19,7 @@
 
 /// The default wording of a refused string.
 pub fn one_of(got: &str, names: &[&str]) -> String {
-    format!("must be one of: {} (got '{got}')", names.join(", "))
+    format!("must be one of: {} (got '{}')", names.join(", "), crate::validation::echo(got))
 }
 
 #[doc(hidden)]

@@ -88,3 +88,25 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// Longest piece of a client's value repeated in a message about it, in characters.
+pub const ECHO_MAX: usize = 60;
+
+/// A client's value as an error message repeats it: cut after [`ECHO_MAX`] characters (with
+/// `…`), so a 200,000-character field is not sent back whole.
+pub fn echo(value: &str) -> String {
+    match value.char_indices().nth(ECHO_MAX) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod echo_tests {
+    #[test]
+    fn long_values_are_cut_short() {
+        assert_eq!(super::echo("short"), "short");
+        let long = "é".repeat(200_000);
+        assert_eq!(super::echo(&long), format!("{}…", "é".repeat(super::ECHO_MAX)));
+    }
+}

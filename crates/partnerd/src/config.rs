@@ -18,6 +18,7 @@
 //! body_timeout = "30s"
 //! idle_timeout = "60s"
 //! max_connections = 10000
+//! log_format = "json"         # or "text" (the default)
 //!
 //! [billing]               # customer accounts' price list and partners' commissions
 //! currency = "USD"
@@ -58,6 +59,8 @@ pub struct FileConfig {
     pub idle_timeout: Option<String>,
     /// Client connections served at once.
     pub max_connections: Option<usize>,
+    /// `text` (the default) or `json`.
+    pub log_format: Option<String>,
     #[serde(default)]
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
@@ -121,6 +124,28 @@ pub struct PlanConfig {
     pub requests_per_day: Option<u64>,
     pub requests_per_hour: Option<u64>,
     pub hourly_tier: Option<String>,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// For people: one line per event, `key=value` fields.
+    #[default]
+    Text,
+    /// For log pipelines: one JSON object per line (`timestamp`, `level`, `fields` with
+    /// `message` and the event's fields, e.g. `request_id`).
+    Json,
+}
+
+impl LogFormat {
+    /// `overrides` (flag, environment) first, then the file's `log_format`.
+    pub fn choose(overrides: Option<&str>, file: Option<&str>) -> Result<LogFormat, String> {
+        match overrides.or(file) {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(format!("log format must be 'text' or 'json', not '{other}'")),
+        }
+    }
 }
 
 impl FileConfig {
@@ -262,6 +287,16 @@ impl FileConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_format_comes_from_the_flag_then_the_file() {
+        assert_eq!(LogFormat::choose(None, None), Ok(LogFormat::Text));
+        assert_eq!(LogFormat::choose(None, Some("json")), Ok(LogFormat::Json));
+        assert_eq!(LogFormat::choose(Some("text"), Some("json")), Ok(LogFormat::Text));
+        assert!(LogFormat::choose(Some("xml"), None).unwrap_err().contains("xml"));
+        let c: FileConfig = toml::from_str("log_format = 'json'").unwrap();
+        assert_eq!(c.log_format.as_deref(), Some("json"));
+    }
 
     #[test]
     fn no_file_means_the_documents_plans() {

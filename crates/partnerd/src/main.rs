@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig, HttpSettings};
+use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig, HttpSettings, LogFormat};
 use partnerd::http::HttpLimits;
 use partnerd::server::{self, ServerOptions};
 use partnerd_api::partners_v1::listings::ListingBody;
@@ -26,6 +26,9 @@ struct Cli {
     /// TOML config file (listen, database_url, redis_url, plans…)
     #[arg(long, global = true, env = "PARTNERD_CONFIG")]
     config: Option<PathBuf>,
+    /// Log lines on stderr: text or json (one object per line) [default: text]
+    #[arg(long, global = true, env = "PARTNERD_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +49,23 @@ enum Command {
     /// Customers' invoices: mark them paid, void or uncollectible
     #[command(subcommand)]
     Invoices(InvoicesCommand),
+    /// Load the sellable catalog (products → editions → payment plans → costs)
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products from a JSON file: an array of products in the AppReseller document's
+    /// shapes. All or nothing; a product whose name exists already is updated in place,
+    /// keeping its ids (and those of its editions, plans and costs that still match).
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+        /// Print `{"products": [{"id", "editions": [{"id", "paymentPlans": [{"id"}]}]}]}`
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +212,10 @@ impl Failure {
     fn other(message: impl Into<String>) -> Self {
         Self { code: 1, message: message.into() }
     }
+
+    fn usage(message: String) -> Self {
+        Self { code: 2, message }
+    }
 }
 
 /// The CLI's words for service errors: refused input exits 2, anything else 1.
@@ -216,9 +240,20 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging();
+    // The file is read before anything is logged: it may choose the log format.
+    let file = match &cli.config {
+        Some(path) => match FileConfig::load(path) {
+            Ok(file) => file,
+            Err(m) => return usage_error(&m),
+        },
+        None => FileConfig::default(),
+    };
+    match LogFormat::choose(cli.log_format.as_deref(), file.log_format.as_deref()) {
+        Ok(format) => init_logging(format),
+        Err(m) => return usage_error(&m),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("partnerd: error: {}", f.message.replace('\n', " "));
@@ -227,25 +262,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("partnerd: error: {}", message.replace('\n', " "));
+    ExitCode::from(2)
+}
+
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PARTNERD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         // The default reports a failed log write with eprintln!, which panics when stderr is
         // closed (a detached daemon); losing a log line must not stop the server.
-        .log_internal_errors(false)
-        .init();
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        // No spans are entered, so each line is the event alone: timestamp, level, fields.
+        LogFormat::Json => builder.json().with_current_span(false).with_span_list(false).init(),
+    }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    let file = match &cli.config {
-        Some(path) => FileConfig::load(path).map_err(|m| Failure { code: 2, message: m })?,
-        None => FileConfig::default(),
-    };
+async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
     let plans = file.plan_catalog().map_err(|m| Failure { code: 2, message: m })?;
     let database_url =
         cli.database.clone().or(file.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
@@ -297,6 +336,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 print_json(json!({ "invoice_id": i.id, "number": i.number, "status": i.status.as_str() }));
             } else {
                 println!("{}  {}  {}", i.id, i.number, i.status.as_str());
+            }
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Import { file, json }) => {
+            // Read the file before touching the database.
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Failure::usage(format!("{}: not JSON: {e}", file.display())))?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let products = services.catalog().import(&marketplace, &value).await?;
+            if json {
+                let ids = |p: &partnerd_services::catalog::Product| {
+                    json!({ "id": p.record.id, "editions": p.editions.iter().map(|e| json!({
+                        "id": e.id,
+                        "paymentPlans": e.payment_plans.iter().map(|pp| json!({ "id": pp.id })).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>() })
+                };
+                print_json(json!({ "products": products.iter().map(ids).collect::<Vec<_>>() }));
+            } else {
+                for p in &products {
+                    println!("{}  {} edition(s)  {}", p.record.id, p.editions.len(), p.record.name);
+                }
             }
             Ok(())
         }

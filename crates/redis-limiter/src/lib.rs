@@ -83,4 +83,8 @@ impl RateCounter for RedisCounter {
     async fn probe(&self) -> Result<(), CounterError> {
         self.ping().await
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
 }

@@ -1,11 +1,15 @@
 //! The analytics summary and stored reports.
 //!
 //! Definitions (window = the period ending now, `[now − period, now)`):
-//! - `listings.total`: the partner's listings that are not archived, now;
-//!   `listings.avg_seo_score`: their average score, rounded half up (0 without listings).
+//! - `listings.total`: the partner's listings now, whatever their status (active, draft,
+//!   archived): the same set as the unfiltered `GET /listings` `meta.total`;
+//!   `listings.avg_seo_score`: the average score of that same set, rounded half up (0 without
+//!   listings).
 //! - `cosell.opportunities`: opportunities the partner is party to (either side) created within
 //!   the window; `pipeline_value`: value of those open or in progress at the end of the window
 //!   (now); `won_value`: value of those that became won within the window.
+//! - Money sums are `Total`s (i128 cents), so no number of deals of any accepted value
+//!   overflows them, in SQL (`split_sum`) or here.
 //! - `content.generated` / `content.published`: listing content drafts generated / published
 //!   within the window.
 
@@ -15,7 +19,7 @@ use chrono::{DateTime, Utc};
 use partnerd_domain::analytics::{Period, ReportType, Window, previous_month};
 use partnerd_domain::events::{NewEvent, ReportGenerated, ReportTrigger, to_stored};
 use partnerd_domain::ids::new_id;
-use partnerd_domain::money::Amount;
+use partnerd_domain::money::Total;
 use partnerd_store::{CosellFigures, ReportRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,8 +47,8 @@ pub struct ListingFigures {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CosellSummary {
     pub opportunities: u64,
-    pub pipeline_value: Amount,
-    pub won_value: Amount,
+    pub pipeline_value: Total,
+    pub won_value: Total,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +70,7 @@ pub struct PartnerPerformance {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusTotal {
     pub count: u64,
-    pub value: Amount,
+    pub value: Total,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,8 +107,8 @@ impl Analytics<'_> {
             },
             cosell: CosellSummary {
                 opportunities: cosell.created,
-                pipeline_value: Amount::from_cents(cosell.pipeline_cents),
-                won_value: Amount::from_cents(cosell.won_cents),
+                pipeline_value: Total::from_cents(cosell.pipeline_cents),
+                won_value: Total::from_cents(cosell.won_cents),
             },
             content: ContentSummary { generated: content.generated, published: content.published },
         };
@@ -133,7 +137,7 @@ impl Analytics<'_> {
             .by_status
             .iter()
             .map(|s| {
-                (s.status.as_str().to_owned(), StatusTotal { count: s.count, value: Amount::from_cents(s.value_cents) })
+                (s.status.as_str().to_owned(), StatusTotal { count: s.count, value: Total::from_cents(s.value_cents) })
             })
             .collect();
         let top_listings =
@@ -244,8 +248,8 @@ mod tests {
             listings: ListingFigures { total: 3, avg_seo_score: 83 },
             cosell: CosellSummary {
                 opportunities: 2,
-                pipeline_value: Amount::from_cents(5_000_050),
-                won_value: Amount::from_cents(0),
+                pipeline_value: Total::from_cents(5_000_050),
+                won_value: Total::from_cents(0),
             },
             content: ContentSummary { generated: 1, published: 0 },
         };
@@ -253,7 +257,7 @@ mod tests {
             summary,
             pipeline_by_status: BTreeMap::from([(
                 "open".to_owned(),
-                StatusTotal { count: 2, value: Amount::from_cents(5_000_050) },
+                StatusTotal { count: 2, value: Total::from_cents(5_000_050) },
             )]),
             top_listings: vec![TopListing { id: "listing_1".into(), title: "Suite".into(), seo_score: 90 }],
         };

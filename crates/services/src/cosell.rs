@@ -1,5 +1,6 @@
 //! Co-sell opportunities shared by two partners, and their timeline read from the event log.
 
+use crate::contention::{EDIT_LOCKS, WRITE_ATTEMPTS, pause_before};
 use crate::error::codes;
 use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
@@ -79,8 +80,6 @@ pub struct TimelineEntry {
     pub note: Option<String>,
 }
 
-const WRITE_ATTEMPTS: usize = 5;
-
 /// Opportunity events are visible to both parties.
 fn event<P: EventPayload>(payload: &P, o: &OpportunityRecord, actor: &Principal) -> NewEvent {
     NewEvent::of(payload)
@@ -120,7 +119,10 @@ impl Cosell<'_> {
             Some(p) => match self.services.store.get_partner(&who.marketplace_id, p).await? {
                 Some(found) => Some(found),
                 None => {
-                    e.add("partner_id", format!("no partner '{p}' in this marketplace"));
+                    e.add(
+                        "partner_id",
+                        format!("no partner '{}' in this marketplace", partnerd_domain::validation::echo(p)),
+                    );
                     None
                 }
             },
@@ -191,7 +193,11 @@ impl Cosell<'_> {
         change: &OpportunityChange,
     ) -> Result<OpportunityRecord, ServiceError> {
         policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
-        for _ in 0..WRITE_ATTEMPTS {
+        // Writers of one opportunity in this process take turns; other processes' are retried
+        // (see `contention`).
+        let _turn = EDIT_LOCKS.turn(format!("opportunity:{}:{id}", who.marketplace_id)).await;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            pause_before(attempt).await;
             let current = self.get(who, id).await?;
             let mut e = ValidationErrors::new();
             let mut next = current.clone();

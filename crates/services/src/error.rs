@@ -265,6 +265,7 @@ mod tests {
             include_str!("auth.rs"),
             include_str!("billing.rs"),
             include_str!("customers.rs"),
+            include_str!("catalog.rs"),
             include_str!("cosell.rs"),
             include_str!("listings.rs"),
             include_str!("partners.rs"),

@@ -5,11 +5,14 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod billing;
+pub mod catalog;
+pub mod contention;
 pub mod cosell;
 pub mod customers;
 pub mod error;
 pub mod idempotency;
 pub mod listings;
+pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
@@ -38,6 +41,7 @@ pub struct Services {
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
     billing: Arc<billing::BillingSettings>,
+    outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
 impl Services {
@@ -57,6 +61,7 @@ impl Services {
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
             billing: Arc::new(billing::BillingSettings::default()),
+            outcomes: Arc::default(),
         }
     }
 
@@ -109,6 +114,10 @@ impl Services {
         accounts::Accounts { services: self }
     }
 
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { services: self }
+    }
+
     pub fn partners(&self) -> partners::Partners<'_> {
         partners::Partners { services: self }
     }
@@ -135,6 +144,11 @@ impl Services {
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { services: self }
+    }
+
+    /// Readiness and the figures `/metrics` shows.
+    pub fn ops(&self) -> ops::Ops<'_> {
+        ops::Ops { services: self }
     }
 
     /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.

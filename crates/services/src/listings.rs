@@ -1,6 +1,7 @@
 //! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
 //! transaction as every content change), recommendations, and generated content drafts.
 
+use crate::contention::{EDIT_LOCKS, WRITE_ATTEMPTS, pause_before};
 use crate::error::{ErrorKind, codes};
 use crate::policy::{self, Access, Resource};
 use crate::{Principal, ServiceError, Services};
@@ -19,8 +20,11 @@ pub struct Listings<'a> {
 
 /// A score move of at least this many points is announced as `seo.score_changed`.
 pub const SIGNIFICANT_SCORE_CHANGE: u32 = 5;
-/// Attempts at a read-modify-write before a persistent conflict is reported.
-const WRITE_ATTEMPTS: usize = 5;
+
+/// Whose turn it is to write a listing in this process (`contention::EditLocks`).
+fn edit_key(who: &Principal, id: &str) -> String {
+    format!("listing:{}:{id}", who.marketplace_id)
+}
 
 fn event<P: EventPayload>(payload: &P, listing: &ListingRecord, actor: &Principal) -> NewEvent {
     NewEvent::of(payload).partner(Some(listing.partner_id.clone())).actor(Some(actor.user_id.clone()))
@@ -142,10 +146,13 @@ impl Listings<'_> {
     }
 
     /// Applies a partial update. Reads, changes and writes with a version check, retrying when
-    /// another writer got there first, so concurrent updates never lose each other's fields.
+    /// another writer got there first, so concurrent updates never lose each other's fields
+    /// (see `contention`: writers in this process take turns, other processes' are retried).
     pub async fn update(&self, who: &Principal, id: &str, patch: &ListingPatch) -> Result<ListingRecord, ServiceError> {
         policy::require(&who.roles, Resource::Listing, Access::Write)?;
-        for _ in 0..WRITE_ATTEMPTS {
+        let _turn = EDIT_LOCKS.turn(edit_key(who, id)).await;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            pause_before(attempt).await;
             let current = self.get(who, id).await?;
             let content = patch.apply(&current.content)?;
             let status = patch.status.unwrap_or(current.status);
@@ -236,7 +243,9 @@ impl Listings<'_> {
         draft_id: &str,
     ) -> Result<ListingRecord, ServiceError> {
         policy::require(&who.roles, Resource::Listing, Access::Write)?;
-        for _ in 0..WRITE_ATTEMPTS {
+        let _turn = EDIT_LOCKS.turn(edit_key(who, listing_id)).await;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            pause_before(attempt).await;
             let draft = self.draft(who, listing_id, draft_id).await?;
             if draft.published_at.is_some() {
                 return Err(ServiceError::conflict("draft", codes::ALREADY_PUBLISHED));

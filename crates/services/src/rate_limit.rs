@@ -27,6 +27,11 @@ pub trait RateCounter: Send + Sync {
     async fn probe(&self) -> Result<(), CounterError> {
         Ok(())
     }
+
+    /// Whether this counter lives outside the process (Redis), so readiness checks it.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// One window's counter: which window instance it counts, and how many hits so far.
@@ -89,6 +94,8 @@ pub struct RateLimiter {
     fallback: InMemoryCounter,
     breaker: Arc<Breaker>,
     clock: Arc<dyn Clock>,
+    /// Requests refused so far, for `/metrics`.
+    refused: std::sync::atomic::AtomicU64,
 }
 
 /// Whether the shared counter is being used.
@@ -155,7 +162,7 @@ impl RateLimiter {
     /// As `new`, leaving a failed shared counter alone for `pause` before probing it.
     pub fn with_breaker_pause(counter: Arc<dyn RateCounter>, clock: Arc<dyn Clock>, pause: Duration) -> Self {
         let breaker = Arc::new(Breaker { circuit: Mutex::new(Circuit::Closed), pause });
-        Self { counter, fallback: InMemoryCounter::default(), breaker, clock }
+        Self { counter, fallback: InMemoryCounter::default(), breaker, clock, refused: Default::default() }
     }
 
     /// Whether requests are counted by the shared counter (not in process, after a failure).
@@ -190,7 +197,32 @@ impl RateLimiter {
             Some(c) => c,
             None => self.fallback.hit(bucket, &slots).await.expect("in-memory counter cannot fail"),
         };
-        decide(&slots, &counts, now)
+        let decision = decide(&slots, &counts, now);
+        if decision.as_ref().is_some_and(|d| !d.allowed) {
+            self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        decision
+    }
+
+    /// Requests refused since start.
+    pub fn refusals(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `None` without a shared counter; otherwise whether it answers a probe within `timeout`.
+    /// A failed probe opens the breaker, as a failed request would.
+    pub async fn probe_shared(&self, timeout: Duration) -> Option<Result<(), CounterError>> {
+        if !self.counter.shared() {
+            return None;
+        }
+        let outcome = match tokio::time::timeout(timeout, self.counter.probe()).await {
+            Ok(r) => r,
+            Err(_) => Err(CounterError(format!("no answer within {} ms", timeout.as_millis()))),
+        };
+        if outcome.is_err() && *self.breaker.lock() == Circuit::Closed {
+            self.breaker.trip();
+        }
+        Some(outcome)
     }
 }
 

@@ -310,6 +310,11 @@ impl DeliveryQueue<'_> {
 
     /// Records an attempt; `false` when this claimer no longer holds the delivery.
     pub async fn finish(&self, result: AttemptResult) -> Result<bool, ServiceError> {
-        Ok(self.services.store.finish_attempt(result).await?)
+        let next = result.next.clone();
+        let recorded = self.services.store.finish_attempt(result).await?;
+        if recorded {
+            self.services.outcomes.count(&next);
+        }
+        Ok(recorded)
     }
 }

@@ -43,11 +43,11 @@ impl AnalyticsStore for PostgresStore {
         end: DateTime<Utc>,
     ) -> StoreResult<CosellFigures> {
         let c = self.client().await?;
-        let (created, won): (i64, i64) =
+        let (created, won_high, won_low): (i64, i64, i64) =
             query_one(&c, sql::COSELL_WINDOW.postgres(), &args![marketplace_id, partner_id, start, end]).await?;
-        let rows: Vec<(OpportunityStatus, i64, i64)> =
+        let rows: Vec<(OpportunityStatus, i64, i64, i64)> =
             query_all(&c, sql::COSELL_BY_STATUS.postgres(), &args![marketplace_id, partner_id]).await?;
-        cosell_figures(created, won, &rows)
+        cosell_figures(created, (won_high, won_low), &rows)
     }
 
     async fn content_figures(

@@ -13,6 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
     (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
 ];
+
+/// The newest migration this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
 /// Arbitrary, fixed: "partnerd" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7061_7274_6e65_7264;
 

@@ -50,10 +50,11 @@ impl AnalyticsStore for SqliteStore {
         let (m, p) = (marketplace_id.to_owned(), partner_id.to_owned());
         self.readers
             .read(move |c| {
-                let (created, won): (i64, i64) = query_one(c, sql::COSELL_WINDOW.sqlite(), &args![m, p, start, end])?;
-                let rows: Vec<(OpportunityStatus, i64, i64)> =
+                let (created, won_high, won_low): (i64, i64, i64) =
+                    query_one(c, sql::COSELL_WINDOW.sqlite(), &args![m, p, start, end])?;
+                let rows: Vec<(OpportunityStatus, i64, i64, i64)> =
                     query_all(c, sql::COSELL_BY_STATUS.sqlite(), &args![m, p])?;
-                cosell_figures(created, won, &rows)
+                cosell_figures(created, (won_high, won_low), &rows)
             })
             .await
     }

@@ -182,6 +182,11 @@ impl Readers {
         Ok(Self { path: path.to_owned(), idle: Mutex::new(idle) })
     }
 
+    /// Connections waiting to be used.
+    pub(crate) fn idle(&self) -> usize {
+        self.idle.lock().expect("reader pool lock").len()
+    }
+
     pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,

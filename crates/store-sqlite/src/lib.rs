@@ -10,6 +10,7 @@ mod idempotency;
 mod kit;
 mod listings;
 mod migrate;
+mod ops;
 mod webhooks;
 
 use async_trait::async_trait;

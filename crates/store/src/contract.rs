@@ -575,7 +575,8 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
         store.create_listings(vec![l.clone()], vec![]).await.unwrap();
         scores.push(l);
     }
-    // Archive the 95: it leaves the totals and the top list. Rescore the 40 to 50.
+    // Archive the 95: it stays in the totals (every status counts) but leaves the top list.
+    // Rescore the 40 to 50.
     let mut archived = scores[3].clone();
     archived.status = ListingStatus::Archived;
     archived.version = 2;
@@ -584,7 +585,7 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
     rescored.seo_score = 50;
     rescored.version = 2;
     store.update_listing(rescored, 1, vec![]).await.unwrap();
-    assert_eq!(store.listing_totals(&m.id, &a.partner_id).await.unwrap(), ListingTotals { count: 3, score_sum: 190 });
+    assert_eq!(store.listing_totals(&m.id, &a.partner_id).await.unwrap(), ListingTotals { count: 4, score_sum: 285 });
     let top: Vec<u32> =
         store.top_listings(&m.id, &a.partner_id, 2).await.unwrap().iter().map(|l| l.seo_score).collect();
     assert_eq!(top, vec![80, 60]);
@@ -618,7 +619,7 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
     assert_eq!(f.created, 2, "created at start counts, at end does not");
     assert_eq!(f.pipeline_cents, 3_000);
     assert_eq!(f.won_cents, 4_000, "won before the window does not count");
-    let by: Vec<(OpportunityStatus, u64, i64)> =
+    let by: Vec<(OpportunityStatus, u64, i128)> =
         f.by_status.iter().map(|s| (s.status, s.count, s.value_cents)).collect();
     assert_eq!(
         by,
@@ -657,6 +658,35 @@ pub async fn analytics_figures_come_from_the_database(store: &dyn Store) {
     let c = store.content_figures(&m.id, &a.partner_id, start, end).await.unwrap();
     assert_eq!(c, ContentFigures { generated: 2, published: 1 });
     assert_eq!(store.content_figures(&m.id, &b.partner_id, start, end).await.unwrap(), ContentFigures::default());
+}
+
+/// Sums of amounts beyond i64 cents are exact on both backends, for both parties: the SQL
+/// sums in parts (`split_sum`), never one BIGINT. Amounts here are larger than the API accepts
+/// (i64::MAX cents) so that three of them are enough.
+pub async fn money_sums_past_i64_are_exact(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let (start, end) = (t0(), t0() + Duration::days(1));
+    let mut expected_won = 0i128;
+    for (i, cents) in [i64::MAX, i64::MAX, i64::MAX - 1, 1, 16_777_215].into_iter().enumerate() {
+        let mut o = opportunity(&m.id, &a.partner_id, &b.partner_id, cents, start);
+        if i % 2 == 0 {
+            o.status = OpportunityStatus::Won;
+            o.closed_at = Some(start + Duration::hours(1));
+            expected_won += i128::from(cents);
+        }
+        store.create_opportunity(o, vec![]).await.unwrap();
+    }
+    let expected_open = i128::from(i64::MAX) + 1;
+    for partner in [&a.partner_id, &b.partner_id] {
+        let f = store.cosell_figures(&m.id, partner, start, end).await.unwrap();
+        assert_eq!(f.won_cents, expected_won, "{partner}");
+        assert!(f.won_cents > i128::from(i64::MAX));
+        assert_eq!(f.pipeline_cents, expected_open);
+        let by: Vec<(OpportunityStatus, u64, i128)> =
+            f.by_status.iter().map(|s| (s.status, s.count, s.value_cents)).collect();
+        assert_eq!(by[0], (OpportunityStatus::Open, 2, expected_open));
+        assert_eq!(by[2], (OpportunityStatus::Won, 3, expected_won));
+    }
 }
 
 pub async fn reports_are_stored_listed_and_scheduled_once(store: &dyn Store) {
@@ -1393,6 +1423,7 @@ macro_rules! store_contract_tests {
             opportunities_filter_and_page,
             opportunity_updates_are_versioned,
             analytics_figures_come_from_the_database,
+            money_sums_past_i64_are_exact,
             reports_are_stored_listed_and_scheduled_once,
             user_emails_are_found_by_id,
             webhooks_are_registered_per_partner,

@@ -11,10 +11,13 @@
 mod accounts;
 pub mod contract;
 pub mod kit;
+pub mod ops;
 mod records;
 pub mod schema;
 
 pub use accounts::*;
+pub use ops::{OpsStore, PoolStatus};
+
 pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
 pub use schema::customers::{CustomerAccountRecord, CustomerFilter};
@@ -188,7 +191,7 @@ pub trait CosellStore: Send + Sync {
 pub trait AnalyticsStore: Send + Sync {
     async fn listing_totals(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<ListingTotals>;
 
-    /// The partner's best-scoring listings that are not archived.
+    /// The partner's best-scoring listings that are not archived (the totals count every status).
     async fn top_listings(&self, marketplace_id: &str, partner_id: &str, limit: u32)
     -> StoreResult<Vec<ListingRecord>>;
 
@@ -451,8 +454,9 @@ pub trait Store:
     + CosellStore
     + AnalyticsStore
     + WebhookStore
-    + AccountStore
     + IdempotencyStore
+    + AccountStore
+    + OpsStore
     + BillingStore
     + Send
     + Sync

@@ -201,7 +201,7 @@ pub struct OpportunityPage {
     pub total: u64,
 }
 
-/// A partner's listings that are not archived: how many and the sum of their scores.
+/// A partner's listings of every status: how many and the sum of their scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ListingTotals {
     pub count: u64,
@@ -212,7 +212,8 @@ pub struct ListingTotals {
 pub struct StatusFigure {
     pub status: partnerd_domain::cosell::OpportunityStatus,
     pub count: u64,
-    pub value_cents: i64,
+    /// Sums are i128: no number of stored i64 amounts overflows them.
+    pub value_cents: i128,
 }
 
 /// Co-sell figures for one partner (either side of each deal) and window.
@@ -221,9 +222,9 @@ pub struct CosellFigures {
     /// Opportunities created within the window.
     pub created: u64,
     /// Value of opportunities open or in progress now.
-    pub pipeline_cents: i64,
+    pub pipeline_cents: i128,
     /// Value of opportunities won within the window.
-    pub won_cents: i64,
+    pub won_cents: i128,
     /// Every opportunity now, by status.
     pub by_status: Vec<StatusFigure>,
 }

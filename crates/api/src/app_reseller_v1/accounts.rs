@@ -8,7 +8,7 @@ use super::dto::{
 };
 use super::{
     AccountContext, ApiJson, Caller, EpochMillis, Flag, PageMetadata, PageNumber, PageSize, Query, ResellerError,
-    SortOrderParam, context, epoch_ms, paging, plausible_id, required,
+    SortOrderParam, context, epoch_ms, one_of, paging, plausible_id, required,
 };
 use crate::kernel::{FromParam, Param};
 use axum::Json;
@@ -34,7 +34,7 @@ impl FromParam for VendorParam {
             "ONLY_VENDORS" => Ok(Self(VendorFilter::OnlyVendors)),
             "ONLY_NON_VENDORS" => Ok(Self(VendorFilter::OnlyNonVendors)),
             "ONLY_RESELLERS" => Ok(Self(VendorFilter::OnlyResellers)),
-            _ => Err(format!("must be one of: ONLY_VENDORS, ONLY_NON_VENDORS, ONLY_RESELLERS (got '{raw}')")),
+            _ => Err(one_of(raw, &["ONLY_VENDORS", "ONLY_NON_VENDORS", "ONLY_RESELLERS"])),
         }
     }
 }
@@ -46,7 +46,7 @@ impl FromParam for ChannelAdminParam {
         match raw.trim() {
             "ONLY_CHANNEL_ADMINS" => Ok(Self(true)),
             "ONLY_NON_CHANNEL_ADMINS" => Ok(Self(false)),
-            _ => Err(format!("must be one of: ONLY_CHANNEL_ADMINS, ONLY_NON_CHANNEL_ADMINS (got '{raw}')")),
+            _ => Err(one_of(raw, &["ONLY_CHANNEL_ADMINS", "ONLY_NON_CHANNEL_ADMINS"])),
         }
     }
 }
@@ -58,7 +58,7 @@ impl FromParam for CompanySortParam {
         match raw.trim() {
             "COMPANY_ID" => Ok(Self(CompanySort::Id)),
             "CREATED_ON" => Ok(Self(CompanySort::CreatedOn)),
-            _ => Err(format!("must be one of: COMPANY_ID, CREATED_ON (got '{raw}')")),
+            _ => Err(one_of(raw, &["COMPANY_ID", "CREATED_ON"])),
         }
     }
 }
@@ -71,7 +71,7 @@ impl FromParam for UserSortParam {
             "CUSTOMER_ID" => Ok(Self(UserSort::Id)),
             "EMAIL" => Ok(Self(UserSort::Email)),
             "FIRST_NAME" => Ok(Self(UserSort::FirstName)),
-            _ => Err(format!("must be one of: CUSTOMER_ID, EMAIL, FIRST_NAME (got '{raw}')")),
+            _ => Err(one_of(raw, &["CUSTOMER_ID", "EMAIL", "FIRST_NAME"])),
         }
     }
 }
@@ -84,7 +84,7 @@ impl FromParam for ActivityParam {
             "ONLY_ACTIVE" => Ok(Self(UserActivity::Active)),
             "ONLY_INACTIVE" => Ok(Self(UserActivity::Inactive)),
             "ONLY_PENDING_INVITE" => Ok(Self(UserActivity::PendingInvite)),
-            _ => Err(format!("must be one of: ONLY_ACTIVE, ONLY_INACTIVE, ONLY_PENDING_INVITE (got '{raw}')")),
+            _ => Err(one_of(raw, &["ONLY_ACTIVE", "ONLY_INACTIVE", "ONLY_PENDING_INVITE"])),
         }
     }
 }

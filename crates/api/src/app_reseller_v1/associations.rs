@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeZone, Utc};
+use partnerd_domain::validation::echo;
 use partnerd_services::Services;
 use partnerd_store::{AssociationFilter, AssociationSort, SortOrder};
 use serde::Deserialize;
@@ -24,7 +25,8 @@ pub(super) struct CreatedOn {
 
 impl FromParam for CreatedOn {
     fn from_param(raw: &str) -> Result<Self, String> {
-        let bad = || format!("must be gte([timestamp]), lte([timestamp]) or both, comma-separated (got '{raw}')");
+        let bad =
+            || format!("must be gte([timestamp]), lte([timestamp]) or both, comma-separated (got '{}')", echo(raw));
         let mut out = CreatedOn::default();
         for term in raw.split(',').map(str::trim) {
             let (op, rest) = term.split_once('(').ok_or_else(bad)?;
@@ -60,7 +62,8 @@ impl FromParam for SortSpec {
                 "resellerCompany.name" => AssociationSort::ResellerName,
                 other => {
                     return Err(format!(
-                        "cannot sort by '{other}' (one of: createdOn, customerCompany.name, resellerCompany.name)"
+                        "cannot sort by '{}' (one of: createdOn, customerCompany.name, resellerCompany.name)",
+                        echo(other)
                     ));
                 }
             };

@@ -7,14 +7,14 @@ use partnerd_domain::partner::Role;
 use partnerd_store::{AssociationRecord, CompanyRecord, UserMembership};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{PartialSchema, ToSchema};
 
-pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`), Account and Company association \
+pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog and Company association \
 sections. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
 - Authentication: the same API keys as the partners surface (`Authorization: Bearer pdk_…`), the same \
 rate limits and `X-RateLimit-*` headers. A key's membership roles are the document's scopes: `reseller` → \
@@ -525,6 +525,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "The key does not hold the context's role or the operation's scope, or may not act for the given company",
     ),
     ("404", "AppResellerNotFound", "No such record, or one the caller may not see"),
+    (
+        "409",
+        "AppResellerConflict",
+        "`CONFLICT`: a request with this Idempotency-Key is still running (retry later); or the operation's named conflict",
+    ),
     ("413", "AppResellerPayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "AppResellerUnsupportedMediaType", "The body is not `application/json`"),
     ("429", "AppResellerRateLimited", "A window of the plan is exhausted; see Retry-After"),
@@ -533,6 +538,14 @@ const ERRORS: &[(&str, &str, &str)] = &[
 
 fn integer_header(description: &str) -> utoipa::openapi::header::Header {
     HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::Integer)).description(Some(description)).build()
+}
+
+/// `Idempotent-Replayed: true` on a POST's replayed response.
+fn replayed_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some("`true` when this is the kept response of an earlier request with the same Idempotency-Key"))
+        .build()
 }
 
 fn common_headers() -> Vec<(&'static str, utoipa::openapi::header::Header)> {
@@ -569,9 +582,11 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         for (header, h) in common_headers() {
             response = response.header(header, h);
         }
-        if *status == "429" {
-            response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
+        if *status == "429" || *status == "409" {
+            response = response.header("Retry-After", integer_header("Seconds until a retry may succeed"));
         }
+        // Kept 4xx answers of POSTs are replayed too.
+        response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
     }
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -581,16 +596,25 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                 let words: Vec<&str> =
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("appreseller_{method}_{}", words.join("_")));
-                complete_operation(op);
+                complete_operation(op, method == "post");
             }
         }
     }
     doc
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, post: bool) {
     let params = op.parameters.get_or_insert_with(Vec::new);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    params.push(
+        ParameterBuilder::new()
+            .name("X-Partner-ID")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("When sent, must equal the key's partner id, else 403 FORBIDDEN."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    );
     op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
     let mut errors = vec!["401", "403", "404", "429", "500"];
     if op.request_body.is_some() {
@@ -598,6 +622,28 @@ fn complete_operation(op: &mut Operation) {
     }
     if has_query {
         errors.push("400");
+    }
+    if post {
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "1–255 printable ASCII characters. The first request's response is kept for 24 hours and \
+                     replayed (`Idempotent-Replayed: true`) to retries with the same key and request; the same key \
+                     on another request is 400, while the first still runs 409 `CONFLICT`.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[ -~]+$")),
+                ))
+                .build(),
+        );
+        errors.extend(["400", "409", "413"]);
     }
     for (status, name, _) in ERRORS.iter().filter(|(s, _, _)| errors.contains(s)) {
         op.responses
@@ -610,6 +656,153 @@ fn complete_operation(op: &mut Operation) {
             for (header, h) in common_headers() {
                 r.headers.entry(header.into()).or_insert(h);
             }
+            if post {
+                r.headers.entry("Idempotent-Replayed".into()).or_insert_with(replayed_header);
+            }
+        }
+    }
+}
+
+doc_enum! {
+    /// Billing frequency (`PricingDuration`).
+    FrequencyName as PricingDuration { ONE_TIME, DAILY, MONTHLY, QUARTERLY, SIX_MONTHS, YEARLY, TWO_YEARS, THREE_YEARS }
+}
+doc_enum! {
+    /// Supported revenue model types.
+    RevenueTypeName as RevenueModelType { ONE_TIME, RECURRING }
+}
+doc_enum! {
+    /// Pricing strategy (partnerd's values: per unit, or a flat rate).
+    PricingStrategyName as PricingStrategy { UNIT, FLAT_RATE }
+}
+doc_enum! {
+    /// Cost unit (partnerd's values).
+    PricingUnitName as PricingUnit { USER, SESSION, UNIT, DEVICE, GIGABYTE, HOUR, NOT_APPLICABLE }
+}
+doc_enum! {
+    /// Markup pricing types.
+    MarkupTypeName as MarkupPricingType { CHANNEL_RESELLER_COMPANY, RESELLER_COMPANY }
+}
+
+/// `ProductCatalog`: a sellable product.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ProductCatalog)]
+pub struct ProductItem {
+    pub blurb: String,
+    pub id: String,
+    pub image_url: Option<String>,
+    pub name: String,
+    /// The company providing the product.
+    pub provider: String,
+    pub visible: bool,
+}
+
+/// `ProductCatalogPage` (the document's `AppResellerCatalogProductPageWS`). `links` is always
+/// empty.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ProductCatalogPage)]
+pub struct ProductPage {
+    pub content: Vec<ProductItem>,
+    pub links: Vec<String>,
+    pub page: PageMetadata,
+}
+
+/// `MarkupPrices`: a reseller markup, by currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = MarkupPrices)]
+pub struct MarkupDto {
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub markup_prices: partnerd_domain::catalog::Prices,
+    #[schema(value_type = MarkupTypeName)]
+    pub markup_type: partnerd_domain::catalog::MarkupType,
+}
+
+/// `CatalogPlanCosts`. Prices are decimal numbers by ISO-4217 currency.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CatalogPlanCosts)]
+pub struct CostDto {
+    pub id: String,
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub item_prices: partnerd_domain::catalog::Prices,
+    pub markup_prices: Vec<MarkupDto>,
+    pub max_units: Option<u32>,
+    pub min_units: Option<u32>,
+    #[schema(value_type = PricingStrategyName)]
+    pub pricing_strategy: partnerd_domain::catalog::PricingStrategy,
+    #[schema(value_type = PricingUnitName)]
+    pub unit: partnerd_domain::catalog::PricingUnit,
+    #[schema(value_type = Option<PricingUnitName>)]
+    pub unit_dependency: Option<partnerd_domain::catalog::PricingUnit>,
+}
+
+/// `PaymentPlans`: a payment plan of an edition (`frequency` as the document's example spells
+/// it).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PaymentPlans)]
+pub struct PlanDto {
+    pub cancellation_period_limit: Option<u32>,
+    pub costs: Vec<CostDto>,
+    pub end_of_contract_grace_period: Option<u32>,
+    #[schema(value_type = FrequencyName)]
+    pub frequency: partnerd_domain::catalog::Frequency,
+    pub id: String,
+    pub minimum_service_length: Option<u32>,
+}
+
+/// `CatalogEdition`, with the example's field names (`paymentPlans`, `revenueType`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = CatalogEdition)]
+pub struct EditionDto {
+    pub id: String,
+    pub name: String,
+    pub payment_plans: Vec<PlanDto>,
+    #[schema(value_type = RevenueTypeName)]
+    pub revenue_type: partnerd_domain::catalog::RevenueType,
+}
+
+impl From<&partnerd_domain::catalog::Edition> for EditionDto {
+    fn from(e: &partnerd_domain::catalog::Edition) -> Self {
+        Self {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            revenue_type: e.revenue_type,
+            payment_plans: e
+                .payment_plans
+                .iter()
+                .map(|p| PlanDto {
+                    cancellation_period_limit: p.cancellation_period_limit,
+                    end_of_contract_grace_period: p.end_of_contract_grace_period,
+                    frequency: p.frequency,
+                    id: p.id.clone(),
+                    minimum_service_length: p.minimum_service_length,
+                    costs: p
+                        .costs
+                        .iter()
+                        .map(|c| CostDto {
+                            id: c.id.clone(),
+                            item_prices: c.item_prices.clone(),
+                            markup_prices: c
+                                .markup_prices
+                                .iter()
+                                .map(|m| MarkupDto {
+                                    markup_prices: m.markup_prices.clone(),
+                                    markup_type: m.markup_type,
+                                })
+                                .collect(),
+                            max_units: c.max_units,
+                            min_units: c.min_units,
+                            pricing_strategy: c.pricing_strategy,
+                            unit: c.unit,
+                            unit_dependency: c.unit_dependency,
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct ErrorBody {
     pub status: u16,
 }
 
+/// Longest message sent, in characters.
+pub(crate) const MESSAGE_MAX: usize = 500;
+
 #[derive(Debug)]
 pub struct ResellerError {
     status: StatusCode,
@@ -32,8 +35,15 @@ pub struct ResellerError {
 }
 
 impl ResellerError {
+    /// `message` is cut after [`MESSAGE_MAX`] characters: parser messages and paths may repeat a
+    /// client's huge input.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MESSAGE_MAX) {
+            message.truncate(cut);
+            message.push('…');
+        }
+        Self { status, code, message }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -93,15 +103,6 @@ impl From<Rejection> for ResellerError {
                 Self::bad_request(text.join("; "))
             }
             Rejection::MalformedQuery { pair } => Self::bad_request(format!("Malformed query parameter '{pair}'")),
-            // Main's Idempotency-Key rejections (minimal arms from the reseller branch's merge of
-            // main; part 1 owns this mapping).
-            Rejection::InvalidIdempotencyKey(p) => Self::bad_request(format!("Invalid Idempotency-Key: {p}")),
-            Rejection::IdempotencyKeyReused => {
-                Self::bad_request("This Idempotency-Key was used with a different request".to_owned())
-            }
-            Rejection::IdempotencyKeyInProgress => {
-                Self::new(S::CONFLICT, "CONFLICT", "A request with this Idempotency-Key is still running")
-            }
             Rejection::Unauthenticated(m) => Self::new(S::UNAUTHORIZED, "UNAUTHORIZED", m),
             Rejection::Forbidden(m) => Self::forbidden(m),
             Rejection::RateLimited => {
@@ -112,6 +113,17 @@ impl From<Rejection> for ResellerError {
             Rejection::MethodNotAllowed => {
                 Self::new(S::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")
             }
+            Rejection::InvalidIdempotencyKey(problem) => {
+                Self::bad_request(format!("Invalid value for header 'Idempotency-Key': {problem}"))
+            }
+            Rejection::IdempotencyKeyReused => {
+                Self::bad_request("Invalid value for header 'Idempotency-Key': it was used for a different request")
+            }
+            Rejection::IdempotencyKeyInProgress => Self::new(
+                S::CONFLICT,
+                "CONFLICT",
+                "A request with this Idempotency-Key is still being processed; retry later",
+            ),
         }
     }
 }
@@ -210,5 +222,7 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert_eq!(ResellerError::from(Rejection::UnknownRoute).status, StatusCode::NOT_FOUND);
         assert_eq!(ResellerError::from(Rejection::Unauthenticated("no".into())).status, StatusCode::UNAUTHORIZED);
+        let huge = ResellerError::from(Rejection::InvalidBody { path: None, message: "é".repeat(100_000) });
+        assert_eq!(huge.message.chars().count(), MESSAGE_MAX + 1, "cut, with an ellipsis");
     }
 }

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod associations;
+mod catalog;
 pub mod dto;
 mod error;
 
@@ -47,6 +48,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(accounts::user_details))
         .routes(routes!(associations::list, associations::create))
         .routes(routes!(associations::delete))
+        .routes(routes!(catalog::products))
+        .routes(routes!(catalog::editions))
 }
 
 /// The surface's OpenAPI document (paths relative to [`PREFIX`]).
@@ -57,6 +60,11 @@ pub fn openapi() -> OpenApi {
 /// The router behind the guard, unknown paths and methods in the family's shape.
 pub fn router(services: Services) -> Router<Services> {
     let (router, _) = routes().split_for_parts();
+    // Routes only, inside the guard: authenticated and counted first.
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        (services.clone(), PREFIX),
+        kernel::idempotency::<ResellerError>,
+    ));
     reserved(router, services)
 }
 
@@ -128,9 +136,14 @@ pub fn context_among(raw: &str, supported: &[Context]) -> Result<Context, String
         Ok(c) if supported.contains(&c) => Ok(c),
         _ => {
             let names: Vec<&str> = supported.iter().map(|c| c.as_str()).collect();
-            Err(format!("must be one of: {} (got '{raw}')", names.join(", ")))
+            Err(one_of(raw, &names))
         }
     }
+}
+
+/// "must be one of: A, B (got 'x')", the client's value cut short.
+pub fn one_of(raw: &str, names: &[&str]) -> String {
+    format!("must be one of: {} (got '{}')", names.join(", "), partnerd_domain::validation::echo(raw))
 }
 
 /// The Account section's `context`: `RESELLER` or `RESELLER_MANAGER`.

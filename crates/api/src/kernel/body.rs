@@ -1,4 +1,5 @@
-//! JSON bodies: content type, size limit, exactly one JSON value, typed with the failing path.
+//! JSON bodies: content type, size limit, exactly one JSON value, no control characters in any
+//! string, typed with the failing path.
 
 use super::Rejection;
 use crate::MAX_BODY_BYTES;
@@ -37,6 +38,14 @@ pub async fn json_body_or_empty<T: DeserializeOwned + Default>(req: Request) -> 
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
+    if may_hold_control_characters(bytes)
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some((path, c)) = first_control_character(&value, &mut Vec::new())
+    {
+        let path = (!path.is_empty()).then_some(path);
+        return Err(Rejection::InvalidBody { path, message: super::control_character_message(c) });
+    }
+    // serde_json's recursion limit (128 levels) stays on: deep nesting is a syntax error here.
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -51,6 +60,65 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
     // One value and nothing after it: `{"a":1} garbage` is not a body we understood.
     de.end().map_err(|e| malformed(&e))?;
     Ok(value)
+}
+
+/// Whether the body could hold a refused control character (see `kernel::is_refused_control`):
+/// a `\u` escape of one, DEL, or a C1 control in UTF-8. Unescaped C0 controls inside JSON
+/// strings are already syntax errors. A cheap scan, so well-formed bodies are parsed once.
+fn may_hold_control_characters(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        b'\\' => {
+            bytes.get(i + 1) == Some(&b'u')
+                && bytes
+                    .get(i + 2..i + 6)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+                    .is_some_and(super::is_refused_control)
+        }
+        _ => false,
+    })
+}
+
+/// The first string (key or value) holding a refused control character: its path as
+/// `serde_path_to_error` writes it (`a.b`, `tags[0]`; for a key, the path of its object with
+/// the key escaped) and the character.
+fn first_control_character(v: &serde_json::Value, path: &mut Vec<String>) -> Option<(String, char)> {
+    use serde_json::Value;
+    let joined = |path: &[String]| {
+        let mut out = String::new();
+        for segment in path {
+            if !out.is_empty() && !segment.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+        out
+    };
+    match v {
+        Value::String(s) => s.chars().find(|c| super::is_refused_control(*c)).map(|c| (joined(path), c)),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            path.push(format!("[{i}]"));
+            let found = first_control_character(item, path);
+            path.pop();
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if let Some(c) = k.chars().find(|c| super::is_refused_control(*c)) {
+                path.push(k.escape_debug().to_string());
+                let found = (joined(path), c);
+                path.pop();
+                return Some(found);
+            }
+            path.push(k.clone());
+            let found = first_control_character(item, path);
+            path.pop();
+            found
+        }),
+        _ => None,
+    }
 }
 
 fn malformed(e: &serde_json::Error) -> Rejection {
@@ -112,6 +180,52 @@ mod tests {
         let r = parse::<Probe>(br#"{"title":"x"} trailing-garbage"#).unwrap_err();
         assert!(matches!(r, Rejection::MalformedJson { line: 1, column: 15, .. }), "{r:?}");
         assert!(parse::<Probe>(b"{\"title\":\"x\"}  \n").is_ok(), "trailing whitespace is fine");
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Nested {
+        title: Option<String>,
+        tags: Option<Vec<String>>,
+        meta: Option<serde_json::Value>,
+    }
+
+    fn refused(body: &str) -> (Option<String>, String) {
+        match parse::<Nested>(body.as_bytes()) {
+            Err(Rejection::InvalidBody { path, message }) => (path, message),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_naming_the_field() {
+        let (path, message) = refused(r#"{"title":"nul\u0000byte"}"#);
+        assert_eq!(path.as_deref(), Some("title"));
+        assert_eq!(
+            message,
+            "must not contain control characters (found U+0000; only tab, line feed and carriage return are allowed)"
+        );
+        assert_eq!(refused(r#"{"tags":["ok","b\u001bad"]}"#).0.as_deref(), Some("tags[1]"));
+        assert_eq!(refused(r#"{"meta":{"a":[{"b":"\u007f"}]}}"#).0.as_deref(), Some("meta.a[0].b"));
+        assert_eq!(refused("{\"title\":\"c1 \u{85}\"}").0.as_deref(), Some("title"), "a raw C1 control (NEL)");
+        assert_eq!(refused("{\"title\":\"del \u{7f}\"}").0.as_deref(), Some("title"), "a raw DEL");
+        assert_eq!(refused(r#"{"meta":{"k\u0001":1}}"#).0.as_deref(), Some("meta.k\\u{1}"), "a key");
+        assert_eq!(refused(r#""\u0002""#).0, None, "the body itself");
+        // Allowed: tab, line feed, carriage return; an escaped backslash before "u0000"; other
+        // characters outside ASCII.
+        let fine = parse::<Nested>(br#"{"title":"a\tb\nc\r\\u0000 \u00e9 \ud83d\ude00","tags":["\u0009"]}"#).unwrap();
+        assert_eq!(fine.title.as_deref(), Some("a\tb\nc\r\\u0000 \u{e9} \u{1f600}"));
+        // An unescaped control character inside a string is malformed JSON, as before.
+        assert!(matches!(parse::<Nested>(b"{\"title\":\"a\x01\"}"), Err(Rejection::MalformedJson { .. })));
+    }
+
+    #[test]
+    fn deep_nesting_is_malformed_not_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let r = parse::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert!(matches!(&r, Rejection::MalformedJson { message, .. } if message.contains("recursion limit")), "{r:?}");
+        let deep = format!("{{\"meta\":{}\"\\u0000\"{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(parse::<Nested>(deep.as_bytes()), Err(Rejection::MalformedJson { .. })));
     }
 
     #[test]

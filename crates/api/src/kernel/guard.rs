@@ -54,6 +54,9 @@ pub async fn guard<E: SurfaceError>(State(services): State<Services>, mut req: R
     }
 
     let mut response = match outcome {
+        // A path segment that is not UTF-8 or holds a control character names nothing, so it is
+        // a 404 here, before an extractor or a store sees it.
+        Ok(_) if super::path_is_unusable(req.uri().path()) => E::from(Rejection::UnknownRoute).into_response(),
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             next.run(req).await

@@ -24,12 +24,28 @@ pub(crate) mod surface_tests;
 pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
 pub use idempotency::{IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, idempotency};
-pub use query::{Bounded, FromParam, Param, query};
+pub use query::{Bounded, FromParam, Param, path_is_unusable, query};
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The one rule for text on every surface, in bodies, query parameters and paths: control
+/// characters (Unicode `Cc`: U+0000–U+001F, U+007F, U+0080–U+009F) are refused, except tab, line
+/// feed and carriage return. Both backends then store the same text (PostgreSQL cannot store a
+/// NUL at all; SQLite would).
+pub fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// The problem reported for a field or parameter holding a refused control character.
+pub fn control_character_message(c: char) -> String {
+    format!(
+        "must not contain control characters (found U+{:04X}; only tab, line feed and carriage return are allowed)",
+        u32::from(c)
+    )
+}
 
 /// Why the kernel refused a request, before any surface code ran.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Query strings as typed structs. Unknown parameters are ignored; a value that does not decode
-//! or parse is an error naming its parameter (all of them at once), never a dropped query.
+//! or parse, or holds a control character (`kernel::is_refused_control`), is an error naming its
+//! parameter (all of them at once), never a dropped query. Paths follow the same rule.
 
 use super::Rejection;
 use serde::de::{DeserializeOwned, Error as _};
@@ -47,8 +48,16 @@ fn decode(raw: &str) -> Result<Vec<Pair>, Rejection> {
     let mut pairs: Vec<Pair> = Vec::new();
     for segment in raw.split('&').filter(|s| !s.is_empty()) {
         let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
-        let name = percent_decode(name).map_err(|_| Rejection::MalformedQuery { pair: segment.to_owned() })?;
-        let value = percent_decode(value).map_err(|_| "is not valid percent-encoded UTF-8".to_owned());
+        let name = percent_decode(name)
+            .ok()
+            .filter(|n| !n.chars().any(super::is_refused_control))
+            .ok_or_else(|| Rejection::MalformedQuery { pair: segment.to_owned() })?;
+        let value = percent_decode(value).map_err(|_| "is not valid percent-encoded UTF-8".to_owned()).and_then(|v| {
+            match v.chars().find(|c| super::is_refused_control(*c)) {
+                Some(c) => Err(super::control_character_message(c)),
+                None => Ok(v),
+            }
+        });
         pairs.retain(|(n, _)| *n != name);
         pairs.push((name, value));
     }
@@ -73,6 +82,18 @@ fn percent_decode(s: &str) -> Result<String, ()> {
         i += 1;
     }
     String::from_utf8(out).map_err(|_| ())
+}
+
+/// Whether a request path cannot name anything: a segment that does not percent-decode to
+/// UTF-8 (`%FF`, `%zz`), or decodes to a refused control character (`a%00b`). Ids never hold
+/// either (every text input refuses control characters), and such a segment must not reach a
+/// store, nor a framework extractor that would answer outside the surface's shape.
+pub fn path_is_unusable(path: &str) -> bool {
+    // `+` is literal in paths; percent_decode would read it as a space, which is harmless here.
+    path.contains('%')
+        && path
+            .split('/')
+            .any(|segment| percent_decode(segment).map_or(true, |s| s.chars().any(super::is_refused_control)))
 }
 
 /// A value type parsed from the parameter's text, with the surface's own message on failure.
@@ -149,6 +170,43 @@ mod tests {
         );
         assert_eq!(problems("name=%FF"), vec![("name".to_owned(), "is not valid percent-encoded UTF-8".to_owned())]);
         assert_eq!(problems("name=%zz")[0].0, "name");
+    }
+
+    #[test]
+    fn control_characters_are_refused_naming_the_parameter() {
+        let refused = |c: &str| {
+            format!(
+                "must not contain control characters (found U+{c}; only tab, line feed and carriage return are allowed)"
+            )
+        };
+        assert_eq!(
+            problems("name=a%00b&page=0"),
+            vec![
+                ("name".to_owned(), refused("0000")),
+                ("page".to_owned(), "must be an integer from 1 to 10".to_owned()),
+            ]
+        );
+        assert_eq!(problems("name=%7F")[0].1, refused("007F"));
+        assert_eq!(problems("name=%C2%85")[0].1, refused("0085"), "C1 controls too");
+        let p: Probe = query(Some("name=a%09b%0Ac%0D")).unwrap();
+        assert_eq!(p.name.as_deref(), Some("a\tb\nc\r"), "tab, line feed and carriage return are text");
+        assert_eq!(
+            query::<Probe>(Some("na%00me=1")).unwrap_err(),
+            Rejection::MalformedQuery { pair: "na%00me=1".into() }
+        );
+        // Also an unknown parameter: nothing with a control character is let through silently.
+        assert_eq!(problems("other=%01")[0].0, "other");
+    }
+
+    #[test]
+    fn paths_that_name_nothing_are_recognised() {
+        assert!(path_is_unusable("/listings/a%00b"));
+        assert!(path_is_unusable("/cosell/opportunities/%1B/timeline"));
+        assert!(path_is_unusable("/listings/%FF"), "not UTF-8");
+        assert!(path_is_unusable("/listings/a%zz"), "not percent-encoding");
+        assert!(path_is_unusable("/listings/%"));
+        assert!(!path_is_unusable("/listings/listing_abc"));
+        assert!(!path_is_unusable("/listings/a%20b+c/%C3%A9"));
     }
 
     #[test]

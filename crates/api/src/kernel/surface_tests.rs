@@ -88,3 +88,12 @@ async fn another_surface_gets_its_own_shape_from_the_kernel() {
     assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
     assert_eq!(call("GET", "/resellers", "").await.0, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn another_surface_inherits_the_control_character_rule() {
+    let (status, body) = call("POST", "/resellers", r#"{"name":"nul\u0000byte"}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("InvalidBody { path: Some(\"name\")"), "{body}");
+    let (status, body) = call("POST", "/resellers?limit=%00", r#"{"name":"x"}"#).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_parameter")));
+}

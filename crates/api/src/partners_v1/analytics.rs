@@ -39,9 +39,11 @@ pub(super) struct SummaryQuery {
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct ListingFigures {
-    /// Listings not archived, now.
+    /// The partner's listings now, of every status (active, draft and archived): always equal to
+    /// `meta.total` of `GET /listings` without a `status` filter.
     total: u64,
-    /// Their average score rounded half up (0 without listings).
+    /// The average `seo_score` of those same listings (archived included), rounded half up
+    /// (0 without listings).
     avg_seo_score: u64,
 }
 
@@ -79,8 +81,8 @@ impl From<&partnerd_services::analytics::Summary> for Summary {
             listings: ListingFigures { total: s.listings.total, avg_seo_score: s.listings.avg_seo_score },
             cosell: CosellFigures {
                 opportunities: s.cosell.opportunities,
-                pipeline_value: Money(s.cosell.pipeline_value.cents()),
-                won_value: Money(s.cosell.won_value.cents()),
+                pipeline_value: Money::from(s.cosell.pipeline_value),
+                won_value: Money::from(s.cosell.won_value),
             },
             content: ContentFigures { generated: s.content.generated, published: s.content.published },
         }
@@ -89,8 +91,10 @@ impl From<&partnerd_services::analytics::Summary> for Summary {
 
 /// Get Summary
 ///
-/// The window is the period ending now. `listings.total`: listings not archived, now;
-/// `avg_seo_score`: their average score rounded half up (0 without listings).
+/// The window is the period ending now. `listings.total`: the partner's listings now, of every
+/// status (active, draft, archived), the same set and number as `meta.total` of an unfiltered
+/// `GET /listings`; `avg_seo_score`: the average score of that same set, rounded half up (0
+/// without listings).
 /// `cosell.opportunities`: opportunities the partner is party to created within the window;
 /// `pipeline_value`: value of those open or in progress at the end of the window; `won_value`:
 /// value of those that became won within the window. `content.generated` /

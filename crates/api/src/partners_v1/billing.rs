@@ -126,20 +126,20 @@ fn invoice(i: &InvoiceRecord) -> Invoice {
             .map(|l| LineItem {
                 description: l.description.clone(),
                 quantity: l.quantity,
-                unit_amount: Money(l.unit_amount),
-                amount: Money(l.amount),
+                unit_amount: money(l.unit_amount),
+                amount: money(l.amount),
                 period: Period { start: iso(l.period_start), end: iso(l.period_end) },
                 proration: l.proration,
             })
             .collect(),
-        subtotal: Money(i.subtotal_cents),
-        total: Money(i.total_cents),
+        subtotal: money(i.subtotal_cents),
+        total: money(i.total_cents),
         status: i.status.as_str(),
         status_changed_at: i.status_changed_at.map(iso),
         commission: CommissionCalculation {
             rate: rate(i.commission_rate_bps),
-            base: Money(i.commission_base_cents),
-            amount: Money(i.commission_cents),
+            base: money(i.commission_base_cents),
+            amount: money(i.commission_cents),
             status: commission_status.into(),
         },
     }
@@ -285,9 +285,9 @@ fn commission(c: &CommissionRecord) -> Commission {
         invoice_id: c.invoice_id.clone(),
         invoice_number: c.invoice_number.clone(),
         customer_id: c.customer_id.clone(),
-        base: Money(c.base_cents),
+        base: money(c.base_cents),
         rate: rate(c.rate_bps),
-        amount: Money(c.amount_cents),
+        amount: money(c.amount_cents),
         currency: c.currency.clone(),
         status: c.status.clone(),
         earned_at: iso(c.earned_at),
@@ -323,9 +323,14 @@ pub(super) async fn commissions(
         commissions: rows.iter().map(commission).collect(),
         totals: CommissionTotals {
             count: t.count,
-            base: Money(t.base_cents),
-            earned: Money(t.earned_cents),
-            reversed: Money(t.reversed_cents),
+            base: money(t.base_cents),
+            earned: money(t.earned_cents),
+            reversed: money(t.reversed_cents),
         },
     }))
+}
+
+/// Cents as the surface writes amounts.
+pub(super) fn money(cents: i64) -> Money {
+    Money(i128::from(cents))
 }

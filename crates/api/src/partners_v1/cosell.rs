@@ -18,7 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-/// A positive amount with at most two decimals, as a number or a string; USD.
+/// A positive amount with at most two decimals, as a number or a string; USD; at most
+/// 1000000000000 (one trillion: larger is 422 naming the field).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(as = AmountInput)]
@@ -137,7 +138,7 @@ fn opportunity(o: &OpportunityRecord, viewer: &Principal) -> Opportunity {
     Opportunity {
         id: o.id.clone(),
         customer_name: o.customer_name.clone(),
-        deal_value: Money(o.deal_value_cents),
+        deal_value: Money::of(o.deal_value_cents),
         currency: o.currency.clone(),
         status: o.status.as_str(),
         partner: PartyRef { id: other_id.clone(), company_name: other_name.clone() },
@@ -253,7 +254,7 @@ pub(super) async fn get(
 ///
 /// Either partner may update `status`, `deal_value`, `notes`, `customer_name`, `description`
 /// and `expected_close_date` (null clears it). `partner_id` cannot change. Status follows open
-/// → in_progress → won or lost; won and lost are final. A refused change is 422 with
+/// → in_progress, won or lost; in_progress → won or lost; won and lost are final. A refused change is 422 with
 /// `details.status` naming the allowed targets, and nothing of the request is applied. Appends
 /// `opportunity.status_changed` (`from`, `to`) and/or `opportunity.updated`
 /// (`changes: {field: {old, new}}`).

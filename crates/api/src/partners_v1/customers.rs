@@ -1,6 +1,6 @@
 //! Customer accounts and the customer price list: `/partners/customers…`, `/partners/plans`.
 
-use super::billing::{InvoiceRef, Period};
+use super::billing::{InvoiceRef, Period, money};
 use super::dto::{Envelope, Money};
 use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, unknown_fields};
 use crate::kernel::{Bounded, FromParam, Param};
@@ -197,12 +197,12 @@ fn details(d: &CustomerDetail) -> Customer {
     Customer {
         billing: Some(Billing {
             plan: a.plan.clone(),
-            price: Money(d.price_cents),
+            price: money(d.price_cents),
             currency: a.currency.clone(),
             billing_cycle: a.billing_cycle.as_str(),
             current_period: Period { start: iso(a.current_period_start), end: iso(a.current_period_end) },
             next_invoice_date: next_invoice_at(a).map(iso),
-            balance: Money(a.balance_cents),
+            balance: money(a.balance_cents),
             latest_invoice_ids: d.latest_invoice_ids.clone(),
         }),
         ..customer(a)
@@ -214,7 +214,7 @@ fn written(w: &CustomerWrite) -> Customer {
         latest_invoice: Some(w.invoice.as_ref().map(|i| InvoiceRef {
             id: i.id.clone(),
             number: i.number.clone(),
-            total: Money(i.total_cents),
+            total: money(i.total_cents),
         })),
         ..customer(&w.account)
     }
@@ -375,7 +375,7 @@ pub(super) async fn plans(State(s): State<Services>, Caller(_who): Caller) -> Re
     let plans = prices
         .ordered()
         .into_iter()
-        .map(|(n, p)| PlanPrice { name: n.to_owned(), monthly_price: Money(p.monthly), annual_price: Money(p.annual) })
+        .map(|(n, p)| PlanPrice { name: n.to_owned(), monthly_price: money(p.monthly), annual_price: money(p.annual) })
         .collect();
     Ok(ok(PriceList { currency: prices.currency.clone(), plans }))
 }

@@ -39,20 +39,40 @@ pub struct PageMeta {
     pub total: u64,
 }
 
-/// An amount of integer cents, written as the documents show it: a whole number when it is
-/// one (`1500`), else with its decimals (`1500.5`).
+/// An amount (or a sum of amounts) of integer cents, written as the documents show it: a whole
+/// number when it is one (`1500`), else with its decimals (`1500.5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money(pub i64);
+pub struct Money(pub i128);
+
+impl Money {
+    /// One stored amount.
+    pub fn of(cents: i64) -> Self {
+        Money(i128::from(cents))
+    }
+}
+
+impl From<partnerd_domain::money::Total> for Money {
+    fn from(t: partnerd_domain::money::Total) -> Self {
+        Money(t.cents())
+    }
+}
 
 impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        partnerd_domain::money::Amount::from_cents(self.0).serialize(s)
+        partnerd_domain::money::Total::from_cents(self.0).serialize(s)
     }
 }
 
 impl utoipa::PartialSchema for Money {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
-        ObjectBuilder::new().schema_type(Type::Number).description(Some("USD, at most two decimals")).into()
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .description(Some(
+                "USD, at most two decimals. A single amount is at most 1000000000000 (one trillion); \
+                 sums of amounts (analytics) are exact whole numbers, or with cents exact below \
+                 2^53 cents",
+            ))
+            .into()
     }
 }
 
@@ -72,7 +92,8 @@ pub struct ErrorDetail {
     /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `VALIDATION_ERROR`, `RATE_LIMITED`,
     /// `SERVER_ERROR`, and where the documents are silent `BAD_REQUEST` (a body that could not
     /// be read), `METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `CONFLICT`
-    /// (a request with the same `Idempotency-Key` is still running).
+    /// (409: a request with the same `Idempotency-Key` is still running, or the record kept being
+    /// changed by other requests; retry later, after `Retry-After` when it is sent).
     #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// For `VALIDATION_ERROR`, the first problem as a sentence ("The title field is required").
@@ -130,9 +151,19 @@ an object, for `VALIDATION_ERROR` `{field: [message, …]}`. Every response carr
 is not exactly one JSON value (the parser's line and column in `details.body`), 400 \
 `BAD_REQUEST` for a body that could not be read, 405 `METHOD_NOT_ALLOWED` (with `Allow`), 413 \
 `PAYLOAD_TOO_LARGE` (bodies over 1 MiB), 415 `UNSUPPORTED_MEDIA_TYPE` (bodies must be \
-`application/json`). A JSON value of the wrong type for a field is 422 `VALIDATION_ERROR` naming \
-the field; so is a query parameter with a bad value (every one is named), while unknown query \
-parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
+`application/json`), 409 `CONFLICT` with `Retry-After` (seconds) when other requests kept \
+changing the same record while an update was retried (only under heavy contention across \
+servers: concurrent updates on one server take turns). A JSON value of the wrong type for a \
+field is 422 `VALIDATION_ERROR` naming the field; so is a query parameter with a bad value \
+(every one is named), while unknown query parameters are ignored. Times are ISO-8601 UTC to the second with a `Z`.
+
+**Decision: text and money.** No string of a body (value or key, at any depth) and no query \
+parameter value may contain a control character (U+0000–U+001F, U+007F, U+0080–U+009F) other \
+than tab, line feed and carriage return: 422 `VALIDATION_ERROR` naming the field (`tags[1]`, \
+`a.b`) or parameter; a path segment with one is 404 `NOT_FOUND`. A money amount has at most two \
+decimals and is at most 1000000000000 (one trillion); beyond it, 422 naming the field. Sums of \
+amounts (analytics) never overflow; they are exact whole numbers, or with cents exact below 2^53 \
+cents. Nesting deeper than 128 levels is a body that does not parse (400).
 
 **Decision: Idempotency-Key.** Every `POST` accepts `Idempotency-Key: <1–255 printable ASCII \
 characters>`, with Stripe's semantics. The first request with a key runs and its response \
@@ -158,6 +189,16 @@ jitter; configurable; eight attempts in all), honouring `Retry-After` on 429/503
 success; `410 Gone` disables the webhook; redirects are not followed; each attempt times out \
 after 15 s.";
 
+/// The operations that read, change and write back a record, so can meet a persistent
+/// conflict (409): `(method, path)`.
+const CONTENDED: &[(&str, &str)] = &[
+    ("put", "/listings/{id}"),
+    ("patch", "/listings/{id}"),
+    ("delete", "/listings/{id}"),
+    ("post", "/listings/{id}/content/{draft_id}/publish"),
+    ("patch", "/cosell/opportunities/{id}"),
+];
+
 /// The error responses (`#/components/responses/…`) and which operations can give them.
 const ERRORS: &[(&str, &str, &str)] = &[
     (
@@ -168,10 +209,15 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("401", "Unauthorized", "Missing, malformed, unknown, revoked or expired key"),
     ("403", "Forbidden", "Key not allowed from this address, X-Partner-ID mismatch, or not a partner's key"),
     ("404", "NotFound", "No such resource for this partner (another partner's answers 404 too)"),
+    (
+        "409",
+        "Conflict",
+        "`CONFLICT`: a request with this Idempotency-Key is still running (retry later), or other requests kept \
+         changing this record while the update was retried (retry after Retry-After)",
+    ),
     ("413", "PayloadTooLarge", "The body exceeds 1 MiB"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
     ("422", "ValidationError", "Invalid parameters; `details` is {field: [message, …]}"),
-    ("409", "IdempotencyInProgress", "A request with this Idempotency-Key is still running (`CONFLICT`); retry later"),
     ("429", "RateLimited", "A window of the plan is exhausted; see Retry-After"),
     ("500", "ServerError", "Storage failure (details are logged, not returned)"),
 ];
@@ -239,6 +285,10 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         if *status == "429" {
             response = response.header("Retry-After", integer_header("Seconds until the refusing window resets"));
         }
+        if *status == "409" {
+            response =
+                response.header("Retry-After", integer_header("Seconds to wait before retrying (a contended update)"));
+        }
         // Kept 4xx answers of POSTs are replayed too.
         response = response.header("Idempotent-Replayed", replayed_header());
         components.responses.insert((*name).into(), RefOr::T(response.build()));
@@ -258,6 +308,12 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
                     path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
                 complete_operation(op, method == "post");
+                if CONTENDED.contains(&(method, path.as_str())) {
+                    op.responses
+                        .responses
+                        .entry("409".into())
+                        .or_insert_with(|| RefOr::Ref(Ref::new("#/components/responses/Conflict")));
+                }
             }
         }
     }

@@ -20,11 +20,25 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: BTreeMap<String, Vec<String>>,
+    /// `Retry-After` (seconds), for a conflict worth retrying.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: BTreeMap::new() }
+        Self { status, code, message: message.into(), details: BTreeMap::new(), retry_after: None }
+    }
+
+    /// Not in the document's table: 409 `CONFLICT`, other writers kept changing the record
+    /// while this request tried to (it was retried first); `Retry-After` says when to try again.
+    pub fn concurrent_change(entity: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::CONFLICT,
+            "CONFLICT",
+            format!("The {} is being changed by other requests; retry after a moment", entity.replace('_', " ")),
+        );
+        e.retry_after = Some(partnerd_services::contention::RETRY_AFTER_SECS);
+        e
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -69,16 +83,25 @@ impl ApiError {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")
     }
 
-    /// 422 with `details` = `{field: [message, …]}` and the first problem as the message.
+    /// 422 with `details` = `{field: [message, …]}` and the first problem as the message. Field
+    /// names and messages are clipped: they can repeat what a client sent (an unknown 100,000
+    /// character key, serde quoting a huge string), and a refusal need not send it all back.
     pub fn validation(errors: &ValidationErrors) -> Self {
         let (field, first) = errors
             .fields()
             .iter()
             .find_map(|(f, ms)| ms.first().map(|m| (f.as_str(), m.as_str())))
             .unwrap_or(("request", "is invalid"));
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", sentence(field, first));
-        for (f, ms) in errors.fields() {
-            e.details.insert(f.clone(), ms.clone());
+        let message = sentence(&clip(field, MAX_FIELD_CHARS), &clip(first, MAX_MESSAGE_CHARS));
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message);
+        for (f, ms) in errors.fields().iter().take(MAX_DETAILS) {
+            let messages = ms.iter().take(MAX_DETAILS).map(|m| clip(m, MAX_MESSAGE_CHARS)).collect();
+            e.details.insert(clip(f, MAX_FIELD_CHARS), messages);
+        }
+        // 10,000 bad items of an array are not 10,000 entries: the first ones and a count.
+        let hidden = errors.fields().len().saturating_sub(MAX_DETAILS);
+        if hidden > 0 {
+            e.details.entry("request".into()).or_default().push(format!("{hidden} more fields have problems"));
         }
         e
     }
@@ -100,6 +123,19 @@ impl ApiError {
     }
 }
 
+const MAX_FIELD_CHARS: usize = 100;
+/// Fields listed in `details`, and messages per field.
+const MAX_DETAILS: usize = 50;
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `s` cut after `max` characters, marked with `…`.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
 /// "The email field must be …", in the document's style ("The listing_id field is required").
 fn sentence(field: &str, message: &str) -> String {
     let reads_on = ["must", "is", "has", "should", "cannot"].iter().any(|w| message.starts_with(w));
@@ -113,7 +149,11 @@ impl IntoResponse for ApiError {
             error: ErrorDetail { code: self.code, message: self.message, details: self.details },
         };
         // axum adds `Allow` to 405s from its method routers.
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -144,9 +184,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::forbidden("This API key may not act for the given company")
             }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
-            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => {
-                ApiError::validation_single("request", &format!("the {entity} is being changed by others; try again"))
-            }
+            (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::concurrent_change(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {
                 ApiError::validation_single("request", "this draft was published already")
             }
@@ -225,11 +263,12 @@ mod tests {
     fn every_service_error_has_its_own_answer() {
         for &(kind, entity, code) in ServiceError::CATALOG {
             let e = ApiError::from(ServiceError::new(kind, entity, code));
-            let expected = match kind {
-                ErrorKind::Invalid | ErrorKind::Conflict => StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorKind::NotFound => StatusCode::NOT_FOUND,
-                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-                ErrorKind::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            let expected = match (kind, code) {
+                (ErrorKind::Conflict, partnerd_services::error::codes::CONCURRENT_CHANGE) => StatusCode::CONFLICT,
+                (ErrorKind::Invalid | ErrorKind::Conflict, _) => StatusCode::UNPROCESSABLE_ENTITY,
+                (ErrorKind::NotFound, _) => StatusCode::NOT_FOUND,
+                (ErrorKind::Forbidden, _) => StatusCode::FORBIDDEN,
+                (ErrorKind::Unavailable, _) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             assert_eq!(e.status, expected, "{kind:?} {entity} {code}");
             assert!(!e.message.starts_with("Forbidden: "), "unmapped: {kind:?} {entity} {code}");
@@ -237,11 +276,35 @@ mod tests {
     }
 
     #[test]
+    fn echoed_input_is_clipped() {
+        let mut errors = ValidationErrors::new();
+        errors
+            .add(&"k".repeat(100_000), format!("invalid type: string \"{}\", expected a number", "x".repeat(100_000)));
+        let e = ApiError::validation(&errors);
+        assert!(e.message.len() < 1_000, "{}", e.message.len());
+        let (field, messages) = e.details.iter().next().unwrap();
+        assert_eq!(field.chars().count(), MAX_FIELD_CHARS + 1);
+        assert_eq!(messages[0].chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(messages[0].starts_with("invalid type: string \"xxx") && messages[0].ends_with('…'));
+
+        let mut errors = ValidationErrors::new();
+        for i in 0..10_000 {
+            errors.add(&format!("images[{i}]"), "must be an http(s) URL");
+        }
+        let e = ApiError::validation(&errors);
+        assert_eq!(e.details.len(), MAX_DETAILS + 1);
+        assert_eq!(e.details["request"], ["9950 more fields have problems"]);
+    }
+
+    #[test]
     fn messages_are_the_documented_ones() {
         let e = ApiError::from(ServiceError::not_found("api_key"));
         assert_eq!(e.message, "Api key not found");
         let e = ApiError::from(ServiceError::conflict("listing", partnerd_services::error::codes::CONCURRENT_CHANGE));
-        assert_eq!(e.message, "The request field is invalid: the listing is being changed by others; try again");
-        assert_eq!(e.details["request"][0], "the listing is being changed by others; try again");
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "CONFLICT"));
+        assert_eq!(e.message, "The listing is being changed by other requests; retry after a moment");
+        assert!(e.details.is_empty());
+        let response = e.into_response();
+        assert_eq!(response.headers()["retry-after"], "1");
     }
 }

@@ -46,7 +46,7 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
     let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
     let t = now();
 
-    // Listings: three kept, one archived (excluded from the totals).
+    // Listings: three kept, one archived (the totals count every status; the top list does not).
     let bodies = [
         json!({ "title": "Enterprise Security Suite for Compliance Teams", "keywords": ["compliance"] }),
         json!({ "title": "Short", "highlights": ["Automated SOC 2 evidence collection"] }),
@@ -91,17 +91,11 @@ async fn fixture(backend: Backend) -> Option<Fixture> {
     app.clock.set(t);
     // Publishing re-scored one listing: read the average back from the listings themselves.
     let (_, all) = app.read("/api/v1/partners/listings?per_page=100", &a.api_key).await;
-    let live: Vec<u64> = all["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["status"] != "archived")
-        .map(|l| l["seo_score"].as_u64().unwrap())
-        .collect();
-    assert_eq!(live.len(), 3);
-    let sum: u64 = live.iter().sum();
+    let scores: Vec<u64> = all["data"].as_array().unwrap().iter().map(|l| l["seo_score"].as_u64().unwrap()).collect();
+    assert_eq!(scores.len(), 4);
+    let sum: u64 = scores.iter().sum();
     // Rounded half up, as documented.
-    Some(Fixture { app, a, avg_score: (2 * sum + 3) / 6 })
+    Some(Fixture { app, a, avg_score: (2 * sum + 4) / 8 })
 }
 
 on_both_backends!(the_summary_for_each_period, |backend| async move {
@@ -120,7 +114,7 @@ on_both_backends!(the_summary_for_each_period, |backend| async move {
             body["data"],
             json!({
                 "period": period,
-                "listings": { "total": 3, "avg_seo_score": avg_score },
+                "listings": { "total": 4, "avg_seo_score": avg_score },
                 // Pipeline at the end of the period (now): the in-progress 10,000 and the open 40,000.
                 "cosell": { "opportunities": created, "pipeline_value": 50_000, "won_value": won },
                 "content": { "generated": generated, "published": published },
@@ -133,6 +127,56 @@ on_both_backends!(the_summary_for_each_period, |backend| async move {
     let (status, body) = app.read("/api/v1/partners/analytics/summary?period=2w", &a.api_key).await;
     assert_eq!(status, 422);
     assert!(body["error"]["details"]["period"][0].as_str().unwrap().contains("7d, 30d, 90d, 1y"));
+});
+
+/// `listings.total` of the summary and `meta.total` of `GET /listings`, and the average score.
+async fn listing_figures(app: &TestApp, key: &str) -> (Value, Value, Value) {
+    let (status, summary) = app.read("/api/v1/partners/analytics/summary", key).await;
+    assert_eq!(status, 200, "{summary}");
+    let (status, list) = app.read("/api/v1/partners/listings?per_page=100", key).await;
+    assert_eq!(status, 200, "{list}");
+    let scores: Vec<u64> = list["data"].as_array().unwrap().iter().map(|l| l["seo_score"].as_u64().unwrap()).collect();
+    let n = scores.len() as u64;
+    let average = if n == 0 { 0 } else { (2 * scores.iter().sum::<u64>() + n) / (2 * n) };
+    let listings = &summary["data"]["listings"];
+    (listings["total"].clone(), list["meta"]["total"].clone(), json!([listings["avg_seo_score"].clone(), average]))
+}
+
+on_both_backends!(summary_and_list_agree_on_a_partners_listings, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let base = "/api/v1/partners/listings";
+    let check = |expected: u64| {
+        let (app, key) = (&app, p.api_key.clone());
+        async move {
+            let (summary, list, scores) = listing_figures(app, &key).await;
+            assert_eq!((summary, list), (json!(expected), json!(expected)));
+            assert_eq!(scores[0], scores[1], "the average is over the same listings");
+        }
+    };
+    check(0).await;
+    // One each of active, draft and archived.
+    let (_, active) =
+        app.post(base, &p.api_key, json!({ "title": "Enterprise Security Suite", "status": "active" })).await;
+    check(1).await;
+    app.post(base, &p.api_key, json!({ "title": "A draft", "keywords": ["x"] })).await;
+    check(2).await;
+    let (_, doomed) = app.post(base, &p.api_key, json!({ "title": "Soon archived, with a long title" })).await;
+    let doomed = doomed["data"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.send(reqwest::Method::DELETE, &format!("{base}/{doomed}"), &p.api_key, None).await;
+    assert!((200..300).contains(&status), "{status}");
+    check(3).await;
+    for (status, n) in [("active", 1), ("draft", 1), ("archived", 1)] {
+        assert_eq!(app.read(&format!("{base}?status={status}"), &p.api_key).await.1["meta"]["total"], n, "{status}");
+    }
+    // A status change moves a listing between statuses, not out of the total.
+    let id = active["data"]["id"].as_str().unwrap();
+    assert_eq!(app.patch(&format!("{base}/{id}"), &p.api_key, json!({ "status": "draft" })).await.0, 200);
+    check(3).await;
+    // Another partner's listings are not counted.
+    let other = app.partner("Other Inc", "admin@other.com", "business").await;
+    app.post(base, &other.api_key, json!({ "title": "Theirs" })).await;
+    check(3).await;
 });
 
 on_both_backends!(reports_are_created_listed_and_downloaded, |backend| async move {
@@ -241,4 +285,88 @@ on_both_backends!(monthly_reports_are_made_once_per_partner, |backend| async mov
     assert_eq!(full["data"]["data"]["summary"]["cosell"]["opportunities"], 3);
     assert_eq!(full["data"]["data"]["summary"]["cosell"]["won_value"], 30_000);
     assert_eq!(app.read("/api/v1/partners/analytics/reports", &late.api_key).await.1["meta"]["total"], 0);
+});
+
+/// Runs SQL directly against the test database (bulk data the API would take minutes to make).
+async fn execute(url: &str, sql: &str) {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(url) {
+        let sql = sql.to_owned();
+        tokio::task::spawn_blocking(move || rusqlite::Connection::open(path).unwrap().execute_batch(&sql).unwrap())
+            .await
+            .unwrap();
+        return;
+    }
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+}
+
+/// `n` copies of the opportunity `template` under new ids (SQL both dialects run).
+fn clone_deal(template: &str, n: u64) -> String {
+    format!(
+        "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {n})
+         INSERT INTO opportunities (id, marketplace_id, owner_partner_id, cosell_partner_id, customer_name,
+             deal_value_cents, currency, description, expected_close_date, status, notes, created_by,
+             created_at, updated_at, closed_at, version)
+         SELECT '{template}_' || CAST(i AS TEXT), marketplace_id, owner_partner_id, cosell_partner_id, customer_name,
+             deal_value_cents, currency, description, expected_close_date, status, notes, created_by,
+             created_at, updated_at, closed_at, version
+         FROM opportunities, k WHERE id = '{template}'"
+    )
+}
+
+on_both_backends!(money_is_bounded_and_sums_never_overflow, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let opps = "/api/v1/partners/cosell/opportunities";
+    let max = 1_000_000_000_000u64;
+
+    // The maximum is accepted, a cent more (or the issue's "10000000000000") is a 422 naming the field.
+    let body = |v: Value| json!({ "customer_name": "Customer", "deal_value": v, "partner_id": b.partner_id });
+    for over in [json!("10000000000000"), json!("1000000000000.01"), json!(10_000_000_000_000u64), json!(1e13)] {
+        let (status, e) = app.post(opps, &a.api_key, body(over.clone())).await;
+        assert_eq!((status, e["error"]["code"].clone()), (422, json!("VALIDATION_ERROR")), "{over}");
+        assert!(e["error"]["details"]["deal_value"][0].as_str().unwrap().contains("at most 1000000000000"), "{e}");
+    }
+    let (status, open) = app.post(opps, &a.api_key, body(json!(max))).await;
+    assert_eq!((status, open["data"]["deal_value"].clone()), (201, json!(max)), "{open}");
+    let (status, won) = app.post(opps, &a.api_key, body(json!(format!("{max}.00")))).await;
+    assert_eq!(status, 201);
+    let won_path = format!("{opps}/{}", won["data"]["id"].as_str().unwrap());
+    let (status, e) = app.patch(&won_path, &a.api_key, json!({ "deal_value": "1000000000000.01" })).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["details"]["deal_value"].is_array(), "{e}");
+    assert_eq!(app.patch(&won_path, &a.api_key, json!({ "status": "won" })).await.0, 200);
+
+    // 92,234 deals of the maximum hold more cents than an i64: the issue's case, past it.
+    let copies = 92_233;
+    for template in [&open, &won] {
+        execute(&app.database_url, &clone_deal(template["data"]["id"].as_str().unwrap(), copies)).await;
+    }
+    let deals = copies + 1;
+    let total = deals * max;
+    // The window ends now, exclusive: read a minute after the deals were made.
+    app.clock.advance(Duration::minutes(1));
+    assert!(i128::from(total) * 100 > i128::from(i64::MAX));
+    for who in [&a, &b] {
+        let (status, s) = app.read("/api/v1/partners/analytics/summary", &who.api_key).await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(
+            s["data"]["cosell"],
+            json!({ "opportunities": 2 * deals, "pipeline_value": total, "won_value": total }),
+            "exact for the creator and for the partner named"
+        );
+        let (status, r) = app.post("/api/v1/partners/analytics/reports", &who.api_key, json!({ "period": "7d" })).await;
+        assert_eq!(status, 201, "{r}");
+        assert_eq!(r["data"]["data"]["summary"]["cosell"]["won_value"], json!(total));
+        assert_eq!(r["data"]["data"]["pipeline_by_status"]["open"], json!({ "count": deals, "value": total }));
+        assert_eq!(r["data"]["data"]["pipeline_by_status"]["won"], json!({ "count": deals, "value": total }));
+        let id = r["data"]["id"].as_str().unwrap();
+        let (status, got) = app.read(&format!("/api/v1/partners/analytics/reports/{id}"), &who.api_key).await;
+        assert_eq!((status, got["data"]["data"]["pipeline_by_status"]["won"]["value"].clone()), (200, json!(total)));
+        let csv = app.get(&format!("/api/v1/partners/analytics/reports/{id}?format=csv"), &who.api_key).await;
+        assert_eq!(csv.status(), 200);
+        assert!(csv.text().await.unwrap().contains(&format!("pipeline,won.value,{total}")));
+    }
 });

@@ -630,3 +630,160 @@ on_both_backends!(customers_of_partners_are_the_same_companies, |backend| async 
     let (_, mine) = app.read(&format!("{AR}/companies?context=RESELLER"), &p.api_key).await;
     assert_eq!(ids(&mine), [c]);
 });
+
+fn partnerd_cli(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_partnerd"))
+        .args(args)
+        .env("PARTNERD_DATABASE_URL", database_url)
+        .env_remove("PARTNERD_CONFIG")
+        .env("PARTNERD_LOG", "warn")
+        .output()
+        .expect("run partnerd")
+}
+
+fn catalog_file(products: &Value) -> tempfile_path::TempPath {
+    tempfile_path::write(&serde_json::to_string(products).unwrap())
+}
+
+/// A file in the system's temporary directory, removed when dropped.
+mod tempfile_path {
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    pub fn write(text: &str) -> TempPath {
+        let path = std::env::temp_dir().join(format!("partnerd-catalog-{}.json", partnerd_domain::ids::new_id("f")));
+        std::fs::write(&path, text).unwrap();
+        TempPath(path)
+    }
+}
+
+fn helpdesk(blurb: &str, session_price: u32) -> Value {
+    json!({ "name": "IT HelpDesk", "blurb": blurb, "imageUrl": "https://appdirect.com/resource1", "provider": "Appdirect",
+        "editions": [
+            { "name": "IT HelpDesk Session", "revenueType": "ONE_TIME", "paymentPlans": [{ "frequency": "ONE_TIME",
+                "costs": [{ "itemPrices": { "USD": session_price, "CAD": 60, "GBP": "60.50" }, "unit": "SESSION",
+                    "pricingStrategy": "UNIT", "minUnits": 0, "maxUnits": 111,
+                    "markupPrices": [{ "markupType": "CHANNEL_RESELLER_COMPANY", "markupPrices": { "USD": 5 } }] }] }] },
+            { "name": "Monthly", "revenueType": "RECURRING", "paymentPlans": [
+                { "frequency": "MONTHLY", "costs": [{ "itemPrices": { "USD": 10 }, "unit": "USER", "pricingStrategy": "UNIT" }] },
+                { "frequency": "YEARLY", "costs": [{ "itemPrices": { "USD": 100 }, "unit": "USER", "pricingStrategy": "UNIT" }] }
+            ] }
+        ] })
+}
+
+on_both_backends!(the_catalog_is_imported_all_or_nothing_and_sold_by_resellers, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = enrol(&app, "Reseller", "r@r.com", &["reseller"]).await;
+    let referral = enrol(&app, "Referrer", "f@f.com", &["referral"]).await;
+    let other = enrol(&app, "Other Reseller", "o@o.com", &["reseller"]).await;
+    let hidden = json!({ "name": "Hidden", "provider": "Acme", "visible": false, "editions": [{ "name": "E", "revenueType": "ONE_TIME",
+        "paymentPlans": [{ "frequency": "ONE_TIME", "costs": [{ "itemPrices": { "USD": 1 }, "unit": "UNIT", "pricingStrategy": "FLAT_RATE" }] }] }] });
+    let file = catalog_file(&json!([helpdesk("Product 1 short description", 60), hidden]));
+    let out = partnerd_cli(&app.database_url, &["catalog", "import", "--file", file.0.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ids: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let product_id = ids["products"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(ids["products"][0]["editions"].as_array().unwrap().len(), 2);
+    assert_eq!(ids["products"][0]["editions"][1]["paymentPlans"].as_array().unwrap().len(), 2);
+    let hidden_id = ids["products"][1]["id"].as_str().unwrap().to_owned();
+
+    let (s, page) = app.read(&format!("{AR}/catalog/sellableProducts"), &r.api_key).await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["page"], json!({ "number": 0, "size": 50, "totalElements": 1, "totalPages": 1 }));
+    assert_eq!(page["links"], json!([]));
+    assert_eq!(
+        page["content"][0],
+        json!({ "blurb": "Product 1 short description", "id": product_id, "imageUrl": "https://appdirect.com/resource1",
+            "name": "IT HelpDesk", "provider": "Appdirect", "visible": true })
+    );
+    let (_, found) = app.read(&format!("{AR}/catalog/sellableProducts?searchText=appdirect"), &r.api_key).await;
+    assert_eq!(found["page"]["totalElements"], json!(1));
+    let (_, none) = app.read(&format!("{AR}/catalog/sellableProducts?searchText=zzz&size=5&page=0"), &r.api_key).await;
+    assert_eq!(none["page"], json!({ "number": 0, "size": 5, "totalElements": 0, "totalPages": 0 }));
+
+    let (s, editions) = app.read(&format!("{AR}/catalog/sellableProducts/{product_id}/editions"), &r.api_key).await;
+    assert_eq!(s, 200, "{editions}");
+    let e = &editions[0];
+    assert_eq!((e["name"].clone(), e["revenueType"].clone()), (json!("IT HelpDesk Session"), json!("ONE_TIME")));
+    let plan = &e["paymentPlans"][0];
+    assert_eq!(plan["frequency"], json!("ONE_TIME"));
+    assert_eq!(plan["cancellationPeriodLimit"], Value::Null);
+    let cost = &plan["costs"][0];
+    assert_eq!(cost["itemPrices"], json!({ "CAD": 60, "GBP": 60.5, "USD": 60 }));
+    assert_eq!(
+        cost["markupPrices"],
+        json!([{ "markupPrices": { "USD": 5 }, "markupType": "CHANNEL_RESELLER_COMPANY" }])
+    );
+    assert_eq!((cost["minUnits"].clone(), cost["maxUnits"].clone()), (json!(0), json!(111)));
+    assert_eq!(
+        (cost["pricingStrategy"].clone(), cost["unit"].clone(), cost["unitDependency"].clone()),
+        (json!("UNIT"), json!("SESSION"), Value::Null)
+    );
+    assert_eq!(plan["id"], ids["products"][0]["editions"][0]["paymentPlans"][0]["id"]);
+    let cost_id = cost["id"].clone();
+    assert!(cost_id.as_str().is_some_and(|c| c.starts_with("cost_")), "{cost_id}");
+    let (s, _) = app.read(&format!("{AR}/catalog/sellableProducts/{hidden_id}/editions"), &r.api_key).await;
+    assert_eq!(s, 404, "a hidden product is not sellable");
+    let (s, e) = app.read(&format!("{AR}/catalog/sellableProducts/product_nope/editions"), &r.api_key).await;
+    assert_eq!(s, 404);
+    assert_error(&e, 404, "NOT_FOUND");
+
+    // The scope is ROLE_RESELLER; targetUserId must be the caller or one of its customers' users.
+    let (s, _) = app.read(&format!("{AR}/catalog/sellableProducts"), &referral.api_key).await;
+    assert_eq!(s, 403);
+    let cust = customer(&app, &r, "Buyer").await;
+    let (_, u) = app
+        .post(&format!("{AR}/users?context=RESELLER"), &r.api_key, json!({ "companyId": cust, "email": "buyer@b.com" }))
+        .await;
+    let buyer = u["id"].as_str().unwrap();
+    let (s, _) = app.read(&format!("{AR}/catalog/sellableProducts?targetUserId={buyer}"), &r.api_key).await;
+    assert_eq!(s, 200);
+    let (s, _) = app.read(&format!("{AR}/catalog/sellableProducts?targetUserId={}", r.user_id), &r.api_key).await;
+    assert_eq!(s, 200);
+    let (s, _) = app.read(&format!("{AR}/catalog/sellableProducts?targetUserId={buyer}"), &other.api_key).await;
+    assert_eq!(s, 403, "another reseller's customer");
+    let (s, _) = app
+        .read(&format!("{AR}/catalog/sellableProducts/{product_id}/editions?targetUserId={buyer}"), &other.api_key)
+        .await;
+    assert_eq!(s, 403);
+
+    // An invalid file writes nothing and names every problem's path.
+    let mut bad = helpdesk("changed", 70);
+    bad["editions"][1]["paymentPlans"][0]["frequency"] = json!("WEEKLY");
+    let new_product = json!({ "name": "Brand New", "provider": "Acme", "editions": [{ "name": "E", "revenueType": "ONE_TIME",
+        "paymentPlans": [{ "frequency": "ONE_TIME", "costs": [{ "itemPrices": { "USD": 1 }, "unit": "UNIT", "pricingStrategy": "UNIT" }] }] }] });
+    let file = catalog_file(&json!([new_product, bad]));
+    let out = partnerd_cli(&app.database_url, &["catalog", "import", "--file", file.0.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[1].editions[1].paymentPlans[0].frequency"), "{stderr}");
+    let (_, page) = app.read(&format!("{AR}/catalog/sellableProducts"), &r.api_key).await;
+    assert_eq!(page["page"]["totalElements"], json!(1), "the valid product was not written either");
+    let out = partnerd_cli(&app.database_url, &["catalog", "import", "--file", "/nonexistent/catalog.json"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Re-importing a product of the same name updates it in place, keeping its ids.
+    let mut changed = helpdesk("Now better", 75);
+    changed["editions"][1]["paymentPlans"].as_array_mut().unwrap().pop();
+    let file = catalog_file(&json!([changed]));
+    let out = partnerd_cli(&app.database_url, &["catalog", "import", "--file", file.0.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["products"][0]["id"], json!(product_id));
+    assert_eq!(again["products"][0]["editions"][0], ids["products"][0]["editions"][0]);
+    assert_eq!(
+        again["products"][0]["editions"][1]["paymentPlans"],
+        json!([ids["products"][0]["editions"][1]["paymentPlans"][0]])
+    );
+    let (_, page) = app.read(&format!("{AR}/catalog/sellableProducts"), &r.api_key).await;
+    assert_eq!(page["page"]["totalElements"], json!(1));
+    assert_eq!(page["content"][0]["blurb"], json!("Now better"));
+    let (_, editions) = app.read(&format!("{AR}/catalog/sellableProducts/{product_id}/editions"), &r.api_key).await;
+    assert_eq!(editions[0]["paymentPlans"][0]["costs"][0]["itemPrices"]["USD"], json!(75));
+    assert_eq!(editions[0]["paymentPlans"][0]["costs"][0]["id"], cost_id, "the cost keeps its id");
+    let types: Vec<String> = app.events(&product_id).await.iter().map(|e| e.event_type.clone()).collect();
+    assert_eq!(types, ["product.imported", "product.imported"]);
+});

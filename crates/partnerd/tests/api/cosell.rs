@@ -149,12 +149,9 @@ on_both_backends!(status_follows_the_state_machine, |backend| async move {
     let Some(app) = spawn_app(backend).await else { return };
     let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
     let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
-    // open → won/lost refused; open → in_progress → won; then final.
+    // open → in_progress → won; then final. (open → won and open → lost: the next tests.)
     let o = create(&app, &a.api_key, &b.partner_id, json!(50000)).await;
     let path = format!("{OPPS}/{}", o["id"].as_str().unwrap());
-    for to in ["won", "lost"] {
-        assert!(refused(&app, path.clone(), to, a.api_key.clone()).await.ends_with("allowed: in_progress"));
-    }
     assert_eq!(
         app.patch(&path, &b.api_key, json!({ "status": "in_progress" })).await.1["data"]["status"],
         "in_progress",
@@ -183,6 +180,48 @@ on_both_backends!(status_follows_the_state_machine, |backend| async move {
     let (status, body) = app.patch(&path, &a.api_key, json!({ "partner_id": a.partner_id })).await;
     assert_eq!(status, 422);
     assert!(body["error"]["details"]["partner_id"][0].as_str().unwrap().contains("cannot be changed"));
+});
+
+on_both_backends!(the_documents_example_closes_an_open_deal, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = app.partner("Acme Corp", "user@acme.com", "business").await;
+    let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let o = create(&app, &a.api_key, &b.partner_id, json!(75000)).await;
+    let id = o["id"].as_str().unwrap().to_owned();
+    let path = format!("{OPPS}/{id}");
+    app.clock.set(chrono::DateTime::parse_from_rfc3339("2025-01-20T14:30:00Z").unwrap().into());
+    // Word for word the document's request, on an `open` opportunity.
+    let (status, won) = app
+        .patch(&path, &a.api_key, json!({ "status": "won", "deal_value": 80000, "notes": "Deal closed successfully" }))
+        .await;
+    assert_eq!(status, 200, "{won}");
+    assert_eq!((won["data"]["status"].clone(), won["data"]["deal_value"].clone()), (json!("won"), json!(80000)));
+    assert_eq!(won["data"]["notes"], "Deal closed successfully");
+    for to in ["open", "in_progress", "lost"] {
+        assert!(refused(&app, path.clone(), to, b.api_key.clone()).await.contains("is final"));
+    }
+    let (_, timeline) = app.read(&format!("{path}/timeline"), &b.api_key).await;
+    assert_eq!(
+        timeline["data"]["events"],
+        json!([
+            { "type": "created", "timestamp": "2025-01-15T10:30:00Z", "actor": "user@acme.com" },
+            { "type": "status_changed", "from": "open", "to": "won", "timestamp": "2025-01-20T14:30:00Z", "actor": "user@acme.com" },
+            { "type": "value_changed", "from": 75000, "to": 80000, "timestamp": "2025-01-20T14:30:00Z", "actor": "user@acme.com" },
+            { "type": "note_added", "note": "Deal closed successfully", "timestamp": "2025-01-20T14:30:00Z", "actor": "user@acme.com" },
+        ])
+    );
+
+    // open → lost, by the co-sell partner; lost is final too.
+    let o = create(&app, &a.api_key, &b.partner_id, json!(10)).await;
+    let path = format!("{OPPS}/{}", o["id"].as_str().unwrap());
+    let (status, lost) = app.patch(&path, &b.api_key, json!({ "status": "lost" })).await;
+    assert_eq!((status, lost["data"]["status"].clone()), (200, json!("lost")));
+    assert!(refused(&app, path.clone(), "won", a.api_key.clone()).await.contains("is final"));
+    let (_, timeline) = app.read(&format!("{path}/timeline"), &a.api_key).await;
+    let moves: Vec<&Value> =
+        timeline["data"]["events"].as_array().unwrap().iter().filter(|e| e["type"] == "status_changed").collect();
+    assert_eq!(moves.len(), 1, "{timeline}");
+    assert_eq!((moves[0]["from"].clone(), moves[0]["to"].clone()), (json!("open"), json!("lost")));
 });
 
 on_both_backends!(the_timeline_is_built_from_the_event_log, |backend| async move {
@@ -223,4 +262,49 @@ on_both_backends!(the_timeline_is_built_from_the_event_log, |backend| async move
     assert_eq!(events[2].payload["changes"]["deal_value"], json!({ "old": 50000, "new": 80000 }));
     assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(a.partner_id.as_str())
         && e.related_partner_id.as_deref() == Some(b.partner_id.as_str())));
+});
+
+on_both_backends!(control_characters_are_refused_everywhere_alike, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let b = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let refusal = |body: &Value, field: &str| {
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{body}");
+        let problem = body["error"]["details"][field][0].as_str().unwrap_or_else(|| panic!("{field}: {body}"));
+        assert!(problem.starts_with("must not contain control characters"), "{body}");
+    };
+    // A body field (the NUL), and other controls, on create and update.
+    for text in ["nul\u{0}byte", "bell\u{7}", "esc\u{1b}[31m", "del\u{7f}", "nel\u{85}"] {
+        let body = json!({ "customer_name": text, "deal_value": 10, "partner_id": b.partner_id });
+        let (status, e) = app.post(OPPS, &a.api_key, body).await;
+        assert_eq!(status, 422, "{text:?}: {e}");
+        refusal(&e, "customer_name");
+    }
+    assert_eq!(app.read(OPPS, &a.api_key).await.1["meta"]["total"], 0, "nothing was stored");
+    let o = create(&app, &a.api_key, &b.partner_id, json!(10)).await;
+    let path = format!("{OPPS}/{}", o["id"].as_str().unwrap());
+    let (status, e) = app.patch(&path, &a.api_key, json!({ "notes": "fine\n\tline\r\nand a NUL \u{0}" })).await;
+    assert_eq!(status, 422);
+    refusal(&e, "notes");
+    // Tab, line feed and carriage return are text.
+    let (status, ok) = app.patch(&path, &a.api_key, json!({ "notes": "line one\r\n\tline two" })).await;
+    assert_eq!((status, ok["data"]["notes"].clone()), (200, json!("line one\r\n\tline two")));
+
+    // A query parameter: the issue's `?partner_id=a%00b`.
+    for query in ["partner_id=a%00b", "status=open%01", "created_after=2025-01-01%7F"] {
+        let (status, e) = app.read(&format!("{OPPS}?{query}"), &a.api_key).await;
+        assert_eq!(status, 422, "{query}: {e}");
+        refusal(&e, query.split('=').next().unwrap());
+    }
+    // A path parameter: no resource is named so.
+    for bad in ["opp%00x", "a%00b", &format!("{}%00", o["id"].as_str().unwrap())] {
+        for sub in ["", "/timeline"] {
+            let (status, e) = app.read(&format!("{OPPS}/{bad}{sub}"), &a.api_key).await;
+            assert_eq!((status, e["error"]["code"].clone()), (404, json!("NOT_FOUND")), "{bad}{sub}: {e}");
+        }
+        let (status, _) = app.patch(&format!("{OPPS}/{bad}"), &a.api_key, json!({ "notes": "x" })).await;
+        assert_eq!(status, 404);
+    }
+    // Without a key, the path's problem is not the first one reported.
+    assert_eq!(app.read(&format!("{OPPS}/a%00b"), "nope").await.0, 401);
 });

@@ -420,3 +420,131 @@ on_both_backends!(changes_append_the_documented_events, |backend| async move {
     assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(p.partner_id.as_str())));
     assert!(events.iter().all(|e| e.actor_user_id.as_deref() == Some(p.user_id.as_str())));
 });
+
+on_both_backends!(control_characters_are_refused_in_listing_fields_queries_and_paths, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let base = "/api/v1/partners/listings";
+    let field = |body: &serde_json::Value, name: &str| {
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR", "{body}");
+        assert!(
+            body["error"]["details"][name][0].as_str().unwrap().starts_with("must not contain control characters"),
+            "{body}"
+        );
+    };
+    let (status, e) = app.post(base, &p.api_key, json!({ "title": "Suite\u{0}" })).await;
+    assert_eq!(status, 422);
+    field(&e, "title");
+    let (status, e) = app.post(base, &p.api_key, json!({ "title": "Suite", "keywords": ["ok", "b\u{8}d"] })).await;
+    assert_eq!(status, 422);
+    field(&e, "keywords[1]");
+    assert_eq!(app.read(base, &p.api_key).await.1["meta"]["total"], 0);
+    let (_, l) = app.post(base, &p.api_key, json!({ "title": "Suite" })).await;
+    let id = l["data"]["id"].as_str().unwrap();
+    let (status, e) = app.patch(&format!("{base}/{id}"), &p.api_key, json!({ "description": "x\u{0}y" })).await;
+    assert_eq!(status, 422);
+    field(&e, "description");
+    let (status, e) = app.read(&format!("{base}?status=draft%00"), &p.api_key).await;
+    assert_eq!(status, 422);
+    field(&e, "status");
+    for path in [format!("{base}/{id}%00"), format!("{base}/%00/seo"), format!("{base}/{id}/content/draft_%00/publish")]
+    {
+        let (status, e) = app.send(reqwest::Method::GET, &path, &p.api_key, None).await;
+        assert_eq!((status, e["error"]["code"].clone()), (404, json!("NOT_FOUND")), "{path}: {e}");
+    }
+    let (status, _) = app
+        .send(reqwest::Method::POST, &format!("{base}/{id}/content/draft_%00/publish"), &p.api_key, Some(json!({})))
+        .await;
+    assert_eq!(status, 404);
+});
+
+/// One integer read directly from the test database.
+async fn scalar(url: &str, sql: &str) -> i64 {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(url) {
+        let sql = sql.to_owned();
+        return tokio::task::spawn_blocking(move || {
+            rusqlite::Connection::open(path).unwrap().query_row(&sql, [], |r| r.get(0)).unwrap()
+        })
+        .await
+        .unwrap();
+    }
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// `n` PATCHes of `path` at once, the i-th with `body(i)`: their statuses, and any 409's
+/// `Retry-After` and code (which must be the documented ones).
+async fn patch_in_parallel(app: &TestApp, key: &str, path: &str, n: usize, body: fn(usize) -> Value) -> usize {
+    let requests = (0..n).map(|i| {
+        let request = app.http.request(reqwest::Method::PATCH, app.url(path)).bearer_auth(key).json(&body(i));
+        async move { request.send().await.unwrap() }
+    });
+    let mut succeeded = 0;
+    for r in futures_util::future::join_all(requests).await {
+        match r.status().as_u16() {
+            200 => succeeded += 1,
+            409 => {
+                assert!(header(&r, "retry-after").parse::<u32>().is_ok(), "a 409 says when to retry");
+                assert_eq!(json(r).await["error"]["code"], "CONFLICT");
+            }
+            other => panic!("{other}: {}", r.text().await.unwrap()),
+        }
+    }
+    succeeded
+}
+
+on_both_backends!(parallel_edits_of_one_record_all_land, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let other = app.partner("Partner Inc", "admin@partner.com", "business").await;
+    let (_, l) = app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "Start" })).await;
+    let id = l["data"]["id"].as_str().unwrap().to_owned();
+    // 160 at once, each a different change: none refused, none lost.
+    let n = 160;
+    let done = patch_in_parallel(
+        &app,
+        &p.api_key,
+        &format!("/api/v1/partners/listings/{id}"),
+        n,
+        |i| json!({ "title": format!("Title number {i}") }),
+    )
+    .await;
+    assert_eq!(done, n, "well-behaved clients never see contention at this concurrency");
+    let version = scalar(&app.database_url, &format!("SELECT version FROM listings WHERE id = '{id}'")).await;
+    assert_eq!(version, i64::try_from(done).unwrap() + 1);
+    let updates = app.events(&id).await.into_iter().filter(|e| e.event_type == "listing.updated").count();
+    assert_eq!(updates, done, "every write is one update");
+
+    // The same for an opportunity, edited by both parties.
+    let body = json!({ "customer_name": "Customer", "deal_value": 10, "partner_id": other.partner_id });
+    let (_, o) = app.post("/api/v1/partners/cosell/opportunities", &p.api_key, body).await;
+    let id = o["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/partners/cosell/opportunities/{id}");
+    let (a, b) = tokio::join!(
+        patch_in_parallel(&app, &p.api_key, &path, n / 2, |i| json!({ "notes": format!("owner note {i}") })),
+        patch_in_parallel(&app, &other.api_key, &path, n / 2, |i| json!({ "notes": format!("partner note {i}") })),
+    );
+    assert_eq!(a + b, n);
+    let version = scalar(&app.database_url, &format!("SELECT version FROM opportunities WHERE id = '{id}'")).await;
+    assert_eq!(version, i64::try_from(a + b).unwrap() + 1);
+});
+
+on_both_backends!(parallel_edits_through_two_servers_are_retried_not_refused, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    // A second server on the same database: its writers do not take turns with the first's, so
+    // the versions conflict and the store's answer is retried.
+    let second = spawn_on(&app.database_url, app.clock.clone(), None).await;
+    let p = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (_, l) = app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "Start" })).await;
+    let id = l["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/partners/listings/{id}");
+    let n = 80;
+    let (a, b) = tokio::join!(
+        patch_in_parallel(&app, &p.api_key, &path, n, |i| json!({ "title": format!("First server {i}") })),
+        patch_in_parallel(&second, &p.api_key, &path, n, |i| json!({ "title": format!("Second server {i}") })),
+    );
+    let version = scalar(&app.database_url, &format!("SELECT version FROM listings WHERE id = '{id}'")).await;
+    assert_eq!(version, i64::try_from(a + b).unwrap() + 1, "every success is one write, no more, no less");
+    assert_eq!(a + b, 2 * n, "retries outlast two servers' contention");
+});

@@ -9,6 +9,7 @@ mod common;
 
 mod analytics;
 mod app_reseller;
+mod bad_input;
 mod billing;
 mod cli;
 mod cosell;
@@ -18,5 +19,6 @@ mod hardening;
 mod idempotency;
 mod listings;
 mod openapi;
+mod ops;
 mod schema;
 mod webhooks;

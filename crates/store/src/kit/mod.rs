@@ -66,6 +66,6 @@ pub use record::{
     ColumnDef, Columns, Decode, Statements, Stored, Table, Use, Versioned, build_version_read, check_version,
     column_list, decode_optional, guard_refused, insert_lists, select_list,
 };
-pub use shared::{CountDeltas, cosell_figures, count};
+pub use shared::{CountDeltas, cosell_figures, count, split_sum, split_total};
 pub use sql::{Dialect, Query, to_sqlite};
 pub use value::{Column, RowRead, ToValue, Value, read_column};

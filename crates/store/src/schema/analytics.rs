@@ -1,6 +1,6 @@
 //! Analytics aggregates and stored reports. Every figure is one indexed query.
 
-use crate::kit::{Query, Table, insert_lists};
+use crate::kit::{Query, Table, insert_lists, split_sum};
 use crate::{ReportRecord, record, sql};
 
 record! {
@@ -40,10 +40,11 @@ pub static GET_REPORT: Query = sql!(
     ReportRecord::select_list()
 );
 
-/// `$1` marketplace, `$2` partner: listings not archived and their score sum, from the counters.
+/// `$1` marketplace, `$2` partner: the partner's listings of every status and their score sum,
+/// from the counters (the same set as the unfiltered `GET /listings` total, `COUNT_ALL`).
 pub static LISTING_TOTALS: Query = sql!(
     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(SUM(score_sum), 0) AS BIGINT) FROM listing_counts
-     WHERE marketplace_id = $1 AND partner_id = $2 AND status <> 'archived'"
+     WHERE marketplace_id = $1 AND partner_id = $2"
 );
 
 /// Both sides of a partner's deals (`$1` marketplace, `$2` partner), each through its own index.
@@ -51,18 +52,16 @@ const BOTH_SIDES: &str = "SELECT * FROM opportunities WHERE marketplace_id = $1 
      UNION ALL
      SELECT * FROM opportunities WHERE marketplace_id = $1 AND cosell_partner_id = $2";
 
-/// Created within `[$3, $4)`, and the value won within it.
+/// Created within `[$3, $4)`, and the value won within it (a `split_sum`: two columns).
 pub static COSELL_WINDOW: Query = sql!(
-    "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT),
-            CAST(COALESCE(SUM(CASE WHEN status = 'won' AND closed_at >= $3 AND closed_at < $4
-                                   THEN deal_value_cents ELSE 0 END), 0) AS BIGINT)
-     FROM ({BOTH_SIDES}) o"
+    "SELECT CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN 1 ELSE 0 END), 0) AS BIGINT), {}
+     FROM ({BOTH_SIDES}) o",
+    split_sum("CASE WHEN status = 'won' AND closed_at >= $3 AND closed_at < $4 THEN deal_value_cents ELSE 0 END")
 );
 
-/// `(status, count, value)` of every deal now.
-pub static COSELL_BY_STATUS: Query = sql!(
-    "SELECT status, COUNT(*), CAST(COALESCE(SUM(deal_value_cents), 0) AS BIGINT) FROM ({BOTH_SIDES}) o GROUP BY status"
-);
+/// `(status, count, value as a split_sum: two columns)` of every deal now.
+pub static COSELL_BY_STATUS: Query =
+    sql!("SELECT status, COUNT(*), {} FROM ({BOTH_SIDES}) o GROUP BY status", split_sum("deal_value_cents"));
 
 /// Drafts generated, and drafts published, within `[$3, $4)`.
 pub static CONTENT_FIGURES: Query = sql!(
