@@ -6,11 +6,14 @@
 pub mod account;
 pub mod analytics;
 pub mod api_key;
+pub mod billing;
 pub mod catalog;
 pub mod clock;
 pub mod cosell;
+pub mod customer;
 pub mod events;
 pub mod ids;
+pub mod invoice;
 pub mod ip;
 pub mod lead;
 pub mod listing;

@@ -21,6 +21,15 @@
 //! log_format = "json"         # or "text" (the default)
 //!
 //! secret_key_file = "/etc/partnerd/secret.key"   # or: secret_keys = ["base64…", "base64…"]
+//! [billing]               # customer accounts' price list and partners' commissions
+//! currency = "USD"
+//! invoice_prefix = "INV-"
+//! invoice_due_days = 30
+//! [billing.plans.starter] # redefine a customer plan, or add one (prices: "49.00" or 49)
+//! monthly = "49.00"
+//! annual = "490.00"
+//! [billing.commission_rates]  # default rate per partner plan
+//! business = "0.15"
 //! ```
 
 use crate::http::HttpLimits;
@@ -61,6 +70,47 @@ pub struct FileConfig {
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
     pub plans: BTreeMap<String, PlanConfig>,
+    pub billing: Option<BillingConfig>,
+}
+
+/// `[billing]`: what `FileConfig::billing_settings` merges over the defaults.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    pub currency: Option<String>,
+    pub invoice_prefix: Option<String>,
+    pub invoice_due_days: Option<u32>,
+    #[serde(default)]
+    pub plans: BTreeMap<String, CustomerPlanConfig>,
+    #[serde(default)]
+    pub commission_rates: BTreeMap<String, Decimal>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPlanConfig {
+    pub monthly: Decimal,
+    pub annual: Decimal,
+}
+
+/// A price or rate as written in the file: a string (`"49.90"`, exact), an integer, or a
+/// float (read through its shortest decimal form, so `0.15` is exactly 0.15).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Decimal {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Decimal {
+    fn text(&self) -> String {
+        match self {
+            Decimal::Int(n) => n.to_string(),
+            Decimal::Float(f) => f.to_string(),
+            Decimal::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// Connection limits given as flags or environment variables.
@@ -243,6 +293,47 @@ impl FileConfig {
         partnerd_services::secrets::SecretKeys::from_base64(&refs).map_err(|e| format!("{source}: {e}"))
     }
 
+    /// The default price list, commission rates and invoice numbering, with `[billing]`'s
+    /// changes and additions.
+    pub fn billing_settings(&self) -> Result<partnerd_services::billing::BillingSettings, String> {
+        use partnerd_domain::billing::{PlanPrice, Rate};
+        let mut settings = partnerd_services::billing::BillingSettings::default();
+        let Some(b) = &self.billing else { return Ok(settings) };
+        if let Some(c) = &b.currency {
+            if c.len() != 3 || !c.bytes().all(|x| x.is_ascii_uppercase()) {
+                return Err(format!("billing.currency must be an ISO-4217 code such as USD, not '{c}'"));
+            }
+            settings.prices.currency = c.clone();
+        }
+        if let Some(p) = &b.invoice_prefix {
+            if p.chars().count() > 20 || p.chars().any(char::is_control) {
+                return Err("billing.invoice_prefix must be at most 20 printable characters".into());
+            }
+            settings.invoice_prefix = p.clone();
+        }
+        if let Some(d) = b.invoice_due_days {
+            settings.due_days = d;
+        }
+        let cents = |what: String, d: &Decimal| {
+            partnerd_domain::money::AmountInput::text(d.text())
+                .cents()
+                .ok()
+                .filter(|c| *c >= 0)
+                .ok_or_else(|| format!("{what} must be an amount such as \"49.00\", not '{}'", d.text()))
+        };
+        for (name, plan) in &b.plans {
+            partnerd_domain::partner::PlanName::parse(name).map_err(|e| format!("billing.plans.{name}: name {e}"))?;
+            let monthly = cents(format!("billing.plans.{name}.monthly"), &plan.monthly)?;
+            let annual = cents(format!("billing.plans.{name}.annual"), &plan.annual)?;
+            settings.prices.plans.insert(name.clone(), PlanPrice { monthly, annual });
+        }
+        for (plan, rate) in &b.commission_rates {
+            let r = Rate::parse(&rate.text()).map_err(|e| format!("billing.commission_rates.{plan} {e}"))?;
+            settings.commission_rates.insert(plan.clone(), r);
+        }
+        Ok(settings)
+    }
+
     /// The documents' plans, with this file's changes and additions.
     pub fn plan_catalog(&self) -> Result<PlanCatalog, String> {
         let mut tiers = BTreeMap::from([
@@ -377,6 +468,48 @@ mod tests {
         let file = FileConfig { secret_key_file: Some(path.display().to_string()), ..Default::default() };
         assert_eq!(file.secret_keys(pg, &none).unwrap().ids(), generated.ids());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn billing_comes_from_the_file_over_the_defaults() {
+        use partnerd_domain::billing::PlanPrice;
+        let defaults = FileConfig::default().billing_settings().unwrap();
+        assert_eq!(defaults, partnerd_services::billing::BillingSettings::default());
+        let c: FileConfig = toml::from_str(
+            r#"
+            [billing]
+            currency = "EUR"
+            invoice_prefix = "ACME-"
+            [billing.plans.professional]
+            monthly = "99.90"
+            annual = 999
+            [billing.plans.team]
+            monthly = 10
+            annual = 100
+            [billing.commission_rates]
+            starter = 0.125
+            business = "0.3"
+            "#,
+        )
+        .unwrap();
+        let b = c.billing_settings().unwrap();
+        assert_eq!(b.prices.currency, "EUR");
+        assert_eq!(b.invoice_prefix, "ACME-");
+        assert_eq!(b.prices.price("professional"), Some(PlanPrice { monthly: 9_990, annual: 99_900 }));
+        assert_eq!(b.prices.price("team"), Some(PlanPrice { monthly: 1_000, annual: 10_000 }));
+        assert_eq!(b.prices.price("starter"), defaults.prices.price("starter"));
+        assert_eq!(b.commission_rates["starter"].bps(), 1250);
+        assert_eq!(b.commission_rates["business"].bps(), 3000);
+        assert_eq!(b.commission_rates["enterprise"].bps(), 2000);
+        for bad in [
+            "[billing]\ncurrency = 'usd'",
+            "[billing.plans.x]\nmonthly = '1.234'\nannual = 1",
+            "[billing.plans.x]\nmonthly = -1\nannual = 1",
+            "[billing.commission_rates]\nstarter = 1.5",
+        ] {
+            let c: FileConfig = toml::from_str(bad).unwrap();
+            assert!(c.billing_settings().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -49,6 +49,9 @@ enum Command {
     /// Manage the keys encrypting webhook secrets at rest
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Customers' invoices: mark them paid, void or uncollectible
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
     /// Load the sellable catalog (products → editions → payment plans → costs)
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -149,6 +152,31 @@ enum PartnersCommand {
     },
     /// List the marketplace's partners
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a partner's commission rate on its customers' invoices (overrides its plan's default)
+    SetCommission {
+        partner_id: String,
+        /// A decimal fraction from 0 to 1, such as 0.15 (15 %)
+        #[arg(long, conflicts_with = "default")]
+        rate: Option<String>,
+        /// Return the partner to its plan's default rate
+        #[arg(long)]
+        default: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvoicesCommand {
+    /// Mark an invoice paid, void (reverses its commission) or uncollectible
+    Mark {
+        invoice_id: String,
+        /// paid, void or uncollectible
+        #[arg(long)]
+        status: String,
         #[arg(long)]
         json: bool,
     },
@@ -290,6 +318,7 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                     max_connections: args.max_connections,
                 })
                 .map_err(|m| Failure { code: 2, message: m })?;
+            let billing = file.billing_settings().map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
@@ -301,6 +330,7 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 allow_private_webhooks: args.allow_private_webhooks || file.allow_private_webhooks.unwrap_or(false),
                 webhook_schedule,
                 dispatcher: partnerd_webhooks::DispatcherOptions::default(),
+                billing,
             };
             serve(opts, limits, keys).await
         }
@@ -341,6 +371,19 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
             let services = admin_services(&database_url, plans).await?;
             let marketplace = marketplace_id(&services, &database_url).await?;
             keys(&services, &marketplace, cmd).await
+        }
+        Command::Invoices(InvoicesCommand::Mark { invoice_id, status, json }) => {
+            let to = partnerd_domain::invoice::InvoiceStatus::parse(&status)
+                .map_err(|m| bad_usage(format!("--status {m}")))?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let i = services.billing().mark_invoice(&marketplace, &invoice_id, to).await?;
+            if json {
+                print_json(json!({ "invoice_id": i.id, "number": i.number, "status": i.status.as_str() }));
+            } else {
+                println!("{}  {}  {}", i.id, i.number, i.status.as_str());
+            }
+            Ok(())
         }
         Command::Catalog(CatalogCommand::Import { file, json }) => {
             // Read the file before touching the database.
@@ -453,6 +496,11 @@ async fn marketplace_id(services: &Services, database_url: &str) -> Result<Strin
     Ok(b.marketplace.id)
 }
 
+/// A mistake in the command line: exit status 2.
+fn bad_usage(message: impl Into<String>) -> Failure {
+    Failure { code: 2, message: message.into() }
+}
+
 fn listing_input(cmd: ListingsCommand) -> Result<(String, Vec<ListingPatch>, bool), Failure> {
     let usage = |message: String| Failure { code: 2, message };
     match cmd {
@@ -522,6 +570,21 @@ async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersComman
                 println!("user:     {}", created.user_id);
                 println!("key:      {}", created.key_id);
                 println!("API key (shown only this once): {}", created.api_key);
+            }
+        }
+        PartnersCommand::SetCommission { partner_id, rate, default, json } => {
+            let rate = match (rate, default) {
+                (Some(r), false) => {
+                    Some(partnerd_domain::billing::Rate::parse(&r).map_err(|m| bad_usage(format!("--rate {m}")))?)
+                }
+                (None, true) => None,
+                _ => return Err(bad_usage("give --rate RATE or --default")),
+            };
+            let now = services.billing().set_commission_rate(marketplace_id, &partner_id, rate).await?;
+            if json {
+                print_json(json!({ "partner_id": partner_id, "rate": now.decimal() }));
+            } else {
+                println!("{partner_id}  commission rate {}", now.decimal());
             }
         }
         PartnersCommand::List { json } => {

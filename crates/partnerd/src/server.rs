@@ -32,6 +32,8 @@ pub struct ServerOptions {
     /// Delays before each delivery attempt.
     pub webhook_schedule: Vec<chrono::Duration>,
     pub dispatcher: DispatcherOptions,
+    /// The customer price list, commission rates and invoice numbering.
+    pub billing: partnerd_services::billing::BillingSettings,
 }
 
 pub struct RunningServer {
@@ -111,6 +113,22 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
     })
 }
 
+/// Customer renewals: each billed account whose period ended gets its next invoice, checked
+/// every `every` (the monthly reports' interval). Safe across processes: a renewal is a
+/// versioned write of the account, so each period is invoiced once.
+fn spawn_renewals(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.billing().run_renewals().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(invoices = n, "issued renewal invoices"),
+                Err(e) => tracing::warn!(error = %e, "renewal invoices failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 /// How often `serve` deletes `Idempotency-Key`s whose 24 hours are over. Expired keys are
 /// already ignored (a new claim takes them over); this only bounds the table.
 pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -150,7 +168,8 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
             schedule: opts.webhook_schedule,
             sender: Some(sender.clone()),
             secrets: keys,
-        });
+        })
+        .with_billing(opts.billing);
     // Secrets stored before encryption (migration 0007 lists them) are encrypted now.
     let report = services.webhooks().encrypt_stored_secrets(false).await.map_err(|e| e.to_string())?;
     if report.encrypted > 0 {
@@ -165,6 +184,7 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
         spawn_idempotency_purge(services.clone(), IDEMPOTENCY_PURGE_INTERVAL),
+        spawn_renewals(services.clone(), opts.schedule_interval),
     ];
     let app = partnerd_api::router(services.clone());
     let (tx, rx) = oneshot::channel::<()>();

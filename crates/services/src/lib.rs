@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod analytics;
 pub mod auth;
+pub mod billing;
 pub mod catalog;
 pub mod contention;
 pub mod cosell;
+pub mod customers;
 pub mod error;
 pub mod idempotency;
 pub mod leads;
@@ -40,6 +42,7 @@ pub struct Services {
     limiter: Arc<RateLimiter>,
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
+    billing: Arc<billing::BillingSettings>,
     outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
@@ -59,6 +62,7 @@ impl Services {
             auth,
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
+            billing: Arc::new(billing::BillingSettings::default()),
             outcomes: Arc::default(),
         }
     }
@@ -66,6 +70,12 @@ impl Services {
     /// The same services with these webhook settings (the sender, the schedule).
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> Self {
         self.webhooks = Arc::new(settings);
+        self
+    }
+
+    /// The same services with this price list, commission rates and invoice numbering.
+    pub fn with_billing(mut self, settings: billing::BillingSettings) -> Self {
+        self.billing = Arc::new(settings);
         self
     }
 
@@ -128,6 +138,14 @@ impl Services {
 
     pub fn analytics(&self) -> analytics::Analytics<'_> {
         analytics::Analytics { services: self }
+    }
+
+    pub fn customers(&self) -> customers::Customers<'_> {
+        customers::Customers { services: self }
+    }
+
+    pub fn billing(&self) -> billing::Billing<'_> {
+        billing::Billing { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

@@ -41,6 +41,8 @@ partnerd_domain::str_enum! {
         Report = "report",
         Webhook = "webhook",
         Delivery = "delivery",
+        Customer = "customer",
+        Invoice = "invoice",
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod analytics;
+mod billing;
 mod cosell;
 mod idempotency;
 mod kit;

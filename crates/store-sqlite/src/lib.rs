@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod billing;
 mod conn;
 mod cosell;
 mod idempotency;

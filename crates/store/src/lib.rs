@@ -21,11 +21,14 @@ pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
 
 pub use records::*;
+pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
+pub use schema::customers::{CustomerAccountRecord, CustomerFilter};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
+use partnerd_domain::invoice::InvoiceStatus;
 use partnerd_domain::listing::ListingStatus;
 
 #[derive(Debug, thiserror::Error)]
@@ -375,6 +378,109 @@ pub trait IdempotencyStore: Send + Sync {
     async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// Reseller customer accounts and their billing. A customer account is a customer company with
+/// its association to the partner's company (`AccountStore`'s rows) plus a
+/// `CustomerAccountRecord`; every invoice is numbered in its issuing transaction.
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// The company, its association, the account and its first invoice with the commission,
+    /// and the events, in one transaction. Returns the invoice as numbered.
+    async fn create_customer(
+        &self,
+        company: CompanyRecord,
+        association: AssociationRecord,
+        account: CustomerAccountRecord,
+        first_invoice: NewInvoice,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<InvoiceRecord>;
+
+    /// The partner's account; `None` for another partner's (isolation) or a missing one.
+    async fn get_customer(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<CustomerAccountRecord>>;
+
+    /// Newest first, with the total matching.
+    async fn list_customers(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        filter: &CustomerFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<CustomerAccountRecord>, u64)>;
+
+    /// Writes `account` (its `version` must be `expected_version + 1`) and issues `invoice`
+    /// if given, with the events, in one transaction. `Conflict` when the stored version is no
+    /// longer `expected_version` (another request or process changed or renewed it).
+    async fn update_customer(
+        &self,
+        account: CustomerAccountRecord,
+        expected_version: i64,
+        invoice: Option<NewInvoice>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<Option<InvoiceRecord>>;
+
+    /// Billed accounts (any marketplace) whose current period ended at or before `now`,
+    /// oldest first, at most `limit`.
+    async fn customers_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<CustomerAccountRecord>>;
+
+    /// The invoice; with `partner_id`, only that partner's.
+    async fn get_invoice(
+        &self,
+        marketplace_id: &str,
+        partner_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<InvoiceRecord>>;
+
+    async fn list_invoices(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        filter: &InvoiceFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<InvoiceRecord>, u64)>;
+
+    /// The customer's latest invoice ids, newest first.
+    async fn latest_invoice_ids(&self, marketplace_id: &str, customer_id: &str, limit: u32)
+    -> StoreResult<Vec<String>>;
+
+    /// Moves the invoice from `from` to `to` (voiding reverses its commission), with the
+    /// events, in one transaction. `Conflict` when its status is no longer `from`.
+    async fn move_invoice(
+        &self,
+        marketplace_id: &str,
+        id: &str,
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+        at: DateTime<Utc>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<InvoiceRecord>;
+
+    /// The partner's commissions matching the filter, oldest first.
+    async fn list_commissions(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        filter: &CommissionFilter,
+    ) -> StoreResult<Vec<CommissionRecord>>;
+
+    /// The partner's override of its plan's commission rate, in basis points.
+    async fn commission_rate(&self, partner_id: &str) -> StoreResult<Option<u32>>;
+
+    /// Sets (`Some`) or removes (`None`) the partner's override.
+    async fn set_commission_rate(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        rate_bps: Option<u32>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -389,6 +495,7 @@ pub trait Store:
     + IdempotencyStore
     + LeadStore
     + OpsStore
+    + BillingStore
     + Send
     + Sync
     + 'static

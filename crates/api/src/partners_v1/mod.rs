@@ -2,7 +2,9 @@
 //! with the `{success, data, meta}` envelope. This module only maps documented shapes.
 
 mod analytics;
+mod billing;
 mod cosell;
+mod customers;
 pub mod dto;
 mod error;
 pub mod listings;
@@ -47,6 +49,12 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::redeliver))
+        .routes(routes!(customers::plans))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(customers::get, customers::update))
+        .routes(routes!(billing::list))
+        .routes(routes!(billing::get))
+        .routes(routes!(billing::commissions))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).

@@ -168,6 +168,7 @@ pub async fn spawn_with(
         allow_private_webhooks: allow_private,
         webhook_schedule: test_schedule(),
         dispatcher: partnerd_webhooks::DispatcherOptions { poll: Duration::from_millis(5), ..Default::default() },
+        billing: Default::default(),
     })
     .await
     .expect("server starts");

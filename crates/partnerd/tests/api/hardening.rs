@@ -64,6 +64,7 @@ async fn spawn_limited(backend: Backend, limits: HttpLimits) -> Option<TestApp> 
             allow_private_webhooks: true,
             webhook_schedule: test_schedule(),
             dispatcher: partnerd_webhooks::DispatcherOptions::default(),
+            billing: Default::default(),
         },
         limits,
     )

@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod billing;
 pub mod cosell;
+pub mod customers;
 pub mod idempotency;
 pub mod leads;
 pub mod listings;
