@@ -20,6 +20,7 @@
 //! max_connections = 10000
 //! log_format = "json"         # or "text" (the default)
 //!
+//! secret_key_file = "/etc/partnerd/secret.key"   # or: secret_keys = ["base64…", "base64…"]
 //! [billing]               # customer accounts' price list and partners' commissions
 //! currency = "USD"
 //! invoice_prefix = "INV-"
@@ -61,6 +62,10 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     /// `text` (the default) or `json`.
     pub log_format: Option<String>,
+    /// Keys encrypting webhook secrets at rest, base64 of 32 bytes each; the first encrypts.
+    pub secret_keys: Option<Vec<String>>,
+    /// A file of such keys, one per line (`#` comments), the first encrypting.
+    pub secret_key_file: Option<String>,
     #[serde(default)]
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
@@ -115,6 +120,66 @@ pub struct HttpSettings {
     pub body_timeout: Option<String>,
     pub idle_timeout: Option<String>,
     pub max_connections: Option<usize>,
+}
+
+/// `PARTNERD_SECRET_KEYS` (comma-separated, the first encrypting) and `PARTNERD_SECRET_KEY`.
+#[derive(Debug, Default, Clone)]
+pub struct SecretKeyEnv {
+    pub keys: Option<String>,
+    pub key: Option<String>,
+}
+
+impl SecretKeyEnv {
+    pub fn from_env() -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self { keys: var("PARTNERD_SECRET_KEYS"), key: var("PARTNERD_SECRET_KEY") }
+    }
+}
+
+/// Where an SQLite database's generated key lives: beside the database file.
+pub fn generated_key_path(database_url: &str) -> Option<std::path::PathBuf> {
+    let db = partnerd_store_sqlite::path_from_url(database_url)?;
+    if db.as_os_str() == ":memory:" {
+        return None;
+    }
+    let mut name = db.file_name()?.to_os_string();
+    name.push(".secret-key");
+    Some(db.with_file_name(name))
+}
+
+/// Reads a key file: one base64 key per line; blank lines and `#` comments are skipped.
+fn read_key_file(path: &Path) -> Result<Vec<String>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read secret key file {}: {e}", path.display()))?;
+    let keys: Vec<String> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    if keys.is_empty() {
+        return Err(format!("secret key file {} holds no key", path.display()));
+    }
+    Ok(keys)
+}
+
+/// Creates the key file with a new key, readable by its owner only; `false` if it exists.
+fn create_key_file(path: &Path) -> Result<bool, String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(format!("cannot create secret key file {}: {e}", path.display())),
+    };
+    let text = format!(
+        "# partnerd: the key encrypting webhook secrets in the database beside this file. Back it\n\
+         # up with the database: without it the stored secrets cannot be read.\n{}\n",
+        partnerd_services::secrets::generate_key()
+    );
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write secret key file {}: {e}", path.display()))?;
+    Ok(true)
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -231,6 +296,42 @@ impl FileConfig {
             settings.commission_rates.insert(plan.clone(), r);
         }
         Ok(settings)
+    }
+
+    /// The keys encrypting webhook secrets: `PARTNERD_SECRET_KEYS`, else `PARTNERD_SECRET_KEY`,
+    /// else this file's `secret_keys`, else its `secret_key_file`. With none, an SQLite
+    /// database gets a key generated beside it on first start (`<database>.secret-key`, mode
+    /// 0600); PostgreSQL refuses to start: its processes must share keys given to them.
+    pub fn secret_keys(
+        &self,
+        database_url: &str,
+        env: &SecretKeyEnv,
+    ) -> Result<partnerd_services::secrets::SecretKeys, String> {
+        let split = |text: &str| text.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+        let (keys, source): (Vec<String>, String) = if let Some(list) = &env.keys {
+            (split(list), "PARTNERD_SECRET_KEYS".into())
+        } else if let Some(key) = &env.key {
+            (vec![key.trim().to_owned()], "PARTNERD_SECRET_KEY".into())
+        } else if let Some(list) = &self.secret_keys {
+            (list.clone(), "secret_keys in the config".into())
+        } else if let Some(path) = &self.secret_key_file {
+            (read_key_file(Path::new(path))?, format!("secret key file {path}"))
+        } else if let Some(path) = generated_key_path(database_url) {
+            if create_key_file(&path)? {
+                tracing::info!(path = %path.display(), "generated the key encrypting webhook secrets; back it up with the database");
+            }
+            (read_key_file(&path)?, format!("secret key file {}", path.display()))
+        } else if database_url.starts_with("sqlite:") {
+            // An in-memory database lives as long as the process: so may its key.
+            return Ok(partnerd_services::secrets::SecretKeys::for_this_process());
+        } else {
+            return Err("PostgreSQL deployments need a key to encrypt webhook secrets: set PARTNERD_SECRET_KEY \
+                 (base64 of 32 random bytes, e.g. from `openssl rand -base64 32`) or secret_key_file in the config, \
+                 the same for every process sharing the database"
+                .into());
+        };
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        partnerd_services::secrets::SecretKeys::from_base64(&refs).map_err(|e| format!("{source}: {e}"))
     }
 
     /// The documents' plans, with this file's changes and additions.
@@ -378,6 +479,37 @@ mod tests {
             let c: FileConfig = toml::from_str(bad).unwrap();
             assert!(c.billing_settings().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn secret_keys_come_from_the_environment_then_the_file_then_a_generated_key() {
+        let (a, b) = (partnerd_services::secrets::generate_key(), partnerd_services::secrets::generate_key());
+        let none = SecretKeyEnv::default();
+        let pg = "postgres://db/partnerd";
+        assert!(FileConfig::default().secret_keys(pg, &none).unwrap_err().contains("PARTNERD_SECRET_KEY"));
+        let one = SecretKeyEnv { key: Some(a.clone()), keys: None };
+        let k = FileConfig::default().secret_keys(pg, &one).unwrap();
+        let both = SecretKeyEnv { keys: Some(format!("{b}, {a}")), key: Some(a.clone()) };
+        let k2 = FileConfig::default().secret_keys(pg, &both).unwrap();
+        assert_eq!(k2.ids(), vec![k2.current_id(), k.current_id()], "the list wins; its first key encrypts");
+        let bad = SecretKeyEnv { key: Some("c2hvcnQ=".into()), keys: None };
+        assert!(FileConfig::default().secret_keys(pg, &bad).unwrap_err().contains("PARTNERD_SECRET_KEY"));
+
+        let dir = std::env::temp_dir().join(format!("partnerd-keys-{}", partnerd_domain::ids::random_token(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("p.db").display());
+        let generated = FileConfig::default().secret_keys(&url, &none).unwrap();
+        let path = generated_key_path(&url).unwrap();
+        assert_eq!(path, dir.join("p.db.secret-key"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(FileConfig::default().secret_keys(&url, &none).unwrap().ids(), generated.ids(), "kept");
+        let file = FileConfig { secret_key_file: Some(path.display().to_string()), ..Default::default() };
+        assert_eq!(file.secret_keys(pg, &none).unwrap().ids(), generated.ids());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig, HttpSettings, LogFormat};
+use partnerd::config::{DEFAULT_DATABASE_URL, DEFAULT_LISTEN, FileConfig, HttpSettings, LogFormat, SecretKeyEnv};
 use partnerd::http::HttpLimits;
 use partnerd::server::{self, ServerOptions};
 use partnerd_api::partners_v1::listings::ListingBody;
@@ -52,6 +52,9 @@ enum Command {
     /// Load the sellable catalog (products → editions → payment plans → costs)
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Manage the keys encrypting webhook secrets at rest
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 #[derive(Subcommand)]
@@ -66,6 +69,18 @@ enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored webhook secret under the current (first) key, so older keys can
+    /// then be dropped from the configuration
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a new random key (base64 of 32 bytes) for PARTNERD_SECRET_KEY(S) or a key file
+    GenerateKey,
 }
 
 #[derive(Subcommand)]
@@ -292,6 +307,9 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => {
             let webhook_schedule = file.webhook_schedule().map_err(|m| Failure { code: 2, message: m })?;
+            let keys = file
+                .secret_keys(&database_url, &SecretKeyEnv::from_env())
+                .map_err(|m| Failure { code: 2, message: m })?;
             let limits = file
                 .http_limits(&HttpSettings {
                     header_timeout: args.header_timeout,
@@ -314,7 +332,35 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 dispatcher: partnerd_webhooks::DispatcherOptions::default(),
                 billing,
             };
-            serve(opts, limits).await
+            serve(opts, limits, keys).await
+        }
+        Command::Secrets(SecretsCommand::GenerateKey) => {
+            println!("{}", partnerd_services::secrets::generate_key());
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate { json }) => {
+            let keys = file
+                .secret_keys(&database_url, &SecretKeyEnv::from_env())
+                .map_err(|m| Failure { code: 2, message: m })?;
+            let current = keys.current_id().to_owned();
+            let services = admin_services(&database_url, plans)
+                .await?
+                .with_webhooks(partnerd_services::webhooks::WebhookSettings { secrets: keys, ..Default::default() });
+            let r = services.webhooks().encrypt_stored_secrets(true).await?;
+            if json {
+                print_json(json!({
+                    "key_id": current,
+                    "reencrypted": r.reencrypted,
+                    "encrypted": r.encrypted,
+                    "unchanged": r.current,
+                }));
+            } else {
+                println!(
+                    "webhook secrets under key {current}: {} re-encrypted, {} encrypted from plain text, {} already current",
+                    r.reencrypted, r.encrypted, r.current
+                );
+            }
+            Ok(())
         }
         Command::Partners(cmd) => {
             let services = admin_services(&database_url, plans).await?;
@@ -381,12 +427,16 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
     }
 }
 
-async fn serve(opts: ServerOptions, limits: HttpLimits) -> Result<(), Failure> {
+async fn serve(
+    opts: ServerOptions,
+    limits: HttpLimits,
+    keys: partnerd_services::secrets::SecretKeys,
+) -> Result<(), Failure> {
     // Installed before the server announces itself, so a SIGTERM sent right after "listening"
     // shuts down gracefully instead of killing the process.
     let shutdown = shutdown_signal().map_err(|e| Failure::other(format!("cannot install signal handlers: {e}")))?;
     let database_url = opts.database_url.clone();
-    let mut running = server::start_with(opts, limits).await.map_err(Failure::other)?;
+    let mut running = server::start_keyed(opts, limits, keys).await.map_err(Failure::other)?;
     if let Some(key) = &running.bootstrap.operator_key {
         print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url);
     }

@@ -3,6 +3,7 @@
 use crate::http::{ConnectionSlots, HttpLimits};
 use partnerd_domain::Clock;
 use partnerd_services::partners::Bootstrap;
+use partnerd_services::secrets::SecretKeys;
 use partnerd_services::webhooks::WebhookSettings;
 use partnerd_services::{InMemoryCounter, PlanCatalog, RateCounter, Services};
 use partnerd_webhooks::{DispatcherOptions, HttpSender, spawn_dispatcher};
@@ -152,7 +153,13 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     start_with(opts, HttpLimits::default()).await
 }
 
+/// Webhook secrets are encrypted under this process's own random key (tests, embedding):
+/// `partnerd serve` uses [`start_keyed`] with the configured keys.
 pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<RunningServer, String> {
+    start_keyed(opts, limits, SecretKeys::for_this_process()).await
+}
+
+pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKeys) -> Result<RunningServer, String> {
     let sender = Arc::new(HttpSender::new(opts.allow_private_webhooks, WEBHOOK_TIMEOUT)?);
     let services = build_services(&opts.database_url, opts.redis_url.as_deref(), opts.plans, opts.clock)
         .await?
@@ -160,8 +167,14 @@ pub async fn start_with(opts: ServerOptions, limits: HttpLimits) -> Result<Runni
             allow_private: opts.allow_private_webhooks,
             schedule: opts.webhook_schedule,
             sender: Some(sender.clone()),
+            secrets: keys,
         })
         .with_billing(opts.billing);
+    // Secrets stored before encryption (migration 0007 lists them) are encrypted now.
+    let report = services.webhooks().encrypt_stored_secrets(false).await.map_err(|e| e.to_string())?;
+    if report.encrypted > 0 {
+        tracing::info!(secrets = report.encrypted, "encrypted webhook secrets stored in plain text");
+    }
     let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;

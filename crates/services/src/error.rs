@@ -66,6 +66,8 @@ pub mod codes {
     pub const STORAGE: &str = "storage";
     /// `Unavailable`: webhook sending is not configured in this process.
     pub const SENDER_MISSING: &str = "sender_missing";
+    /// `Unavailable`: a webhook's stored secret opens with none of the configured keys.
+    pub const SECRET_UNREADABLE: &str = "secret_unreadable";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +149,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "request", CONFLICT),
         (Unavailable, "store", STORAGE),
         (Unavailable, "webhook", SENDER_MISSING),
+        (Unavailable, "webhook", SECRET_UNREADABLE),
     ]
 };
 

@@ -17,6 +17,7 @@ pub mod partners;
 pub mod plans;
 pub mod policy;
 pub mod rate_limit;
+pub mod secrets;
 pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};

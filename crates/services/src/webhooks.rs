@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorKind, codes};
 use crate::policy::{self, Access, Resource};
+use crate::secrets::{SecretError, SecretKeys};
 use crate::{Principal, ServiceError, Services};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
@@ -12,7 +13,9 @@ use partnerd_domain::events::{
 };
 use partnerd_domain::ids::new_id;
 use partnerd_domain::webhooks::{self as wh, DeliveryStatus};
-use partnerd_store::{AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, WebhookRecord};
+use partnerd_store::{
+    AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, SecretChange, SecretRotation, WebhookRecord,
+};
 
 /// What one HTTP attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +42,35 @@ pub struct WebhookSettings {
     /// Delays before each attempt; its length is the number of attempts.
     pub schedule: Vec<Duration>,
     pub sender: Option<std::sync::Arc<dyn WebhookSender>>,
+    /// Encrypt signing secrets at rest.
+    pub secrets: SecretKeys,
 }
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self { allow_private: false, schedule: wh::default_schedule(), sender: None }
+        Self {
+            allow_private: false,
+            schedule: wh::default_schedule(),
+            sender: None,
+            secrets: SecretKeys::for_this_process(),
+        }
     }
+}
+
+/// What encrypting the stored secrets came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretsReport {
+    /// Secrets stored in plain text (written before encryption) that are encrypted now.
+    pub encrypted: u64,
+    /// Secrets under an older key that are under the current key now.
+    pub reencrypted: u64,
+    /// Secrets already under the current key.
+    pub current: u64,
+}
+
+fn unreadable(webhook_id: &str, e: &SecretError) -> ServiceError {
+    ServiceError::new(ErrorKind::Unavailable, "webhook", codes::SECRET_UNREADABLE)
+        .with_detail(format!("webhook {webhook_id}: {e}"))
 }
 
 pub struct Webhooks<'a> {
@@ -75,7 +101,7 @@ pub struct TestOutcome {
 }
 
 /// Webhooks one partner may register.
-pub const MAX_WEBHOOKS: usize = 20;
+pub const MAX_WEBHOOKS: u32 = 20;
 
 fn state(w: &WebhookRecord) -> WebhookState {
     WebhookState { webhook_id: w.id.clone(), url: w.url.clone(), events: w.events.clone(), active: w.active }
@@ -117,24 +143,25 @@ impl Webhooks<'_> {
             e.check("secret", wh::validate_secret(s));
         }
         e.into_result()?;
-        if self.services.store.list_webhooks(&who.marketplace_id, &partner).await?.len() >= MAX_WEBHOOKS {
-            return Err(ServiceError::conflict("webhook", codes::LIMIT_REACHED));
-        }
         let secret = input.secret.unwrap_or_else(wh::generate_secret);
         let now = self.services.clock.now();
+        let id = new_id("webhook");
         let w = WebhookRecord {
-            id: new_id("webhook"),
+            secret: self.settings().secrets.encrypt(&id, &secret),
+            id,
             marketplace_id: who.marketplace_id.clone(),
             partner_id: partner,
             url,
             events,
-            secret: secret.clone(),
             active: true,
             created_at: now,
             updated_at: now,
         };
         let ev = internal_event(WebhookCreated(state(&w)), &w, who);
-        self.services.store.create_webhook(w.clone(), vec![ev]).await?;
+        // The limit is checked inside the write, so concurrent creates cannot pass it together.
+        if !self.services.store.create_webhook(w.clone(), MAX_WEBHOOKS, vec![ev]).await? {
+            return Err(ServiceError::conflict("webhook", codes::LIMIT_REACHED));
+        }
         Ok((w, secret))
     }
 
@@ -176,7 +203,10 @@ impl Webhooks<'_> {
         Ok(next)
     }
 
-    /// A new secret (given, or generated); the old one stops signing at once.
+    /// A new secret (given, or generated); the old one stops signing at once. Rotations of one
+    /// webhook are compare-and-set on the stored secret: when several race from the same
+    /// secret, one commits and the others write nothing and answer the winner's secret, so
+    /// every answer is the secret in force when it was given.
     pub async fn rotate_secret(
         &self,
         who: &Principal,
@@ -187,13 +217,50 @@ impl Webhooks<'_> {
         if let Some(s) = &secret {
             wh::validate_secret(s).map_err(|m| ValidationErrors::single("secret", m))?;
         }
-        let mut next = self.get(who, id).await?;
+        let current = self.get(who, id).await?;
         let secret = secret.unwrap_or_else(wh::generate_secret);
-        next.secret = secret.clone();
-        next.updated_at = self.services.clock.now();
-        let ev = internal_event(WebhookSecretRotated(state(&next)), &next, who);
-        self.services.store.update_webhook(next.clone(), vec![ev]).await?;
-        Ok((next, secret))
+        let keys = &self.settings().secrets;
+        let rotation = SecretRotation {
+            marketplace_id: current.marketplace_id.clone(),
+            partner_id: current.partner_id.clone(),
+            webhook_id: current.id.clone(),
+            expected: current.secret.clone(),
+            secret: keys.encrypt(&current.id, &secret),
+            at: self.services.clock.now(),
+        };
+        let ev = internal_event(WebhookSecretRotated(state(&current)), &current, who);
+        let now = self.services.store.rotate_webhook_secret(rotation, vec![ev]).await?;
+        let in_force = keys.decrypt(&now.id, &now.secret).map_err(|e| unreadable(&now.id, &e))?;
+        Ok((now, in_force))
+    }
+
+    /// Encrypts every secret stored in plain text (written before secrets were encrypted) and,
+    /// with `reencrypt`, moves every secret under an older key to the current key. Safe to run
+    /// while servers run: each row is replaced only if it still holds what was read.
+    pub async fn encrypt_stored_secrets(&self, reencrypt: bool) -> Result<SecretsReport, ServiceError> {
+        let keys = &self.settings().secrets;
+        let mut report = SecretsReport::default();
+        let mut changes = Vec::new();
+        for s in self.services.store.stored_secrets().await? {
+            let plain = if !s.encrypted {
+                report.encrypted += 1;
+                s.secret.clone()
+            } else if keys.is_current(&s.secret) {
+                report.current += 1;
+                continue;
+            } else if reencrypt {
+                report.reencrypted += 1;
+                keys.decrypt(&s.webhook_id, &s.secret).map_err(|e| unreadable(&s.webhook_id, &e))?
+            } else {
+                continue;
+            };
+            let to = keys.encrypt(&s.webhook_id, &plain);
+            changes.push(SecretChange { webhook_id: s.webhook_id, from: s.secret, to });
+        }
+        if !changes.is_empty() {
+            self.services.store.replace_secrets(changes).await?;
+        }
+        Ok(report)
     }
 
     pub async fn delete(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
@@ -214,7 +281,8 @@ impl Webhooks<'_> {
         let now = self.services.clock.now();
         let event_id = new_id("evt_test");
         let body = wh::test_payload(&event_id, entry, now);
-        let headers = wh::signed_headers(&w.secret, &event_id, Utc::now().timestamp(), body.as_bytes());
+        let secret = self.settings().secrets.decrypt(&w.id, &w.secret).map_err(|e| unreadable(&w.id, &e))?;
+        let headers = wh::signed_headers(&secret, &event_id, Utc::now().timestamp(), body.as_bytes());
         let out = sender.send(&w.url, &headers, body.as_bytes()).await;
         let delivered = out.status.is_some_and(|s| (200..300).contains(&s));
         let record = DeliveryRecord {
@@ -304,8 +372,38 @@ impl DeliveryQueue<'_> {
         Ok(self.services.store.deliveries_due(now).await?)
     }
 
+    /// Claims due deliveries, their secrets decrypted. A delivery whose secret no configured
+    /// key opens is given back (it stays pending) and logged.
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<ClaimedDelivery>, ServiceError> {
-        Ok(self.services.store.claim_deliveries(claim).await?)
+        let keys = &self.services.webhooks.secrets;
+        let mut claimed = self.services.store.claim_deliveries(claim).await?;
+        let mut unreadable = Vec::new();
+        claimed.retain_mut(|d| match keys.decrypt(&d.webhook_id, &d.secret) {
+            Ok(plain) => {
+                d.secret = plain;
+                true
+            }
+            Err(e) => {
+                tracing::error!(webhook = %d.webhook_id, error = %e, "cannot decrypt a webhook secret; delivery left pending");
+                unreadable.push(d.id.clone());
+                false
+            }
+        });
+        if !unreadable.is_empty() {
+            self.services.store.release_deliveries(&unreadable, &claim.claimer).await?;
+        }
+        Ok(claimed)
+    }
+
+    /// Extends the leases `claimer` still holds at the given `(delivery, attempt)`; answers
+    /// those still held (the others were lost, e.g. after a lease ran out during an outage).
+    pub async fn renew(
+        &self,
+        claimer: &str,
+        held: &[(String, u32)],
+        until: chrono::DateTime<Utc>,
+    ) -> Result<Vec<String>, ServiceError> {
+        Ok(self.services.store.renew_claims(claimer, held, until).await?)
     }
 
     /// Records an attempt; `false` when this claimer no longer holds the delivery.

@@ -12,8 +12,8 @@ use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{Decode, Query, RowRead, Table, count, read_column};
 use partnerd_store::schema::webhooks as sql;
 use partnerd_store::{
-    AttemptNext, AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, StoreError, StoreResult,
-    WebhookRecord, WebhookStore, args,
+    AttemptNext, AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, SecretChange, SecretRotation,
+    StoreError, StoreResult, StoredSecret, WebhookRecord, WebhookStore, args,
 };
 
 static FAN_OUT: Query = partnerd_store::sql!(
@@ -114,6 +114,19 @@ static FINISH: Query = partnerd_store::sql!(
      RETURNING (SELECT webhook_id FROM moved)"
 );
 
+/// One statement for all of a worker's leases: `$1` deliveries and `$3` their attempts in
+/// flight (as text, paired by position), `$2` claimer, `$4` until.
+static RENEW: Query = partnerd_store::sql!(
+    "UPDATE webhook_deliveries d SET claimed_until = $4
+     FROM unnest($1::text[], $3::text[]) AS h(id, attempt)
+     WHERE d.id = h.id AND d.claimed_by = $2 AND d.attempts = h.attempt::int - 1 AND d.status = 'pending'
+     RETURNING d.id"
+);
+
+/// `$1` marketplace, `$2` partner: held until the transaction ends.
+static PARTNER_WEBHOOKS_LOCK: Query =
+    partnerd_store::sql!("SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1 || '/' || $2, 0))");
+
 static RELEASE: Query = partnerd_store::sql!(
     "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1) AND claimed_by = $2"
 );
@@ -137,13 +150,62 @@ impl Decode for DeliveryAttempt {
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
-    async fn create_webhook(&self, w: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+    async fn create_webhook(&self, w: WebhookRecord, max_per_partner: u32, events: Vec<NewEvent>) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        // Creates for one partner queue here until the holder commits, so each counts the
+        // others' rows: the limit holds under concurrency.
+        execute(&tx, PARTNER_WEBHOOKS_LOCK.postgres(), &args![w.marketplace_id, w.partner_id], "").await?;
+        let (n,): (i64,) =
+            query_one(&tx, sql::COUNT_WEBHOOKS.postgres(), &args![w.marketplace_id, w.partner_id]).await?;
+        if n >= i64::from(max_per_partner) {
+            return Ok(false);
+        }
         insert(&tx, &w, "webhook id taken").await?;
         write_subscriptions(&tx, &w).await?;
         append_events(&tx, &w.marketplace_id, w.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        tx.commit().await.map_err(pg)?;
+        Ok(true)
+    }
+
+    async fn rotate_webhook_secret(&self, r: SecretRotation, events: Vec<NewEvent>) -> StoreResult<WebhookRecord> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        // A concurrent rotation waits for this row's lock, then finds the secret changed and
+        // writes nothing: it answers the winner's secret below.
+        let key = args![r.marketplace_id, r.partner_id, r.webhook_id, r.expected, r.secret, r.at];
+        if execute(&tx, sql::ROTATE_SECRET.postgres(), &key, "").await? == 1 {
+            append_events(&tx, &r.marketplace_id, r.at, &events).await?;
+        }
+        let now: WebhookRecord =
+            query_opt(&tx, sql::GET_WEBHOOK.postgres(), &args![r.marketplace_id, r.partner_id, r.webhook_id])
+                .await?
+                .ok_or(StoreError::NotFound("webhook"))?;
+        tx.commit().await.map_err(pg)?;
+        Ok(now)
+    }
+
+    async fn stored_secrets(&self) -> StoreResult<Vec<StoredSecret>> {
+        let c = self.client().await?;
+        let rows: Vec<(String, String, bool)> = query_all(&c, sql::STORED_SECRETS.postgres(), &args![]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(webhook_id, secret, encrypted)| StoredSecret { webhook_id, secret, encrypted })
+            .collect())
+    }
+
+    async fn replace_secrets(&self, changes: Vec<SecretChange>) -> StoreResult<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        let mut written = 0u64;
+        for ch in &changes {
+            if execute(&tx, sql::REPLACE_SECRET.postgres(), &args![ch.webhook_id, ch.from, ch.to], "").await? == 1 {
+                execute(&tx, sql::MARK_ENCRYPTED.postgres(), &args![ch.webhook_id], "").await?;
+                written += 1;
+            }
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(written)
     }
 
     async fn list_webhooks(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Vec<WebhookRecord>> {
@@ -254,6 +316,22 @@ impl WebhookStore for PostgresStore {
         let c = self.client().await?;
         execute(&c, RELEASE.postgres(), &args![ids, claimer], "").await?;
         Ok(())
+    }
+
+    async fn renew_claims(
+        &self,
+        claimer: &str,
+        held: &[(String, u32)],
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = held.iter().map(|(id, _)| id.clone()).collect();
+        let attempts: Vec<String> = held.iter().map(|(_, a)| a.to_string()).collect();
+        let c = self.client().await?;
+        let kept: Vec<(String,)> = query_all(&c, RENEW.postgres(), &args![ids, claimer, attempts, until]).await?;
+        Ok(kept.into_iter().map(|(id,)| id).collect())
     }
 
     async fn list_deliveries(

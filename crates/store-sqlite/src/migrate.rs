@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "webhooks", include_str!("../migrations/0004_webhooks.sql")),
     (5, "allowed_ips_json", include_str!("../migrations/0005_allowed_ips_json.sql")),
     (6, "idempotency_keys", include_str!("../migrations/0006_idempotency_keys.sql")),
+    (7, "webhook_secrets_and_leases", include_str!("../migrations/0007_webhook_secrets_and_leases.sql")),
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
     (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
 ];

@@ -105,12 +105,59 @@ static ATTEMPTS: Query = partnerd_store::sql!(
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
-    async fn create_webhook(&self, w: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+    async fn create_webhook(&self, w: WebhookRecord, max_per_partner: u32, events: Vec<NewEvent>) -> StoreResult<bool> {
+        // One writer job: the count and the insert see no other write in between.
         self.writer
             .write(move |c| {
+                let (n,): (i64,) = query_one(c, sql::COUNT_WEBHOOKS.sqlite(), &args![w.marketplace_id, w.partner_id])?;
+                if n >= i64::from(max_per_partner) {
+                    return Ok(false);
+                }
                 insert(c, &w, "webhook id taken")?;
                 write_subscriptions(c, &w)?;
-                append_events(c, &w.marketplace_id, w.created_at, &events)
+                append_events(c, &w.marketplace_id, w.created_at, &events)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn rotate_webhook_secret(&self, r: SecretRotation, events: Vec<NewEvent>) -> StoreResult<WebhookRecord> {
+        self.writer
+            .write(move |c| {
+                let key = args![r.marketplace_id, r.partner_id, r.webhook_id, r.expected, r.secret, r.at];
+                if run(c, &sql::ROTATE_SECRET, &key)? == 1 {
+                    append_events(c, &r.marketplace_id, r.at, &events)?;
+                }
+                query_opt(c, sql::GET_WEBHOOK.sqlite(), &args![r.marketplace_id, r.partner_id, r.webhook_id])?
+                    .ok_or(StoreError::NotFound("webhook"))
+            })
+            .await
+    }
+
+    async fn stored_secrets(&self) -> StoreResult<Vec<StoredSecret>> {
+        self.readers
+            .read(move |c| {
+                let rows: Vec<(String, String, bool)> = query_all(c, sql::STORED_SECRETS.sqlite(), &args![])?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(webhook_id, secret, encrypted)| StoredSecret { webhook_id, secret, encrypted })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn replace_secrets(&self, changes: Vec<SecretChange>) -> StoreResult<u64> {
+        self.writer
+            .write(move |c| {
+                let (mut replace, mut mark) = (prepare(c, &sql::REPLACE_SECRET)?, prepare(c, &sql::MARK_ENCRYPTED)?);
+                let mut written = 0u64;
+                for ch in &changes {
+                    if run_prepared(&mut replace, &args![ch.webhook_id, ch.from, ch.to])? == 1 {
+                        run_prepared(&mut mark, &args![ch.webhook_id])?;
+                        written += 1;
+                    }
+                }
+                Ok(written)
             })
             .await
     }
@@ -234,6 +281,27 @@ impl WebhookStore for SqliteStore {
                     run_prepared(&mut release, &args![id, claimer])?;
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn renew_claims(
+        &self,
+        claimer: &str,
+        held: &[(String, u32)],
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let (held, claimer) = (held.to_vec(), claimer.to_owned());
+        self.writer
+            .write(move |c| {
+                let mut renew = prepare(c, &sql::RENEW_CLAIM)?;
+                let mut kept = Vec::with_capacity(held.len());
+                for (id, attempt) in held {
+                    if run_prepared(&mut renew, &args![id, claimer, attempt, until])? == 1 {
+                        kept.push(id);
+                    }
+                }
+                Ok(kept)
             })
             .await
     }

@@ -763,7 +763,7 @@ fn claim(now: DateTime<Utc>, claimer: &str) -> Claim {
 pub async fn webhooks_are_registered_per_partner(store: &dyn Store) {
     let (m, a, b) = two_partners(store).await;
     let w = webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], true);
-    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![w.clone()]);
     assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(w.clone()));
     assert_eq!(store.get_webhook(&m.id, &b.partner_id, &w.id).await.unwrap(), None);
@@ -799,7 +799,7 @@ pub async fn events_fan_out_to_subscribed_active_webhooks_of_their_audience(stor
     let b_hook = webhook(&m.id, &b.partner_id, &["opportunity.created"], true);
     let c_hook = webhook(&m.id, &c.partner_id, &["listing.updated", "opportunity.created"], true);
     for w in [&a_hook, &a_inactive, &b_hook, &c_hook] {
-        store.create_webhook(w.clone(), vec![]).await.unwrap();
+        store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     }
     let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
     store
@@ -842,10 +842,86 @@ pub async fn events_fan_out_to_subscribed_active_webhooks_of_their_audience(stor
     assert!(!store.deliveries_due(t0() - Duration::seconds(1)).await.unwrap(), "nothing is due before its time");
 }
 
+pub async fn webhook_limits_rotations_and_secrets_are_transactional(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let first = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    assert!(store.create_webhook(first.clone(), 2, vec![]).await.unwrap());
+    assert!(store.create_webhook(webhook(&m.id, &a.partner_id, &["listing.created"], true), 2, vec![]).await.unwrap());
+    let refused = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    assert!(!store.create_webhook(refused.clone(), 2, vec![]).await.unwrap(), "the limit is reached");
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &refused.id).await.unwrap(), None);
+    assert!(store.create_webhook(webhook(&m.id, &b.partner_id, &["listing.created"], true), 2, vec![]).await.unwrap());
+    store.delete_webhook(&m.id, &a.partner_id, &first.id, t0()).await.unwrap();
+    assert!(store.create_webhook(refused.clone(), 2, vec![]).await.unwrap(), "deleted webhooks do not count");
+
+    // A rotation that read a secret replaced since writes nothing and answers the one in force.
+    let rotation = |expected: &str, secret: &str| SecretRotation {
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        webhook_id: refused.id.clone(),
+        expected: expected.into(),
+        secret: secret.into(),
+        at: t0() + Duration::seconds(1),
+    };
+    let won = store.rotate_webhook_secret(rotation(&refused.secret, "whsec_winner"), vec![]).await.unwrap();
+    assert_eq!(won.secret, "whsec_winner");
+    let lost = store.rotate_webhook_secret(rotation(&refused.secret, "whsec_loser"), vec![]).await.unwrap();
+    assert_eq!(lost.secret, "whsec_winner");
+    let gone = SecretRotation { webhook_id: "webhook_missing".into(), ..rotation("x", "y") };
+    assert!(matches!(store.rotate_webhook_secret(gone, vec![]).await, Err(StoreError::NotFound(_))));
+
+    // Secrets written through the store are not listed as unencrypted; replacing is compare-and-set.
+    let stored = store.stored_secrets().await.unwrap();
+    let mine = stored.iter().find(|s| s.webhook_id == refused.id).unwrap().clone();
+    assert_eq!((mine.secret.as_str(), mine.encrypted), ("whsec_winner", true));
+    assert_eq!(stored.len(), 4, "deleted webhooks' secrets are listed too");
+    let change =
+        |from: &str, to: &str| SecretChange { webhook_id: refused.id.clone(), from: from.into(), to: to.into() };
+    assert_eq!(
+        store.replace_secrets(vec![change("whsec_stale", "x"), change("whsec_winner", "enc")]).await.unwrap(),
+        1
+    );
+    assert_eq!(store.get_webhook(&m.id, &a.partner_id, &refused.id).await.unwrap().unwrap().secret, "enc");
+}
+
+pub async fn leases_are_renewed_only_by_their_holder(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
+    let l = listing(&m.id, &a.partner_id, "Leased", ListingStatus::Draft, t0());
+    let ev = event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id));
+    store.create_listings(vec![l], vec![ev]).await.unwrap();
+    let d = store.claim_deliveries(&claim(t0(), "w1")).await.unwrap().remove(0);
+    let held = vec![(d.id.clone(), d.attempt)];
+    // Renewed before it ran out: still held past the first lease's end.
+    let until = t0() + Duration::seconds(120);
+    assert_eq!(store.renew_claims("w1", &held, until).await.unwrap(), vec![d.id.clone()]);
+    assert!(store.claim_deliveries(&claim(t0() + Duration::seconds(90), "w2")).await.unwrap().is_empty());
+    assert!(store.renew_claims("w2", &held, until).await.unwrap().is_empty(), "only the holder renews");
+    assert!(store.renew_claims("w1", &[(d.id.clone(), d.attempt + 1)], until).await.unwrap().is_empty());
+    // Once it ran out and was claimed again, the old holder can neither renew nor finish.
+    let stolen = store.claim_deliveries(&claim(until + Duration::seconds(1), "w2")).await.unwrap();
+    assert_eq!((stolen.len(), stolen[0].attempt), (1, d.attempt));
+    assert!(store.renew_claims("w1", &held, until + Duration::seconds(300)).await.unwrap().is_empty());
+    let finished = AttemptResult {
+        delivery_id: d.id.clone(),
+        claimer: "w1".into(),
+        attempt: d.attempt,
+        attempted_at: t0(),
+        status_code: Some(200),
+        latency_ms: 1,
+        error: None,
+        next: AttemptNext::Delivered,
+    };
+    assert!(!store.finish_attempt(finished.clone()).await.unwrap());
+    assert!(store.finish_attempt(AttemptResult { claimer: "w2".into(), ..finished }).await.unwrap());
+    assert!(store.renew_claims("w2", &held, until).await.unwrap().is_empty(), "a finished attempt is not renewed");
+}
+
 pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
     let (m, a, _) = two_partners(store).await;
     let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
-    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     let l = listing(&m.id, &a.partner_id, "Suite", ListingStatus::Draft, t0());
     store
         .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
@@ -914,7 +990,7 @@ pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
 pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn Store) {
     let (m, a, _) = two_partners(store).await;
     let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
-    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     for i in 0..3 {
         let l = listing(&m.id, &a.partner_id, &format!("L{i}"), ListingStatus::Draft, t0());
         store
@@ -958,7 +1034,7 @@ pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn St
     assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 3);
     // Released claims come back at once.
     let w2 = webhook(&m.id, &a.partner_id, &["listing.created"], true);
-    store.create_webhook(w2.clone(), vec![]).await.unwrap();
+    store.create_webhook(w2.clone(), 20, vec![]).await.unwrap();
     let l = listing(&m.id, &a.partner_id, "L", ListingStatus::Draft, t0());
     store
         .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
@@ -972,7 +1048,7 @@ pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn St
 pub async fn test_deliveries_are_logged(store: &dyn Store) {
     let (m, a, _) = two_partners(store).await;
     let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
-    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     let d = DeliveryRecord {
         id: "dlv_test1".into(),
         marketplace_id: m.id.clone(),
@@ -1158,18 +1234,29 @@ pub async fn every_webhook_and_delivery_field_round_trips(store: &dyn Store) {
         updated_at: odd_time(2),
         ..webhook(&m.id, &a.partner_id, &["listing.updated", "opportunity.created"], false)
     };
-    store.create_webhook(w.clone(), vec![]).await.unwrap();
+    store.create_webhook(w.clone(), 20, vec![]).await.unwrap();
     assert_eq!(store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap(), Some(w.clone()));
     let updated = WebhookRecord {
         url: "https://hooks.example.com/renamed".into(),
         events: vec!["listing.created".into()],
-        secret: "whsec_rotated".into(),
         active: true,
         updated_at: odd_time(3),
         ..w.clone()
     };
-    store.update_webhook(updated.clone(), vec![]).await.unwrap();
-    assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![updated]);
+    // An update never writes the secret: only a rotation does.
+    store.update_webhook(WebhookRecord { secret: "whsec_ignored".into(), ..updated.clone() }, vec![]).await.unwrap();
+    assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![updated.clone()]);
+    let rotation = SecretRotation {
+        marketplace_id: m.id.clone(),
+        partner_id: a.partner_id.clone(),
+        webhook_id: w.id.clone(),
+        expected: w.secret.clone(),
+        secret: "whsec_rotated".into(),
+        at: odd_time(4),
+    };
+    let rotated = WebhookRecord { secret: "whsec_rotated".into(), updated_at: odd_time(4), ..updated };
+    assert_eq!(store.rotate_webhook_secret(rotation, vec![]).await.unwrap(), rotated);
+    assert_eq!(store.list_webhooks(&m.id, &a.partner_id).await.unwrap(), vec![rotated]);
     let d = DeliveryRecord {
         id: new_id("dlv"),
         marketplace_id: m.id.clone(),
@@ -1429,6 +1516,8 @@ macro_rules! store_contract_tests {
             webhooks_are_registered_per_partner,
             events_fan_out_to_subscribed_active_webhooks_of_their_audience,
             attempts_are_fenced_retried_and_logged,
+            webhook_limits_rotations_and_secrets_are_transactional,
+            leases_are_renewed_only_by_their_holder,
             gone_disables_the_webhook_and_cancels_its_deliveries,
             test_deliveries_are_logged,
             every_opportunity_field_round_trips,

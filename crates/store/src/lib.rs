@@ -233,7 +233,15 @@ pub trait AnalyticsStore: Send + Sync {
 /// audience (its partner and related partner).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    async fn create_webhook(&self, webhook: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+    /// Creates the webhook unless its partner has `max_per_partner` (not deleted) already:
+    /// `false` and nothing written then. The count and the insert are one transaction that
+    /// concurrent creates for the same partner cannot interleave with.
+    async fn create_webhook(
+        &self,
+        webhook: WebhookRecord,
+        max_per_partner: u32,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool>;
 
     /// The partner's webhooks that are not deleted, oldest first.
     async fn list_webhooks(&self, marketplace_id: &str, partner_id: &str) -> StoreResult<Vec<WebhookRecord>>;
@@ -241,9 +249,26 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, marketplace_id: &str, partner_id: &str, id: &str)
     -> StoreResult<Option<WebhookRecord>>;
 
-    /// Writes url, events, active and secret, and the subscriptions. Deactivating cancels the
-    /// webhook's pending deliveries.
+    /// Writes url, events and active (never the secret: see `rotate_webhook_secret`), and the
+    /// subscriptions. Deactivating cancels the webhook's pending deliveries.
     async fn update_webhook(&self, webhook: WebhookRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// Replaces the stored secret if it is still `rotation.expected`, with the events; otherwise
+    /// writes nothing (another rotation won). Either way answers the webhook as stored now, so
+    /// its secret is the one in force. `NotFound` when the webhook is gone.
+    async fn rotate_webhook_secret(
+        &self,
+        rotation: SecretRotation,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<WebhookRecord>;
+
+    /// Every stored webhook secret (deleted webhooks included), across marketplaces, for
+    /// encrypting and re-encrypting them.
+    async fn stored_secrets(&self) -> StoreResult<Vec<StoredSecret>>;
+
+    /// Writes each change whose row still holds `from` (and marks it encrypted); answers how
+    /// many were written. One transaction.
+    async fn replace_secrets(&self, changes: Vec<SecretChange>) -> StoreResult<u64>;
 
     /// Deletes the webhook (its delivery log stays) and cancels its pending deliveries.
     async fn delete_webhook(
@@ -268,6 +293,16 @@ pub trait WebhookStore: Send + Sync {
 
     /// Gives claimed deliveries back without an attempt.
     async fn release_deliveries(&self, ids: &[String], claimer: &str) -> StoreResult<()>;
+
+    /// Extends to `until` the leases `claimer` still holds at the given `(delivery, attempt)`,
+    /// and answers those deliveries. A delivery claimed by someone else since, or moved past
+    /// that attempt, is not touched and not answered: its holder lost it.
+    async fn renew_claims(
+        &self,
+        claimer: &str,
+        held: &[(String, u32)],
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
 
     /// A webhook's deliveries, newest first, each with its attempt log; and the total.
     async fn list_deliveries(

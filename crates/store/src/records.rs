@@ -265,6 +265,34 @@ pub struct WebhookRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A secret rotation: compare-and-set on the stored (encrypted) secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRotation {
+    pub marketplace_id: String,
+    pub partner_id: String,
+    pub webhook_id: String,
+    /// The stored secret the rotation read.
+    pub expected: String,
+    pub secret: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A webhook's stored secret; `encrypted` is false for secrets written before encryption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSecret {
+    pub webhook_id: String,
+    pub secret: String,
+    pub encrypted: bool,
+}
+
+/// Replaces `from` with `to` (an encrypted secret) if the row still holds `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretChange {
+    pub webhook_id: String,
+    pub from: String,
+    pub to: String,
+}
+
 /// What a delivery worker asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {

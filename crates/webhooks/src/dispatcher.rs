@@ -2,6 +2,13 @@
 //! room for (leased, fair per endpoint), sends them concurrently and records every attempt.
 //! Several processes may run it against one PostgreSQL: claims skip each other's rows and a
 //! finished attempt is accepted only from its claimer.
+//!
+//! Leases are short (30 s: one attempt's 15 s timeout plus margin) and renewed every 10 s while
+//! this worker still holds them, queued or in flight, so a crashed worker's deliveries are
+//! claimable again within seconds instead of minutes. Renewal and the attempt's record are both
+//! fenced by claimer and attempt number: a worker that lost a lease (it ran out during a stall,
+//! someone re-claimed the delivery) can neither renew nor finish it, and drops it unsent if it
+//! had not started sending.
 
 use chrono::Utc;
 use partnerd_domain::ids::new_id;
@@ -26,9 +33,12 @@ pub struct DispatcherOptions {
     pub per_endpoint: u32,
     /// Deliveries of one endpoint held at once; they wait here for a free request slot.
     pub queue_per_endpoint: u32,
-    /// How long a claim holds. Longer than a full queue takes to send at the 15 s timeout
-    /// (256 ÷ 16 × 15 s = 4 min), so a live claim never runs out.
+    /// How long a claim holds without renewal: longer than one attempt can take (the 15 s
+    /// timeout plus margin), so only a worker that stopped renewing loses its deliveries.
     pub lease: chrono::Duration,
+    /// How often the worker extends the leases it holds (a third of the lease: two renewals
+    /// may fail before a lease runs out).
+    pub renew_every: chrono::Duration,
 }
 
 impl Default for DispatcherOptions {
@@ -38,7 +48,8 @@ impl Default for DispatcherOptions {
             capacity: 2_048,
             per_endpoint: 16,
             queue_per_endpoint: 256,
-            lease: chrono::Duration::minutes(10),
+            lease: chrono::Duration::seconds(30),
+            renew_every: chrono::Duration::seconds(10),
         }
     }
 }
@@ -56,6 +67,10 @@ struct Shared {
     claimer: String,
     endpoints: Mutex<HashMap<String, Endpoint>>,
     held: AtomicU32,
+    /// Deliveries this worker holds, with the attempt in flight: what it renews.
+    leases: Mutex<HashMap<String, u32>>,
+    /// Clock time of the last renewal.
+    renewed_at: Mutex<Option<chrono::DateTime<Utc>>>,
     finished: Notify,
 }
 
@@ -66,6 +81,8 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
         claimer: new_id("worker"),
         endpoints: Mutex::new(HashMap::new()),
         held: AtomicU32::new(0),
+        leases: Mutex::new(HashMap::new()),
+        renewed_at: Mutex::new(None),
         finished: Notify::new(),
     });
     tokio::spawn(async move {
@@ -84,6 +101,7 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
 
 /// One claim; returns how many deliveries it took on (1 when it only waited for room).
 async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, String> {
+    renew_if_due(shared, opts).await;
     let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
     if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
@@ -112,6 +130,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
     };
     let claimed = queue.claim(&claim).await.map_err(|e| e.to_string())?;
     let taken = claimed.len();
+    shared.leases.lock().expect("leases lock").extend(claimed.iter().map(|d| (d.id.clone(), d.attempt)));
     for d in claimed {
         shared.held.fetch_add(1, Ordering::AcqRel);
         let slots = {
@@ -125,7 +144,9 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let webhook = d.webhook_id.clone();
+            let id = d.id.clone();
             deliver(&shared, d, slots).await;
+            shared.leases.lock().expect("leases lock").remove(&id);
             {
                 let mut endpoints = shared.endpoints.lock().expect("endpoints lock");
                 if let Some(e) = endpoints.get_mut(&webhook) {
@@ -142,12 +163,50 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
     Ok(taken)
 }
 
+/// Extends the leases held, once per `renew_every` of clock time (checked every round, so a
+/// clock that jumps ahead renews before the next claim could take this worker's own rows), and
+/// forgets those lost.
+async fn renew_if_due(shared: &Shared, opts: &DispatcherOptions) {
+    let queue = shared.services.delivery_queue();
+    let now = queue.now();
+    {
+        let mut last = shared.renewed_at.lock().expect("renewal lock");
+        if last.is_some_and(|t| now < t + opts.renew_every && now >= t) {
+            return;
+        }
+        *last = Some(now);
+    }
+    let held: Vec<(String, u32)> =
+        shared.leases.lock().expect("leases lock").iter().map(|(id, a)| (id.clone(), *a)).collect();
+    if held.is_empty() {
+        return;
+    }
+    match queue.renew(&shared.claimer, &held, now + opts.lease).await {
+        Ok(kept) => {
+            let kept: std::collections::HashSet<String> = kept.into_iter().collect();
+            let mut leases = shared.leases.lock().expect("leases lock");
+            for (id, attempt) in held {
+                // Finished meanwhile (removed), or lost: either way this worker no longer holds it.
+                if !kept.contains(&id) && leases.get(&id) == Some(&attempt) {
+                    tracing::debug!(delivery = %id, "webhook delivery lease no longer held");
+                    leases.remove(&id);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not renew webhook delivery leases; retrying"),
+    }
+}
+
 async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
     let queue = shared.services.delivery_queue();
     let body = wh::payload(&d.event_id, &d.event_type, d.occurred_at, &d.data);
     let out = {
         // The request slot is held for the request only, not while the attempt is recorded.
         let _slot = slots.acquire().await.expect("endpoint slots are never closed");
+        if !shared.leases.lock().expect("leases lock").contains_key(&d.id) {
+            // The lease was lost while this delivery waited: its new holder sends it.
+            return;
+        }
         // The signature timestamp is wall-clock time: receivers compare it with theirs.
         let headers = wh::signed_headers(&d.secret, &d.event_id, Utc::now().timestamp(), body.as_bytes());
         shared.sender.send(&d.url, &headers, body.as_bytes()).await

@@ -203,6 +203,11 @@ impl From<ServiceError> for ApiError {
                 tracing::warn!(entity, code, detail = e.detail.as_deref().unwrap_or(""), "write conflict");
                 ApiError::validation_single("request", "is in conflict with existing data; try again")
             }
+            (ErrorKind::Unavailable, "webhook", SECRET_UNREADABLE) => {
+                // A key was dropped from the configuration before every secret left it.
+                tracing::error!(error = %e, "webhook secret unreadable: configure the key it was encrypted with");
+                ApiError::server_error()
+            }
             (ErrorKind::Unavailable, ..) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::server_error()

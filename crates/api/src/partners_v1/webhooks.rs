@@ -206,6 +206,11 @@ pub(super) struct RotatedSecret {
 ///
 /// Replaces the secret (the given one, or a generated `whsec_…`), returned once. The old secret
 /// stops signing at once. The body is optional.
+///
+/// Rotations are serialized: the answer is always the secret in force. When several rotations of
+/// one webhook arrive together, one of them replaces the secret and the others change nothing
+/// and answer that same new secret (a secret given in the body of a losing rotation is not
+/// used).
 #[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "Webhooks", params(("id" = String, Path)),
     request_body(content = Option<RotateBody>, description = "Optional"),
     responses((status = 200, description = "The new secret", body = Envelope<RotatedSecret>)))]

@@ -13,6 +13,7 @@ mod bad_input;
 mod billing;
 mod cli;
 mod cosell;
+mod crash;
 mod customers;
 mod foundation;
 mod hardening;

@@ -446,3 +446,177 @@ on_both_backends!(two_processes_deliver_each_event_once, |backend| async move {
     ids.dedup();
     assert_eq!(ids.len(), 40);
 });
+
+/// Whether `secret` signed this delivery (the Standard Webhooks signature).
+pub fn signed_with(d: &Received, secret: &str) -> bool {
+    let ts: i64 = d.headers["webhook-timestamp"].parse().unwrap();
+    let expected = partnerd_domain::webhooks::signed_headers(secret, &d.headers["webhook-id"], ts, d.body.as_bytes());
+    expected.iter().any(|(name, value)| *name == "webhook-signature" && *value == d.headers["webhook-signature"])
+}
+
+on_both_backends!(the_webhook_limit_holds_under_parallel_creates, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let (base, key) = (app.base.clone(), a.api_key.clone());
+            tokio::spawn(async move {
+                let body = json!({ "url": format!("https://hooks.example.com/{i}"), "events": ["listing.created"] });
+                reqwest::Client::new()
+                    .post(format!("{base}{HOOKS}"))
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 20, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 20, "{statuses:?}");
+    assert_eq!(app.read(HOOKS, &a.api_key).await.1["data"].as_array().unwrap().len(), 20);
+});
+
+on_both_backends!(concurrent_rotations_answer_the_secret_in_force, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = Receiver::start().await;
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let (hook, _) = register(&app, &a.api_key, &r.url, &["listing.created"]).await;
+    // Rotations and edits at once: an edit must not write back the secret it read.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (base, key, hook) = (app.base.clone(), a.api_key.clone(), hook.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                if i % 2 == 0 {
+                    let url = format!("{base}{HOOKS}/{hook}/rotate-secret");
+                    let res = client.post(url).bearer_auth(key).json(&json!({})).send().await.unwrap();
+                    assert_eq!(res.status(), 200);
+                    let body: Value = res.json().await.unwrap();
+                    Some(body["data"]["secret"].as_str().unwrap().to_owned())
+                } else {
+                    let events = if i % 4 == 1 {
+                        json!(["listing.created", "listing.updated"])
+                    } else {
+                        json!(["listing.created"])
+                    };
+                    let res = client
+                        .patch(format!("{base}{HOOKS}/{hook}"))
+                        .bearer_auth(key)
+                        .json(&json!({ "events": events }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 200);
+                    None
+                }
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.extend(t.await.unwrap());
+    }
+    assert_eq!(answers.len(), 5);
+    // Every distinct answer is a rotation that committed (losers answer the winner's secret).
+    let mut distinct = answers.clone();
+    distinct.sort();
+    distinct.dedup();
+    let rotations = app.events(&hook).await.iter().filter(|e| e.event_type == "webhook.secret_rotated").count();
+    assert_eq!(rotations, distinct.len(), "{answers:?}");
+    // The secret in force signs, and it is one of the answers.
+    listing(&app, &a.api_key, "Signed").await;
+    let got = r.wait_for(1).await;
+    assert!(answers.iter().any(|s| signed_with(&got[0], s)), "no rotation's answer signs the delivery");
+});
+
+/// Every text (and every other column, as text) of every table of the database, and for
+/// SQLite the database files' bytes too.
+async fn dump(database_url: &str) -> Vec<u8> {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(database_url) {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(path.parent().unwrap()).unwrap() {
+            out.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+        }
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let tables: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for t in tables {
+            let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+            let n = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..n {
+                    if let Ok(rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b)) = row.get_ref(i)
+                    {
+                        out.extend_from_slice(b);
+                        out.push(b'\n');
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    let (client, conn) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let columns = client
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(columns.len() > 20, "the test schema's tables are found");
+    let mut out = Vec::new();
+    for c in columns {
+        let (t, col): (String, String) = (c.get(0), c.get(1));
+        for row in client.query(&format!("SELECT \"{col}\"::text FROM \"{t}\""), &[]).await.unwrap() {
+            if let Some(v) = row.get::<_, Option<String>>(0) {
+                out.extend_from_slice(v.as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+on_both_backends!(webhook_secrets_are_encrypted_at_rest, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = Receiver::start().await;
+    let a = app.partner("Acme Corp", "admin@acme.com", "business").await;
+    let given = "given_secret_that_must_not_be_stored_1234";
+    let (status, body) =
+        app.post(HOOKS, &a.api_key, json!({ "url": r.url, "events": ["listing.created"], "secret": given })).await;
+    assert_eq!(status, 201, "{body}");
+    let hook = body["data"]["id"].as_str().unwrap().to_owned();
+    let (_, generated) = register(&app, &a.api_key, &r.url, &["listing.updated"]).await;
+    let (status, rotated) = app.post(&format!("{HOOKS}/{hook}/rotate-secret"), &a.api_key, json!({})).await;
+    assert_eq!(status, 200);
+    let rotated = rotated["data"]["secret"].as_str().unwrap().to_owned();
+    listing(&app, &a.api_key, "Encrypted").await;
+    let got = r.wait_for(1).await;
+    assert!(signed_with(&got[0], &rotated), "deliveries are signed with the secret shown");
+
+    let stored = dump(&app.database_url).await;
+    assert!(contains(&stored, &hook), "the dump holds the webhook rows");
+    for secret in [given, generated.as_str(), rotated.as_str()] {
+        let body = secret.trim_start_matches("whsec_");
+        assert!(!contains(&stored, body), "a secret is stored readable: {secret}");
+    }
+});

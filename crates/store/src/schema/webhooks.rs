@@ -12,7 +12,7 @@ record! {
         partner_id: key "partner_id",
         url: set "url",
         events: set "events",
-        secret: set "secret",
+        secret: fixed "secret",
         active: set "active",
         created_at: fixed "created_at",
         updated_at: set "updated_at",
@@ -81,6 +81,34 @@ pub static GET_WEBHOOK: Query = sql!(
 /// The declaration's update, for webhooks not deleted.
 pub static UPDATE_WEBHOOK: Query =
     sql!("{} AND deleted_at IS NULL", WebhookRecord::statements(Dialect::Postgres).update);
+
+/// `$1` marketplace, `$2` partner, `$3` id, `$4` the secret read, `$5` the new secret, `$6` when.
+pub static ROTATE_SECRET: Query = sql!(
+    "UPDATE webhooks SET secret = $5, updated_at = $6
+     WHERE marketplace_id = $1 AND partner_id = $2 AND id = $3 AND secret = $4 AND deleted_at IS NULL"
+);
+
+/// `$1` marketplace, `$2` partner: webhooks not deleted, counted against the limit.
+pub static COUNT_WEBHOOKS: Query =
+    sql!("SELECT COUNT(*) FROM webhooks WHERE marketplace_id = $1 AND partner_id = $2 AND deleted_at IS NULL");
+
+/// Every stored secret, and whether it is encrypted.
+pub static STORED_SECRETS: Query = sql!(
+    "SELECT w.id, w.secret, u.webhook_id IS NULL FROM webhooks w
+     LEFT JOIN webhook_secrets_unencrypted u ON u.webhook_id = w.id ORDER BY w.id"
+);
+
+/// `$1` webhook, `$2` secret read, `$3` encrypted secret.
+pub static REPLACE_SECRET: Query = sql!("UPDATE webhooks SET secret = $3 WHERE id = $1 AND secret = $2");
+
+/// `$1` webhook: its secret is encrypted now.
+pub static MARK_ENCRYPTED: Query = sql!("DELETE FROM webhook_secrets_unencrypted WHERE webhook_id = $1");
+
+/// `$1` delivery, `$2` claimer, `$3` the attempt in flight, `$4` until.
+pub static RENEW_CLAIM: Query = sql!(
+    "UPDATE webhook_deliveries SET claimed_until = $4
+     WHERE id = $1 AND claimed_by = $2 AND attempts = $3 - 1 AND status = 'pending'"
+);
 
 /// `$1` marketplace, `$2` partner, `$3` id, `$4` when.
 pub static DELETE_WEBHOOK: Query = sql!(
