@@ -73,6 +73,11 @@ pub fn lead_openapi() -> OpenApi {
 /// The Leads API v2 router (under [`LEAD_PREFIX`]), on the family's conventions.
 pub fn lead_router(services: Services) -> Router<Services> {
     let (router, _) = lead_routes().split_for_parts();
+    // As on every surface: POSTs honour Idempotency-Key, inside the guard.
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        (services.clone(), LEAD_PREFIX),
+        kernel::idempotency::<ResellerError>,
+    ));
     reserved(router, services)
 }
 

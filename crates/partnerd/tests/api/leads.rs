@@ -311,3 +311,27 @@ on_both_backends!(visibility_filters_patch_delete_and_bad_input, |backend| async
     assert_eq!(app.read(&p, &a.api_key).await.1["status"], json!("DISQUALIFIED"));
     let _ = second;
 });
+
+on_both_backends!(a_retried_lead_post_creates_one_lead, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = enrol(&app, "Reseller A", "a@a.example", &["reseller"]).await;
+    let path = format!("{LEADS}/leads?{}", q(&a, "RESELLER"));
+    let body = json!({ "leadType": "MANUAL", "customer": customer("Retry Co", "retry@retry.example") });
+    let send = |body: Value| {
+        let req = app.http.post(app.url(&path)).bearer_auth(&a.api_key).header("Idempotency-Key", "lead-retry-1");
+        async move { req.json(&body).send().await.unwrap() }
+    };
+    let first = send(body.clone()).await;
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = send(body.clone()).await;
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    let (_, page) = app.read(&path, &a.api_key).await;
+    assert_eq!(ids(&page).len(), 1, "{page}");
+    let other = send(json!({ "leadType": "MANUAL", "customer": customer("Other Co", "o@o.example") })).await;
+    assert_eq!(other.status().as_u16(), 400);
+    assert_error(&other.json().await.unwrap(), 400);
+});
