@@ -97,7 +97,7 @@ impl Idempotency<'_> {
         Ok(if held.fingerprint != claim.fingerprint {
             Begin::Mismatch
         } else if let Some(response) = held.response {
-            Begin::Replay(response)
+            Begin::Replay(self.open(&claim.scope, &claim.key, response)?)
         } else {
             Begin::InProgress
         })
@@ -106,11 +106,43 @@ impl Idempotency<'_> {
     /// Keeps the response of the request holding `ticket`. `false` when the claim lapsed and
     /// another request took the key over meanwhile (this response is then not kept).
     pub async fn complete(&self, ticket: &Ticket, response: &IdempotentResponse) -> Result<bool, crate::ServiceError> {
+        let sealed = self.seal(&ticket.scope, &ticket.key, response);
         Ok(self
             .services
             .store
-            .complete_idempotency_key(&ticket.scope, &ticket.key, &ticket.claim_token, response)
+            .complete_idempotency_key(&ticket.scope, &ticket.key, &ticket.claim_token, &sealed)
             .await?)
+    }
+
+    /// A stored response can hold a secret shown once (a webhook's signing secret), so its body
+    /// is kept encrypted under the same keys as webhook secrets, bound to its scope and key.
+    fn seal(&self, scope: &str, key: &str, response: &IdempotentResponse) -> IdempotentResponse {
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD.encode(&response.body);
+        let body = self.services.webhooks.secrets.encrypt(&binding(scope, key), &text).into_bytes();
+        IdempotentResponse { status: response.status, headers: response.headers.clone(), body }
+    }
+
+    /// The stored response as it was answered. A body no configured key opens (its key was
+    /// dropped within the 24 hours) is a storage error, logged, never a wrong replay.
+    fn open(
+        &self,
+        scope: &str,
+        key: &str,
+        stored: IdempotentResponse,
+    ) -> Result<IdempotentResponse, crate::ServiceError> {
+        use base64::Engine;
+        let unreadable = || {
+            crate::ServiceError::new(
+                crate::error::ErrorKind::Unavailable,
+                "webhook",
+                crate::error::codes::SECRET_UNREADABLE,
+            )
+        };
+        let text = String::from_utf8(stored.body).map_err(|_| unreadable())?;
+        let plain = self.services.webhooks.secrets.decrypt(&binding(scope, key), &text).map_err(|_| unreadable())?;
+        let body = base64::engine::general_purpose::STANDARD.decode(plain).map_err(|_| unreadable())?;
+        Ok(IdempotentResponse { body, ..stored })
     }
 
     /// Frees the key of a request that failed (a 5xx), so a retry runs again.
@@ -122,4 +154,9 @@ impl Idempotency<'_> {
     pub async fn purge_expired(&self) -> Result<u64, crate::ServiceError> {
         Ok(self.services.store.purge_idempotency_keys(self.services.now()).await?)
     }
+}
+
+/// What a stored response's ciphertext is bound to, so it cannot be replayed under another key.
+fn binding(scope: &str, key: &str) -> String {
+    format!("idempotency:{scope}:{key}")
 }

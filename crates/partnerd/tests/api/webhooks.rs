@@ -613,9 +613,25 @@ on_both_backends!(webhook_secrets_are_encrypted_at_rest, |backend| async move {
     let got = r.wait_for(1).await;
     assert!(signed_with(&got[0], &rotated), "deliveries are signed with the secret shown");
 
+    // A create under an Idempotency-Key keeps its response (with the secret) for replays: that
+    // copy is encrypted too, and a replay still shows the secret.
+    let keyed = || {
+        app.http
+            .post(app.url(HOOKS))
+            .bearer_auth(&a.api_key)
+            .header("Idempotency-Key", "hook-create-1")
+            .json(&json!({ "url": r.url, "events": ["opportunity.created"] }))
+    };
+    let first: Value = keyed().send().await.unwrap().json().await.unwrap();
+    let kept = first["data"]["secret"].as_str().unwrap().to_owned();
+    let replay = keyed().send().await.unwrap();
+    assert_eq!(replay.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["data"]["secret"].as_str(), Some(kept.as_str()));
+
     let stored = dump(&app.database_url).await;
     assert!(contains(&stored, &hook), "the dump holds the webhook rows");
-    for secret in [given, generated.as_str(), rotated.as_str()] {
+    for secret in [given, generated.as_str(), rotated.as_str(), kept.as_str()] {
         let body = secret.trim_start_matches("whsec_");
         assert!(!contains(&stored, body), "a secret is stored readable: {secret}");
     }
