@@ -574,6 +574,21 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
     AssociationConflict::schemas(&mut extra);
     components.schemas.extend(extra);
     components.schemas.insert(AssociationConflict::name().into_owned(), AssociationConflict::schema());
+    // Enums used only as query parameters (`value_type = …`) are referenced by name but not
+    // collected by utoipa: register them, or their `$ref`s dangle.
+    for (name, schema) in [
+        (ChannelAdminFilterName::name(), ChannelAdminFilterName::schema()),
+        (VendorFilterName::name(), VendorFilterName::schema()),
+        (CompanySortFieldName::name(), CompanySortFieldName::schema()),
+        (UserSortFieldName::name(), UserSortFieldName::schema()),
+        (UserActivationName::name(), UserActivationName::schema()),
+        (SortOrderName::name(), SortOrderName::schema()),
+        (super::leads::LeadContextName::name(), super::leads::LeadContextName::schema()),
+        (super::leads::LeadStatusFilterName::name(), super::leads::LeadStatusFilterName::schema()),
+        (super::leads::LeadSortFieldName::name(), super::leads::LeadSortFieldName::schema()),
+    ] {
+        components.schemas.entry(name.into_owned()).or_insert(schema);
+    }
     for (status, name, description) in ERRORS {
         let mut response = ResponseBuilder::new().description(*description).content(
             "application/json",
