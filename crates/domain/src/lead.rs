@@ -300,6 +300,37 @@ impl Customer {
         self
     }
 
+    /// This partial customer laid over `stored`, as a PATCH is: a field left out keeps its
+    /// stored value, a given one replaces it (an empty string clears it, through [`validated`]).
+    ///
+    /// [`validated`]: Customer::validated
+    pub fn patched_over(self, stored: &Customer) -> Customer {
+        fn keep(given: Option<String>, stored: &Option<String>) -> Option<String> {
+            given.or_else(|| stored.clone())
+        }
+        let (c, s) = (self.company, &stored.company);
+        let (k, t) = (self.contact, &stored.contact);
+        Customer {
+            company: CustomerCompany {
+                city: keep(c.city, &s.city),
+                country: keep(c.country, &s.country),
+                name: keep(c.name, &s.name),
+                size: keep(c.size, &s.size),
+                state: keep(c.state, &s.state),
+                street1: keep(c.street1, &s.street1),
+                street2: keep(c.street2, &s.street2),
+                zip: keep(c.zip, &s.zip),
+            },
+            contact: CustomerContact {
+                email: keep(k.email, &t.email),
+                first_name: keep(k.first_name, &t.first_name),
+                last_name: keep(k.last_name, &t.last_name),
+                phone: keep(k.phone, &t.phone),
+                phone_extension: keep(k.phone_extension, &t.phone_extension),
+            },
+        }
+    }
+
     /// Lower-cased text the `searchText` filter matches: company name, contact name, e-mail.
     pub fn search_text(&self) -> String {
         let parts = [
@@ -354,6 +385,38 @@ mod tests {
     use super::LeadAction::*;
     use super::LeadStatus::*;
     use super::*;
+
+    #[test]
+    fn a_patch_keeps_what_it_leaves_out_and_clears_with_an_empty_string() {
+        let stored = Customer {
+            company: CustomerCompany { name: Some("Acme".into()), city: Some("Lyon".into()), ..Default::default() },
+            contact: CustomerContact {
+                email: Some("jo@acme.test".into()),
+                phone: Some("+33 1".into()),
+                ..Default::default()
+            },
+        };
+        let patch = Customer {
+            company: CustomerCompany { city: Some(String::new()), ..Default::default() },
+            contact: CustomerContact { first_name: Some(" Jo ".into()), ..Default::default() },
+        };
+        let mut errors = ValidationErrors::new();
+        let c = patch.patched_over(&stored).validated(&mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(c.company.name.as_deref(), Some("Acme"), "kept");
+        assert_eq!(c.company.city, None, "cleared");
+        assert_eq!(c.contact.email.as_deref(), Some("jo@acme.test"), "kept");
+        assert_eq!(c.contact.phone.as_deref(), Some("+33 1"), "kept");
+        assert_eq!(c.contact.first_name.as_deref(), Some("Jo"), "replaced, trimmed");
+
+        let clear_name = Customer {
+            company: CustomerCompany { name: Some(" ".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let mut errors = ValidationErrors::new();
+        clear_name.patched_over(&stored).validated(&mut errors);
+        assert!(!errors.is_empty(), "the company name stays required");
+    }
 
     #[test]
     fn every_allowed_move() {

@@ -393,7 +393,8 @@ impl Leads<'_> {
         let before = self.visible(&a, id).await?;
         transition(before.status, LeadAction::Edit).map_err(refused)?;
         let mut errors = ValidationErrors::new();
-        let customer = input.customer.map(|c| c.validated(&mut errors));
+        let stored: Customer = serde_json::from_value(before.customer.clone()).unwrap_or_default();
+        let customer = input.customer.map(|c| c.patched_over(&stored).validated(&mut errors));
         let notes = input.notes.map(|n| lead::notes(&mut errors, n.as_deref()));
         errors.into_result()?;
         let mut next = before.clone();

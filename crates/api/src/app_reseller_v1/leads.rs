@@ -386,6 +386,11 @@ impl From<&LeadRecord> for LeadResponse {
             customer.company.company_exists = Some(true);
             customer.company.linked = Some(l.status == domain::LeadStatus::Converted);
         }
+        let channel = || ParticipantDto {
+            participant_type: Some("CHANNEL".into()),
+            partner: Some(l.partner.clone()),
+            ..Default::default()
+        };
         let recipient = match &l.recipient_company_id {
             Some(id) => ParticipantDto {
                 company_id: Some(id.clone()),
@@ -393,11 +398,18 @@ impl From<&LeadRecord> for LeadResponse {
                 participant_type: Some("COMPANY".into()),
                 partner: None,
             },
-            None => ParticipantDto {
-                participant_type: Some("CHANNEL".into()),
-                partner: Some(l.partner.clone()),
-                ..Default::default()
-            },
+            None => channel(),
+        };
+        let stored_referrer = || ParticipantDto::deserialize(&l.referrer).unwrap_or_default();
+        // The document's examples show the conversion round trip as a hand-over: while approval
+        // is pending the lead sits with the marketplace (recipient CHANNEL, referred by the
+        // reseller), and once approved it is handed back (recipient the reseller, referred by
+        // CHANNEL). Visibility is unaffected: the assignee is still recorded on the lead.
+        let assigned = recipient.company_id.is_some();
+        let (recipient, referrer) = match l.status {
+            domain::LeadStatus::PendingConversionApproval if assigned => (channel(), recipient),
+            domain::LeadStatus::ConversionApproved if assigned => (recipient, channel()),
+            _ => (recipient, stored_referrer()),
         };
         let converted = l.status == domain::LeadStatus::Converted;
         LeadResponse {
@@ -431,7 +443,7 @@ impl From<&LeadRecord> for LeadResponse {
             profile_product: l.profile_product.as_ref().and_then(|v| LeadProductDto::deserialize(v).ok()),
             profile_product_edition: l.profile_edition.as_ref().and_then(|v| LeadEditionDto::deserialize(v).ok()),
             recipient,
-            referrer: ParticipantDto::deserialize(&l.referrer).unwrap_or_default(),
+            referrer,
             reseller: l.reseller_user_id.clone().map(|id| LeadUserDto {
                 company_id: l.reseller_company_id.clone(),
                 id: Some(id),
@@ -715,8 +727,9 @@ pub(super) async fn get(
 /// Update lead
 ///
 /// Only `customer` (its company and contact) and `notes`; any other field is 400, as is a
-/// lead that is CONVERTED, DELETED or DISQUALIFIED. A given `customer` replaces the stored one
-/// whole (its name and e-mail stay required).
+/// lead that is CONVERTED, DELETED or DISQUALIFIED. `customer` is a patch: a field left out
+/// keeps its value, a given one replaces it, an empty string clears it (the company name and
+/// the contact e-mail cannot be cleared).
 #[utoipa::path(patch, path = "/leads/{leadId}", tag = "Leads",
     params(("leadId" = String, Path, description = "Lead ID"), ScopeQuery), request_body = UpdateRequest,
     responses((status = 200, description = "Success", body = LeadResponse)))]
@@ -856,7 +869,9 @@ pub(super) async fn convert(
 
 /// Approve conversion request
 ///
-/// ROLE_RESELLER_MANAGER; the lead must be PENDING_CONVERSION_APPROVAL.
+/// ROLE_RESELLER_MANAGER; the lead must be PENDING_CONVERSION_APPROVAL. As in the document's
+/// example, the approved lead is handed back: `recipient` is the reseller company again and
+/// `referrer` is CHANNEL.
 #[utoipa::path(post, path = "/conversionApproval", tag = "Leads", params(ApprovalQuery),
     responses((status = 200, description = "Lead conversion approval successful", body = ConversionResponse)))]
 pub(super) async fn approve(
@@ -872,7 +887,9 @@ pub(super) async fn approve(
 /// Request conversion approval
 ///
 /// ROLE_RESELLER, the company the lead is assigned to (another is 403); the lead must be
-/// ASSIGNED. Reseller managers see the lead from then on, to approve it.
+/// ASSIGNED. Reseller managers see the lead from then on, to approve it. As in the document's
+/// example, a lead pending approval sits with the marketplace: `recipient` is CHANNEL and
+/// `referrer` the requesting reseller company (which still sees it).
 #[utoipa::path(post, path = "/conversionRequest", tag = "Leads", params(LeadIdQuery),
     responses((status = 200, description = "Lead conversion request successful", body = ConversionResponse)))]
 pub(super) async fn request_conversion(

@@ -108,6 +108,11 @@ on_both_backends!(a_lead_walks_its_lifecycle_through_conversion, |backend| async
     let (s, r) = app.post(&step("conversionRequest", &a, "RESELLER"), &a.api_key, json!({})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["lead"]["status"], json!("PENDING_CONVERSION_APPROVAL"));
+    // Pending approval, the lead sits with the marketplace, referred by the reseller.
+    assert_eq!(r["lead"]["recipient"]["participantType"], json!("CHANNEL"), "{r}");
+    assert_eq!(r["lead"]["referrer"]["participantType"], json!("COMPANY"), "{r}");
+    assert_eq!(r["lead"]["referrer"]["companyId"], json!(a.company_id), "{r}");
+    assert_eq!(app.read(&get(&a), &a.api_key).await.0, 200, "the requesting reseller still sees it");
     let (s, e) = app.post(&step("conversionRequest", &a, "RESELLER"), &a.api_key, json!({})).await;
     assert_eq!(s, 400);
     assert!(e["message"].as_str().unwrap().contains("PENDING_CONVERSION_APPROVAL"), "{e}");
@@ -116,6 +121,9 @@ on_both_backends!(a_lead_walks_its_lifecycle_through_conversion, |backend| async
     let (s, r) = app.post(&approval, &m.api_key, json!({})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["lead"]["status"], json!("CONVERSION_APPROVED"));
+    // Approved, it is handed back to the reseller.
+    assert_eq!(r["lead"]["recipient"]["companyId"], json!(a.company_id), "{r}");
+    assert_eq!(r["lead"]["referrer"]["participantType"], json!("CHANNEL"), "{r}");
     assert_eq!(app.post(&approval, &m.api_key, json!({})).await.0, 400, "already approved");
     assert_eq!(app.post(&step("conversion", &b, "RESELLER"), &b.api_key, json!({})).await.0, 404);
 
@@ -266,6 +274,13 @@ on_both_backends!(visibility_filters_patch_delete_and_bad_input, |backend| async
         (l["notes"].clone(), l["customer"]["company"]["name"].clone()),
         (json!("call Monday"), json!("Zeta Inc"))
     );
+    // A partial customer is a patch: what it leaves out is kept.
+    let (s, l) = app.patch(&one, &a.api_key, json!({ "customer": { "contact": { "firstName": "Zoe" } } })).await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["customer"]["contact"]["firstName"], json!("Zoe"));
+    assert_eq!(l["customer"]["contact"]["email"], json!("z@zeta.example"), "kept: {l}");
+    assert_eq!(l["customer"]["company"]["name"], json!("Zeta Inc"), "kept: {l}");
+    assert_eq!(l["notes"], json!("call Monday"), "kept: {l}");
     for body in [
         json!({ "leadType": "COMPANY" }),
         json!({ "status": "CONVERTED" }),
