@@ -59,7 +59,9 @@ fn routes() -> OpenApiRouter<Services> {
 
 /// The surface's OpenAPI document (paths relative to its prefix).
 pub fn openapi() -> OpenApi {
-    dto::complete(routes().split_for_parts().1)
+    let mut doc = dto::complete(routes().split_for_parts().1);
+    webhooks::describe_payloads(&mut doc);
+    doc
 }
 
 /// The surface's router: its operations behind the guard, unknown paths and methods in its

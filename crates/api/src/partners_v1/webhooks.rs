@@ -230,6 +230,10 @@ pub(super) async fn rotate_secret(
 pub(super) struct EventInfo {
     name: &'static str,
     description: &'static str,
+    /// An example of the delivery's `data` for this event (the payload `POST /webhooks/test`
+    /// sends), built from the same typed payload the producer emits.
+    #[schema(value_type = Object)]
+    example: Value,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -239,12 +243,29 @@ pub(super) struct EventCatalog {
 
 /// List Available Events
 ///
-/// Every event partnerd delivers, with its description (one list in the code).
+/// Every event partnerd delivers, with its description and an example of its payload (one
+/// list in the code). The payload of each event is listed below.
 #[utoipa::path(get, path = "/webhooks/events", tag = "Webhooks",
     responses((status = 200, description = "The catalog", body = Envelope<EventCatalog>)))]
 pub(super) async fn events() -> Response {
-    let events = CATALOG.iter().map(|e| EventInfo { name: e.name, description: e.description }).collect();
+    let events =
+        CATALOG.iter().map(|e| EventInfo { name: e.name, description: e.description, example: (e.sample)() }).collect();
     ok(EventCatalog { events })
+}
+
+/// Appends every event's payload, as an example `data`, to the description of
+/// `GET /webhooks/events`, so the document itself describes what each delivery carries.
+pub(super) fn describe_payloads(doc: &mut utoipa::openapi::OpenApi) {
+    let Some(op) = doc.paths.paths.get_mut("/webhooks/events").and_then(|item| item.get.as_mut()) else {
+        return;
+    };
+    let mut text = op.description.take().unwrap_or_default();
+    text.push_str("\n\n## Event payloads\n\nEach delivery body is `{id, type, timestamp, data}`; `data` per event:\n");
+    for e in CATALOG {
+        let sample = serde_json::to_string_pretty(&(e.sample)()).unwrap_or_default();
+        text.push_str(&format!("\n### `{}`\n\n{}.\n\n```json\n{sample}\n```\n", e.name, e.description));
+    }
+    op.description = Some(text);
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -171,9 +171,17 @@ on_both_backends!(the_event_catalog, |backend| async move {
     assert_eq!(status, 200);
     let events = body["data"]["events"].as_array().unwrap();
     assert_eq!(
-        events[0],
-        json!({ "name": "listing.created", "description": "Triggered when a new listing is created" })
+        (events[0]["name"].clone(), events[0]["description"].clone()),
+        (json!("listing.created"), json!("Triggered when a new listing is created"))
     );
+    // Each event carries an example of its payload, and the OpenAPI document lists them all.
+    let invoice = events.iter().find(|e| e["name"] == "invoice.generated").unwrap();
+    assert!(invoice["example"]["invoice_id"].is_string(), "{invoice}");
+    let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let text = doc["paths"]["/api/v1/partners/webhooks/events"]["get"]["description"].as_str().unwrap();
+    for e in events {
+        assert!(text.contains(&format!("### `{}`", e["name"].as_str().unwrap())), "{e}");
+    }
     let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
     for name in [
         "listing.created",
