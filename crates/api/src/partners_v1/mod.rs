@@ -8,7 +8,9 @@ mod customers;
 pub mod dto;
 mod error;
 pub mod listings;
+mod metrics;
 mod profile;
+mod tickets;
 mod webhooks;
 
 pub use error::ApiError;
@@ -55,6 +57,11 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(billing::list))
         .routes(routes!(billing::get))
         .routes(routes!(billing::commissions))
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::get, tickets::update))
+        .routes(routes!(tickets::comment))
+        .routes(routes!(tickets::rate))
+        .routes(routes!(metrics::get))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).
