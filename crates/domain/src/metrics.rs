@@ -83,6 +83,13 @@ mod tests {
         // 149000 / 12 = 12416.67 → 12417.
         assert_eq!(monthly_recurring([(p, BillingCycle::Annual, 1)]), 12_417);
         // 149000 + 49000 = 198000 / 12 = 16500 exactly: divided once, not per account.
-        assert_eq!(monthly_recurring([(p, BillingCycle::Annual, 1), (s, BillingCycle::Annual, 1), (s, BillingCycle::Monthly, 1)]), 16_500 + 4_900);
+        assert_eq!(
+            monthly_recurring([
+                (p, BillingCycle::Annual, 1),
+                (s, BillingCycle::Annual, 1),
+                (s, BillingCycle::Monthly, 1)
+            ]),
+            16_500 + 4_900
+        );
     }
 }

@@ -89,12 +89,7 @@ pub fn transition(from: TicketStatus, to: TicketStatus) -> Result<(), String> {
     if targets.is_empty() {
         Err(format!("cannot change from '{}' to '{}': '{}' is final", from.as_str(), to.as_str(), from.as_str()))
     } else {
-        Err(format!(
-            "cannot change from '{}' to '{}'; allowed: {}",
-            from.as_str(),
-            to.as_str(),
-            targets.join(", ")
-        ))
+        Err(format!("cannot change from '{}' to '{}'; allowed: {}", from.as_str(), to.as_str(), targets.join(", ")))
     }
 }
 

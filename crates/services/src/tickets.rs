@@ -119,7 +119,13 @@ fn event<P: partnerd_domain::events::EventPayload>(payload: &P, t: &TicketRecord
     NewEvent::of(payload).partner(Some(t.partner_id.clone())).actor(Some(who.user_id.clone()))
 }
 
-fn parse_or<T>(e: &mut ValidationErrors, field: &str, v: Option<&str>, default: T, parse: fn(&str) -> Result<T, String>) -> Option<T> {
+fn parse_or<T>(
+    e: &mut ValidationErrors,
+    field: &str,
+    v: Option<&str>,
+    default: T,
+    parse: fn(&str) -> Result<T, String>,
+) -> Option<T> {
     match v {
         None => Some(default),
         Some(s) => e.check(field, parse(s.trim())),
@@ -151,8 +157,10 @@ impl Tickets<'_> {
         };
         let subject = required_text(&mut e, "subject", input.subject.as_deref(), MAX_SUBJECT);
         let description = required_text(&mut e, "description", input.description.as_deref(), MAX_BODY);
-        let priority = parse_or(&mut e, "priority", input.priority.as_deref(), TicketPriority::Medium, TicketPriority::parse);
-        let category = parse_or(&mut e, "category", input.category.as_deref(), TicketCategory::Other, TicketCategory::parse);
+        let priority =
+            parse_or(&mut e, "priority", input.priority.as_deref(), TicketPriority::Medium, TicketPriority::parse);
+        let category =
+            parse_or(&mut e, "category", input.category.as_deref(), TicketCategory::Other, TicketCategory::parse);
         e.into_result()?;
         let (Some(customer), Some(subject), Some(description), Some(priority), Some(category)) =
             (customer, subject, description, priority, category)
@@ -285,7 +293,8 @@ impl Tickets<'_> {
             if changes.is_empty() {
                 return Ok(vec![]);
             }
-            let updated = TicketUpdated { ticket_id: current.id.clone(), customer_id: current.customer_id.clone(), changes };
+            let updated =
+                TicketUpdated { ticket_id: current.id.clone(), customer_id: current.customer_id.clone(), changes };
             Ok(vec![event(&updated, current, who)])
         })
         .await
@@ -293,7 +302,12 @@ impl Tickets<'_> {
 
     /// `POST …/comments`: a comment by the partner (default) or relayed from the customer.
     /// Answers the ticket and the comment's id.
-    pub async fn comment(&self, who: &Principal, id: &str, input: &NewComment) -> Result<(TicketRecord, String), ServiceError> {
+    pub async fn comment(
+        &self,
+        who: &Principal,
+        id: &str,
+        input: &NewComment,
+    ) -> Result<(TicketRecord, String), ServiceError> {
         let comment_id = new_id("comment");
         let t = self
             .write(who, id, |current, next, now| {
@@ -312,7 +326,8 @@ impl Tickets<'_> {
                 if author == CommentAuthor::Partner {
                     next.first_response_at = next.first_response_at.or(Some(now));
                 }
-                let commented = TicketCommented { ticket_id: current.id.clone(), comment_id: comment_id.clone(), author, body };
+                let commented =
+                    TicketCommented { ticket_id: current.id.clone(), comment_id: comment_id.clone(), author, body };
                 Ok(vec![event(&commented, current, who)])
             })
             .await?;

@@ -1690,7 +1690,10 @@ pub async fn every_ticket_field_round_trips(store: &dyn Store) {
     use partnerd_domain::ticket::{TicketPriority, TicketStatus};
     let (m, a, b) = two_partners(store).await;
     let t = ticket(&m.id, &a, t0());
-    store.create_ticket(t.clone(), vec![event(types::TICKET_CREATED, "ticket", &t.id, Some(&a.partner_id))]).await.unwrap();
+    store
+        .create_ticket(t.clone(), vec![event(types::TICKET_CREATED, "ticket", &t.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
     assert_eq!(store.get_ticket(&m.id, &a.partner_id, &t.id).await.unwrap(), Some(t.clone()));
     assert_eq!(store.get_ticket(&m.id, &b.partner_id, &t.id).await.unwrap(), None, "another partner's");
     assert_eq!(store.get_ticket("mkt_other", &a.partner_id, &t.id).await.unwrap(), None, "scoped by marketplace");
@@ -1709,11 +1712,15 @@ pub async fn every_ticket_field_round_trips(store: &dyn Store) {
         updated_at: t0() + Duration::hours(4),
         ..t.clone()
     };
-    store.update_ticket(next.clone(), 1, vec![event(types::TICKET_UPDATED, "ticket", &t.id, Some(&a.partner_id))]).await.unwrap();
+    store
+        .update_ticket(next.clone(), 1, vec![event(types::TICKET_UPDATED, "ticket", &t.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
     assert_eq!(store.get_ticket(&m.id, &a.partner_id, &t.id).await.unwrap(), Some(next.clone()));
     let stale = TicketRecord { version: 2, ..t.clone() };
     assert!(matches!(store.update_ticket(stale, 1, vec![]).await, Err(StoreError::Conflict(_))));
-    let types: Vec<String> = store.events_for_subject(&m.id, &t.id).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    let types: Vec<String> =
+        store.events_for_subject(&m.id, &t.id).await.unwrap().into_iter().map(|e| e.event_type).collect();
     assert_eq!(types, ["ticket.created", "ticket.updated"], "events with the writes");
 }
 
@@ -1738,14 +1745,24 @@ pub async fn tickets_filter_and_page(store: &dyn Store) {
         }
     };
     let (page, total) = list(TicketFilter::default(), 1, 2).await;
-    assert_eq!((page, total), (vec![ids[3].clone(), ids[2].clone()], 5), "newest first, the other partner's not counted");
-    let (rows, total) = list(TicketFilter { priority: Some(TicketPriority::Urgent), ..Default::default() }, 0, 10).await;
+    assert_eq!(
+        (page, total),
+        (vec![ids[3].clone(), ids[2].clone()], 5),
+        "newest first, the other partner's not counted"
+    );
+    let (rows, total) =
+        list(TicketFilter { priority: Some(TicketPriority::Urgent), ..Default::default() }, 0, 10).await;
     assert_eq!((rows, total), (vec![ids[3].clone(), ids[1].clone()], 2));
-    let f = TicketFilter { category: Some(TicketCategory::Other), status: Some(TicketStatus::Open), ..Default::default() };
+    let f =
+        TicketFilter { category: Some(TicketCategory::Other), status: Some(TicketStatus::Open), ..Default::default() };
     assert_eq!(list(f, 0, 10).await, (vec![ids[3].clone(), ids[2].clone()], 2));
     let f = TicketFilter { customer_id: Some("company_none".into()), ..Default::default() };
     assert_eq!(list(f, 0, 10).await, (vec![], 0));
-    let f = TicketFilter { customer_id: Some(a.company_id.clone()), status: Some(TicketStatus::Resolved), ..Default::default() };
+    let f = TicketFilter {
+        customer_id: Some(a.company_id.clone()),
+        status: Some(TicketStatus::Resolved),
+        ..Default::default()
+    };
     assert_eq!(list(f, 0, 10).await, (vec![ids[4].clone()], 1));
 }
 
@@ -1757,7 +1774,9 @@ pub async fn ticket_metrics_come_from_the_rows(store: &dyn Store) {
     // Three tickets in the window: answered after 60 s, 120 s and 600 s; two resolved (1 h,
     // 3 h) and rated 5 and 2; one left open. One before the window, resolved before it.
     let mut answered = Vec::new();
-    for (i, (response, resolved, rating)) in [(60, Some(3600), Some(5)), (120, Some(10_800), Some(2)), (600, None, None)].into_iter().enumerate() {
+    for (i, (response, resolved, rating)) in
+        [(60, Some(3600), Some(5)), (120, Some(10_800), Some(2)), (600, None, None)].into_iter().enumerate()
+    {
         let created = start + Duration::hours(i as i64);
         let mut t = ticket(&m.id, &a, created);
         t.first_response_at = Some(created + Duration::seconds(response));

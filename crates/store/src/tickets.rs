@@ -70,8 +70,12 @@ pub trait TicketStore: Send + Sync {
 
     /// Writes `ticket` (its `version` must be `expected_version + 1`) with the events, in one
     /// transaction. `Conflict` when the stored version is no longer `expected_version`.
-    async fn update_ticket(&self, ticket: TicketRecord, expected_version: i64, events: Vec<NewEvent>)
-    -> StoreResult<()>;
+    async fn update_ticket(
+        &self,
+        ticket: TicketRecord,
+        expected_version: i64,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
 }
 
 /// The windows partner metrics cover: `[start, end)` and the one of the same length before it,

@@ -57,13 +57,18 @@ on_both_backends!(the_ticket_lifecycle_and_its_history, |backend| async move {
     let r = Receiver::start().await;
     let a = app.partner("Reseller Co", "admin@reseller.com", "business").await;
     let (status, body) = app
-        .post("/api/v1/partners/webhooks", &a.api_key, json!({ "url": r.url, "events": ["ticket.created", "ticket.updated"] }))
+        .post(
+            "/api/v1/partners/webhooks",
+            &a.api_key,
+            json!({ "url": r.url, "events": ["ticket.created", "ticket.updated"] }),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let (cust, _) = customer(&app, &a.api_key, "professional").await;
     let created_at = app.clock.now();
 
-    let (status, body) = app.post(TICKETS, &a.api_key, new_ticket(&cust, " Integration Issue ", "high", "technical")).await;
+    let (status, body) =
+        app.post(TICKETS, &a.api_key, new_ticket(&cust, " Integration Issue ", "high", "technical")).await;
     assert_eq!(status, 201, "{body}");
     let t = &body["data"];
     let id = t["id"].as_str().unwrap().to_owned();
@@ -72,8 +77,14 @@ on_both_backends!(the_ticket_lifecycle_and_its_history, |backend| async move {
         (t["status"].clone(), t["priority"].clone(), t["category"].clone(), t["subject"].clone()),
         (json!("open"), json!("high"), json!("technical"), json!("Integration Issue"))
     );
-    assert_eq!((t["customer_id"].as_str(), t["customer_name"].as_str()), (Some(cust.as_str()), Some("Acme Corporation")));
-    assert_eq!((t["first_response_at"].clone(), t["resolved_at"].clone(), t["satisfaction"].clone()), (Value::Null, Value::Null, Value::Null));
+    assert_eq!(
+        (t["customer_id"].as_str(), t["customer_name"].as_str()),
+        (Some(cust.as_str()), Some("Acme Corporation"))
+    );
+    assert_eq!(
+        (t["first_response_at"].clone(), t["resolved_at"].clone(), t["satisfaction"].clone()),
+        (Value::Null, Value::Null, Value::Null)
+    );
     assert!(t.get("history").is_none(), "writes answer without history");
 
     // A customer reply relayed by the partner is not a response; the partner's comment is.
@@ -182,16 +193,25 @@ on_both_backends!(the_ticket_lifecycle_and_its_history, |backend| async move {
     );
     assert!(history.iter().all(|h| h["actor"] == "admin@reseller.com"), "{history:?}");
     assert_eq!(history[1]["author"], "customer");
-    assert_eq!((history[2]["comment_id"].as_str(), history[2]["body"].as_str()), (Some(comment_id.as_str()), Some("Looking into it")));
+    assert_eq!(
+        (history[2]["comment_id"].as_str(), history[2]["body"].as_str()),
+        (Some(comment_id.as_str()), Some("Looking into it"))
+    );
     assert_eq!((history[3]["from"].clone(), history[3]["to"].clone()), (json!("open"), json!("in_progress")));
-    assert_eq!((history[9]["from"].clone(), history[9]["to"].clone()), (json!("resolved"), json!("open")), "the reopen");
-    assert_eq!((history[8]["rating"].clone(), history[8]["rating_comment"].clone()), (json!(4), json!("Fixed, thanks")));
+    assert_eq!(
+        (history[9]["from"].clone(), history[9]["to"].clone()),
+        (json!("resolved"), json!("open")),
+        "the reopen"
+    );
+    assert_eq!(
+        (history[8]["rating"].clone(), history[8]["rating_comment"].clone()),
+        (json!(4), json!("Fixed, thanks"))
+    );
     assert_eq!((history[14]["from"].clone(), history[14]["to"].clone()), (json!("high"), json!("urgent")));
 
     // Webhooks: ticket.created and one ticket.updated per status or priority change.
     let received = r.wait_for(1 + 9).await;
-    let types: Vec<String> =
-        received.iter().map(|d| d.json()["type"].as_str().unwrap().to_owned()).collect();
+    let types: Vec<String> = received.iter().map(|d| d.json()["type"].as_str().unwrap().to_owned()).collect();
     assert_eq!(types.iter().filter(|t| *t == "ticket.created").count(), 1, "{types:?}");
     assert_eq!(types.iter().filter(|t| *t == "ticket.updated").count(), 9, "{types:?}");
     let created = received.iter().map(|d| d.json()).find(|b| b["type"] == "ticket.created").unwrap();
@@ -242,7 +262,9 @@ on_both_backends!(tickets_refuse_bad_input_naming_the_field, |backend| async mov
         assert_eq!(status, 422, "{body}: {resp}");
         assert!(resp["error"]["details"].get(field).is_some(), "{body}: {resp}");
     }
-    for (body, field) in [(json!({}), "body"), (json!({ "body": " " }), "body"), (json!({ "body": "b", "author": "bot" }), "author")] {
+    for (body, field) in
+        [(json!({}), "body"), (json!({ "body": " " }), "body"), (json!({ "body": "b", "author": "bot" }), "author")]
+    {
         let (status, resp) = comment(&app, &a.api_key, &id, body.clone()).await;
         assert_eq!(status, 422, "{body}: {resp}");
         assert!(resp["error"]["details"].get(field).is_some(), "{body}: {resp}");
@@ -263,10 +285,15 @@ on_both_backends!(ticket_lists_filter_and_page_and_tickets_are_private, |backend
     let (c2, _) = customer(&app, &a.api_key, "starter").await;
     let (cb, _) = customer(&app, &b.api_key, "starter").await;
     let mut ids = Vec::new();
-    for (i, (cust, priority, category)) in
-        [(&c1, "low", "billing"), (&c2, "urgent", "technical"), (&c1, "urgent", "account"), (&c2, "low", "billing"), (&c1, "high", "other")]
-            .into_iter()
-            .enumerate()
+    for (i, (cust, priority, category)) in [
+        (&c1, "low", "billing"),
+        (&c2, "urgent", "technical"),
+        (&c1, "urgent", "account"),
+        (&c2, "low", "billing"),
+        (&c1, "high", "other"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         app.clock.advance(Duration::minutes(1));
         ids.push(ticket(&app, &a.api_key, new_ticket(cust, &format!("t{i}"), priority, category)).await);
@@ -280,7 +307,8 @@ on_both_backends!(ticket_lists_filter_and_page_and_tickets_are_private, |backend
         async move {
             let (status, body) = app.read(&format!("{TICKETS}?{q}"), &key).await;
             assert_eq!(status, 200, "{q}: {body}");
-            let got: Vec<String> = body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+            let got: Vec<String> =
+                body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
             (got, body["meta"].clone())
         }
     };
@@ -296,7 +324,13 @@ on_both_backends!(ticket_lists_filter_and_page_and_tickets_are_private, |backend
     assert_eq!(page(&format!("customer_id={c1}&category=billing")).await.0, [ids[0].clone()]);
     let (none, meta) = page(&format!("customer_id={cb}")).await;
     assert_eq!((none.len(), meta["total"].clone()), (0, json!(0)), "another partner's customer matches nothing");
-    for (q, field) in [("status=pending", "status"), ("priority=p1", "priority"), ("category=x", "category"), ("limit=101", "limit"), ("offset=-1", "offset")] {
+    for (q, field) in [
+        ("status=pending", "status"),
+        ("priority=p1", "priority"),
+        ("category=x", "category"),
+        ("limit=101", "limit"),
+        ("offset=-1", "offset"),
+    ] {
         let (status, body) = app.read(&format!("{TICKETS}?{q}"), &a.api_key).await;
         assert_eq!(status, 422, "{q}: {body}");
         assert!(body["error"]["details"].get(field).is_some(), "{q}: {body}");
@@ -408,7 +442,10 @@ on_both_backends!(metrics_figures_match_the_data, |backend| async move {
     let (_, body) = app.read(&format!("{METRICS}?period=30d"), &a.api_key).await;
     let g = &body["data"]["growth"];
     assert_eq!(g["new_customers"], json!({ "current": 3, "previous": 0, "change": 3, "change_percent": null }));
-    assert_eq!((g["churn_rate_percent"].clone(), g["mrr"]["previous"].clone(), g["mrr"]["change_percent"].clone()), (Value::Null, json!(0), Value::Null));
+    assert_eq!(
+        (g["churn_rate_percent"].clone(), g["mrr"]["previous"].clone(), g["mrr"]["change_percent"].clone()),
+        (Value::Null, json!(0), Value::Null)
+    );
     assert_eq!(body["data"]["revenue"]["invoiced"], 49 + 149 + 4990);
     // The default period is 30d; a bad one is 422 naming it.
     let (_, default) = app.read(METRICS, &a.api_key).await;
@@ -421,7 +458,10 @@ on_both_backends!(metrics_figures_match_the_data, |backend| async move {
     app.clock.advance(Duration::days(8));
     let (_, body) = app.read(&format!("{METRICS}?period=7d"), &a.api_key).await;
     let s = &body["data"]["support_tickets"];
-    assert_eq!((s["open"].clone(), s["resolved"].clone(), s["median_resolution_seconds"].clone()), (json!(1), json!(0), Value::Null));
+    assert_eq!(
+        (s["open"].clone(), s["resolved"].clone(), s["median_resolution_seconds"].clone()),
+        (json!(1), json!(0), Value::Null)
+    );
     assert_eq!(body["data"]["customer_satisfaction"]["average_rating"], Value::Null);
 
     // The other partner sees its own figures only.

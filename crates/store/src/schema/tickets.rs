@@ -113,14 +113,15 @@ pub static MRR_BASIS: Query = sql!(
 pub static REVENUE: Query = sql!(
     "SELECT {}, {}, {} FROM invoices WHERE marketplace_id = $1 AND partner_id = $2",
     split_sum("CASE WHEN issued_at >= $3 AND issued_at < $4 AND status <> 'void' THEN total_cents ELSE 0 END"),
-    split_sum("CASE WHEN status = 'paid' AND status_changed_at >= $3 AND status_changed_at < $4 THEN total_cents ELSE 0 END"),
+    split_sum(
+        "CASE WHEN status = 'paid' AND status_changed_at >= $3 AND status_changed_at < $4 THEN total_cents ELSE 0 END"
+    ),
     split_sum("CASE WHEN status IN ('open', 'uncollectible') THEN total_cents ELSE 0 END")
 );
 
 /// `(status, count)` of the partner's tickets now.
-pub static TICKETS_BY_STATUS: Query = sql!(
-    "SELECT status, COUNT(*) FROM support_tickets WHERE marketplace_id = $1 AND partner_id = $2 GROUP BY status"
-);
+pub static TICKETS_BY_STATUS: Query =
+    sql!("SELECT status, COUNT(*) FROM support_tickets WHERE marketplace_id = $1 AND partner_id = $2 GROUP BY status");
 
 /// `$3`, `$4`: tickets created in the window, and resolved in it.
 pub static TICKET_WINDOW: Query = sql!(
@@ -183,7 +184,12 @@ pub fn metrics_figures(rows: MetricsRows) -> StoreResult<MetricsFigures> {
         .mrr
         .into_iter()
         .map(|(plan, billing_cycle, now, at_start)| {
-            Ok(MrrBasis { plan, billing_cycle, now: n("active accounts", now)?, at_start: n("accounts at start", at_start)? })
+            Ok(MrrBasis {
+                plan,
+                billing_cycle,
+                now: n("active accounts", now)?,
+                at_start: n("accounts at start", at_start)?,
+            })
         })
         .collect::<StoreResult<Vec<_>>>()?;
     let ratings = (1..=5u16)
