@@ -126,6 +126,15 @@ pub fn unknown_fields(
     e
 }
 
+/// 422 naming every body field a request does not know (see [`unknown_fields`]).
+pub fn refuse_unknown_fields(
+    other: &std::collections::BTreeMap<String, serde_json::Value>,
+    ignored: &[&str],
+    what: &str,
+) -> Result<(), ApiError> {
+    unknown_fields(other, ignored, what).into_result().map_err(|e| ApiError::validation(&e))
+}
+
 /// `page` from 1, 1 by default.
 pub type Page = Bounded<1, 1_000_000>;
 /// `per_page` 1–100, 20 by default.

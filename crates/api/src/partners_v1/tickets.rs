@@ -2,7 +2,7 @@
 
 use super::customers::{Limit, Offset, OffsetEnvelope, ok_offset};
 use super::dto::Envelope;
-use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, unknown_fields};
+use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, refuse_unknown_fields};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -292,7 +292,7 @@ fn ticket_id(id: &str) -> Result<&str, ApiError> {
 }
 
 fn refuse_unknown(other: &BTreeMap<String, Value>, ignored: &[&str]) -> Result<(), ApiError> {
-    unknown_fields(other, ignored, "a ticket").into_result().map_err(|e| ApiError::validation(&e))
+    refuse_unknown_fields(other, ignored, "a ticket")
 }
 
 /// Create Support Ticket
@@ -302,7 +302,8 @@ fn refuse_unknown(other: &BTreeMap<String, Value>, ignored: &[&str]) -> Result<(
 /// `low`, `medium` (default), `high` or `urgent`; `category` is `technical`, `billing`,
 /// `account` or `other` (default). **Decision:** a `customer_id` that is not one of your
 /// customer accounts (another partner's, or none) is 422 naming `customer_id`, worded the
-/// same either way. Appends `ticket.created` (a partnerd addition to the webhook catalog).
+/// same either way; a cancelled account may still have tickets. Appends `ticket.created` (a
+/// partnerd addition to the webhook catalog).
 #[utoipa::path(post, path = "/support/tickets", tag = "Support", request_body = CreateBody,
     responses((status = 201, description = "The ticket", body = Envelope<Ticket>)))]
 pub(super) async fn create(
