@@ -12,6 +12,7 @@ use crate::cosell::OpportunityStatus;
 use crate::lead::{LeadStatus, LeadType};
 use crate::listing::ListingStatus;
 use crate::money::Amount;
+use crate::ticket::{CommentAuthor, TicketCategory, TicketPriority, TicketStatus};
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,10 @@ pub mod types {
     pub const LEAD_COMPANY_ASSOCIATED: &str = "lead.company_associated";
     pub const LEAD_CONVERTED: &str = "lead.converted";
     pub const PRODUCT_IMPORTED: &str = "product.imported";
+    pub const TICKET_CREATED: &str = "ticket.created";
+    pub const TICKET_UPDATED: &str = "ticket.updated";
+    pub const TICKET_COMMENTED: &str = "ticket.commented";
+    pub const TICKET_RATED: &str = "ticket.rated";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -846,6 +851,104 @@ payload!(
     ProductImported { product_id: "product_sample".into(), name: "HelpDesk".into(), created: true }
 );
 
+// Support tickets: `ticket.created` and `ticket.updated` are in the webhook catalog (partnerd
+// additions to the reseller document's five); comments and ratings stay in the log, where the
+// ticket's history reads them.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCreated {
+    pub ticket_id: String,
+    pub customer_id: String,
+    pub subject: String,
+    pub priority: TicketPriority,
+    pub category: TicketCategory,
+    pub status: TicketStatus,
+}
+payload!(
+    TicketCreated,
+    types::TICKET_CREATED,
+    "ticket",
+    ticket_id,
+    TicketCreated {
+        ticket_id: "ticket_sample".into(),
+        customer_id: "customer_sample".into(),
+        subject: "Integration Issue".into(),
+        priority: TicketPriority::High,
+        category: TicketCategory::Technical,
+        status: TicketStatus::Open,
+    }
+);
+
+/// What a ticket update changed; a field that did not change is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Change<TicketStatus>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Change<TicketPriority>>,
+}
+
+impl TicketChanges {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.priority.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketUpdated {
+    pub ticket_id: String,
+    pub customer_id: String,
+    pub changes: TicketChanges,
+}
+payload!(
+    TicketUpdated,
+    types::TICKET_UPDATED,
+    "ticket",
+    ticket_id,
+    TicketUpdated {
+        ticket_id: "ticket_sample".into(),
+        customer_id: "customer_sample".into(),
+        changes: TicketChanges {
+            status: Some(Change { old: TicketStatus::Open, new: TicketStatus::InProgress }),
+            priority: Some(Change { old: TicketPriority::High, new: TicketPriority::Urgent }),
+        },
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCommented {
+    pub ticket_id: String,
+    pub comment_id: String,
+    pub author: CommentAuthor,
+    pub body: String,
+}
+payload!(
+    TicketCommented,
+    types::TICKET_COMMENTED,
+    "ticket",
+    ticket_id,
+    TicketCommented {
+        ticket_id: "ticket_sample".into(),
+        comment_id: "comment_sample".into(),
+        author: CommentAuthor::Partner,
+        body: "We are looking into it.".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRated {
+    pub ticket_id: String,
+    pub rating: u8,
+    pub comment: Option<String>,
+}
+payload!(
+    TicketRated,
+    types::TICKET_RATED,
+    "ticket",
+    ticket_id,
+    TicketRated { ticket_id: "ticket_sample".into(), rating: 5, comment: Some("Fixed quickly".into()) }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -892,6 +995,10 @@ mod tests {
         round_trips::<LeadCompanyAssociated>();
         round_trips::<LeadConverted>();
         round_trips::<ProductImported>();
+        round_trips::<TicketCreated>();
+        round_trips::<TicketUpdated>();
+        round_trips::<TicketCommented>();
+        round_trips::<TicketRated>();
     }
 
     #[test]

@@ -17,11 +17,13 @@ pub mod invoice;
 pub mod ip;
 pub mod lead;
 pub mod listing;
+pub mod metrics;
 pub mod money;
 pub mod partner;
 pub mod rate_limit;
 pub mod seo;
 pub mod str_enum;
+pub mod ticket;
 pub mod validation;
 pub mod webhooks;
 

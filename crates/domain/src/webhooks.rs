@@ -47,6 +47,8 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::LeadAssigned>("A lead was assigned to a reseller company"),
     entry::<ev::LeadStatusChanged>("A lead's conversion was requested or approved, or the lead was discarded"),
     entry::<ev::LeadConverted>("A lead was converted into a marketplace company and user"),
+    entry::<ev::TicketCreated>("A support ticket was created (a partnerd addition)"),
+    entry::<ev::TicketUpdated>("A support ticket's status or priority changed (a partnerd addition)"),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {
@@ -334,8 +336,9 @@ mod tests {
                 json!({ "invoice_id": "invoice_sample", "customer_id": "customer_sample", "total": 1205, "currency": "USD" }),
             ),
         ];
-        // Leads API v2 events (not in the partners documents): their samples are the structs'.
-        assert_eq!(documented.len() + 4, CATALOG.len());
+        // Leads API v2 events and the ticket events (not in the partners documents): their
+        // samples are the structs'.
+        assert_eq!(documented.len() + 4 + 2, CATALOG.len());
         for (name, sample) in documented {
             let entry = catalog_entry(name).unwrap();
             assert_eq!((entry.sample)(), sample, "{name}");

@@ -13,12 +13,14 @@ pub mod error;
 pub mod idempotency;
 pub mod leads;
 pub mod listings;
+pub mod metrics;
 pub mod ops;
 pub mod partners;
 pub mod plans;
 pub mod policy;
 pub mod rate_limit;
 pub mod secrets;
+pub mod tickets;
 pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
@@ -146,6 +148,14 @@ impl Services {
 
     pub fn billing(&self) -> billing::Billing<'_> {
         billing::Billing { services: self }
+    }
+
+    pub fn tickets(&self) -> tickets::Tickets<'_> {
+        tickets::Tickets { services: self }
+    }
+
+    pub fn metrics(&self) -> metrics::Metrics<'_> {
+        metrics::Metrics { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

@@ -43,6 +43,7 @@ partnerd_domain::str_enum! {
         Delivery = "delivery",
         Customer = "customer",
         Invoice = "invoice",
+        Ticket = "ticket",
     }
 }
 

@@ -1658,6 +1658,173 @@ fn account_company(marketplace_id: &str, name: &str) -> CompanyRecord {
     }
 }
 
+fn ticket(marketplace_id: &str, partner: &NewPartner, created_at: DateTime<Utc>) -> TicketRecord {
+    use partnerd_domain::ticket::{TicketCategory, TicketPriority, TicketStatus};
+    TicketRecord {
+        id: new_id("ticket"),
+        marketplace_id: marketplace_id.into(),
+        partner_id: partner.partner_id.clone(),
+        // Any company of the marketplace satisfies the store; services check it is a customer.
+        customer_id: partner.company_id.clone(),
+        customer_name: partner.company_name.clone(),
+        subject: "Webhooks fail".into(),
+        description: "Ünïcode \"quoted\" 'text'\nover lines".into(),
+        priority: TicketPriority::High,
+        category: TicketCategory::Technical,
+        status: TicketStatus::Open,
+        created_by: partner.user_id.clone(),
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        rating_comment: None,
+        rated_at: None,
+        comment_count: 0,
+        version: 1,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+pub async fn every_ticket_field_round_trips(store: &dyn Store) {
+    use partnerd_domain::ticket::{TicketPriority, TicketStatus};
+    let (m, a, b) = two_partners(store).await;
+    let t = ticket(&m.id, &a, t0());
+    store
+        .create_ticket(t.clone(), vec![event(types::TICKET_CREATED, "ticket", &t.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.get_ticket(&m.id, &a.partner_id, &t.id).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.get_ticket(&m.id, &b.partner_id, &t.id).await.unwrap(), None, "another partner's");
+    assert_eq!(store.get_ticket("mkt_other", &a.partner_id, &t.id).await.unwrap(), None, "scoped by marketplace");
+    // Every settable field changed at once.
+    let next = TicketRecord {
+        priority: TicketPriority::Urgent,
+        status: TicketStatus::Closed,
+        first_response_at: Some(t0() + Duration::seconds(60)),
+        resolved_at: Some(t0() + Duration::hours(2)),
+        closed_at: Some(t0() + Duration::hours(3)),
+        rating: Some(4),
+        rating_comment: Some("Quick «fix»".into()),
+        rated_at: Some(t0() + Duration::hours(4)),
+        comment_count: 7,
+        version: 2,
+        updated_at: t0() + Duration::hours(4),
+        ..t.clone()
+    };
+    store
+        .update_ticket(next.clone(), 1, vec![event(types::TICKET_UPDATED, "ticket", &t.id, Some(&a.partner_id))])
+        .await
+        .unwrap();
+    assert_eq!(store.get_ticket(&m.id, &a.partner_id, &t.id).await.unwrap(), Some(next.clone()));
+    let stale = TicketRecord { version: 2, ..t.clone() };
+    assert!(matches!(store.update_ticket(stale, 1, vec![]).await, Err(StoreError::Conflict(_))));
+    let types: Vec<String> =
+        store.events_for_subject(&m.id, &t.id).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    assert_eq!(types, ["ticket.created", "ticket.updated"], "events with the writes");
+}
+
+pub async fn tickets_filter_and_page(store: &dyn Store) {
+    use partnerd_domain::ticket::{TicketCategory, TicketPriority, TicketStatus};
+    let (m, a, b) = two_partners(store).await;
+    let mut ids = Vec::new();
+    for i in 0..5i64 {
+        let mut t = ticket(&m.id, &a, t0() + Duration::minutes(i));
+        t.priority = if i % 2 == 0 { TicketPriority::Low } else { TicketPriority::Urgent };
+        t.category = if i < 2 { TicketCategory::Billing } else { TicketCategory::Other };
+        t.status = if i == 4 { TicketStatus::Resolved } else { TicketStatus::Open };
+        ids.push(t.id.clone());
+        store.create_ticket(t, vec![]).await.unwrap();
+    }
+    store.create_ticket(ticket(&m.id, &b, t0()), vec![]).await.unwrap();
+    let list = |f: TicketFilter, offset: u64, limit: u32| {
+        let (m, p) = (m.id.clone(), a.partner_id.clone());
+        async move {
+            let (rows, total) = store.list_tickets(&m, &p, &f, offset, limit).await.unwrap();
+            (rows.into_iter().map(|t| t.id).collect::<Vec<_>>(), total)
+        }
+    };
+    let (page, total) = list(TicketFilter::default(), 1, 2).await;
+    assert_eq!(
+        (page, total),
+        (vec![ids[3].clone(), ids[2].clone()], 5),
+        "newest first, the other partner's not counted"
+    );
+    let (rows, total) =
+        list(TicketFilter { priority: Some(TicketPriority::Urgent), ..Default::default() }, 0, 10).await;
+    assert_eq!((rows, total), (vec![ids[3].clone(), ids[1].clone()], 2));
+    let f =
+        TicketFilter { category: Some(TicketCategory::Other), status: Some(TicketStatus::Open), ..Default::default() };
+    assert_eq!(list(f, 0, 10).await, (vec![ids[3].clone(), ids[2].clone()], 2));
+    let f = TicketFilter { customer_id: Some("company_none".into()), ..Default::default() };
+    assert_eq!(list(f, 0, 10).await, (vec![], 0));
+    let f = TicketFilter {
+        customer_id: Some(a.company_id.clone()),
+        status: Some(TicketStatus::Resolved),
+        ..Default::default()
+    };
+    assert_eq!(list(f, 0, 10).await, (vec![ids[4].clone()], 1));
+}
+
+pub async fn ticket_metrics_come_from_the_rows(store: &dyn Store) {
+    use partnerd_domain::ticket::TicketStatus;
+    let (m, a, b) = two_partners(store).await;
+    let start = t0();
+    let windows = MetricsWindows { previous_start: start - Duration::days(7), start, end: start + Duration::days(7) };
+    // Three tickets in the window: answered after 60 s, 120 s and 600 s; two resolved (1 h,
+    // 3 h) and rated 5 and 2; one left open. One before the window, resolved before it.
+    let mut answered = Vec::new();
+    for (i, (response, resolved, rating)) in
+        [(60, Some(3600), Some(5)), (120, Some(10_800), Some(2)), (600, None, None)].into_iter().enumerate()
+    {
+        let created = start + Duration::hours(i as i64);
+        let mut t = ticket(&m.id, &a, created);
+        t.first_response_at = Some(created + Duration::seconds(response));
+        t.resolved_at = resolved.map(|s| created + Duration::seconds(s));
+        t.status = if resolved.is_some() { TicketStatus::Resolved } else { TicketStatus::InProgress };
+        t.rating = rating;
+        t.rated_at = rating.map(|_| created + Duration::days(1));
+        answered.push(t.id.clone());
+        store.create_ticket(t, vec![]).await.unwrap();
+    }
+    let mut old = ticket(&m.id, &a, start - Duration::days(3));
+    old.first_response_at = Some(old.created_at + Duration::seconds(5));
+    old.resolved_at = Some(old.created_at + Duration::seconds(50));
+    old.status = TicketStatus::Closed;
+    old.rating = Some(1);
+    old.rated_at = Some(old.created_at + Duration::seconds(60));
+    store.create_ticket(old, vec![]).await.unwrap();
+    store.create_ticket(ticket(&m.id, &b, start), vec![]).await.unwrap();
+
+    let f = store.partner_metrics(&m.id, &a.partner_id, windows).await.unwrap();
+    assert_eq!(
+        f.tickets_by_status,
+        vec![
+            (TicketStatus::Open, 0),
+            (TicketStatus::InProgress, 1),
+            (TicketStatus::WaitingOnCustomer, 0),
+            (TicketStatus::Resolved, 2),
+            (TicketStatus::Closed, 1)
+        ]
+    );
+    assert_eq!((f.tickets_created, f.tickets_resolved), (3, 2));
+    let mut responses = f.first_response_seconds.clone();
+    responses.sort_unstable();
+    assert_eq!(responses, [60, 120, 600]);
+    let mut resolutions = f.resolution_seconds.clone();
+    resolutions.sort_unstable();
+    assert_eq!(resolutions, [3600, 10_800]);
+    assert_eq!(f.ratings, vec![(1, 0), (2, 1), (3, 0), (4, 0), (5, 1)], "the old rating is outside the window");
+    // No customers or invoices: zeros, never missing.
+    assert_eq!(f.customers_by_status.iter().map(|(_, n)| n).sum::<u64>(), 0);
+    assert_eq!(f.customers_by_status.len(), 3);
+    assert_eq!((f.invoiced_cents, f.collected_cents, f.outstanding_cents), (0, 0, 0));
+    assert!(f.mrr_basis.is_empty());
+    // The other partner sees only its own.
+    let other = store.partner_metrics(&m.id, &b.partner_id, windows).await.unwrap();
+    assert_eq!((other.tickets_created, other.first_response_seconds.len()), (1, 0));
+}
+
 fn account_user(marketplace_id: &str, email: &str) -> UserRecord {
     UserRecord {
         id: new_id("user"),
@@ -1728,6 +1895,9 @@ macro_rules! store_contract_tests {
             every_lead_field_round_trips,
             leads_are_listed_as_their_viewer_sees_them,
             a_refused_conversion_writes_nothing,
+            every_ticket_field_round_trips,
+            tickets_filter_and_page,
+            ticket_metrics_come_from_the_rows,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

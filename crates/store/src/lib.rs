@@ -15,10 +15,12 @@ mod leads;
 pub mod ops;
 mod records;
 pub mod schema;
+mod tickets;
 
 pub use accounts::*;
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
+pub use tickets::*;
 
 pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
@@ -496,6 +498,8 @@ pub trait Store:
     + LeadStore
     + OpsStore
     + BillingStore
+    + TicketStore
+    + MetricsStore
     + Send
     + Sync
     + 'static

@@ -197,6 +197,8 @@ const CONTENDED: &[(&str, &str)] = &[
     ("delete", "/listings/{id}"),
     ("post", "/listings/{id}/content/{draft_id}/publish"),
     ("patch", "/cosell/opportunities/{id}"),
+    ("patch", "/support/tickets/{ticket_id}"),
+    ("put", "/support/tickets/{ticket_id}/rating"),
 ];
 
 /// The error responses (`#/components/responses/…`) and which operations can give them.

@@ -8,7 +8,9 @@ mod customers;
 pub mod dto;
 mod error;
 pub mod listings;
+mod metrics;
 mod profile;
+mod tickets;
 mod webhooks;
 
 pub use error::ApiError;
@@ -55,6 +57,11 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(billing::list))
         .routes(routes!(billing::get))
         .routes(routes!(billing::commissions))
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::get, tickets::update))
+        .routes(routes!(tickets::comment))
+        .routes(routes!(tickets::rate))
+        .routes(routes!(metrics::get))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).
@@ -119,6 +126,15 @@ pub fn unknown_fields(
         e.add(k, format!("is not {what} field"));
     }
     e
+}
+
+/// 422 naming every body field a request does not know (see [`unknown_fields`]).
+pub fn refuse_unknown_fields(
+    other: &std::collections::BTreeMap<String, serde_json::Value>,
+    ignored: &[&str],
+    what: &str,
+) -> Result<(), ApiError> {
+    unknown_fields(other, ignored, what).into_result().map_err(|e| ApiError::validation(&e))
 }
 
 /// `page` from 1, 1 by default.

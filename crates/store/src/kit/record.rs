@@ -255,6 +255,8 @@ tuple_decode!(A);
 tuple_decode!(A, B);
 tuple_decode!(A, B, C);
 tuple_decode!(A, B, C, D);
+tuple_decode!(A, B, C, D, E);
+tuple_decode!(A, B, C, D, E, F);
 
 impl Decode for () {
     fn decode<R: RowRead + ?Sized>(_: &R, _: &mut usize) -> StoreResult<Self> {
