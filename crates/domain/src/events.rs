@@ -51,6 +51,7 @@ pub mod types {
     pub const LEAD_COMPANY_ASSOCIATED: &str = "lead.company_associated";
     pub const LEAD_CONVERTED: &str = "lead.converted";
     pub const PRODUCT_IMPORTED: &str = "product.imported";
+    pub const USAGE_INGESTED: &str = "usage.ingested";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -846,6 +847,24 @@ payload!(
     ProductImported { product_id: "product_sample".into(), name: "HelpDesk".into(), created: true }
 );
 
+/// A batch of usage records from the operator's platform that added at least one new record
+/// (operator-only: not in the webhook catalog).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageIngested {
+    pub batch_id: String,
+    /// Records in the batch (new and already known).
+    pub records: u64,
+    /// Distinct customers the batch reports on.
+    pub customers: u64,
+}
+payload!(
+    UsageIngested,
+    types::USAGE_INGESTED,
+    "usage_batch",
+    batch_id,
+    UsageIngested { batch_id: "usagebatch_sample".into(), records: 1000, customers: 12 }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -892,6 +911,7 @@ mod tests {
         round_trips::<LeadCompanyAssociated>();
         round_trips::<LeadConverted>();
         round_trips::<ProductImported>();
+        round_trips::<UsageIngested>();
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod partner;
 pub mod rate_limit;
 pub mod seo;
 pub mod str_enum;
+pub mod usage;
 pub mod validation;
 pub mod webhooks;
 

@@ -19,6 +19,7 @@ pub mod plans;
 pub mod policy;
 pub mod rate_limit;
 pub mod secrets;
+pub mod usage;
 pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
@@ -146,6 +147,11 @@ impl Services {
 
     pub fn billing(&self) -> billing::Billing<'_> {
         billing::Billing { services: self }
+    }
+
+    /// Metered usage: the operator's ingestion and customers' usage reports.
+    pub fn usage(&self) -> usage::Usage<'_> {
+        usage::Usage { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

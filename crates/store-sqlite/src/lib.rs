@@ -12,6 +12,7 @@ mod leads;
 mod listings;
 mod migrate;
 mod ops;
+mod usage;
 mod webhooks;
 
 use async_trait::async_trait;

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-enum PeriodName {
+pub(super) enum PeriodName {
     #[schema(rename = "7d")]
     Days7,
     #[schema(rename = "30d")]

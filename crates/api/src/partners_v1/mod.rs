@@ -9,6 +9,7 @@ pub mod dto;
 mod error;
 pub mod listings;
 mod profile;
+pub mod usage;
 mod webhooks;
 
 pub use error::ApiError;
@@ -55,6 +56,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(billing::list))
         .routes(routes!(billing::get))
         .routes(routes!(billing::commissions))
+        .routes(routes!(usage::ingest))
+        .routes(routes!(usage::customer_usage))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).

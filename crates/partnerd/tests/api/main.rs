@@ -23,4 +23,5 @@ mod listings;
 mod openapi;
 mod ops;
 mod schema;
+mod usage;
 mod webhooks;

@@ -11,4 +11,5 @@ pub mod idempotency;
 pub mod leads;
 pub mod listings;
 pub mod partners;
+pub mod usage;
 pub mod webhooks;
