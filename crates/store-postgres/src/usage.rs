@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{ToValue, Value};
-use partnerd_store::schema::usage::{self as usql, CHUNK};
+use partnerd_store::schema::usage as usql;
 use partnerd_store::*;
 use std::collections::HashSet;
 
@@ -19,7 +19,7 @@ impl UsageStore for PostgresStore {
     async fn known_usage_customers(&self, marketplace_id: &str, customer_ids: Vec<String>) -> StoreResult<Vec<String>> {
         let c = self.client().await?;
         let mut known = Vec::new();
-        for chunk in customer_ids.chunks(CHUNK) {
+        for chunk in usql::chunks(&customer_ids) {
             let mut args: Vec<Value<'_>> = vec![marketplace_id.to_value()];
             args.extend(chunk.iter().map(ToValue::to_value));
             let rows: Vec<(String,)> = query_all(&c, &usql::known_customers_sql(DIALECT, chunk.len()), &args).await?;
@@ -39,14 +39,14 @@ impl UsageStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let mut inserted: HashSet<String> = HashSet::new();
-        for chunk in records.chunks(CHUNK) {
+        for chunk in usql::chunks(&records) {
             let sql = usql::insert_records_sql(DIALECT, chunk.len());
             let ids: Vec<(String,)> = query_all(&tx, &sql, &usql::chunk_values(chunk)).await?;
             inserted.extend(ids.into_iter().map(|(id,)| id));
         }
         let (new, known): (Vec<&UsageRecordRow>, Vec<&UsageRecordRow>) =
             records.iter().partition(|r| inserted.contains(&r.id));
-        for chunk in known.chunks(CHUNK) {
+        for chunk in usql::chunks(&known) {
             let mut args: Vec<Value<'_>> = vec![marketplace_id.to_value()];
             args.extend(chunk.iter().map(|r| r.id.to_value()));
             let stored: Vec<UsageRecordRow> =
@@ -54,7 +54,7 @@ impl UsageStore for PostgresStore {
             usql::check_known(chunk, &stored)?;
         }
         let deltas = usql::day_deltas(&new, at)?;
-        for chunk in deltas.chunks(CHUNK) {
+        for chunk in usql::chunks(&deltas) {
             execute(&tx, &usql::upsert_days_sql(DIALECT, chunk.len()), &usql::chunk_values(chunk), "").await?;
         }
         if !new.is_empty() {

@@ -2,8 +2,8 @@
 //! once) and daily aggregates per customer, metric and channel, kept in the same transaction as
 //! the raw inserts so a report is one indexed range read.
 //!
-//! Batches are written in chunks of [`CHUNK`] rows per statement (multi-row `VALUES`, which
-//! both dialects accept with `ON CONFLICT` and `RETURNING`). Records are inserted sorted by id
+//! Batches are written in [`chunks`] of at most [`CHUNK`] rows per statement (multi-row
+//! `VALUES`, which both dialects accept with `ON CONFLICT` and `RETURNING`). Records are inserted sorted by id
 //! and aggregates upserted sorted by key, so two PostgreSQL transactions never wait on each
 //! other's rows in opposite orders.
 
@@ -12,8 +12,22 @@ use crate::{StoreError, StoreResult, record, sql};
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::usage::{Channel, DayUsage, Metric, UsageDay, UsageRecord, daily};
 
-/// Rows per multi-row statement: 100 × 10 parameters stays far below either dialect's limit.
-pub const CHUNK: usize = 100;
+/// Most rows per multi-row statement: 64 × 11 parameters stays far below either dialect's limit.
+pub const CHUNK: usize = 64;
+
+/// `rows` in chunks of [`CHUNK`], the rest in powers of two (93 = 64 + 16 + 8 + 4 + 1), so each
+/// statement comes in at most 7 sizes and the backends' statement caches stay small.
+pub fn chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let take = if rest.len() >= CHUNK { CHUNK } else { 1 << (usize::BITS - 1 - rest.len().leading_zeros()) };
+        let (chunk, tail) = rest.split_at(take);
+        out.push(chunk);
+        rest = tail;
+    }
+    out
+}
 
 /// The `Conflict` message prefix for a record id ingested before with other content; the id
 /// follows it.
@@ -275,4 +289,30 @@ pub fn day_deltas(new: &[&UsageRecordRow], at: DateTime<Utc>) -> StoreResult<Vec
             updated_at: at,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_come_in_few_sizes_and_cover_every_row() {
+        let rows: Vec<usize> = (0..221).collect();
+        let sizes: Vec<usize> = chunks(&rows).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [64, 64, 64, 16, 8, 4, 1]);
+        assert_eq!(chunks(&rows).concat(), rows);
+        assert!(chunks::<usize>(&[]).is_empty());
+    }
+
+    #[test]
+    fn multi_row_statements_number_every_placeholder() {
+        let sql = insert_records_sql(Dialect::Postgres, 2);
+        assert!(sql.contains("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), ($11, "), "{sql}");
+        assert!(sql.ends_with("($11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (marketplace_id, id) DO NOTHING RETURNING id"), "{sql}");
+        assert!(stored_records_sql(Dialect::Sqlite, 2).ends_with("ur.marketplace_id = ?1 AND ur.id IN (?2, ?3)"));
+        assert!(
+            upsert_days_sql(Dialect::Sqlite, 1)
+                .contains("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT")
+        );
+    }
 }
