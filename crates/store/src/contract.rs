@@ -1878,6 +1878,43 @@ pub async fn usage_reingest_counts_each_record_once(store: &dyn Store) {
     assert_eq!(retry.inserted, 1, "the refused batch's new record was not kept");
 }
 
+/// Concurrent batches over the same records and days, written in opposite orders, neither
+/// deadlock nor count a record twice.
+pub async fn concurrent_usage_batches_count_once_without_deadlock(store: &dyn Store) {
+    use partnerd_domain::usage::Metric;
+    let m = marketplace(store).await;
+    let (c1, c2) = (usage_customer(store, &m, "one@acme.com").await, usage_customer(store, &m, "two@acme.com").await);
+    let batch = |from: usize, to: usize, reverse: bool| {
+        let mut rows: Vec<UsageRecordRow> = (from..to)
+            .map(|i| {
+                let cu = if i % 2 == 0 { &c1 } else { &c2 };
+                let at = t0() - Duration::days((i % 5) as i64);
+                usage_row(&m.id, &format!("k-{i:04}"), cu, Metric::Messages, "sms", 1, at)
+            })
+            .collect();
+        if reverse {
+            rows.reverse();
+        }
+        rows
+    };
+    let (a, b, c) = tokio::join!(
+        store.ingest_usage(&m.id, batch(0, 300, false), t0(), vec![usage_event()]),
+        store.ingest_usage(&m.id, batch(100, 400, true), t0(), vec![usage_event()]),
+        store.ingest_usage(&m.id, batch(0, 400, true), t0(), vec![usage_event()]),
+    );
+    let inserted = a.unwrap().inserted + b.unwrap().inserted + c.unwrap().inserted;
+    assert_eq!(inserted, 400);
+    let first = t0().date_naive() - Duration::days(4);
+    let mut total = 0;
+    for cu in [&c1, &c2] {
+        let days = store.usage_days(&m.id, cu, first, t0().date_naive()).await.unwrap();
+        assert_eq!(days.len(), 5);
+        total += days.iter().map(|d| d.quantity).sum::<i64>();
+        assert_eq!(days.iter().map(|d| d.records).sum::<i64>(), 200);
+    }
+    assert_eq!(total, 400);
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -1936,6 +1973,7 @@ macro_rules! store_contract_tests {
             a_refused_conversion_writes_nothing,
             usage_days_round_trip_and_fold_the_records,
             usage_reingest_counts_each_record_once,
+            concurrent_usage_batches_count_once_without_deadlock,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
