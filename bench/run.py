@@ -26,10 +26,14 @@ from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRK_DIR = os.path.join(ROOT, "bench", "wrk")
+# Records per S8 request.
+USAGE_BATCH = 100
 RELEASE = os.path.join(ROOT, "target", "release")
 
 CONFIG = """
 allow_private_webhooks = true
+# S8 ingests usage with the operator's key: the same unlimited plan.
+operator_plan = "bench"
 
 # The bench plan's limits are far above what the run reaches: the limiter still runs on every
 # request, it just never refuses.
@@ -119,10 +123,11 @@ def size_run(n, args, tmp):
         f.write(CONFIG)
     opportunities = n if n <= 100_000 else n // 10
     webhooks = max(20, n // 100)
+    customers = min(n, 20_000)
     seed_file = os.path.join(tmp, f"seed-{n}.json")
     t = time.time()
     run([os.path.join(RELEASE, "partnerd-bench"), "seed", "--database", database, "--config", config,
-         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--out", seed_file])
+         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--customers", str(customers), "--out", seed_file])
     if args.backend == "postgres":
         # A running deployment has planner statistics (autovacuum gathers them within a minute);
         # freshly seeded tables do not yet, so plans would be made for empty tables.
@@ -133,6 +138,8 @@ def size_run(n, args, tmp):
     opportunity_ids = os.path.join(tmp, f"opportunities-{n}.txt")
     open(listing_ids, "w").write("\n".join(seed["listing_ids"]))
     open(opportunity_ids, "w").write("\n".join(seed["opportunity_ids"]))
+    customer_ids = os.path.join(tmp, f"customers-{n}.txt")
+    open(customer_ids, "w").write("\n".join(seed["customer_ids"]))
     active_pages = max(1, seed["active_listings"] // 20)
     env = {
         **os.environ,
@@ -142,6 +149,11 @@ def size_run(n, args, tmp):
         "BENCH_COSELL_PARTNER": seed["cosell_partner_id"],
         # Newest 2,000 active listings: how dashboards and integrations page.
         "BENCH_PAGES": str(min(100, active_pages)),
+        # S7: the newest 100 pages of customers (limit 20).
+        "BENCH_CUSTOMER_PAGES": str(min(100, max(1, customers // 20))),
+        "BENCH_CUSTOMER_IDS": customer_ids,
+        "BENCH_OPERATOR_KEY": seed["operator_key"] or "",
+        "BENCH_USAGE_BATCH": str(USAGE_BATCH),
     }
     server = Server(database, config, os.environ)
     results = {}
@@ -153,9 +165,14 @@ def size_run(n, args, tmp):
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
         results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
-        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua")]:
+        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua")]:
             results[name] = wrk(script, server.base, secs, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
+        # S8: fewer connections than the reads: each request is a batch of USAGE_BATCH records.
+        results["S8"] = wrk("s8_usage.lua", server.base, secs, min(conns, 16), env)
+        results["S8"]["batch"] = USAGE_BATCH
+        results["S8"]["records_per_second"] = round(results["S8"]["rps"] * USAGE_BATCH, 1)
+        log(f"  S8 n={n}: {results['S8']['records_per_second']:.0f} records/s, p50 {results['S8']['p50_ms']:.2f} ms")
         fan_file = os.path.join(tmp, f"fanout-{n}.json")
         burst = 2_000 if args.quick else 20_000
         run([os.path.join(RELEASE, "partnerd-bench"), "fanout", "--database", database, "--config", config,
@@ -166,6 +183,7 @@ def size_run(n, args, tmp):
     finally:
         server.stop()
     return {"n": n, "seed_seconds": round(seeded, 1), "opportunities": opportunities, "webhooks": webhooks,
+            "customers": customers,
             "peak_rss_mib": round(rss, 1) if rss else None, "scenarios": results}
 
 
@@ -204,16 +222,20 @@ def markdown(report):
     lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s0 = r["scenarios"]["S0"]["rps"]
-        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5"]:
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7"]:
             s = r["scenarios"][name]
             lines.append(f"| {name} | {r['n']:,} | {s['rps']:,.0f} | {s['rps'] / s0:.0%} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['errors']} |")
+    lines += ["", "| S8 usage ingestion | rows | records/batch | batches/s | records/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["runs"]:
+        s = r["scenarios"]["S8"]
+        lines.append(f"| S8 | {r['n']:,} | {s['batch']} | {s['rps']:,.0f} | {s['records_per_second']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['errors']} |")
     lines += ["", "| S6 webhook fan-out | rows | burst | deliveries/s | p50 ms at 1,000/s | p99 ms | max ms | delivered |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s = r["scenarios"]["S6"]
         lines.append(f"| S6 | {r['n']:,} | {s['delivered']:,}/{s['burst_events']:,} | {s['deliveries_per_second']:,.0f} | {s['latency_p50_ms']:.1f} | {s['latency_p99_ms']:.1f} | {s['latency_max_ms']:.1f} | {s['latency_delivered']}/{s['latency_fired']} |")
-    lines += ["", "| rows | seeded in | opportunities | webhooks | server peak RSS |", "|---:|---:|---:|---:|---:|"]
+    lines += ["", "| rows | seeded in | opportunities | webhooks | customers | server peak RSS |", "|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
-        lines.append(f"| {r['n']:,} | {r['seed_seconds']} s | {r['opportunities']:,} | {r['webhooks']:,} | {r['peak_rss_mib']} MiB |")
+        lines.append(f"| {r['n']:,} | {r['seed_seconds']} s | {r['opportunities']:,} | {r['webhooks']:,} | {r['customers']:,} | {r['peak_rss_mib']} MiB |")
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for v in report["verdicts"]:
         lines.append(f"| {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |")
@@ -223,7 +245,11 @@ def markdown(report):
               "delivered as webhooks to a local receiver: throughput is the drain rate of a burst of `listing.created` events committed",
               "in one transaction (first delivery to last), latency is change (`PUT`) to delivery at 1,000 changes/s.",
               "All listings belong to one partner (the worst case for its pages); opportunities are n (n/10 above 100k); webhooks are",
-              "n/100 (at most 20 per partner, so spread over partners of their own). Load generator and server share the machine."]
+              "n/100 (at most 20 per partner, so spread over partners of their own). Load generator and server share the machine.",
+              "S7 `GET /partners/customers?limit=20&offset=…` over the newest 100 pages of the bench partner's min(n, 20,000)",
+              f"customer accounts · S8 `POST /partners/usage/records` with the operator's key: batches of {USAGE_BATCH} new records",
+              "(70 % messages over every channel, API requests with errors, workflow executions, storage samples) over 1,000 of those",
+              "customers, each batch one durable transaction with its daily aggregates; measured in records/s (16 connections)."]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,11 @@
 //!
 //! - `seed`: fills a database through partnerd's own services (the rows, events and counters
 //!   are those the API would write), many writes in flight so SQLite commits them in groups.
+//! - `seed --customers N`: customer accounts for S7 and S8 (`reseller.rs`).
 //! - `fanout`: scenario S6. Runs a webhook receiver, registers it, changes listings through the
 //!   API and measures deliveries per second and the time from each change to its delivery.
+
+mod reseller;
 
 use clap::{Parser, Subcommand};
 use partnerd::config::FileConfig;
@@ -39,6 +42,9 @@ enum Command {
         opportunities: usize,
         #[arg(long)]
         webhooks: usize,
+        /// Customer accounts of the bench partner (S7, S8).
+        #[arg(long, default_value_t = 0)]
+        customers: usize,
         /// Where to write keys and sample ids (JSON).
         #[arg(long)]
         out: std::path::PathBuf,
@@ -74,8 +80,8 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let result = match Cli::parse().command {
-        Command::Seed { database, config, listings, opportunities, webhooks, out } => {
-            seed(&database, &config, listings, opportunities, webhooks, &out).await
+        Command::Seed { database, config, listings, opportunities, webhooks, customers, out } => {
+            seed(&database, &config, Rows { listings, opportunities, webhooks, customers }, &out).await
         }
         Command::Fanout { database, config, partner, burst, base, key, ids, seconds, rate, out } => {
             let burst = Burst { database, config, partner, events: burst };
@@ -121,18 +127,21 @@ fn listing_patch(i: usize) -> ListingPatch {
     }
 }
 
-async fn seed(
-    database: &str,
-    config: &std::path::Path,
+/// What `seed` makes.
+struct Rows {
     listings: usize,
     opportunities: usize,
     webhooks: usize,
-    out: &std::path::Path,
-) -> Result<(), String> {
+    customers: usize,
+}
+
+async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::path::Path) -> Result<(), String> {
+    let Rows { listings, opportunities, webhooks, customers } = rows;
     let file = FileConfig::load(config)?;
     let services =
         partnerd::server::build_services(database, None, file.plan_catalog()?, Arc::new(SystemClock)).await?;
-    let marketplace = services.partners().bootstrap().await.map_err(|e| e.to_string())?.marketplace.id;
+    let bootstrap = services.partners().bootstrap().await.map_err(|e| e.to_string())?;
+    let marketplace = bootstrap.marketplace.id;
     let partner = |name: &str, email: &str| CreatePartner {
         name: name.into(),
         email: email.into(),
@@ -223,6 +232,10 @@ async fn seed(
     in_parallel(jobs, 16).await?;
     eprintln!("seeded {webhooks} webhooks in {:.1} s", t.elapsed().as_secs_f64());
 
+    let t = Instant::now();
+    let customer_ids = reseller::seed_customers(&services, &who, customers).await?;
+    eprintln!("seeded {customers} customers in {:.1} s", t.elapsed().as_secs_f64());
+
     let listing_ids = sample_ids(&services, &who, "listings", listings).await?;
     let opportunity_ids = sample_ids(&services, &who, "opportunities", opportunities).await?;
     let summary = json!({
@@ -236,6 +249,10 @@ async fn seed(
         "seed_seconds": started.elapsed().as_secs_f64(),
         "listing_ids": listing_ids,
         "opportunity_ids": opportunity_ids,
+        "customers": customers,
+        "customer_ids": customer_ids,
+        // Shown once, on the database's creation (the seed makes it): S8 ingests with it.
+        "operator_key": bootstrap.operator_key,
     });
     std::fs::write(out, summary.to_string()).map_err(|e| e.to_string())
 }

@@ -56,6 +56,7 @@ pub mod types {
     pub const TICKET_UPDATED: &str = "ticket.updated";
     pub const TICKET_COMMENTED: &str = "ticket.commented";
     pub const TICKET_RATED: &str = "ticket.rated";
+    pub const USAGE_INGESTED: &str = "usage.ingested";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -949,6 +950,24 @@ payload!(
     TicketRated { ticket_id: "ticket_sample".into(), rating: 5, comment: Some("Fixed quickly".into()) }
 );
 
+/// A batch of usage records from the operator's platform that added at least one new record
+/// (operator-only: not in the webhook catalog).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageIngested {
+    pub batch_id: String,
+    /// Records in the batch (new and already known).
+    pub records: u64,
+    /// Distinct customers the batch reports on.
+    pub customers: u64,
+}
+payload!(
+    UsageIngested,
+    types::USAGE_INGESTED,
+    "usage_batch",
+    batch_id,
+    UsageIngested { batch_id: "usagebatch_sample".into(), records: 1000, customers: 12 }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -999,6 +1018,7 @@ mod tests {
         round_trips::<TicketUpdated>();
         round_trips::<TicketCommented>();
         round_trips::<TicketRated>();
+        round_trips::<UsageIngested>();
     }
 
     #[test]

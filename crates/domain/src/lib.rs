@@ -24,6 +24,7 @@ pub mod rate_limit;
 pub mod seo;
 pub mod str_enum;
 pub mod ticket;
+pub mod usage;
 pub mod validation;
 pub mod webhooks;
 

@@ -55,6 +55,23 @@ enum Command {
     /// Load the sellable catalog (products → editions → payment plans → costs)
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Customers' metered usage from the operator's platform
+    #[command(subcommand)]
+    Usage(UsageCommand),
+}
+
+#[derive(Subcommand)]
+enum UsageCommand {
+    /// Import usage records from a JSON file (`-` reads standard input): the body of
+    /// `POST /api/v1/partners/usage/records` or just its array of records, at most 100 000.
+    /// Validated like the API (problems named `records[3].quantity`), written in one
+    /// transaction; records already ingested with the same id and content count once.
+    Import {
+        file: PathBuf,
+        /// Print `{"received", "ingested", "duplicates"}`
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -406,6 +423,33 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 for p in &products {
                     println!("{}  {} edition(s)  {}", p.record.id, p.editions.len(), p.record.name);
                 }
+            }
+            Ok(())
+        }
+        Command::Usage(UsageCommand::Import { file, json }) => {
+            // Read and check the input before touching the database.
+            let bytes = if file.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                    .map_err(|e| Failure::other(format!("cannot read standard input: {e}")))?;
+                buf
+            } else {
+                std::fs::read(&file).map_err(|e| Failure::other(format!("cannot read {}: {e}", file.display())))?
+            };
+            let records = partnerd_api::partners_v1::usage::parse_import(&bytes)
+                .map_err(|e| bad_usage(format!("{}: {e}", file.display())))?;
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            let done = services.usage().import(&marketplace, records).await?;
+            if json {
+                print_json(json!({
+                    "received": done.received, "ingested": done.ingested, "duplicates": done.duplicates,
+                }));
+            } else {
+                println!(
+                    "{} record(s): {} ingested, {} already counted",
+                    done.received, done.ingested, done.duplicates
+                );
             }
             Ok(())
         }

@@ -72,6 +72,8 @@ pub struct CustomerDetail {
     pub price_cents: i64,
     /// Newest first, at most [`LATEST_INVOICES`].
     pub latest_invoice_ids: Vec<String>,
+    /// The current billing period's usage so far (daily aggregates).
+    pub usage: partnerd_domain::usage::UsageTotals,
 }
 
 /// How many invoice ids a customer's `billing` lists.
@@ -229,7 +231,8 @@ impl Customers<'_> {
             self.store().latest_invoice_ids(&account.marketplace_id, &account.customer_id, LATEST_INVOICES).await?;
         let price_cents =
             self.services.billing.prices.price(&account.plan).map_or(0, |p| p.for_cycle(account.billing_cycle));
-        Ok(CustomerDetail { account, price_cents, latest_invoice_ids })
+        let usage = self.services.usage().period_totals(&account).await?;
+        Ok(CustomerDetail { account, price_cents, latest_invoice_ids, usage })
     }
 
     pub async fn list(

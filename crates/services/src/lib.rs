@@ -21,6 +21,7 @@ pub mod policy;
 pub mod rate_limit;
 pub mod secrets;
 pub mod tickets;
+pub mod usage;
 pub mod webhooks;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
@@ -156,6 +157,11 @@ impl Services {
 
     pub fn metrics(&self) -> metrics::Metrics<'_> {
         metrics::Metrics { services: self }
+    }
+
+    /// Metered usage: the operator's ingestion and customers' usage reports.
+    pub fn usage(&self) -> usage::Usage<'_> {
+        usage::Usage { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

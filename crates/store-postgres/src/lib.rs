@@ -13,6 +13,7 @@ mod listings;
 mod migrate;
 mod ops;
 mod tickets;
+mod usage;
 mod webhooks;
 
 use async_trait::async_trait;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "leads", include_str!("../migrations/0010_leads.sql")),
     (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
     (12, "support_tickets", include_str!("../migrations/0012_support_tickets.sql")),
+    (13, "usage", include_str!("../migrations/0013_usage.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -1839,6 +1839,249 @@ fn account_user(marketplace_id: &str, email: &str) -> UserRecord {
     }
 }
 
+/// A customer account of a new partner, for usage cases: its customer id.
+async fn usage_customer(store: &dyn Store, m: &Marketplace, email: &str) -> String {
+    use partnerd_domain::billing::BillingCycle;
+    use partnerd_domain::customer::CustomerStatus;
+    use partnerd_domain::invoice::InvoiceStatus;
+    let p = new_partner(&m.id, email);
+    store.create_partner(p.clone()).await.unwrap();
+    let company = account_company(&m.id, "Usage Customer");
+    let association = AssociationRecord {
+        id: new_id("assoc"),
+        marketplace_id: m.id.clone(),
+        customer_company_id: company.id.clone(),
+        customer_company_name: company.name.clone(),
+        reseller_company_id: p.company_id.clone(),
+        reseller_company_name: "Acme Corp".into(),
+        created_at: t0(),
+    };
+    let account = CustomerAccountRecord {
+        customer_id: company.id.clone(),
+        marketplace_id: m.id.clone(),
+        partner_id: p.partner_id.clone(),
+        association_id: association.id.clone(),
+        company_name: company.name.clone(),
+        contact_email: "ops@customer.example".into(),
+        contact_name: "Ops".into(),
+        phone: None,
+        plan: "starter".into(),
+        billing_cycle: BillingCycle::Monthly,
+        status: CustomerStatus::Active,
+        currency: "USD".into(),
+        billing_anchor: t0(),
+        period_number: 1,
+        current_period_start: t0(),
+        current_period_end: t0() + Duration::days(31),
+        balance_cents: 0,
+        cancelled_at: None,
+        version: 1,
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    let invoice = InvoiceRecord {
+        id: new_id("inv"),
+        marketplace_id: m.id.clone(),
+        partner_id: p.partner_id.clone(),
+        customer_id: company.id.clone(),
+        number: String::new(),
+        billing_reason: "subscription_create".into(),
+        period_start: t0(),
+        period_end: t0() + Duration::days(31),
+        issued_at: t0(),
+        due_at: t0() + Duration::days(30),
+        currency: "USD".into(),
+        line_items: json!([]),
+        subtotal_cents: 0,
+        total_cents: 0,
+        status: InvoiceStatus::Open,
+        commission_rate_bps: 0,
+        commission_base_cents: 0,
+        commission_cents: 0,
+        status_changed_at: None,
+    };
+    let commission = CommissionRecord {
+        id: new_id("comm"),
+        marketplace_id: m.id.clone(),
+        partner_id: p.partner_id.clone(),
+        customer_id: company.id.clone(),
+        invoice_id: invoice.id.clone(),
+        invoice_number: String::new(),
+        base_cents: 0,
+        rate_bps: 0,
+        amount_cents: 0,
+        currency: "USD".into(),
+        status: "earned".into(),
+        earned_at: t0(),
+        reversed_at: None,
+    };
+    let first = NewInvoice { invoice, commission, number_prefix: "INV-".into() };
+    let id = company.id.clone();
+    store.create_customer(company, association, account, first, vec![]).await.unwrap();
+    id
+}
+
+fn usage_row(
+    m: &str,
+    id: &str,
+    customer: &str,
+    metric: partnerd_domain::usage::Metric,
+    channel: &str,
+    quantity: i64,
+    at: DateTime<Utc>,
+) -> UsageRecordRow {
+    UsageRecordRow {
+        marketplace_id: m.into(),
+        id: id.into(),
+        customer_id: customer.into(),
+        metric,
+        channel: channel.into(),
+        quantity,
+        errors: 0,
+        occurred_at: at,
+        day: at.date_naive(),
+        ingested_at: t0(),
+    }
+}
+
+fn usage_event() -> NewEvent {
+    NewEvent::of(&partnerd_domain::events::UsageIngested { batch_id: new_id("usagebatch"), records: 1, customers: 1 })
+}
+
+/// Every column of a daily aggregate round-trips, and the fold matches the records: counters
+/// summed per channel, storage keeping the day's last and peak samples.
+pub async fn usage_days_round_trip_and_fold_the_records(store: &dyn Store) {
+    use partnerd_domain::usage::Metric;
+    let m = marketplace(store).await;
+    let cu = usage_customer(store, &m, "usage@acme.com").await;
+    let day = t0().date_naive();
+    let rows = vec![
+        usage_row(&m.id, "r1", &cu, Metric::Messages, "sms", 2, t0()),
+        usage_row(&m.id, "r2", &cu, Metric::Messages, "sms", 3, t0() + Duration::hours(1)),
+        usage_row(&m.id, "r3", &cu, Metric::Messages, "email", 7, t0()),
+        UsageRecordRow { errors: 4, ..usage_row(&m.id, "r4", &cu, Metric::ApiRequests, "", 50, t0()) },
+        usage_row(&m.id, "r5", &cu, Metric::StorageBytes, "", 900, t0() - Duration::hours(2)),
+        usage_row(&m.id, "r6", &cu, Metric::StorageBytes, "", 600, t0()),
+        usage_row(&m.id, "r7", &cu, Metric::WorkflowExecutions, "", 1, t0() + Duration::days(1)),
+    ];
+    let done = store.ingest_usage(&m.id, rows, t0(), vec![usage_event()]).await.unwrap();
+    assert_eq!(done, UsageIngest { inserted: 7, duplicates: 0 });
+    let days = store.usage_days(&m.id, &cu, day, day).await.unwrap();
+    let find =
+        |metric: Metric, channel: &str| days.iter().find(|d| d.metric == metric && d.channel == channel).unwrap();
+    assert_eq!(days.len(), 4, "the next day's row is outside the range: {days:?}");
+    assert_eq!(find(Metric::Messages, "sms").quantity, 5);
+    assert_eq!(find(Metric::Messages, "sms").records, 2);
+    assert_eq!(find(Metric::Messages, "sms").last_at, t0() + Duration::hours(1));
+    assert_eq!(find(Metric::Messages, "email").quantity, 7);
+    assert_eq!((find(Metric::ApiRequests, "").quantity, find(Metric::ApiRequests, "").errors), (50, 4));
+    let storage = find(Metric::StorageBytes, "");
+    assert_eq!(
+        storage,
+        &UsageDayRecord {
+            marketplace_id: m.id.clone(),
+            customer_id: cu.clone(),
+            day,
+            metric: Metric::StorageBytes,
+            channel: String::new(),
+            quantity: 600,
+            errors: 0,
+            peak: 900,
+            last_at: t0(),
+            records: 2,
+            updated_at: t0(),
+        }
+    );
+    // A later batch with an earlier sample keeps the last one; a larger one raises the peak.
+    let later = vec![
+        usage_row(&m.id, "r8", &cu, Metric::StorageBytes, "", 2000, t0() - Duration::hours(1)),
+        usage_row(&m.id, "r9", &cu, Metric::Messages, "sms", 10, t0()),
+    ];
+    store.ingest_usage(&m.id, later, t0() + Duration::minutes(1), vec![usage_event()]).await.unwrap();
+    let days = store.usage_days(&m.id, &cu, day, day + Duration::days(1)).await.unwrap();
+    let s = days.iter().find(|d| d.metric == Metric::StorageBytes).unwrap();
+    assert_eq!((s.quantity, s.peak, s.records, s.updated_at), (600, 2000, 3, t0() + Duration::minutes(1)));
+    assert_eq!(days.iter().find(|d| d.channel == "sms").unwrap().quantity, 15);
+    assert_eq!(days.len(), 5);
+    assert!(days.windows(2).all(|w| (w[0].day, w[0].metric.as_str()) <= (w[1].day, w[1].metric.as_str())));
+    assert_eq!(store.known_usage_customers(&m.id, vec![cu.clone(), "company_nope".into()]).await.unwrap(), [cu]);
+}
+
+/// A retried or overlapping batch counts each record once; an id reused with other content
+/// refuses its whole batch and writes nothing.
+pub async fn usage_reingest_counts_each_record_once(store: &dyn Store) {
+    use partnerd_domain::usage::Metric;
+    let m = marketplace(store).await;
+    let cu = usage_customer(store, &m, "retry@acme.com").await;
+    let day = t0().date_naive();
+    let batch: Vec<UsageRecordRow> =
+        (0..250).map(|i| usage_row(&m.id, &format!("b-{i:03}"), &cu, Metric::Messages, "email", 1, t0())).collect();
+    let first = store.ingest_usage(&m.id, batch.clone(), t0(), vec![usage_event()]).await.unwrap();
+    assert_eq!(first, UsageIngest { inserted: 250, duplicates: 0 });
+    let again = store.ingest_usage(&m.id, batch.clone(), t0(), vec![usage_event()]).await.unwrap();
+    assert_eq!(again, UsageIngest { inserted: 0, duplicates: 250 });
+    let overlap: Vec<UsageRecordRow> =
+        (200..300).map(|i| usage_row(&m.id, &format!("b-{i:03}"), &cu, Metric::Messages, "email", 1, t0())).collect();
+    let third = store.ingest_usage(&m.id, overlap, t0(), vec![usage_event()]).await.unwrap();
+    assert_eq!(third, UsageIngest { inserted: 50, duplicates: 50 });
+    let total = |days: Vec<UsageDayRecord>| days.iter().map(|d| d.quantity).sum::<i64>();
+    assert_eq!(total(store.usage_days(&m.id, &cu, day, day).await.unwrap()), 300);
+    let events = store.events_recorded_since(t0() - Duration::days(1), &[types::USAGE_INGESTED]).await.unwrap();
+    assert_eq!(events.len(), 2, "a batch that added nothing records nothing");
+
+    let mut changed = vec![usage_row(&m.id, "new-1", &cu, Metric::Messages, "email", 5, t0())];
+    changed.push(UsageRecordRow { quantity: 9, ..batch[10].clone() });
+    match store.ingest_usage(&m.id, changed, t0(), vec![usage_event()]).await {
+        Err(StoreError::Conflict(msg)) => {
+            assert_eq!(msg, format!("{}b-010", schema::usage::USAGE_ID_REUSED));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(total(store.usage_days(&m.id, &cu, day, day).await.unwrap()), 300, "nothing half-written");
+    let retry = store
+        .ingest_usage(&m.id, vec![usage_row(&m.id, "new-1", &cu, Metric::Messages, "email", 5, t0())], t0(), vec![])
+        .await
+        .unwrap();
+    assert_eq!(retry.inserted, 1, "the refused batch's new record was not kept");
+}
+
+/// Concurrent batches over the same records and days, written in opposite orders, neither
+/// deadlock nor count a record twice.
+pub async fn concurrent_usage_batches_count_once_without_deadlock(store: &dyn Store) {
+    use partnerd_domain::usage::Metric;
+    let m = marketplace(store).await;
+    let (c1, c2) = (usage_customer(store, &m, "one@acme.com").await, usage_customer(store, &m, "two@acme.com").await);
+    let batch = |from: usize, to: usize, reverse: bool| {
+        let mut rows: Vec<UsageRecordRow> = (from..to)
+            .map(|i| {
+                let cu = if i % 2 == 0 { &c1 } else { &c2 };
+                let at = t0() - Duration::days((i % 5) as i64);
+                usage_row(&m.id, &format!("k-{i:04}"), cu, Metric::Messages, "sms", 1, at)
+            })
+            .collect();
+        if reverse {
+            rows.reverse();
+        }
+        rows
+    };
+    let (a, b, c) = tokio::join!(
+        store.ingest_usage(&m.id, batch(0, 300, false), t0(), vec![usage_event()]),
+        store.ingest_usage(&m.id, batch(100, 400, true), t0(), vec![usage_event()]),
+        store.ingest_usage(&m.id, batch(0, 400, true), t0(), vec![usage_event()]),
+    );
+    let inserted = a.unwrap().inserted + b.unwrap().inserted + c.unwrap().inserted;
+    assert_eq!(inserted, 400);
+    let first = t0().date_naive() - Duration::days(4);
+    let mut total = 0;
+    for cu in [&c1, &c2] {
+        let days = store.usage_days(&m.id, cu, first, t0().date_naive()).await.unwrap();
+        assert_eq!(days.len(), 5);
+        total += days.iter().map(|d| d.quantity).sum::<i64>();
+        assert_eq!(days.iter().map(|d| d.records).sum::<i64>(), 200);
+    }
+    assert_eq!(total, 400);
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -1898,6 +2141,9 @@ macro_rules! store_contract_tests {
             every_ticket_field_round_trips,
             tickets_filter_and_page,
             ticket_metrics_come_from_the_rows,
+            usage_days_round_trip_and_fold_the_records,
+            usage_reingest_counts_each_record_once,
+            concurrent_usage_batches_count_once_without_deadlock,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

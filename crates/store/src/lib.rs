@@ -26,6 +26,7 @@ pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
 pub use schema::customers::{CustomerAccountRecord, CustomerFilter};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
+pub use schema::usage::{UsageDayRecord, UsageIngest, UsageRecordRow};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -483,6 +484,37 @@ pub trait BillingStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Metered usage from the operator's platform: raw records, unique per marketplace and record
+/// id, and the daily aggregates kept with them (`schema::usage`).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Of `customer_ids`, those with a customer account in the marketplace.
+    async fn known_usage_customers(&self, marketplace_id: &str, customer_ids: Vec<String>) -> StoreResult<Vec<String>>;
+
+    /// Inserts the records (each id at most once in `records`) and folds the new ones into
+    /// the daily aggregates, in one transaction. A record whose id is stored with the same
+    /// content is skipped (a retried batch counts once); with other content the whole batch is
+    /// refused: `Conflict` starting with `schema::usage::USAGE_ID_REUSED`, then the id. The
+    /// events are appended only when at least one record is new.
+    async fn ingest_usage(
+        &self,
+        marketplace_id: &str,
+        records: Vec<UsageRecordRow>,
+        at: DateTime<Utc>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<UsageIngest>;
+
+    /// The customer's daily aggregates from `first` to `last` (inclusive), by day, metric and
+    /// channel.
+    async fn usage_days(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> StoreResult<Vec<UsageDayRecord>>;
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -500,6 +532,7 @@ pub trait Store:
     + BillingStore
     + TicketStore
     + MetricsStore
+    + UsageStore
     + Send
     + Sync
     + 'static

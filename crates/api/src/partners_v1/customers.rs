@@ -118,8 +118,17 @@ pub(super) struct UpdateBody {
 }
 
 /// Fields of a GET a client may echo back; ignored on writes.
-const READ_ONLY: &[&str] =
-    &["id", "company_name", "currency", "created_at", "updated_at", "cancelled_at", "billing", "latest_invoice"];
+const READ_ONLY: &[&str] = &[
+    "id",
+    "company_name",
+    "currency",
+    "created_at",
+    "updated_at",
+    "cancelled_at",
+    "billing",
+    "usage",
+    "latest_invoice",
+];
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct Customer {
@@ -146,6 +155,11 @@ pub(super) struct Customer {
     /// `GET /customers/{customer_id}` only: the account's billing.
     #[serde(skip_serializing_if = "Option::is_none")]
     billing: Option<Billing>,
+    /// `GET /customers/{customer_id}` only: the current billing period's usage so far (from
+    /// the UTC day it started through today), from the same daily aggregates as
+    /// `GET /customers/{customer_id}/usage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<super::usage::UsageSummary>,
     /// `POST` and `PUT` only: the invoice this request issued (the first one on create; an
     /// upgrade's or a cycle change's on update), else `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +182,7 @@ fn customer(a: &CustomerAccountRecord) -> Customer {
         updated_at: iso(a.updated_at),
         cancelled_at: a.cancelled_at.map(iso),
         billing: None,
+        usage: None,
         latest_invoice: None,
     }
 }
@@ -205,6 +220,7 @@ fn details(d: &CustomerDetail) -> Customer {
             balance: money(a.balance_cents),
             latest_invoice_ids: d.latest_invoice_ids.clone(),
         }),
+        usage: Some(super::usage::summary(&d.usage)),
         ..customer(a)
     }
 }
@@ -258,8 +274,10 @@ pub(super) async fn create(
 /// Get Customer Details
 ///
 /// The account with its `billing`: plan, price per cycle, currency, cycle, current period,
-/// next invoice date, balance and the latest invoice ids. Another partner's customer is 404.
-/// (Usage statistics come with the usage API, `GET /customers/{customer_id}/usage`.)
+/// next invoice date, balance and the latest invoice ids; and its `usage` in the current
+/// billing period so far (message volume by channel, workflow executions, API requests and
+/// errors, storage; the daily series is `GET /customers/{customer_id}/usage`). Another
+/// partner's customer is 404.
 #[utoipa::path(get, path = "/customers/{customer_id}", tag = "Customers", params(("customer_id" = String, Path)),
     responses((status = 200, description = "The account", body = Envelope<Customer>)))]
 pub(super) async fn get(

@@ -11,6 +11,7 @@ pub mod listings;
 mod metrics;
 mod profile;
 mod tickets;
+pub mod usage;
 mod webhooks;
 
 pub use error::ApiError;
@@ -62,6 +63,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(tickets::comment))
         .routes(routes!(tickets::rate))
         .routes(routes!(metrics::get))
+        .routes(routes!(usage::ingest))
+        .routes(routes!(usage::customer_usage))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).

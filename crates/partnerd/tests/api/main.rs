@@ -24,4 +24,5 @@ mod openapi;
 mod ops;
 mod schema;
 mod tickets;
+mod usage;
 mod webhooks;

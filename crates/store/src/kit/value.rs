@@ -6,6 +6,7 @@ use partnerd_domain::lead::{LeadStatus, LeadType};
 use partnerd_domain::listing::ListingStatus;
 use partnerd_domain::partner::Role;
 use partnerd_domain::ticket::{TicketCategory, TicketPriority, TicketStatus};
+use partnerd_domain::usage::Metric;
 use std::borrow::Cow;
 
 /// One SQL parameter, before a backend turns it into its own. SQLite stores times as epoch
@@ -161,7 +162,7 @@ macro_rules! named_column {
     )*};
 }
 
-named_column!(OpportunityStatus, ListingStatus, LeadStatus, LeadType, TicketStatus, TicketPriority, TicketCategory);
+named_column!(OpportunityStatus, ListingStatus, LeadStatus, LeadType, TicketStatus, TicketPriority, TicketCategory, Metric);
 
 /// Roles as one comma-separated column; an unknown role is an error, not a dropped role.
 impl ToValue for Vec<Role> {

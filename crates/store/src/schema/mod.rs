@@ -12,4 +12,5 @@ pub mod leads;
 pub mod listings;
 pub mod partners;
 pub mod tickets;
+pub mod usage;
 pub mod webhooks;
