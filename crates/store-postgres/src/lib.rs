@@ -13,6 +13,7 @@ mod listings;
 mod migrate;
 mod ops;
 mod webhooks;
+mod whitelabel;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "app_reseller_accounts", include_str!("../migrations/0008_app_reseller_accounts.sql")),
     (10, "leads", include_str!("../migrations/0010_leads.sql")),
     (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
+    (14, "customer_whitelabel", include_str!("../migrations/0014_customer_whitelabel.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -12,3 +12,4 @@ pub mod leads;
 pub mod listings;
 pub mod partners;
 pub mod webhooks;
+pub mod whitelabel;
