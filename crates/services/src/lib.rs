@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod contention;
 pub mod cosell;
 pub mod customers;
+pub mod deploys;
 pub mod error;
 pub mod idempotency;
 pub mod leads;
@@ -20,6 +21,7 @@ pub mod policy;
 pub mod rate_limit;
 pub mod secrets;
 pub mod webhooks;
+pub mod whitelabel;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
 pub use error::{ErrorKind, ServiceError};
@@ -146,6 +148,14 @@ impl Services {
 
     pub fn billing(&self) -> billing::Billing<'_> {
         billing::Billing { services: self }
+    }
+
+    pub fn whitelabel(&self) -> whitelabel::WhiteLabel<'_> {
+        whitelabel::WhiteLabel { services: self }
+    }
+
+    pub fn deploys(&self) -> deploys::Deploys<'_> {
+        deploys::Deploys { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

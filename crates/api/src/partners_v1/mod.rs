@@ -5,11 +5,13 @@ mod analytics;
 mod billing;
 mod cosell;
 mod customers;
+mod deploys;
 pub mod dto;
 mod error;
 pub mod listings;
 mod profile;
 mod webhooks;
+mod whitelabel;
 
 pub use error::ApiError;
 
@@ -55,6 +57,12 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(billing::list))
         .routes(routes!(billing::get))
         .routes(routes!(billing::commissions))
+        .routes(routes!(whitelabel::get_branding, whitelabel::set_branding))
+        .routes(routes!(whitelabel::get_templates, whitelabel::set_templates))
+        .routes(routes!(whitelabel::preview_template))
+        .routes(routes!(deploys::deploy))
+        .routes(routes!(deploys::list))
+        .routes(routes!(deploys::get))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).
