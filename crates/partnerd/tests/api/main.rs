@@ -24,3 +24,4 @@ mod openapi;
 mod ops;
 mod schema;
 mod webhooks;
+mod whitelabel;
