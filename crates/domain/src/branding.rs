@@ -145,8 +145,14 @@ mod tests {
     fn logo_urls_are_https_with_a_host() {
         assert_eq!(logo_url(" https://partner.com/logo.png ").unwrap(), "https://partner.com/logo.png");
         assert!(logo_url("https://cdn.partner.com:8443/a/b.svg?v=2").is_ok());
-        for bad in ["http://partner.com/logo.png", "ftp://x.com/l", "partner.com/logo.png", "https://", "", "https://u:p@x.com/l"]
-        {
+        for bad in [
+            "http://partner.com/logo.png",
+            "ftp://x.com/l",
+            "partner.com/logo.png",
+            "https://",
+            "",
+            "https://u:p@x.com/l",
+        ] {
             assert!(logo_url(bad).is_err(), "{bad}");
         }
         let long = format!("https://x.com/{}", "a".repeat(MAX_URL_CHARS));

@@ -215,7 +215,9 @@ fn setting_key(raw: &str) -> Result<(), String> {
     if raw.len() <= MAX_SETTING_KEY_CHARS && raw.split('.').all(word) {
         Ok(())
     } else {
-        Err(format!("is not a setting key: dot-separated lower-case words of at most {MAX_SETTING_KEY_CHARS} characters"))
+        Err(format!(
+            "is not a setting key: dot-separated lower-case words of at most {MAX_SETTING_KEY_CHARS} characters"
+        ))
     }
 }
 
@@ -535,7 +537,10 @@ mod tests {
     fn valid() -> ConfigurationInput {
         let wait = StepInput { step_type: Some("wait".into()), duration_seconds: Some(3600), ..Default::default() };
         ConfigurationInput {
-            workflows: vec![workflow("onboarding", vec![send("welcome"), wait]), workflow("alerts", vec![send("welcome")])],
+            workflows: vec![
+                workflow("onboarding", vec![send("welcome"), wait]),
+                workflow("alerts", vec![send("welcome")]),
+            ],
             templates: vec![email_template("welcome")],
             settings: BTreeMap::from([
                 ("locale".into(), SettingInput::Text("en-US".into())),
@@ -587,7 +592,14 @@ mod tests {
         i.workflows.push(WorkflowInput::default());
         assert_eq!(
             problems(i),
-            ["workflows[0].key", "workflows[1].steps", "workflows[2].key", "workflows[2].name", "workflows[2].steps", "workflows[2].trigger"]
+            [
+                "workflows[0].key",
+                "workflows[1].steps",
+                "workflows[2].key",
+                "workflows[2].name",
+                "workflows[2].steps",
+                "workflows[2].trigger"
+            ]
         );
         let mut i = valid();
         i.workflows[0].steps = Some(vec![send("welcome"); MAX_STEPS + 1]);
@@ -602,7 +614,12 @@ mod tests {
         let mut i = valid();
         i.workflows[0].steps = Some(vec![
             send("missing"),
-            StepInput { step_type: Some("wait".into()), duration_seconds: Some(0), url: Some("https://x.io".into()), ..Default::default() },
+            StepInput {
+                step_type: Some("wait".into()),
+                duration_seconds: Some(0),
+                url: Some("https://x.io".into()),
+                ..Default::default()
+            },
             StepInput { step_type: Some("webhook".into()), url: Some("http://x.io/hook".into()), ..Default::default() },
             StepInput { step_type: Some("teleport".into()), ..Default::default() },
             StepInput::default(),
@@ -668,9 +685,23 @@ mod tests {
         i.settings.insert("theme".into(), SettingInput::Text("dark".into()));
         let second = validate(i).unwrap();
         let c = changes(Some(&first), &second);
-        assert_eq!(c.workflows, KeyChanges { added: vec!["winback".into()], removed: vec!["alerts".into()], changed: vec!["onboarding".into()] });
+        assert_eq!(
+            c.workflows,
+            KeyChanges {
+                added: vec!["winback".into()],
+                removed: vec!["alerts".into()],
+                changed: vec!["onboarding".into()]
+            }
+        );
         assert!(c.templates.is_empty());
-        assert_eq!(c.settings, KeyChanges { added: vec!["theme".into()], removed: vec!["locale".into()], changed: vec!["max_seats".into()] });
+        assert_eq!(
+            c.settings,
+            KeyChanges {
+                added: vec!["theme".into()],
+                removed: vec!["locale".into()],
+                changed: vec!["max_seats".into()]
+            }
+        );
         assert_eq!(changes(Some(&second), &second), ConfigChanges::default());
     }
 

@@ -43,8 +43,14 @@ pub const COMMON_PLACEHOLDERS: &[&str] = &[
     "app.url",
 ];
 
-const INVOICE_PLACEHOLDERS: &[&str] =
-    &["invoice.number", "invoice.total", "invoice.currency", "invoice.due_date", "invoice.period_start", "invoice.period_end"];
+const INVOICE_PLACEHOLDERS: &[&str] = &[
+    "invoice.number",
+    "invoice.total",
+    "invoice.currency",
+    "invoice.due_date",
+    "invoice.period_start",
+    "invoice.period_end",
+];
 
 impl TemplateName {
     /// The placeholders only this template may use (besides [`COMMON_PLACEHOLDERS`]).
@@ -87,9 +93,8 @@ pub enum Segment<'a> {
 
 fn is_name(s: &str) -> bool {
     !s.is_empty()
-        && s.split('.').all(|w| {
-            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        })
+        && s.split('.')
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
 }
 
 /// Splits `src` into text and placeholders. Refuses a `{{` without `}}` and a placeholder
@@ -130,10 +135,10 @@ pub fn parse(src: &str) -> Result<Vec<Segment<'_>>, String> {
 pub fn check(template: TemplateName, src: &str) -> Result<Vec<Segment<'_>>, String> {
     let segments = parse(src)?;
     for s in &segments {
-        if let Segment::Placeholder(name) = s {
-            if !template.allows(name) {
-                return Err(format!("unknown placeholder {{{{{name}}}}} for the {template} template"));
-            }
+        if let Segment::Placeholder(name) = s
+            && !template.allows(name)
+        {
+            return Err(format!("unknown placeholder {{{{{name}}}}} for the {template} template"));
         }
     }
     Ok(segments)
@@ -341,7 +346,8 @@ mod tests {
 
     #[test]
     fn customised_templates_are_validated_per_part() {
-        let ok = EmailContent { subject: "Hi {{customer.contact_name}}".into(), html: "<p>x</p>".into(), text: "x".into() };
+        let ok =
+            EmailContent { subject: "Hi {{customer.contact_name}}".into(), html: "<p>x</p>".into(), text: "x".into() };
         assert!(validate(TemplateName::Welcome, &ok).is_empty());
         let bad = EmailContent { subject: "Two\nlines".into(), html: "{{foo}}".into(), text: " ".into() };
         let problems = validate(TemplateName::Welcome, &bad);

@@ -133,7 +133,8 @@ impl Deploys<'_> {
         limit: u32,
     ) -> Result<(Vec<Deployment>, u64), ServiceError> {
         let a = own_account(self.services, who, id, false).await?;
-        let (rows, total) = self.services.store.list_deployments(&a.marketplace_id, &a.customer_id, offset, limit).await?;
+        let (rows, total) =
+            self.services.store.list_deployments(&a.marketplace_id, &a.customer_id, offset, limit).await?;
         Ok((rows.into_iter().map(deployment).collect::<Result<_, _>>()?, total))
     }
 

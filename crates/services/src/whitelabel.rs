@@ -99,9 +99,12 @@ pub(crate) async fn own_account(
 
 fn view(customer_id: &str, r: Option<BrandingRecord>) -> BrandingView {
     match r {
-        None => {
-            BrandingView { customer_id: customer_id.to_owned(), branding: Branding::default(), customized: false, updated_at: None }
-        }
+        None => BrandingView {
+            customer_id: customer_id.to_owned(),
+            branding: Branding::default(),
+            customized: false,
+            updated_at: None,
+        },
         Some(r) => BrandingView {
             customer_id: r.customer_id,
             branding: Branding {
@@ -157,7 +160,10 @@ impl WhiteLabel<'_> {
                 Some(c) => e.check("secondary_color", branding::color(c)).unwrap_or_default(),
                 None => defaults.secondary_color.clone(),
             },
-            custom_domain: input.custom_domain.as_deref().and_then(|d| e.check("custom_domain", branding::custom_domain(d))),
+            custom_domain: input
+                .custom_domain
+                .as_deref()
+                .and_then(|d| e.check("custom_domain", branding::custom_domain(d))),
         };
         e.into_result()?;
         let store = &self.services.store;
@@ -226,7 +232,8 @@ impl WhiteLabel<'_> {
             let field = format!("templates.{raw}");
             let Some(name) = e.check(
                 &field,
-                TemplateName::parse(&raw).map_err(|m| format!("unknown template '{}': {m}", partnerd_domain::validation::echo(&raw))),
+                TemplateName::parse(&raw)
+                    .map_err(|m| format!("unknown template '{}': {m}", partnerd_domain::validation::echo(&raw))),
             ) else {
                 continue;
             };

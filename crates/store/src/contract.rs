@@ -1722,7 +1722,8 @@ pub async fn every_white_label_field_round_trips(store: &dyn Store) {
         text_body: "Line 1\nLine 2".into(),
         updated_at: t0(),
     };
-    let set = vec![template(TemplateName::Welcome, "Hi"), template(TemplateName::Invoice, "Invoice {{invoice.number}}")];
+    let set =
+        vec![template(TemplateName::Welcome, "Hi"), template(TemplateName::Invoice, "Invoice {{invoice.number}}")];
     store.replace_email_templates(&m.id, &cu, set.clone(), vec![]).await.unwrap();
     let mut got = store.email_templates(&m.id, &cu).await.unwrap();
     got.sort_by_key(|t| t.name.as_str());
@@ -1734,7 +1735,9 @@ pub async fn every_white_label_field_round_trips(store: &dyn Store) {
     assert_eq!(store.email_templates(&m.id, &cu).await.unwrap(), [template(TemplateName::PaymentFailed, "x")]);
     store.replace_email_templates(&m.id, &cu, vec![], vec![]).await.unwrap();
     assert!(store.email_templates(&m.id, &cu).await.unwrap().is_empty());
-    assert!(store.events_for_subject(&m.id, &cu).await.unwrap().iter().any(|e| e.event_type == types::BRANDING_UPDATED));
+    assert!(
+        store.events_for_subject(&m.id, &cu).await.unwrap().iter().any(|e| e.event_type == types::BRANDING_UPDATED)
+    );
 }
 
 pub async fn custom_domains_are_unique_in_a_marketplace(store: &dyn Store) {
@@ -1744,7 +1747,10 @@ pub async fn custom_domains_are_unique_in_a_marketplace(store: &dyn Store) {
     // Customers without a custom domain never collide.
     store.save_branding(branding(&m.id, &b, None), vec![]).await.unwrap();
     let taken = store
-        .save_branding(branding(&m.id, &b, Some("app.a.example")), vec![event(types::BRANDING_UPDATED, "customer", &b, None)])
+        .save_branding(
+            branding(&m.id, &b, Some("app.a.example")),
+            vec![event(types::BRANDING_UPDATED, "customer", &b, None)],
+        )
         .await;
     assert!(matches!(taken, Err(StoreError::Conflict(ref c)) if c == CUSTOM_DOMAIN_TAKEN), "{taken:?}");
     assert_eq!(store.get_branding(&m.id, &b).await.unwrap().unwrap().custom_domain, None, "nothing written");
@@ -1789,7 +1795,11 @@ pub async fn deployments_are_numbered_once_per_customer(store: &dyn Store) {
     store.record_deployment(v2.clone(), Some(1), vec![]).await.unwrap();
     // A deploy from a stale current version is refused and writes nothing.
     let stale = store
-        .record_deployment(deployment(&m.id, &a, 2, "sha256:y"), Some(1), vec![event(types::CONFIGURATION_DEPLOYED, "customer", &a, None)])
+        .record_deployment(
+            deployment(&m.id, &a, 2, "sha256:y"),
+            Some(1),
+            vec![event(types::CONFIGURATION_DEPLOYED, "customer", &a, None)],
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.events_for_subject(&m.id, &a).await.unwrap().len(), 1);
@@ -1814,7 +1824,6 @@ pub async fn deployments_are_numbered_once_per_customer(store: &dyn Store) {
     assert_eq!(store.list_deployments("mkt_other", &a, 0, 10).await.unwrap().1, 0, "scoped by marketplace");
     assert_eq!(store.get_deployment(&m.id, &a, 9).await.unwrap(), None);
 }
-
 
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]

@@ -508,8 +508,11 @@ pub trait WhiteLabelStore: Send + Sync {
     ) -> StoreResult<()>;
 
     /// The customer's `deployed` version, if any.
-    async fn current_deployment(&self, marketplace_id: &str, customer_id: &str)
-    -> StoreResult<Option<DeploymentRecord>>;
+    async fn current_deployment(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<DeploymentRecord>>;
 
     async fn get_deployment(
         &self,

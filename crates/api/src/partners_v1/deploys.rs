@@ -175,8 +175,16 @@ fn input(b: DeployBody) -> (ConfigurationInput, ValidationErrors) {
                     .into_iter()
                     .enumerate()
                     .map(|(j, s)| {
-                        e.merge_prefixed(&format!("workflows[{i}].steps[{j}]."), unknown_fields(&s.other, &[], "a step"));
-                        StepInput { step_type: s.step_type, template: s.template, duration_seconds: s.duration_seconds, url: s.url }
+                        e.merge_prefixed(
+                            &format!("workflows[{i}].steps[{j}]."),
+                            unknown_fields(&s.other, &[], "a step"),
+                        );
+                        StepInput {
+                            step_type: s.step_type,
+                            template: s.template,
+                            duration_seconds: s.duration_seconds,
+                            url: s.url,
+                        }
                     })
                     .collect()
             });
@@ -440,7 +448,6 @@ pub(super) async fn get(
     Path((id, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = customer_id(&id)?;
-    let version =
-        version.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| ApiError::not_found("Deployment"))?;
+    let version = version.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| ApiError::not_found("Deployment"))?;
     Ok(ok(deployment(s.deploys().get(&who, id, version).await?, true)))
 }

@@ -90,7 +90,9 @@ pub(super) async fn set_branding(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<BrandingBody>,
 ) -> Result<Response, ApiError> {
-    unknown_fields(&body.other, BRANDING_READ_ONLY, "a branding").into_result().map_err(|e| ApiError::validation(&e))?;
+    unknown_fields(&body.other, BRANDING_READ_ONLY, "a branding")
+        .into_result()
+        .map_err(|e| ApiError::validation(&e))?;
     let input = BrandingInput {
         logo_url: body.logo_url,
         primary_color: body.primary_color,
@@ -192,7 +194,6 @@ fn template_input(prefix: &str, b: TemplateBody, e: &mut ValidationErrors) -> Te
     e.merge_prefixed(prefix, unknown_fields(&b.other, TEMPLATE_READ_ONLY, "an email template"));
     TemplateInput { subject: b.subject, html: b.html, text: b.text }
 }
-
 
 /// Custom Email Templates
 ///

@@ -72,7 +72,11 @@ on_both_backends!(branding_is_validated_normalised_and_unique, |backend| async m
     assert_eq!((status, details(&body)), (422, vec!["colour".to_owned()]), "{body}");
     // Several problems at once are all named.
     let (_, body) = app
-        .post(&path(&other, "branding"), &a.api_key, json!({ "logo_url": "ftp://x", "primary_color": "x", "custom_domain": "1.2.3.4" }))
+        .post(
+            &path(&other, "branding"),
+            &a.api_key,
+            json!({ "logo_url": "ftp://x", "primary_color": "x", "custom_domain": "1.2.3.4" }),
+        )
         .await;
     assert_eq!(details(&body), ["custom_domain", "logo_url", "primary_color"]);
 
@@ -93,13 +97,11 @@ on_both_backends!(branding_is_validated_normalised_and_unique, |backend| async m
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["data"]["logo_url"].clone(), body["data"]["custom_domain"].clone()), (json!(null), json!(null)));
     assert_eq!(body["data"]["secondary_color"], "#64748b");
-    let (status, _) = app.post(&path(&other, "branding"), &a.api_key, json!({ "custom_domain": "app.partner.com" })).await;
+    let (status, _) =
+        app.post(&path(&other, "branding"), &a.api_key, json!({ "custom_domain": "app.partner.com" })).await;
     assert_eq!(status, 200);
     let last = app.events(&id).await.into_iter().rev().find(|e| e.event_type == "branding.updated").unwrap();
-    assert_eq!(
-        last.payload["changed"],
-        json!(["logo_url", "primary_color", "secondary_color", "custom_domain"])
-    );
+    assert_eq!(last.payload["changed"], json!(["logo_url", "primary_color", "secondary_color", "custom_domain"]));
 });
 
 fn welcome() -> Value {
@@ -123,9 +125,13 @@ on_both_backends!(email_templates_are_validated_replaced_and_listed, |backend| a
     assert!(invoice["placeholders"].as_array().unwrap().contains(&json!("invoice.number")));
     assert!(!list[0]["placeholders"].as_array().unwrap().contains(&json!("invoice.number")));
 
-    let (status, body) = app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "welcome": welcome() } })).await;
+    let (status, body) =
+        app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "welcome": welcome() } })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["data"][0]["customized"].clone(), body["data"][1]["customized"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (body["data"][0]["customized"].clone(), body["data"][1]["customized"].clone()),
+        (json!(true), json!(false))
+    );
     assert_eq!(body["data"][0]["subject"], welcome()["subject"]);
     assert_eq!(body["data"][0]["updated_at"], "2025-01-15T10:30:00Z");
     assert_eq!(count_events(&app, &id, "email_templates.updated").await, 1);
@@ -138,13 +144,29 @@ on_both_backends!(email_templates_are_validated_replaced_and_listed, |backend| a
     };
     for (body, field, message) in [
         (json!({ "templates": { "newsletter": welcome() } }), "templates.newsletter", "unknown template 'newsletter'"),
-        (with("welcome", "html", json!("<p>{{foo}}</p>")), "templates.welcome.html", "unknown placeholder {{foo}} for the welcome template"),
-        (with("invoice", "text", json!("Total {{invoice.total")), "templates.invoice.text", "unclosed {{ at character 7"),
-        (with("welcome", "subject", json!("Invoice {{invoice.number}}")), "templates.welcome.subject", "unknown placeholder {{invoice.number}}"),
+        (
+            with("welcome", "html", json!("<p>{{foo}}</p>")),
+            "templates.welcome.html",
+            "unknown placeholder {{foo}} for the welcome template",
+        ),
+        (
+            with("invoice", "text", json!("Total {{invoice.total")),
+            "templates.invoice.text",
+            "unclosed {{ at character 7",
+        ),
+        (
+            with("welcome", "subject", json!("Invoice {{invoice.number}}")),
+            "templates.welcome.subject",
+            "unknown placeholder {{invoice.number}}",
+        ),
         (with("welcome", "subject", json!("two\nlines")), "templates.welcome.subject", "must be one line"),
         (with("welcome", "text", json!("  ")), "templates.welcome.text", "is required"),
         (with("welcome", "html", json!("{{ Bad-Name }}")), "templates.welcome.html", "invalid placeholder"),
-        (json!({ "templates": { "welcome": { "subject": "x", "html": "y" } } }), "templates.welcome.text", "is required"),
+        (
+            json!({ "templates": { "welcome": { "subject": "x", "html": "y" } } }),
+            "templates.welcome.text",
+            "is required",
+        ),
         (with("welcome", "body", json!("x")), "templates.welcome.body", "is not an email template field"),
         (json!({}), "templates", "is required"),
     ] {
@@ -158,7 +180,11 @@ on_both_backends!(email_templates_are_validated_replaced_and_listed, |backend| a
     let invoice_tpl = json!({ "subject": "Invoice {{invoice.number}}", "html": "<p>{{invoice.total}} {{invoice.currency}}</p>",
                               "text": "Due {{invoice.due_date}}" });
     let (status, body) = app
-        .put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "welcome": welcome(), "invoice": invoice_tpl } }))
+        .put(
+            &path(&id, "email-templates"),
+            &a.api_key,
+            json!({ "templates": { "welcome": welcome(), "invoice": invoice_tpl } }),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][2]["customized"], true);
@@ -167,13 +193,21 @@ on_both_backends!(email_templates_are_validated_replaced_and_listed, |backend| a
     assert_eq!(last.payload["customized"], json!(["welcome", "invoice"]));
     assert_eq!(last.payload["changed"], json!(["invoice"]), "welcome did not change");
     // The same set again changes nothing.
-    app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "welcome": welcome(), "invoice": invoice_tpl } }))
-        .await;
+    app.put(
+        &path(&id, "email-templates"),
+        &a.api_key,
+        json!({ "templates": { "welcome": welcome(), "invoice": invoice_tpl } }),
+    )
+    .await;
     assert_eq!(count_events(&app, &id, "email_templates.updated").await, 2);
 
     // Left out is the default again; {} resets all.
-    let (_, body) = app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "invoice": invoice_tpl } })).await;
-    assert_eq!((body["data"][0]["customized"].clone(), body["data"][2]["customized"].clone()), (json!(false), json!(true)));
+    let (_, body) =
+        app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": { "invoice": invoice_tpl } })).await;
+    assert_eq!(
+        (body["data"][0]["customized"].clone(), body["data"][2]["customized"].clone()),
+        (json!(false), json!(true))
+    );
     let (_, body) = app.put(&path(&id, "email-templates"), &a.api_key, json!({ "templates": {} })).await;
     assert!(body["data"].as_array().unwrap().iter().all(|t| t["customized"] == false));
     assert_eq!(app.read(&path(&id, "email-templates"), &a.api_key).await.1, body);
@@ -188,7 +222,12 @@ on_both_backends!(previews_render_branding_and_data_html_escaped, |backend| asyn
     assert_eq!(status, 201, "{body}");
     let id = body["data"]["id"].as_str().unwrap().to_owned();
     let number = body["data"]["latest_invoice"]["number"].as_str().unwrap().to_owned();
-    app.post(&path(&id, "branding"), &a.api_key, json!({ "primary_color": "#FF0000", "custom_domain": "app.sons.example" })).await;
+    app.post(
+        &path(&id, "branding"),
+        &a.api_key,
+        json!({ "primary_color": "#FF0000", "custom_domain": "app.sons.example" }),
+    )
+    .await;
 
     // The default welcome template, no body.
     let preview = format!("{}/welcome/preview", path(&id, "email-templates"));
@@ -208,7 +247,8 @@ on_both_backends!(previews_render_branding_and_data_html_escaped, |backend| asyn
     // A draft, rendered with the customer's latest invoice.
     let draft = json!({ "subject": "Invoice {{invoice.number}}", "html": "<p>{{customer.company_name}}: {{invoice.total}} {{invoice.currency}}</p>",
                         "text": "{{invoice.due_date}}" });
-    let (status, body) = app.post(&format!("{}/invoice/preview", path(&id, "email-templates")), &a.api_key, draft).await;
+    let (status, body) =
+        app.post(&format!("{}/invoice/preview", path(&id, "email-templates")), &a.api_key, draft).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["subject"], format!("Invoice {number}"));
     assert_eq!(body["data"]["html"], "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Sons: 149.00 USD</p>");
@@ -225,7 +265,8 @@ on_both_backends!(previews_render_branding_and_data_html_escaped, |backend| asyn
     assert_eq!((status, details(&body)), (422, vec!["html".to_owned()]), "{body}");
     let (status, body) = app.post(&preview, &a.api_key, json!({ "html": "x" })).await;
     assert_eq!((status, details(&body)), (422, vec!["subject".to_owned(), "text".to_owned()]), "{body}");
-    let (status, body) = app.post(&format!("{}/newsletter/preview", path(&id, "email-templates")), &a.api_key, json!({})).await;
+    let (status, body) =
+        app.post(&format!("{}/newsletter/preview", path(&id, "email-templates")), &a.api_key, json!({})).await;
     assert_eq!((status, body["error"]["code"].clone()), (404, json!("NOT_FOUND")));
     assert_eq!(count_events(&app, &id, "email_templates.updated").await, 1, "previews write nothing");
 });
@@ -295,9 +336,15 @@ on_both_backends!(deploys_are_versioned_idempotent_and_listed, |backend| async m
     assert_eq!(status, 201, "{body}");
     let v2 = body["data"].clone();
     assert_eq!(v2["version"], 2);
-    assert_eq!(v2["changes"]["workflows"], json!({ "added": ["winback"], "removed": ["alerts"], "changed": ["onboarding"] }));
+    assert_eq!(
+        v2["changes"]["workflows"],
+        json!({ "added": ["winback"], "removed": ["alerts"], "changed": ["onboarding"] })
+    );
     assert_eq!(v2["changes"]["templates"], json!({ "added": [], "removed": [], "changed": [] }));
-    assert_eq!(v2["changes"]["settings"], json!({ "added": ["theme"], "removed": ["max_seats"], "changed": ["locale"] }));
+    assert_eq!(
+        v2["changes"]["settings"],
+        json!({ "added": ["theme"], "removed": ["max_seats"], "changed": ["locale"] })
+    );
     assert_ne!(v2["config_hash"], v1["config_hash"]);
     // Back to the first configuration: a new version 3, not version 1 again.
     let (status, body) = app.post(&deploy, &a.api_key, config("en-US")).await;
@@ -316,7 +363,10 @@ on_both_backends!(deploys_are_versioned_idempotent_and_listed, |backend| async m
 
     let (status, body) = app.read(&path(&id, "deployments/1"), &a.api_key).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["data"]["status"].clone(), body["data"]["superseded_at"].clone()), (json!("superseded"), json!("2025-01-15T11:30:00Z")));
+    assert_eq!(
+        (body["data"]["status"].clone(), body["data"]["superseded_at"].clone()),
+        (json!("superseded"), json!("2025-01-15T11:30:00Z"))
+    );
     assert_eq!(body["data"]["configuration"], v1["configuration"]);
     let (_, body) = app.read(&path(&id, "deployments/2"), &a.api_key).await;
     assert_eq!(body["data"]["configuration"]["workflows"][0]["name"], "Onboarding v2");
@@ -386,11 +436,23 @@ on_both_backends!(deploy_problems_are_named_by_path, |backend| async move {
     assert!(body["error"]["details"]["workflows[2].trigger"][0].as_str().unwrap().starts_with("must be one of"));
 
     for (body, field) in [
-        (json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": "none" } ] }), "workflows[0].steps"),
-        (json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": [], "colour": 1 } ] }), "workflows[0].colour"),
-        (json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": [] } ] }), "workflows[0].steps"),
+        (
+            json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": "none" } ] }),
+            "workflows[0].steps",
+        ),
+        (
+            json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": [], "colour": 1 } ] }),
+            "workflows[0].colour",
+        ),
+        (
+            json!({ "workflows": [ { "key": "a", "name": "A", "trigger": "manual", "steps": [] } ] }),
+            "workflows[0].steps",
+        ),
         (json!({ "workflows": [ { "key": "a", "name": "A", "trigger": 7, "steps": [] } ] }), "workflows[0].trigger"),
-        (json!({ "workflows": [ { "key": "A B", "name": "A", "trigger": "manual", "steps": [ { "type": "wait", "duration_seconds": 5 } ] } ] }), "workflows[0].key"),
+        (
+            json!({ "workflows": [ { "key": "A B", "name": "A", "trigger": "manual", "steps": [ { "type": "wait", "duration_seconds": 5 } ] } ] }),
+            "workflows[0].key",
+        ),
         (json!({ "templates": [ { "key": "t", "channel": "email", "body": "b" } ] }), "templates[0].subject"),
         (json!({ "templates": [ { "key": "t", "channel": "fax", "body": "b" } ] }), "templates[0].channel"),
         (json!({ "settings": { "Bad Key": 1 } }), "settings.Bad Key"),
