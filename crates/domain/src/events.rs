@@ -57,6 +57,9 @@ pub mod types {
     pub const TICKET_COMMENTED: &str = "ticket.commented";
     pub const TICKET_RATED: &str = "ticket.rated";
     pub const USAGE_INGESTED: &str = "usage.ingested";
+    pub const BRANDING_UPDATED: &str = "branding.updated";
+    pub const EMAIL_TEMPLATES_UPDATED: &str = "email_templates.updated";
+    pub const CONFIGURATION_DEPLOYED: &str = "configuration.deployed";
 }
 
 /// Event types after which a cached principal may be stale; their subject is the key id.
@@ -968,6 +971,66 @@ payload!(
     UsageIngested { batch_id: "usagebatch_sample".into(), records: 1000, customers: 12 }
 );
 
+// White-label and configuration deploys: audit-log events of the customer account (not in
+// the webhook catalog: the reseller document lists five partner events, these are not among
+// them).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrandingUpdated {
+    pub customer_id: String,
+    /// The fields that changed (`logo_url`, `primary_color`, `secondary_color`, `custom_domain`).
+    pub changed: Vec<String>,
+}
+payload!(
+    BrandingUpdated,
+    types::BRANDING_UPDATED,
+    "customer",
+    customer_id,
+    BrandingUpdated { customer_id: "customer_sample".into(), changed: vec!["primary_color".into()] }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailTemplatesUpdated {
+    pub customer_id: String,
+    /// Every template customised after the change.
+    pub customized: Vec<String>,
+    /// The templates whose content changed (customised, edited or reset to the default).
+    pub changed: Vec<String>,
+}
+payload!(
+    EmailTemplatesUpdated,
+    types::EMAIL_TEMPLATES_UPDATED,
+    "customer",
+    customer_id,
+    EmailTemplatesUpdated {
+        customer_id: "customer_sample".into(),
+        customized: vec!["welcome".into()],
+        changed: vec!["welcome".into()],
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigurationDeployed {
+    pub customer_id: String,
+    pub deployment_id: String,
+    pub version: i64,
+    pub config_hash: String,
+    pub changes: crate::deploy::ConfigChanges,
+}
+payload!(
+    ConfigurationDeployed,
+    types::CONFIGURATION_DEPLOYED,
+    "customer",
+    customer_id,
+    ConfigurationDeployed {
+        customer_id: "customer_sample".into(),
+        deployment_id: "deploy_sample".into(),
+        version: 2,
+        config_hash: "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
+        changes: crate::deploy::ConfigChanges::default(),
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -982,6 +1045,9 @@ mod tests {
 
     #[test]
     fn every_payload_reads_back_what_it_stored() {
+        round_trips::<BrandingUpdated>();
+        round_trips::<EmailTemplatesUpdated>();
+        round_trips::<ConfigurationDeployed>();
         round_trips::<MarketplaceCreated>();
         round_trips::<PartnerCreated>();
         round_trips::<ApiKeyCreated>();

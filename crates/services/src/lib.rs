@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod contention;
 pub mod cosell;
 pub mod customers;
+pub mod deploys;
 pub mod error;
 pub mod idempotency;
 pub mod leads;
@@ -23,6 +24,7 @@ pub mod secrets;
 pub mod tickets;
 pub mod usage;
 pub mod webhooks;
+pub mod whitelabel;
 
 pub use auth::{AuthFailure, Authenticator, Principal};
 pub use error::{ErrorKind, ServiceError};
@@ -162,6 +164,14 @@ impl Services {
     /// Metered usage: the operator's ingestion and customers' usage reports.
     pub fn usage(&self) -> usage::Usage<'_> {
         usage::Usage { services: self }
+    }
+
+    pub fn whitelabel(&self) -> whitelabel::WhiteLabel<'_> {
+        whitelabel::WhiteLabel { services: self }
+    }
+
+    pub fn deploys(&self) -> deploys::Deploys<'_> {
+        deploys::Deploys { services: self }
     }
 
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {

@@ -15,6 +15,7 @@ mod ops;
 mod tickets;
 mod usage;
 mod webhooks;
+mod whitelabel;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

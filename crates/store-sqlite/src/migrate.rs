@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "customer_billing", include_str!("../migrations/0011_customer_billing.sql")),
     (12, "support_tickets", include_str!("../migrations/0012_support_tickets.sql")),
     (13, "usage", include_str!("../migrations/0013_usage.sql")),
+    (14, "customer_whitelabel", include_str!("../migrations/0014_customer_whitelabel.sql")),
 ];
 
 /// The newest migration this binary knows.

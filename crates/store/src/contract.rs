@@ -2082,6 +2082,159 @@ pub async fn concurrent_usage_batches_count_once_without_deadlock(store: &dyn St
     assert_eq!(total, 400);
 }
 
+async fn customer_company(store: &dyn Store, marketplace_id: &str, name: &str) -> String {
+    let c = account_company(marketplace_id, name);
+    store.create_company(c.clone(), None, vec![]).await.unwrap();
+    c.id
+}
+
+fn branding(marketplace_id: &str, customer_id: &str, domain: Option<&str>) -> BrandingRecord {
+    BrandingRecord {
+        customer_id: customer_id.into(),
+        marketplace_id: marketplace_id.into(),
+        logo_url: Some("https://partner.example/logo.png".into()),
+        primary_color: "#007bff".into(),
+        secondary_color: "#6c757d".into(),
+        custom_domain: domain.map(Into::into),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+pub async fn every_white_label_field_round_trips(store: &dyn Store) {
+    use partnerd_domain::email_template::TemplateName;
+    let m = marketplace(store).await;
+    let cu = customer_company(store, &m.id, "Acme").await;
+    assert_eq!(store.get_branding(&m.id, &cu).await.unwrap(), None);
+    let b = branding(&m.id, &cu, Some("app.acme.example"));
+    store.save_branding(b.clone(), vec![event(types::BRANDING_UPDATED, "customer", &cu, None)]).await.unwrap();
+    assert_eq!(store.get_branding(&m.id, &cu).await.unwrap(), Some(b.clone()));
+    // A second save replaces every settable field and keeps the first creation time.
+    let later = BrandingRecord {
+        logo_url: None,
+        primary_color: "#fff".into(),
+        secondary_color: "#000".into(),
+        custom_domain: None,
+        created_at: t0() + Duration::days(1),
+        updated_at: t0() + Duration::days(1),
+        ..b.clone()
+    };
+    store.save_branding(later.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_branding(&m.id, &cu).await.unwrap(), Some(BrandingRecord { created_at: t0(), ..later }));
+    assert_eq!(store.get_branding("mkt_other", &cu).await.unwrap(), None, "scoped by marketplace");
+
+    let template = |name, subject: &str| EmailTemplateRecord {
+        customer_id: cu.clone(),
+        marketplace_id: m.id.clone(),
+        name,
+        subject: subject.into(),
+        html_body: "<p>Ünïcode \"{{customer.company_name}}\" & 'co'</p>".into(),
+        text_body: "Line 1\nLine 2".into(),
+        updated_at: t0(),
+    };
+    let set =
+        vec![template(TemplateName::Welcome, "Hi"), template(TemplateName::Invoice, "Invoice {{invoice.number}}")];
+    store.replace_email_templates(&m.id, &cu, set.clone(), vec![]).await.unwrap();
+    let mut got = store.email_templates(&m.id, &cu).await.unwrap();
+    got.sort_by_key(|t| t.name.as_str());
+    let mut want = set.clone();
+    want.sort_by_key(|t| t.name.as_str());
+    assert_eq!(got, want);
+    // Replacing drops what is not given.
+    store.replace_email_templates(&m.id, &cu, vec![template(TemplateName::PaymentFailed, "x")], vec![]).await.unwrap();
+    assert_eq!(store.email_templates(&m.id, &cu).await.unwrap(), [template(TemplateName::PaymentFailed, "x")]);
+    store.replace_email_templates(&m.id, &cu, vec![], vec![]).await.unwrap();
+    assert!(store.email_templates(&m.id, &cu).await.unwrap().is_empty());
+    assert!(
+        store.events_for_subject(&m.id, &cu).await.unwrap().iter().any(|e| e.event_type == types::BRANDING_UPDATED)
+    );
+}
+
+pub async fn custom_domains_are_unique_in_a_marketplace(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let (a, b) = (customer_company(store, &m.id, "A").await, customer_company(store, &m.id, "B").await);
+    store.save_branding(branding(&m.id, &a, Some("app.a.example")), vec![]).await.unwrap();
+    // Customers without a custom domain never collide.
+    store.save_branding(branding(&m.id, &b, None), vec![]).await.unwrap();
+    let taken = store
+        .save_branding(
+            branding(&m.id, &b, Some("app.a.example")),
+            vec![event(types::BRANDING_UPDATED, "customer", &b, None)],
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(ref c)) if c == CUSTOM_DOMAIN_TAKEN), "{taken:?}");
+    assert_eq!(store.get_branding(&m.id, &b).await.unwrap().unwrap().custom_domain, None, "nothing written");
+    assert!(store.events_for_subject(&m.id, &b).await.unwrap().is_empty(), "no event either");
+    // The owner may save it again, and once it lets it go another customer may take it.
+    store.save_branding(branding(&m.id, &a, Some("app.a.example")), vec![]).await.unwrap();
+    store.save_branding(branding(&m.id, &a, Some("new.a.example")), vec![]).await.unwrap();
+    store.save_branding(branding(&m.id, &b, Some("app.a.example")), vec![]).await.unwrap();
+}
+
+fn deployment(m: &str, customer_id: &str, version: i64, hash: &str) -> DeploymentRecord {
+    DeploymentRecord {
+        id: new_id("deploy"),
+        marketplace_id: m.into(),
+        customer_id: customer_id.into(),
+        version,
+        status: partnerd_domain::deploy::DeploymentStatus::Deployed,
+        config_hash: hash.into(),
+        configuration: json!({ "workflows": [], "templates": [], "settings": { "locale": "en-US", "seats": 5 } }),
+        changes: json!({ "settings": { "added": ["locale", "seats"], "removed": [], "changed": [] } }),
+        deployed_by: Some("user_1".into()),
+        deployed_at: t0() + Duration::minutes(version),
+        superseded_at: None,
+    }
+}
+
+pub async fn deployments_are_numbered_once_per_customer(store: &dyn Store) {
+    use partnerd_domain::deploy::DeploymentStatus;
+    let m = marketplace(store).await;
+    let (a, b) = (customer_company(store, &m.id, "A").await, customer_company(store, &m.id, "B").await);
+    assert_eq!(store.current_deployment(&m.id, &a).await.unwrap(), None);
+    let v1 = deployment(&m.id, &a, 1, "sha256:1");
+    store
+        .record_deployment(v1.clone(), None, vec![event(types::CONFIGURATION_DEPLOYED, "customer", &a, None)])
+        .await
+        .unwrap();
+    assert_eq!(store.current_deployment(&m.id, &a).await.unwrap(), Some(v1.clone()), "every field round trips");
+    // A second first version (a deploy that read no current one) is refused.
+    let again = store.record_deployment(deployment(&m.id, &a, 1, "sha256:x"), None, vec![]).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let v2 = deployment(&m.id, &a, 2, "sha256:2");
+    store.record_deployment(v2.clone(), Some(1), vec![]).await.unwrap();
+    // A deploy from a stale current version is refused and writes nothing.
+    let stale = store
+        .record_deployment(
+            deployment(&m.id, &a, 2, "sha256:y"),
+            Some(1),
+            vec![event(types::CONFIGURATION_DEPLOYED, "customer", &a, None)],
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(store.events_for_subject(&m.id, &a).await.unwrap().len(), 1);
+    let old = store.get_deployment(&m.id, &a, 1).await.unwrap().unwrap();
+    assert_eq!((old.status, old.superseded_at), (DeploymentStatus::Superseded, Some(v2.deployed_at)));
+    assert_eq!(store.current_deployment(&m.id, &a).await.unwrap(), Some(v2.clone()));
+    // Another customer numbers from 1.
+    store.record_deployment(deployment(&m.id, &b, 1, "sha256:1"), None, vec![]).await.unwrap();
+
+    // Concurrent deploys from the same current version: exactly one wins.
+    let racer = |i: usize| store.record_deployment(deployment(&m.id, &a, 3, &format!("sha256:r{i}")), Some(2), vec![]);
+    let (r0, r1, r2, r3) = tokio::join!(racer(0), racer(1), racer(2), racer(3));
+    let results = [r0, r1, r2, r3];
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))), "{results:?}");
+
+    let (page, total) = store.list_deployments(&m.id, &a, 0, 2).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page.iter().map(|d| d.version).collect::<Vec<_>>(), [3, 2], "newest first");
+    let (page, _) = store.list_deployments(&m.id, &a, 2, 2).await.unwrap();
+    assert_eq!(page.iter().map(|d| d.version).collect::<Vec<_>>(), [1]);
+    assert_eq!(store.list_deployments("mkt_other", &a, 0, 10).await.unwrap().1, 0, "scoped by marketplace");
+    assert_eq!(store.get_deployment(&m.id, &a, 9).await.unwrap(), None);
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -2144,6 +2297,9 @@ macro_rules! store_contract_tests {
             usage_days_round_trip_and_fold_the_records,
             usage_reingest_counts_each_record_once,
             concurrent_usage_batches_count_once_without_deadlock,
+            every_white_label_field_round_trips,
+            custom_domains_are_unique_in_a_marketplace,
+            deployments_are_numbered_once_per_customer,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

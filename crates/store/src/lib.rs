@@ -27,6 +27,7 @@ pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, Inv
 pub use schema::customers::{CustomerAccountRecord, CustomerFilter};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 pub use schema::usage::{UsageDayRecord, UsageIngest, UsageRecordRow};
+pub use schema::whitelabel::{BrandingRecord, CUSTOM_DOMAIN_TAKEN, DeploymentRecord, EmailTemplateRecord};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -515,6 +516,66 @@ pub trait UsageStore: Send + Sync {
     ) -> StoreResult<Vec<UsageDayRecord>>;
 }
 
+/// White-label branding, customised e-mail templates and configuration deployments of a
+/// customer account. Reads and writes are by marketplace and customer: the services check the
+/// account is the caller's first.
+#[async_trait]
+pub trait WhiteLabelStore: Send + Sync {
+    async fn get_branding(&self, marketplace_id: &str, customer_id: &str) -> StoreResult<Option<BrandingRecord>>;
+
+    /// Inserts or replaces the customer's branding (keeping the first `created_at`), with the
+    /// events. `Conflict(CUSTOM_DOMAIN_TAKEN)` when another customer of the marketplace has its
+    /// custom domain.
+    async fn save_branding(&self, branding: BrandingRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// The customer's customised templates, by name.
+    async fn email_templates(&self, marketplace_id: &str, customer_id: &str) -> StoreResult<Vec<EmailTemplateRecord>>;
+
+    /// Makes `templates` the customer's customised ones (every other is the system's), with
+    /// the events, in one transaction.
+    async fn replace_email_templates(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+        templates: Vec<EmailTemplateRecord>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
+
+    /// The customer's `deployed` version, if any.
+    async fn current_deployment(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<DeploymentRecord>>;
+
+    async fn get_deployment(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+        version: i64,
+    ) -> StoreResult<Option<DeploymentRecord>>;
+
+    /// Newest version first, with the total.
+    async fn list_deployments(
+        &self,
+        marketplace_id: &str,
+        customer_id: &str,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<DeploymentRecord>, u64)>;
+
+    /// In one transaction: marks version `previous` superseded (at the deployment's time) and
+    /// inserts `deployment` (version `previous + 1`, or 1 without a previous one) as current,
+    /// with the events. `Conflict` when `previous` is no longer the current version or the
+    /// version exists: a concurrent deploy won, nothing is written.
+    async fn record_deployment(
+        &self,
+        deployment: DeploymentRecord,
+        previous: Option<i64>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()>;
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -533,6 +594,7 @@ pub trait Store:
     + TicketStore
     + MetricsStore
     + UsageStore
+    + WhiteLabelStore
     + Send
     + Sync
     + 'static

@@ -5,6 +5,7 @@ mod analytics;
 mod billing;
 mod cosell;
 mod customers;
+mod deploys;
 pub mod dto;
 mod error;
 pub mod listings;
@@ -13,6 +14,7 @@ mod profile;
 mod tickets;
 pub mod usage;
 mod webhooks;
+mod whitelabel;
 
 pub use error::ApiError;
 
@@ -65,6 +67,12 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(metrics::get))
         .routes(routes!(usage::ingest))
         .routes(routes!(usage::customer_usage))
+        .routes(routes!(whitelabel::get_branding, whitelabel::set_branding))
+        .routes(routes!(whitelabel::get_templates, whitelabel::set_templates))
+        .routes(routes!(whitelabel::preview_template))
+        .routes(routes!(deploys::deploy))
+        .routes(routes!(deploys::list))
+        .routes(routes!(deploys::get))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).

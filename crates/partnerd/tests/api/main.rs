@@ -26,3 +26,4 @@ mod schema;
 mod tickets;
 mod usage;
 mod webhooks;
+mod whitelabel;

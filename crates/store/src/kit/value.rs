@@ -162,7 +162,16 @@ macro_rules! named_column {
     )*};
 }
 
-named_column!(OpportunityStatus, ListingStatus, LeadStatus, LeadType, TicketStatus, TicketPriority, TicketCategory, Metric);
+named_column!(
+    OpportunityStatus,
+    ListingStatus,
+    LeadStatus,
+    LeadType,
+    TicketStatus,
+    TicketPriority,
+    TicketCategory,
+    Metric
+);
 
 /// Roles as one comma-separated column; an unknown role is an error, not a dropped role.
 impl ToValue for Vec<Role> {

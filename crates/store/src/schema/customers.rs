@@ -27,6 +27,7 @@ macro_rules! named {
     )*};
 }
 named!(BillingCycle, CustomerStatus, InvoiceStatus);
+pub(crate) use named;
 
 /// A customer account with its company's name.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,3 +14,4 @@ pub mod partners;
 pub mod tickets;
 pub mod usage;
 pub mod webhooks;
+pub mod whitelabel;
