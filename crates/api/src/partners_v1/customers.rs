@@ -2,7 +2,7 @@
 
 use super::billing::{InvoiceRef, Period, money};
 use super::dto::{Envelope, Money};
-use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, unknown_fields};
+use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, refuse_unknown_fields};
 use crate::kernel::{Bounded, FromParam, Param};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -258,7 +258,7 @@ pub(super) async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    unknown_fields(&body.other, &[], "a customer").into_result().map_err(|e| ApiError::validation(&e))?;
+    refuse_unknown_fields(&body.other, &[], "a customer")?;
     let input = NewCustomer {
         company_name: body.company_name,
         contact_email: body.contact_email,
@@ -318,7 +318,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Response, ApiError> {
-    unknown_fields(&body.other, READ_ONLY, "a customer").into_result().map_err(|e| ApiError::validation(&e))?;
+    refuse_unknown_fields(&body.other, READ_ONLY, "a customer")?;
     let change = CustomerChange {
         contact_email: body.contact_email,
         contact_name: body.contact_name,

@@ -2,7 +2,7 @@
 
 use super::dto::{self, Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, JsonOrEmpty, PageQuery, Query, iso, ok, ok_page};
-use super::{known_id, page_offset, unknown_fields};
+use super::{known_id, page_offset, refuse_unknown_fields};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -51,10 +51,6 @@ pub(super) struct CreatedWebhook {
     secret: String,
 }
 
-fn refuse_unknown(other: &BTreeMap<String, Value>, what: &str) -> Result<(), ApiError> {
-    unknown_fields(other, &[], what).into_result().map_err(|e| ApiError::validation(&e))
-}
-
 fn webhook_id(id: &str) -> Result<&str, ApiError> {
     known_id("webhook", id, "Webhook")
 }
@@ -98,7 +94,7 @@ pub(super) async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "a webhook")?;
+    refuse_unknown_fields(&body.other, &[], "a webhook")?;
     let (w, secret) =
         s.webhooks().create(&who, NewWebhook { url: body.url, events: body.events, secret: body.secret }).await?;
     let data = CreatedWebhook {
@@ -158,7 +154,7 @@ pub(super) async fn update(
     if other.contains_key("secret") {
         return Err(ApiError::validation_single("secret", "cannot be set here: use POST /webhooks/{id}/rotate-secret"));
     }
-    refuse_unknown(&other, "a webhook")?;
+    refuse_unknown_fields(&other, &[], "a webhook")?;
     let change = WebhookChange { url: body.url, events: body.events, active: body.active };
     Ok(ok(webhook(&s.webhooks().update(&who, webhook_id(&id)?, change).await?)))
 }
@@ -221,7 +217,7 @@ pub(super) async fn rotate_secret(
     Path(id): Path<String>,
     JsonOrEmpty(body): JsonOrEmpty<RotateBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "a rotation")?;
+    refuse_unknown_fields(&body.other, &[], "a rotation")?;
     let (w, secret) = s.webhooks().rotate_secret(&who, webhook_id(&id)?, body.secret).await?;
     Ok(ok(RotatedSecret { id: w.id, secret }))
 }
@@ -309,7 +305,7 @@ pub(super) async fn test(
     Caller(who): Caller,
     ApiJson(body): ApiJson<TestBody>,
 ) -> Result<Response, ApiError> {
-    refuse_unknown(&body.other, "a test")?;
+    refuse_unknown_fields(&body.other, &[], "a test")?;
     let mut e = ValidationErrors::new();
     if body.webhook_id.is_none() {
         e.add("webhook_id", "is required");
