@@ -4,10 +4,20 @@
 use crate::kit::{DIALECT, execute, insert, query_all, query_one, query_opt, versioned_update};
 use crate::{PostgresStore, append_events, pg};
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::count;
 use partnerd_store::schema::{accounts as account_sql, leads as sql};
 use partnerd_store::*;
+
+/// Moves the lead's counter rows (`lead_counts`) from `before` to its current key.
+async fn move_counts(c: &impl GenericClient, l: &LeadRecord, before: Option<sql::LeadCountKey>) -> StoreResult<()> {
+    for (k, n) in sql::count_moves(before, sql::LeadCountKey::of(l)) {
+        let a = args![l.marketplace_id, k.lead_type, k.status, k.owner_company_id, k.recipient_company_id, n];
+        execute(c, sql::BUMP_COUNT.postgres(), &a, "").await?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl LeadStore for PostgresStore {
@@ -15,6 +25,7 @@ impl LeadStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &lead, "a lead with this id exists already").await?;
+        move_counts(&tx, &lead, None).await?;
         append_events(&tx, &lead.marketplace_id, lead.created_at, &events).await?;
         tx.commit().await.map_err(pg)
     }
@@ -40,7 +51,8 @@ impl LeadStore for PostgresStore {
     async fn update_lead(&self, lead: LeadRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        versioned_update(&tx, &lead, expected_version).await?;
+        let prior = versioned_update(&tx, &lead, expected_version).await?;
+        move_counts(&tx, &lead, Some(sql::LeadCountKey::before(&lead, prior))).await?;
         append_events(&tx, &lead.marketplace_id, lead.updated_at, &events).await?;
         tx.commit().await.map_err(pg)
     }
@@ -55,7 +67,8 @@ impl LeadStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         // The lead first: its row lock orders concurrent conversions of one lead.
-        versioned_update(&tx, &lead, expected_version).await?;
+        let prior = versioned_update(&tx, &lead, expected_version).await?;
+        move_counts(&tx, &lead, Some(sql::LeadCountKey::before(&lead, prior))).await?;
         if let Some(company) = &conversion.company {
             insert(&tx, company, EXTERNAL_ID_TAKEN).await?;
         }

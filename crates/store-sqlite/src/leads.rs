@@ -1,13 +1,26 @@
 //! Leads on SQLite: the declarations and SQL are `partnerd_store::schema::leads`; a conversion
 //! reuses the accounts' company, association and user writes.
 
-use crate::kit::{DIALECT, execute, insert, query_all, query_one, query_opt, versioned_update};
+use crate::kit::{DIALECT, execute, insert, query_all, query_one, query_opt, run, versioned_update};
 use crate::{SqliteStore, append_events};
 use async_trait::async_trait;
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::count;
 use partnerd_store::schema::{accounts as account_sql, leads as sql};
 use partnerd_store::*;
+use rusqlite::Connection;
+
+/// Moves the lead's counter rows (`lead_counts`) from `before` to its current key.
+fn move_counts(c: &Connection, l: &LeadRecord, before: Option<sql::LeadCountKey>) -> StoreResult<()> {
+    for (k, n) in sql::count_moves(before, sql::LeadCountKey::of(l)) {
+        run(
+            c,
+            &sql::BUMP_COUNT,
+            &args![l.marketplace_id, k.lead_type, k.status, k.owner_company_id, k.recipient_company_id, n],
+        )?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl LeadStore for SqliteStore {
@@ -15,6 +28,7 @@ impl LeadStore for SqliteStore {
         self.writer
             .write(move |c| {
                 insert(c, &lead, "a lead with this id exists already")?;
+                move_counts(c, &lead, None)?;
                 append_events(c, &lead.marketplace_id, lead.created_at, &events)
             })
             .await
@@ -44,7 +58,8 @@ impl LeadStore for SqliteStore {
     async fn update_lead(&self, lead: LeadRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {
         self.writer
             .write(move |c| {
-                versioned_update(c, &lead, expected_version)?;
+                let prior = versioned_update(c, &lead, expected_version)?;
+                move_counts(c, &lead, Some(sql::LeadCountKey::before(&lead, prior)))?;
                 append_events(c, &lead.marketplace_id, lead.updated_at, &events)
             })
             .await
@@ -59,7 +74,8 @@ impl LeadStore for SqliteStore {
     ) -> StoreResult<()> {
         self.writer
             .write(move |c| {
-                versioned_update(c, &lead, expected_version)?;
+                let prior = versioned_update(c, &lead, expected_version)?;
+                move_counts(c, &lead, Some(sql::LeadCountKey::before(&lead, prior)))?;
                 if let Some(company) = &conversion.company {
                     insert(c, company, EXTERNAL_ID_TAKEN)?;
                 }

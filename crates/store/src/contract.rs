@@ -1588,6 +1588,76 @@ pub async fn leads_are_listed_as_their_viewer_sees_them(store: &dyn Store) {
     assert_eq!(store.get_lead(&m.id, &own.id).await.unwrap(), Some(next));
 }
 
+/// The Leads list's totals without a date or text filter come from `lead_counts`; with one,
+/// from a scan of the leads. After every kind of write (create, status move, reassignment,
+/// a refused stale write) both agree, for an owner, an assignee, a manager and status filters.
+pub async fn lead_totals_follow_every_write(store: &dyn Store) {
+    use partnerd_domain::lead::{LeadStatus, LeadType};
+    let m = marketplace(store).await;
+    let agree = |expected: &'static [u64]| lead_totals_agree(store, m.id.clone(), expected);
+    agree(&[0, 0, 0, 0, 0, 0, 0, 0, 0]).await;
+    let mut manual = lead(&m.id, LeadType::Manual, Some("company_a"));
+    manual.status = LeadStatus::Submitted;
+    let mut profile = lead(&m.id, LeadType::Company, Some("company_c"));
+    profile.status = LeadStatus::Assigned;
+    profile.recipient_company_id = Some("company_c".into());
+    for l in [&manual, &profile] {
+        store.create_lead(l.clone(), vec![]).await.unwrap();
+    }
+    // a: its manual lead; b: nothing; manager: the profile lead.
+    agree(&[1, 0, 1, 0, 0, 0, 1, 1, 0]).await;
+    // The manual lead is assigned to b: a still owns it, b sees it now.
+    let mut next = manual.clone();
+    (next.status, next.recipient_company_id, next.version) = (LeadStatus::Assigned, Some("company_b".into()), 2);
+    store.update_lead(next.clone(), 1, vec![]).await.unwrap();
+    agree(&[1, 1, 0, 1, 1, 0, 1, 1, 0]).await;
+    // A stale write changes nothing, counters included.
+    let mut stale = next.clone();
+    (stale.status, stale.version) = (LeadStatus::Converted, 2);
+    assert!(matches!(store.update_lead(stale, 1, vec![]).await, Err(StoreError::Conflict(_))));
+    agree(&[1, 1, 0, 1, 1, 0, 1, 1, 0]).await;
+    // Converted: the manager sees a converted manual lead too.
+    let mut done = next.clone();
+    (done.status, done.version) = (LeadStatus::Converted, 3);
+    store.update_lead(done, 2, vec![]).await.unwrap();
+    agree(&[1, 0, 1, 1, 0, 1, 2, 1, 1]).await;
+    assert_eq!(store.list_leads("mkt_other", &lead_view("company_a", false, vec![]), 0, 1).await.unwrap().1, 0);
+}
+
+fn lead_view(viewer: &str, manager: bool, statuses: Vec<partnerd_domain::lead::LeadStatus>) -> LeadFilter {
+    LeadFilter {
+        viewer_company_id: viewer.into(),
+        manager,
+        statuses,
+        from: None,
+        to: None,
+        search: None,
+        sort: LeadSort::Date,
+        order: SortOrder::Desc,
+    }
+}
+
+/// Each view's total, counted (no date filter) and scanned (a date filter that keeps all) alike.
+async fn lead_totals_agree(store: &dyn Store, m: String, expected: &[u64]) {
+    use partnerd_domain::lead::LeadStatus;
+    let mut got = Vec::new();
+    for (viewer, manager) in [("company_a", false), ("company_b", false), ("company_m", true)] {
+        for statuses in [vec![], vec![LeadStatus::Assigned], vec![LeadStatus::Submitted, LeadStatus::Converted]] {
+            let f = lead_view(viewer, manager, statuses);
+            let counted = store.list_leads(&m, &f, 0, 1).await.unwrap().1;
+            let scanned = LeadFilter { from: Some(t0() - Duration::days(1)), ..f };
+            assert_eq!(
+                counted,
+                store.list_leads(&m, &scanned, 0, 1).await.unwrap().1,
+                "{viewer} {:?}",
+                scanned.statuses
+            );
+            got.push(counted);
+        }
+    }
+    assert_eq!(got, expected, "totals per view");
+}
+
 pub async fn a_refused_conversion_writes_nothing(store: &dyn Store) {
     use partnerd_domain::lead::{LeadStatus, LeadType};
     let m = marketplace(store).await;
@@ -2290,6 +2360,7 @@ macro_rules! store_contract_tests {
             idempotency_claims_lapse_are_released_and_expire,
             every_lead_field_round_trips,
             leads_are_listed_as_their_viewer_sees_them,
+            lead_totals_follow_every_write,
             a_refused_conversion_writes_nothing,
             every_ticket_field_round_trips,
             tickets_filter_and_page,
