@@ -124,10 +124,12 @@ def size_run(n, args, tmp):
     opportunities = n if n <= 100_000 else n // 10
     webhooks = max(20, n // 100)
     customers = min(n, 20_000)
+    # S9: the issue's "reseller manager's view of 100k leads" at the large size.
+    leads = min(n, 100_000)
     seed_file = os.path.join(tmp, f"seed-{n}.json")
     t = time.time()
     run([os.path.join(RELEASE, "partnerd-bench"), "seed", "--database", database, "--config", config,
-         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--customers", str(customers), "--out", seed_file])
+         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--customers", str(customers), "--leads", str(leads), "--out", seed_file])
     if args.backend == "postgres":
         # A running deployment has planner statistics (autovacuum gathers them within a minute);
         # freshly seeded tables do not yet, so plans would be made for empty tables.
@@ -154,6 +156,10 @@ def size_run(n, args, tmp):
         "BENCH_CUSTOMER_IDS": customer_ids,
         "BENCH_OPERATOR_KEY": seed["operator_key"] or "",
         "BENCH_USAGE_BATCH": str(USAGE_BATCH),
+        "BENCH_LEAD_KEY": seed["lead_manager_key"],
+        "BENCH_LEAD_COMPANY": seed["lead_manager_company_id"],
+        # S9: the newest 100 pages (size 50) of what the manager sees.
+        "BENCH_LEAD_PAGES": str(min(100, max(1, seed["leads_visible"] // 50))),
     }
     server = Server(database, config, os.environ)
     results = {}
@@ -165,7 +171,7 @@ def size_run(n, args, tmp):
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
         results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
-        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua")]:
+        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua")]:
             results[name] = wrk(script, server.base, secs, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
         # S8: fewer connections than the reads: each request is a batch of USAGE_BATCH records.
@@ -183,7 +189,7 @@ def size_run(n, args, tmp):
     finally:
         server.stop()
     return {"n": n, "seed_seconds": round(seeded, 1), "opportunities": opportunities, "webhooks": webhooks,
-            "customers": customers,
+            "customers": customers, "leads": leads,
             "peak_rss_mib": round(rss, 1) if rss else None, "scenarios": results}
 
 
@@ -222,7 +228,7 @@ def markdown(report):
     lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s0 = r["scenarios"]["S0"]["rps"]
-        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7"]:
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9"]:
             s = r["scenarios"][name]
             lines.append(f"| {name} | {r['n']:,} | {s['rps']:,.0f} | {s['rps'] / s0:.0%} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['errors']} |")
     lines += ["", "| S8 usage ingestion | rows | records/batch | batches/s | records/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -233,9 +239,9 @@ def markdown(report):
     for r in report["runs"]:
         s = r["scenarios"]["S6"]
         lines.append(f"| S6 | {r['n']:,} | {s['delivered']:,}/{s['burst_events']:,} | {s['deliveries_per_second']:,.0f} | {s['latency_p50_ms']:.1f} | {s['latency_p99_ms']:.1f} | {s['latency_max_ms']:.1f} | {s['latency_delivered']}/{s['latency_fired']} |")
-    lines += ["", "| rows | seeded in | opportunities | webhooks | customers | server peak RSS |", "|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| rows | seeded in | opportunities | webhooks | customers | leads | server peak RSS |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
-        lines.append(f"| {r['n']:,} | {r['seed_seconds']} s | {r['opportunities']:,} | {r['webhooks']:,} | {r['customers']:,} | {r['peak_rss_mib']} MiB |")
+        lines.append(f"| {r['n']:,} | {r['seed_seconds']} s | {r['opportunities']:,} | {r['webhooks']:,} | {r['customers']:,} | {r.get('leads', 0):,} | {r['peak_rss_mib']} MiB |")
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for v in report["verdicts"]:
         lines.append(f"| {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |")
@@ -249,7 +255,10 @@ def markdown(report):
               "S7 `GET /partners/customers?limit=20&offset=…` over the newest 100 pages of the bench partner's min(n, 20,000)",
               f"customer accounts · S8 `POST /partners/usage/records` with the operator's key: batches of {USAGE_BATCH} new records",
               "(70 % messages over every channel, API requests with errors, workflow executions, storage samples) over 1,000 of those",
-              "customers, each batch one durable transaction with its daily aggregates; measured in records/s (16 connections)."]
+              "customers, each batch one durable transaction with its daily aggregates; measured in records/s (16 connections).",
+              "S9 `GET /lead/v2/leads?context=RESELLER_MANAGER&size=50&page=…` over the newest 100 pages of a reseller manager's",
+              "view of min(n, 100,000) leads (half company-profile leads on ten resellers' profiles, a third the manager's own,",
+              "the rest resellers' own manual leads that the manager must not see), each page with its visibility-filtered total."]
     return "\n".join(lines) + "\n"
 
 

@@ -3,9 +3,11 @@
 //! - `seed`: fills a database through partnerd's own services (the rows, events and counters
 //!   are those the API would write), many writes in flight so SQLite commits them in groups.
 //! - `seed --customers N`: customer accounts for S7 and S8 (`reseller.rs`).
+//! - `seed --leads N`: leads for S9, a reseller manager's view of the Leads API (`leads.rs`).
 //! - `fanout`: scenario S6. Runs a webhook receiver, registers it, changes listings through the
 //!   API and measures deliveries per second and the time from each change to its delivery.
 
+mod leads;
 mod reseller;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +47,9 @@ enum Command {
         /// Customer accounts of the bench partner (S7, S8).
         #[arg(long, default_value_t = 0)]
         customers: usize,
+        /// Leads in the marketplace (S9).
+        #[arg(long, default_value_t = 0)]
+        leads: usize,
         /// Where to write keys and sample ids (JSON).
         #[arg(long)]
         out: std::path::PathBuf,
@@ -80,8 +85,8 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let result = match Cli::parse().command {
-        Command::Seed { database, config, listings, opportunities, webhooks, customers, out } => {
-            seed(&database, &config, Rows { listings, opportunities, webhooks, customers }, &out).await
+        Command::Seed { database, config, listings, opportunities, webhooks, customers, leads, out } => {
+            seed(&database, &config, Rows { listings, opportunities, webhooks, customers, leads }, &out).await
         }
         Command::Fanout { database, config, partner, burst, base, key, ids, seconds, rate, out } => {
             let burst = Burst { database, config, partner, events: burst };
@@ -133,10 +138,11 @@ struct Rows {
     opportunities: usize,
     webhooks: usize,
     customers: usize,
+    leads: usize,
 }
 
 async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::path::Path) -> Result<(), String> {
-    let Rows { listings, opportunities, webhooks, customers } = rows;
+    let Rows { listings, opportunities, webhooks, customers, leads } = rows;
     let file = FileConfig::load(config)?;
     let services =
         partnerd::server::build_services(database, None, file.plan_catalog()?, Arc::new(SystemClock)).await?;
@@ -236,6 +242,10 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
     let customer_ids = reseller::seed_customers(&services, &who, customers).await?;
     eprintln!("seeded {customers} customers in {:.1} s", t.elapsed().as_secs_f64());
 
+    let t = Instant::now();
+    let lead_seed = leads::seed_leads(&services, &marketplace, leads).await?;
+    eprintln!("seeded {leads} leads in {:.1} s", t.elapsed().as_secs_f64());
+
     let listing_ids = sample_ids(&services, &who, "listings", listings).await?;
     let opportunity_ids = sample_ids(&services, &who, "opportunities", opportunities).await?;
     let summary = json!({
@@ -251,6 +261,10 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
         "opportunity_ids": opportunity_ids,
         "customers": customers,
         "customer_ids": customer_ids,
+        "leads": leads,
+        "leads_visible": lead_seed.visible,
+        "lead_manager_key": lead_seed.api_key,
+        "lead_manager_company_id": lead_seed.company_id,
         // Shown once, on the database's creation (the seed makes it): S8 ingests with it.
         "operator_key": bootstrap.operator_key,
     });
