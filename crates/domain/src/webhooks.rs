@@ -49,6 +49,15 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::LeadConverted>("A lead was converted into a marketplace company and user"),
     entry::<ev::TicketCreated>("A support ticket was created (a partnerd addition)"),
     entry::<ev::TicketUpdated>("A support ticket's status or priority changed (a partnerd addition)"),
+    entry::<ev::CompanyCreated>(
+        "A customer company was created for your reseller company (AppReseller API or POST /customers; a partnerd addition)",
+    ),
+    entry::<ev::CompanyAssociationCreated>(
+        "A customer company was associated with your reseller company (a partnerd addition)",
+    ),
+    entry::<ev::CompanyAssociationDeleted>(
+        "A customer company's association with your reseller company was removed (a partnerd addition)",
+    ),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {

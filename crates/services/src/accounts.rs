@@ -13,8 +13,9 @@ use partnerd_domain::events::{
 use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::{CompanyName, Email, Role};
 use partnerd_store::{
-    ASSOCIATION_EXISTS, AssociationFilter, AssociationRecord, CompanyFilter, CompanyRecord, CompanyScope, EMAIL_TAKEN,
-    EXTERNAL_ID_TAKEN, NewAccountUser, StoreError, USER_EXTERNAL_ID_TAKEN, UserFilter, UserMembership, UserRecord,
+    ASSOCIATION_EXISTS, AssociationFilter, AssociationRecord, CUSTOMER_ACCOUNT_ACTIVE, CompanyBilling, CompanyFilter,
+    CompanyRecord, CompanyScope, EMAIL_TAKEN, EXTERNAL_ID_TAKEN, NewAccountUser, StoreError, USER_EXTERNAL_ID_TAKEN,
+    UserFilter, UserMembership, UserRecord,
 };
 use std::collections::HashMap;
 
@@ -122,7 +123,13 @@ impl Accounts<'_> {
             }
             (CompanyScope::ResellersAndReferrals, false) => (vec![], vec!["USER"]),
         };
-        Ok(CompanyView { company, actions, available_roles, stats: stats() })
+        let billing = self.store().company_billing(&p.marketplace_id, &company.id).await?;
+        Ok(CompanyView {
+            company,
+            actions,
+            available_roles,
+            stats: stats(&billing, &self.services.billing.prices.currency),
+        })
     }
 
     /// `GET /companies`: the scope's companies (`filter.scope` is replaced by the caller's).
@@ -398,6 +405,7 @@ impl Accounts<'_> {
             customer_company_id: customer.id.clone(),
             reseller_company_id: reseller.id.clone(),
         })
+        .partner(self.store().partner_of_company(m, &reseller.id).await?)
         .actor(Some(p.user_id.clone()));
         self.store().create_association(a.clone(), vec![event]).await.map_err(|e| match e {
             StoreError::Conflict(msg) if msg == ASSOCIATION_EXISTS => {
@@ -418,8 +426,14 @@ impl Accounts<'_> {
             customer_company_id: a.customer_company_id.clone(),
             reseller_company_id: a.reseller_company_id.clone(),
         })
+        .partner(self.store().partner_of_company(m, &a.reseller_company_id).await?)
         .actor(Some(p.user_id.clone()));
-        self.store().delete_association(m, id, self.services.clock.now(), vec![event]).await?;
+        self.store().delete_association(m, id, self.services.clock.now(), vec![event]).await.map_err(|e| match e {
+            StoreError::Conflict(msg) if msg == CUSTOMER_ACCOUNT_ACTIVE => {
+                ServiceError::conflict("company_association", codes::CUSTOMER_ACCOUNT_ACTIVE)
+            }
+            other => other.into(),
+        })?;
         Ok(())
     }
 }
@@ -442,16 +456,67 @@ fn association(
     }
 }
 
-/// The document's six summary statistics. partnerd has no subscriptions, trials or invoices
-/// yet (the commerce issues add them), so every count is 0 and nothing has been spent; these
-/// become queries over those tables when they exist.
-fn stats() -> Vec<(&'static str, String)> {
+/// The document's six summary statistics, from the company's customer-account invoices:
+/// "Unpaid Invoices" counts its open invoices, "Total Spent" sums its paid ones (in the
+/// document's format, `$1,234.50`; several currencies are joined with ` + `). partnerd has no
+/// subscriptions or trials yet (a customer account is not a trial), so the trial and product
+/// counts are 0.
+fn stats(billing: &[CompanyBilling], default_currency: &str) -> Vec<(&'static str, String)> {
+    let unpaid: i64 = billing.iter().map(|b| b.open_invoices).sum();
+    let spent: Vec<String> =
+        billing.iter().filter(|b| b.paid_cents != 0).map(|b| spent_text(&b.currency, b.paid_cents)).collect();
+    let spent = if spent.is_empty() { spent_text(default_currency, 0) } else { spent.join(" + ") };
     vec![
         ("Free Trials", "0".into()),
         ("Expired Free Trials", "0".into()),
         ("Purchased Products", "0".into()),
         ("Suspended Products", "0".into()),
-        ("Unpaid Invoices", "0".into()),
-        ("Total Spent", "$0.00".into()),
+        ("Unpaid Invoices", unpaid.to_string()),
+        ("Total Spent", spent),
     ]
+}
+
+/// `$1,234.50`: the currency's symbol (or its code and a space), thousands grouped, two decimals.
+pub fn spent_text(currency: &str, cents: i64) -> String {
+    let symbol = match currency {
+        "USD" => "$".to_owned(),
+        "EUR" => "€".to_owned(),
+        "GBP" => "£".to_owned(),
+        "JPY" => "¥".to_owned(),
+        other => format!("{other} "),
+    };
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let units = (c / 100).to_string();
+    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
+    for (i, ch) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{symbol}{grouped}.{:02}", c % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_spent_reads_as_the_document_shows() {
+        assert_eq!(spent_text("USD", 0), "$0.00");
+        assert_eq!(spent_text("USD", 123_450), "$1,234.50");
+        assert_eq!(spent_text("USD", 100_000_000), "$1,000,000.00");
+        assert_eq!(spent_text("EUR", 5), "€0.05");
+        assert_eq!(spent_text("CHF", 99_900), "CHF 999.00");
+    }
+
+    #[test]
+    fn stats_count_open_invoices_and_sum_paid_ones() {
+        let b = vec![CompanyBilling { currency: "USD".into(), open_invoices: 2, paid_cents: 4_900 }];
+        let s = stats(&b, "USD");
+        assert_eq!(s[4], ("Unpaid Invoices", "2".into()));
+        assert_eq!(s[5], ("Total Spent", "$49.00".into()));
+        assert_eq!(stats(&[], "USD")[5], ("Total Spent", "$0.00".into()));
+    }
 }

@@ -30,8 +30,8 @@ use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::{CompanyName, Email};
 use partnerd_store::schema::billing::reasons;
 use partnerd_store::{
-    ASSOCIATION_EXISTS, AssociationRecord, CompanyRecord, CustomerAccountRecord, CustomerFilter, EXTERNAL_ID_TAKEN,
-    InvoiceRecord, NewInvoice, StoreError,
+    ASSOCIATION_EXISTS, AssociationRecord, CompanyRecord, CustomerAccountRecord, CustomerEntry, CustomerFilter,
+    CustomerLink, EXTERNAL_ID_TAKEN, InvoiceRecord, NewInvoice, StoreError,
 };
 
 /// `POST /customers` as given.
@@ -64,16 +64,17 @@ pub struct CustomerWrite {
     pub invoice: Option<InvoiceRecord>,
 }
 
-/// What `GET /customers/{id}` adds to the account.
+/// What `GET /customers/{id}` adds to the customer. A customer without a plan (an associated
+/// company that has no account yet) has no price, invoices or usage.
 #[derive(Debug, Clone)]
 pub struct CustomerDetail {
-    pub account: CustomerAccountRecord,
+    pub entry: CustomerEntry,
     /// Cents per cycle.
     pub price_cents: i64,
     /// Newest first, at most [`LATEST_INVOICES`].
     pub latest_invoice_ids: Vec<String>,
-    /// The current billing period's usage so far (daily aggregates).
-    pub usage: partnerd_domain::usage::UsageTotals,
+    /// The current billing period's usage so far (daily aggregates); `None` without a plan.
+    pub usage: Option<partnerd_domain::usage::UsageTotals>,
 }
 
 /// How many invoice ids a customer's `billing` lists.
@@ -215,35 +216,148 @@ impl Customers<'_> {
         Ok(CustomerWrite { account, invoice: Some(issued) })
     }
 
-    async fn own(&self, who: &Principal, id: &str) -> Result<CustomerAccountRecord, ServiceError> {
+    /// The partner's customer (an association of its company, with its account once it has a
+    /// plan); another partner's is "not found".
+    async fn entry(&self, who: &Principal, id: &str) -> Result<CustomerEntry, ServiceError> {
         let me = policy::acting(who, None)?;
         self.store()
-            .get_customer(me.marketplace_id(), me.partner_id, id)
+            .get_customer_entry(me.marketplace_id(), &who.company_id, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("customer"))
     }
 
-    /// `GET /customers/{id}`: the partner's account with its billing; another partner's is
+    /// `GET /customers/{id}`: the partner's customer with its billing; another partner's is
     /// "not found".
     pub async fn get(&self, who: &Principal, id: &str) -> Result<CustomerDetail, ServiceError> {
-        let account = self.own(who, id).await?;
+        let entry = self.entry(who, id).await?;
+        let Some(account) = &entry.account else {
+            return Ok(CustomerDetail { entry, price_cents: 0, latest_invoice_ids: vec![], usage: None });
+        };
         let latest_invoice_ids =
             self.store().latest_invoice_ids(&account.marketplace_id, &account.customer_id, LATEST_INVOICES).await?;
         let price_cents =
             self.services.billing.prices.price(&account.plan).map_or(0, |p| p.for_cycle(account.billing_cycle));
-        let usage = self.services.usage().period_totals(&account).await?;
-        Ok(CustomerDetail { account, price_cents, latest_invoice_ids, usage })
+        let usage = Some(self.services.usage().period_totals(account).await?);
+        Ok(CustomerDetail { entry, price_cents, latest_invoice_ids, usage })
     }
 
+    /// `GET /customers`: the associations of the partner's company, with their accounts.
     pub async fn list(
         &self,
         who: &Principal,
         filter: &CustomerFilter,
         offset: u64,
         limit: u32,
-    ) -> Result<(Vec<CustomerAccountRecord>, u64), ServiceError> {
+    ) -> Result<(Vec<CustomerEntry>, u64), ServiceError> {
         let me = policy::acting(who, None)?;
-        Ok(self.store().list_customers(me.marketplace_id(), me.partner_id, filter, offset, limit).await?)
+        Ok(self.store().list_customers(me.marketplace_id(), &who.company_id, filter, offset, limit).await?)
+    }
+
+    /// `PUT /customers/{id}` on a customer without a plan: setting `plan` opens its account as
+    /// `POST /customers` does (first period from now, first invoice at once, `customer.created`).
+    /// `plan`, `contact_email` and `contact_name` are required then; `status` may only be
+    /// `active`.
+    async fn start(
+        &self,
+        who: &Principal,
+        link: CustomerLink,
+        change: CustomerChange,
+    ) -> Result<CustomerWrite, ServiceError> {
+        let me = policy::acting(who, None)?;
+        let prices = &self.services.billing.prices;
+        let mut e = ValidationErrors::new();
+        let to_start = "is required: this customer has no plan yet, and setting one starts its billing";
+        let email = match change.contact_email.as_deref() {
+            Some(s) => e.check("contact_email", Email::parse(s)),
+            None => {
+                e.add("contact_email", to_start);
+                None
+            }
+        };
+        let contact = match change.contact_name.as_deref() {
+            Some(s) => e.check("contact_name", contact_name(s)),
+            None => {
+                e.add("contact_name", to_start);
+                None
+            }
+        };
+        let phone_given = match &change.phone {
+            Some(Some(p)) => e.check("phone", phone(p)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let plan = match change.plan.as_deref() {
+            Some(p) => e.check("plan", prices.plan(p.trim())),
+            None => {
+                e.add("plan", to_start);
+                None
+            }
+        };
+        let billing_cycle = e.check("billing_cycle", cycle(change.billing_cycle.as_deref().unwrap_or("monthly")));
+        if let Some(s) = change.status.as_deref() {
+            match CustomerStatus::parse(s.trim()) {
+                Ok(CustomerStatus::Active) => {}
+                Ok(_) => e.add("status", "cannot change before the customer has a plan"),
+                Err(m) => e.add("status", m),
+            }
+        }
+        e.into_result()?;
+        let (Some(email), Some(contact), Some((plan, price)), Some(billing_cycle)) =
+            (email, contact, plan, billing_cycle)
+        else {
+            return Err(ServiceError::invalid(ValidationErrors::single("request", "is invalid")));
+        };
+        let now = self.services.clock.now();
+        let m = me.marketplace_id().to_owned();
+        let partner_id = me.partner_id.to_owned();
+        let first = period(now, billing_cycle, 1);
+        let account = CustomerAccountRecord {
+            customer_id: link.customer_id.clone(),
+            marketplace_id: m.clone(),
+            partner_id: partner_id.clone(),
+            association_id: link.association_id.clone(),
+            company_name: link.company_name.clone(),
+            contact_email: email.as_str().to_owned(),
+            contact_name: contact,
+            phone: phone_given.unwrap_or(link.phone.clone()),
+            plan: plan.clone(),
+            billing_cycle,
+            status: CustomerStatus::Active,
+            currency: prices.currency.clone(),
+            billing_anchor: now,
+            period_number: 1,
+            current_period_start: first.start,
+            current_period_end: first.end,
+            balance_cents: 0,
+            cancelled_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let lines = vec![plan_line(&plan, billing_cycle, price.for_cycle(billing_cycle), first)];
+        let rate = self.services.billing().rate_for(&m, &partner_id).await?;
+        let (invoice, invoice_events) =
+            self.services.billing().invoice(&account, reasons::CREATE, first, lines, rate, now);
+        let actor = Some(who.user_id.clone());
+        let mut events = vec![
+            NewEvent::of(&CustomerCreated {
+                customer_id: account.customer_id.clone(),
+                company_name: account.company_name.clone(),
+                plan: plan.clone(),
+            })
+            .partner(Some(partner_id))
+            .actor(actor.clone()),
+        ];
+        events.extend(invoice_events.into_iter().map(|ev| ev.actor(actor.clone())));
+        let issued = self.store().start_customer(account.clone(), invoice, events).await.map_err(|e| match e {
+            StoreError::Conflict(m) if m == partnerd_store::REFERENCE_CONFLICT => {
+                // The association was deleted meanwhile.
+                ServiceError::not_found("customer")
+            }
+            StoreError::Conflict(_) => ServiceError::conflict("customer", codes::CONCURRENT_CHANGE),
+            other => other.into(),
+        })?;
+        Ok(CustomerWrite { account, invoice: Some(issued) })
     }
 
     /// `PUT /customers/{id}`. One transaction: the account, the invoice the change issues (an
@@ -255,7 +369,8 @@ impl Customers<'_> {
         change: CustomerChange,
     ) -> Result<CustomerWrite, ServiceError> {
         policy::acting(who, None)?.require(Resource::Customer, Access::Write)?;
-        let old = self.own(who, id).await?;
+        let entry = self.entry(who, id).await?;
+        let Some(old) = entry.account else { return self.start(who, entry.link, change).await };
         let prices = &self.services.billing.prices;
         let mut e = ValidationErrors::new();
         let email = change.contact_email.as_deref().and_then(|s| e.check("contact_email", Email::parse(s)));

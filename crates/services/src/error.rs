@@ -63,6 +63,10 @@ pub mod codes {
     /// `Forbidden`: a lead's reseller step (conversion request, conversion) by a company it is
     /// not assigned to.
     pub const NOT_ASSIGNEE: &str = "not_assignee";
+    /// `Conflict`: the association carries a customer account that is still billed.
+    pub const CUSTOMER_ACCOUNT_ACTIVE: &str = "customer_account_active";
+    /// `Conflict`: a foreign key refused the write (another record still refers to this one).
+    pub const REFERENCE_CONFLICT: &str = "reference_conflict";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
     /// `Unavailable`: the store failed.
@@ -156,6 +160,8 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "company_association", RESELLER_REQUIRED),
         (Conflict, "company_association", ALREADY_ASSOCIATED),
         (Conflict, "company_association", SAME_COMPANY),
+        (Conflict, "company_association", CUSTOMER_ACCOUNT_ACTIVE),
+        (Conflict, "request", REFERENCE_CONFLICT),
         (Conflict, "request", CONFLICT),
         (Unavailable, "store", STORAGE),
         (Unavailable, "webhook", SENDER_MISSING),
@@ -219,6 +225,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ServiceError::not_found(entity_of(what)),
+            StoreError::Conflict(msg) if msg == partnerd_store::REFERENCE_CONFLICT => {
+                ServiceError::conflict("request", codes::REFERENCE_CONFLICT).with_detail(msg)
+            }
             StoreError::Conflict(msg) => ServiceError::conflict("request", codes::CONFLICT).with_detail(msg),
             // Any other store failure (the backend, data it cannot decode) is a 5xx.
             other => ServiceError::unavailable(other.to_string()),

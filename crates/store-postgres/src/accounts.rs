@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{Table, count};
 use partnerd_store::schema::accounts as sql;
+use partnerd_store::schema::customers as csql;
 use partnerd_store::*;
 
 #[async_trait]
@@ -52,6 +53,13 @@ impl AccountStore for PostgresStore {
         Ok(n > 0)
     }
 
+    async fn partner_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        let found: Option<(String,)> =
+            query_opt(&c, sql::PARTNER_OF_COMPANY.postgres(), &args![marketplace_id, company_id]).await?;
+        Ok(found.map(|(p,)| p))
+    }
+
     async fn create_association(&self, a: AssociationRecord, events: Vec<NewEvent>) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
@@ -87,6 +95,17 @@ impl AccountStore for PostgresStore {
     ) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        // Lock the association first, so an account cannot start on it between check and delete.
+        let locked: Option<(String,)> =
+            query_opt(&tx, sql::LOCK_ASSOCIATION.postgres(), &args![marketplace_id, id]).await?;
+        if locked.is_none() {
+            return Err(StoreError::NotFound("company_association"));
+        }
+        let (open,): (i64,) =
+            query_one(&tx, csql::OPEN_ACCOUNTS_OF_ASSOCIATION.postgres(), &args![marketplace_id, id]).await?;
+        if open > 0 {
+            return Err(StoreError::Conflict(CUSTOMER_ACCOUNT_ACTIVE.into()));
+        }
         if execute(&tx, sql::DELETE_ASSOCIATION.postgres(), &args![marketplace_id, id], "").await? != 1 {
             return Err(StoreError::NotFound("company_association"));
         }

@@ -26,6 +26,29 @@ async fn issue(c: &impl GenericClient, new: NewInvoice) -> StoreResult<InvoiceRe
     Ok(invoice)
 }
 
+/// The links with their accounts (one read for the page).
+async fn with_accounts(
+    c: &impl GenericClient,
+    marketplace_id: &str,
+    links: Vec<CustomerLink>,
+) -> StoreResult<Vec<CustomerEntry>> {
+    let ids: Vec<String> = links.iter().filter_map(|l| l.account_id.clone()).collect();
+    let mut accounts: std::collections::HashMap<String, CustomerAccountRecord> = if ids.is_empty() {
+        Default::default()
+    } else {
+        let (sql, f) = csql::accounts_of(DIALECT, marketplace_id, &ids);
+        let found: Vec<CustomerAccountRecord> = query_all(c, &sql, f.args()).await?;
+        found.into_iter().map(|a| (a.customer_id.clone(), a)).collect()
+    };
+    Ok(links
+        .into_iter()
+        .map(|link| {
+            let account = link.account_id.as_ref().and_then(|id| accounts.remove(id));
+            CustomerEntry { link, account }
+        })
+        .collect())
+}
+
 #[async_trait]
 impl BillingStore for PostgresStore {
     async fn create_customer(
@@ -60,15 +83,50 @@ impl BillingStore for PostgresStore {
     async fn list_customers(
         &self,
         marketplace_id: &str,
-        partner_id: &str,
+        partner_company_id: &str,
         filter: &CustomerFilter,
         offset: u64,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerAccountRecord>, u64)> {
-        let (total_sql, page_sql, f) = csql::list_customers(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<(Vec<CustomerEntry>, u64)> {
+        let (total_sql, page_sql, f) =
+            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, offset, limit);
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("customers", total)?))
+        let links: Vec<CustomerLink> = query_all(&c, &page_sql, f.args()).await?;
+        Ok((with_accounts(&c, marketplace_id, links).await?, count("customers", total)?))
+    }
+
+    async fn get_customer_entry(
+        &self,
+        marketplace_id: &str,
+        partner_company_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<CustomerEntry>> {
+        let c = self.client().await?;
+        let link: Option<CustomerLink> =
+            query_opt(&c, csql::GET_CUSTOMER_LINK.postgres(), &args![marketplace_id, partner_company_id, customer_id])
+                .await?;
+        Ok(with_accounts(&c, marketplace_id, link.into_iter().collect()).await?.pop())
+    }
+
+    async fn start_customer(
+        &self,
+        account: CustomerAccountRecord,
+        first_invoice: NewInvoice,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<InvoiceRecord> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(pg)?;
+        insert(&tx, &account, "this company has a customer account already").await?;
+        let invoice = issue(&tx, first_invoice).await?;
+        append_events(&tx, &account.marketplace_id, account.created_at, &events).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(invoice)
+    }
+
+    async fn company_billing(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<CompanyBilling>> {
+        let c = self.client().await?;
+        query_all(&c, csql::COMPANY_BILLING.postgres(), &args![marketplace_id, company_id]).await
     }
 
     async fn update_customer(

@@ -63,7 +63,12 @@ impl PostgresStore {
 }
 
 /// tokio-postgres prints a server error as just "db error": keep the server's own words.
+///
+/// A foreign-key violation is `Conflict(REFERENCE_CONFLICT)` (a 409, not a 5xx).
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+        return StoreError::Conflict(partnerd_store::REFERENCE_CONFLICT.to_owned());
+    }
     match e.as_db_error() {
         Some(db) => StoreError::Backend(format!(
             "{}: {}{} (SQLSTATE {})",

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{Table, count};
 use partnerd_store::schema::accounts as sql;
+use partnerd_store::schema::customers as csql;
 use partnerd_store::*;
 
 #[async_trait]
@@ -58,6 +59,13 @@ impl AccountStore for SqliteStore {
             .await
     }
 
+    async fn partner_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Option<String>> {
+        let (m, id) = (marketplace_id.to_owned(), company_id.to_owned());
+        let found: Option<(String,)> =
+            self.readers.read(move |c| query_opt(c, sql::PARTNER_OF_COMPANY.sqlite(), &args![m, id])).await?;
+        Ok(found.map(|(p,)| p))
+    }
+
     async fn create_association(&self, a: AssociationRecord, events: Vec<NewEvent>) -> StoreResult<()> {
         self.writer
             .write(move |c| {
@@ -98,6 +106,10 @@ impl AccountStore for SqliteStore {
         let (m, id) = (marketplace_id.to_owned(), id.to_owned());
         self.writer
             .write(move |c| {
+                let (open,): (i64,) = query_one(c, csql::OPEN_ACCOUNTS_OF_ASSOCIATION.sqlite(), &args![m, id])?;
+                if open > 0 {
+                    return Err(StoreError::Conflict(CUSTOMER_ACCOUNT_ACTIVE.into()));
+                }
                 if execute(c, sql::DELETE_ASSOCIATION.sqlite(), &args![m, id], "")? != 1 {
                     return Err(StoreError::NotFound("company_association"));
                 }

@@ -26,6 +26,25 @@ fn issue(c: &Connection, new: NewInvoice) -> StoreResult<InvoiceRecord> {
     Ok(invoice)
 }
 
+/// The links with their accounts (one read for the page).
+fn with_accounts(c: &Connection, marketplace_id: &str, links: Vec<CustomerLink>) -> StoreResult<Vec<CustomerEntry>> {
+    let ids: Vec<String> = links.iter().filter_map(|l| l.account_id.clone()).collect();
+    let mut accounts: std::collections::HashMap<String, CustomerAccountRecord> = if ids.is_empty() {
+        Default::default()
+    } else {
+        let (sql, f) = csql::accounts_of(DIALECT, marketplace_id, &ids);
+        let found: Vec<CustomerAccountRecord> = query_all(c, &sql, f.args())?;
+        found.into_iter().map(|a| (a.customer_id.clone(), a)).collect()
+    };
+    Ok(links
+        .into_iter()
+        .map(|link| {
+            let account = link.account_id.as_ref().and_then(|id| accounts.remove(id));
+            CustomerEntry { link, account }
+        })
+        .collect())
+}
+
 #[async_trait]
 impl BillingStore for SqliteStore {
     async fn create_customer(
@@ -61,18 +80,57 @@ impl BillingStore for SqliteStore {
     async fn list_customers(
         &self,
         marketplace_id: &str,
-        partner_id: &str,
+        partner_company_id: &str,
         filter: &CustomerFilter,
         offset: u64,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerAccountRecord>, u64)> {
-        let (total_sql, page_sql, f) = csql::list_customers(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<(Vec<CustomerEntry>, u64)> {
+        let m = marketplace_id.to_owned();
+        let (total_sql, page_sql, f) =
+            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, offset, limit);
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("customers", total)?))
+                let links: Vec<CustomerLink> = query_all(c, &page_sql, f.args())?;
+                Ok((with_accounts(c, &m, links)?, count("customers", total)?))
             })
             .await
+    }
+
+    async fn get_customer_entry(
+        &self,
+        marketplace_id: &str,
+        partner_company_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<CustomerEntry>> {
+        let (m, p, id) = (marketplace_id.to_owned(), partner_company_id.to_owned(), customer_id.to_owned());
+        self.readers
+            .read(move |c| {
+                let link: Option<CustomerLink> = query_opt(c, csql::GET_CUSTOMER_LINK.sqlite(), &args![m, p, id])?;
+                Ok(with_accounts(c, &m, link.into_iter().collect())?.pop())
+            })
+            .await
+    }
+
+    async fn start_customer(
+        &self,
+        account: CustomerAccountRecord,
+        first_invoice: NewInvoice,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<InvoiceRecord> {
+        self.writer
+            .write(move |c| {
+                insert(c, &account, "this company has a customer account already")?;
+                let invoice = issue(c, first_invoice)?;
+                append_events(c, &account.marketplace_id, account.created_at, &events)?;
+                Ok(invoice)
+            })
+            .await
+    }
+
+    async fn company_billing(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<CompanyBilling>> {
+        let (m, id) = (marketplace_id.to_owned(), company_id.to_owned());
+        self.readers.read(move |c| query_all(c, csql::COMPANY_BILLING.sqlite(), &args![m, id])).await
     }
 
     async fn update_customer(

@@ -2,7 +2,7 @@
 //! helpers every aggregate uses (all through `prepare_cached`).
 
 use crate::conn::backend;
-use crate::write_error;
+use crate::{db, write_error};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use partnerd_store::kit::{
     Decode, Dialect, Query, RowRead, Stored, Table, Value, Versioned, check_version, guard_refused,
@@ -79,7 +79,7 @@ pub(crate) fn execute(c: &Connection, sql: &str, args: &[Value<'_>], conflict: &
 
 /// Runs a shared statement.
 pub(crate) fn run(c: &Connection, q: &Query, args: &[Value<'_>]) -> StoreResult<usize> {
-    c.prepare_cached(q.sqlite()).and_then(|mut s| s.execute(binds(args))).map_err(backend)
+    c.prepare_cached(q.sqlite()).and_then(|mut s| s.execute(binds(args))).map_err(db)
 }
 
 /// A cached statement to run many times in a loop (one cache lookup, not one per row).
@@ -89,7 +89,7 @@ pub(crate) fn prepare<'c>(c: &'c Connection, q: &Query) -> StoreResult<rusqlite:
 
 /// Runs a statement from [`prepare`].
 pub(crate) fn run_prepared(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Value<'_>]) -> StoreResult<usize> {
-    stmt.execute(binds(args)).map_err(backend)
+    stmt.execute(binds(args)).map_err(db)
 }
 
 /// The first row of a statement from [`prepare`].

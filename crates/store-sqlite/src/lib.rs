@@ -77,6 +77,17 @@ pub(crate) fn write_error(e: rusqlite::Error, what: &str) -> StoreError {
             return StoreError::Conflict(what.to_owned());
         }
     }
+    db(e)
+}
+
+/// A failed statement: a foreign-key violation is `Conflict(REFERENCE_CONFLICT)` (a 409, not a
+/// 5xx); anything else is the backend's.
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+    {
+        return StoreError::Conflict(partnerd_store::REFERENCE_CONFLICT.to_owned());
+    }
     backend(e)
 }
 

@@ -220,6 +220,10 @@ pub trait AccountStore: Send + Sync {
     /// Whether `customer` is associated with the reseller company `reseller`.
     async fn is_linked(&self, marketplace_id: &str, reseller: &str, customer: &str) -> StoreResult<bool>;
 
+    /// The partner enrolled with `company_id`, if the company is one: the audience of events
+    /// about that company's customers.
+    async fn partner_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Option<String>>;
+
     /// `Conflict` when the two companies are associated already.
     async fn create_association(&self, association: AssociationRecord, events: Vec<NewEvent>) -> StoreResult<()>;
 
@@ -233,7 +237,9 @@ pub trait AccountStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<(Vec<AssociationRecord>, u64)>;
 
-    /// `NotFound` when there is no such association.
+    /// `NotFound` when there is no such association; `Conflict(CUSTOMER_ACCOUNT_ACTIVE)` when
+    /// it carries a customer account that is not cancelled (checked in the deleting
+    /// transaction); `Conflict(REFERENCE_CONFLICT)` when a cancelled account still refers to it.
     async fn delete_association(
         &self,
         marketplace_id: &str,
@@ -282,4 +288,9 @@ pub const EXTERNAL_ID_TAKEN: &str = "a company with this external id exists alre
 pub const ASSOCIATION_EXISTS: &str = "these companies are associated already";
 pub const EMAIL_TAKEN: &str = "a user with this e-mail exists already";
 pub const USER_EXTERNAL_ID_TAKEN: &str = "a user with this external id exists already";
+/// `delete_association`: the association carries a customer account that is not cancelled.
+pub const CUSTOMER_ACCOUNT_ACTIVE: &str = "the association carries a customer account with open billing";
+/// Any backend: a foreign key refused the write (a row still refers to the one deleted, or the
+/// one referred to is gone).
+pub const REFERENCE_CONFLICT: &str = "another record refers to this one";
 pub const PRODUCT_NAME_TAKEN: &str = "a product with this name exists already";

@@ -2305,6 +2305,42 @@ pub async fn deployments_are_numbered_once_per_customer(store: &dyn Store) {
     assert_eq!(store.get_deployment(&m.id, &a, 9).await.unwrap(), None);
 }
 
+/// A partner's customers are its company's associations, with or without an account; another
+/// partner sees none of them; events about them find the partner through its company.
+pub async fn customers_are_the_partner_companys_associations(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let company = account_company(&m.id, "Plan-less");
+    let link = AssociationRecord {
+        id: new_id("assoc"),
+        marketplace_id: m.id.clone(),
+        customer_company_id: company.id.clone(),
+        customer_company_name: company.name.clone(),
+        reseller_company_id: a.company_id.clone(),
+        reseller_company_name: String::new(),
+        created_at: t0(),
+    };
+    store.create_company(company.clone(), Some(link.clone()), vec![]).await.unwrap();
+    let (page, total) = store.list_customers(&m.id, &a.company_id, &CustomerFilter::default(), 0, 20).await.unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(page[0].link.customer_id, company.id);
+    assert_eq!(page[0].link.association_id, link.id);
+    assert_eq!(page[0].link.company_name, "Plan-less");
+    assert_eq!(page[0].account, None);
+    let active = CustomerFilter { status: Some(partnerd_domain::customer::CustomerStatus::Active), plan: None };
+    assert_eq!(store.list_customers(&m.id, &a.company_id, &active, 0, 20).await.unwrap().1, 1);
+    let on_plan = CustomerFilter { status: None, plan: Some("starter".into()) };
+    assert_eq!(store.list_customers(&m.id, &a.company_id, &on_plan, 0, 20).await.unwrap().1, 0);
+    let entry = store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap().expect("a's customer");
+    assert_eq!(entry, page[0]);
+    assert_eq!(store.get_customer_entry(&m.id, &b.company_id, &company.id).await.unwrap(), None);
+    assert_eq!(store.list_customers(&m.id, &b.company_id, &CustomerFilter::default(), 0, 20).await.unwrap().1, 0);
+    assert_eq!(store.partner_of_company(&m.id, &a.company_id).await.unwrap(), Some(a.partner_id.clone()));
+    assert_eq!(store.partner_of_company(&m.id, &company.id).await.unwrap(), None);
+    assert!(store.company_billing(&m.id, &company.id).await.unwrap().is_empty());
+    store.delete_association(&m.id, &link.id, t0(), vec![]).await.unwrap();
+    assert_eq!(store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap(), None);
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -2371,6 +2407,7 @@ macro_rules! store_contract_tests {
             every_white_label_field_round_trips,
             custom_domains_are_unique_in_a_marketplace,
             deployments_are_numbered_once_per_customer,
+            customers_are_the_partner_companys_associations,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

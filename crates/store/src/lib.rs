@@ -24,7 +24,7 @@ pub use tickets::*;
 
 pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
-pub use schema::customers::{CustomerAccountRecord, CustomerFilter};
+pub use schema::customers::{CompanyBilling, CustomerAccountRecord, CustomerEntry, CustomerFilter, CustomerLink};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 pub use schema::usage::{UsageDayRecord, UsageIngest, UsageRecordRow};
 pub use schema::whitelabel::{BrandingRecord, CUSTOM_DOMAIN_TAKEN, DeploymentRecord, EmailTemplateRecord};
@@ -406,15 +406,39 @@ pub trait BillingStore: Send + Sync {
         customer_id: &str,
     ) -> StoreResult<Option<CustomerAccountRecord>>;
 
-    /// Newest first, with the total matching.
+    /// The partner's customers: the associations of its company (`partner_company_id`), each
+    /// with its account once it has one; newest association first, with the total matching.
     async fn list_customers(
         &self,
         marketplace_id: &str,
-        partner_id: &str,
+        partner_company_id: &str,
         filter: &CustomerFilter,
         offset: u64,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerAccountRecord>, u64)>;
+    ) -> StoreResult<(Vec<CustomerEntry>, u64)>;
+
+    /// One of the partner's customers (see `list_customers`); `None` when `customer_id` is not
+    /// associated with the partner's company.
+    async fn get_customer_entry(
+        &self,
+        marketplace_id: &str,
+        partner_company_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<CustomerEntry>>;
+
+    /// Opens the account of an associated company that had none (its first plan), issues its
+    /// first invoice and appends the events, in one transaction. `Conflict` when the company has
+    /// an account already (a concurrent start).
+    async fn start_customer(
+        &self,
+        account: CustomerAccountRecord,
+        first_invoice: NewInvoice,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<InvoiceRecord>;
+
+    /// What the company's accounts were billed: its open invoices and the sum of its paid
+    /// ones, per currency.
+    async fn company_billing(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<CompanyBilling>>;
 
     /// Writes `account` (its `version` must be `expected_version + 1`) and issues `invoice`
     /// if given, with the events, in one transaction. `Conflict` when the stored version is no

@@ -165,10 +165,19 @@ pub(super) async fn create(
 /// Remove company association
 ///
 /// ROLE_CHANNEL_ADMIN, ROLE_RESELLER_MANAGER. The reseller no longer sees the customer
-/// company, its users or anything else of it on this surface.
+/// company, its users or anything else of it on this surface, and the company is no longer
+/// one of the reseller partner's customers (`/api/v1/partners/customers`).
+///
+/// An association that carries the partner's customer account (a plan set through
+/// `/api/v1/partners/customers`) is refused while that account is billed: **409
+/// `CUSTOMER_ACCOUNT_ACTIVE`**; cancel the account first. A cancelled account keeps its invoices
+/// and commissions, which still refer to the association: **409 `REFERENCE_CONFLICT`**, and
+/// nothing is deleted. (Any write a foreign key refuses is `REFERENCE_CONFLICT` 409 on this
+/// surface, never a 500.) Appends `company_association.deleted` for the reseller's partner.
 #[utoipa::path(delete, path = "/companyAssociations/{companyAssociationId}", tag = "Company Association",
     params(("companyAssociationId" = String, Path, description = "Company Association ID")),
-    responses((status = 204, description = "No Content")))]
+    responses((status = 204, description = "No Content"),
+        (status = 409, description = "`CUSTOMER_ACCOUNT_ACTIVE` or `REFERENCE_CONFLICT`", body = super::ErrorBody)))]
 pub(super) async fn delete(
     State(services): State<Services>,
     Caller(p): Caller,

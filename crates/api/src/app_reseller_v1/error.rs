@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `METHOD_NOT_ALLOWED`,
     /// `CONFLICT` (or a named conflict: `RESELLER_REQUIRED`, `ALREADY_ASSOCIATED`,
-    /// `SAME_COMPANY`, `EXTERNAL_ID_TAKEN`, `EMAIL_TAKEN`), `PAYLOAD_TOO_LARGE`,
+    /// `SAME_COMPANY`, `EXTERNAL_ID_TAKEN`, `EMAIL_TAKEN`, `CUSTOMER_ACCOUNT_ACTIVE`,
+    /// `REFERENCE_CONFLICT`), `PAYLOAD_TOO_LARGE`,
     /// `UNSUPPORTED_MEDIA_TYPE`, `TOO_MANY_REQUESTS`, `INTERNAL_SERVER_ERROR`.
     pub code: String,
     pub message: String,
@@ -180,6 +181,13 @@ impl From<ServiceError> for ResellerError {
             }
             (ErrorKind::Conflict, _, EXTERNAL_ID_TAKEN) => {
                 conflict("EXTERNAL_ID_TAKEN", "A user with this externalId exists already")
+            }
+            (ErrorKind::Conflict, _, CUSTOMER_ACCOUNT_ACTIVE) => conflict(
+                "CUSTOMER_ACCOUNT_ACTIVE",
+                "The association carries a customer account that is still billed; cancel it first",
+            ),
+            (ErrorKind::Conflict, _, REFERENCE_CONFLICT) => {
+                conflict("REFERENCE_CONFLICT", "Other records still refer to this one")
             }
             (ErrorKind::Conflict, _, EMAIL_TAKEN) => conflict("EMAIL_TAKEN", "A user with this email exists already"),
             (ErrorKind::Conflict, entity, _) => {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use partnerd_domain::customer::CustomerStatus;
 use partnerd_services::Services;
 use partnerd_services::customers::{CustomerChange, CustomerDetail, CustomerWrite, NewCustomer, next_invoice_at};
-use partnerd_store::{CustomerAccountRecord, CustomerFilter};
+use partnerd_store::{CustomerAccountRecord, CustomerEntry, CustomerFilter};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -135,13 +135,21 @@ pub(super) struct Customer {
     /// The customer company's id (the same id on the AppReseller companies API).
     id: String,
     company_name: String,
-    contact_email: String,
-    contact_name: String,
+    /// `null` until the customer has a plan (a company a reseller created through the
+    /// AppReseller API).
+    #[schema(required = true)]
+    contact_email: Option<String>,
+    /// `null` until the customer has a plan.
+    #[schema(required = true)]
+    contact_name: Option<String>,
     #[schema(required = true)]
     phone: Option<String>,
-    plan: String,
-    #[schema(value_type = BillingCycleName)]
-    billing_cycle: &'static str,
+    /// `null` until the customer has a plan: it is not billed.
+    #[schema(required = true)]
+    plan: Option<String>,
+    /// `null` until the customer has a plan.
+    #[schema(value_type = Option<BillingCycleName>, required = true)]
+    billing_cycle: Option<&'static str>,
     #[schema(value_type = CustomerStatusName)]
     status: &'static str,
     /// ISO-4217.
@@ -152,14 +160,16 @@ pub(super) struct Customer {
     updated_at: String,
     #[schema(format = DateTime, required = true)]
     cancelled_at: Option<String>,
-    /// `GET /customers/{customer_id}` only: the account's billing.
+    /// `GET /customers/{customer_id}` only: the account's billing; `null` until it has a plan.
     #[serde(skip_serializing_if = "Option::is_none")]
-    billing: Option<Billing>,
+    #[schema(value_type = Option<Billing>, nullable = true)]
+    billing: Option<Option<Billing>>,
     /// `GET /customers/{customer_id}` only: the current billing period's usage so far (from
     /// the UTC day it started through today), from the same daily aggregates as
-    /// `GET /customers/{customer_id}/usage`.
+    /// `GET /customers/{customer_id}/usage`; `null` until it has a plan.
     #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<super::usage::UsageSummary>,
+    #[schema(value_type = Option<super::usage::UsageSummary>, nullable = true)]
+    usage: Option<Option<super::usage::UsageSummary>>,
     /// `POST` and `PUT` only: the invoice this request issued (the first one on create; an
     /// upgrade's or a cycle change's on update), else `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,11 +181,11 @@ fn customer(a: &CustomerAccountRecord) -> Customer {
     Customer {
         id: a.customer_id.clone(),
         company_name: a.company_name.clone(),
-        contact_email: a.contact_email.clone(),
-        contact_name: a.contact_name.clone(),
+        contact_email: Some(a.contact_email.clone()),
+        contact_name: Some(a.contact_name.clone()),
         phone: a.phone.clone(),
-        plan: a.plan.clone(),
-        billing_cycle: a.billing_cycle.as_str(),
+        plan: Some(a.plan.clone()),
+        billing_cycle: Some(a.billing_cycle.as_str()),
         status: a.status.as_str(),
         currency: a.currency.clone(),
         created_at: iso(a.created_at),
@@ -184,6 +194,31 @@ fn customer(a: &CustomerAccountRecord) -> Customer {
         billing: None,
         usage: None,
         latest_invoice: None,
+    }
+}
+
+/// A customer: its account, or, without a plan yet, its company and association (status
+/// `active`, in the price list's currency, created when the association was).
+fn listed(e: &CustomerEntry, currency: &str) -> Customer {
+    match &e.account {
+        Some(a) => customer(a),
+        None => Customer {
+            id: e.link.customer_id.clone(),
+            company_name: e.link.company_name.clone(),
+            contact_email: None,
+            contact_name: None,
+            phone: e.link.phone.clone(),
+            plan: None,
+            billing_cycle: None,
+            status: CustomerStatus::Active.as_str(),
+            currency: currency.to_owned(),
+            created_at: iso(e.link.associated_at),
+            updated_at: iso(e.link.associated_at),
+            cancelled_at: None,
+            billing: None,
+            usage: None,
+            latest_invoice: None,
+        },
     }
 }
 
@@ -207,10 +242,12 @@ pub(super) struct Billing {
     latest_invoice_ids: Vec<String>,
 }
 
-fn details(d: &CustomerDetail) -> Customer {
-    let a = &d.account;
+fn details(d: &CustomerDetail, currency: &str) -> Customer {
+    let Some(a) = &d.entry.account else {
+        return Customer { billing: Some(None), usage: Some(None), ..listed(&d.entry, currency) };
+    };
     Customer {
-        billing: Some(Billing {
+        billing: Some(Some(Billing {
             plan: a.plan.clone(),
             price: money(d.price_cents),
             currency: a.currency.clone(),
@@ -219,8 +256,8 @@ fn details(d: &CustomerDetail) -> Customer {
             next_invoice_date: next_invoice_at(a).map(iso),
             balance: money(a.balance_cents),
             latest_invoice_ids: d.latest_invoice_ids.clone(),
-        }),
-        usage: Some(super::usage::summary(&d.usage)),
+        })),
+        usage: Some(d.usage.as_ref().map(super::usage::summary)),
         ..customer(a)
     }
 }
@@ -276,8 +313,11 @@ pub(super) async fn create(
 /// The account with its `billing`: plan, price per cycle, currency, cycle, current period,
 /// next invoice date, balance and the latest invoice ids; and its `usage` in the current
 /// billing period so far (message volume by channel, workflow executions, API requests and
-/// errors, storage; the daily series is `GET /customers/{customer_id}/usage`). Another
-/// partner's customer is 404.
+/// errors, storage; the daily series is `GET /customers/{customer_id}/usage`). A customer
+/// without a plan (a company your reseller company created or was associated with through
+/// the AppReseller API) has `plan`, `billing_cycle`, `contact_email`, `contact_name`,
+/// `billing` and `usage` `null` and status `active`; it is not billed until a plan is set
+/// with `PUT`. Another partner's customer is 404.
 #[utoipa::path(get, path = "/customers/{customer_id}", tag = "Customers", params(("customer_id" = String, Path)),
     responses((status = 200, description = "The account", body = Envelope<Customer>)))]
 pub(super) async fn get(
@@ -286,7 +326,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let d = s.customers().get(&who, customer_id(&id)?).await?;
-    Ok(ok(details(&d)))
+    Ok(ok(details(&d, &s.billing().settings().prices.currency)))
 }
 
 /// Update Customer Account
@@ -306,6 +346,14 @@ pub(super) async fn get(
 /// - **Status**: `active` ↔ `suspended` (suspension pauses service, not billing); `cancelled`
 ///   takes effect at once, is final, refunds nothing and stops every future invoice; appends
 ///   `customer.cancelled`. Cancelling together with a plan or cycle change is refused.
+///
+/// **A customer without a plan** (created through the AppReseller companies API, or associated
+/// with your company there) starts its billing when `PUT` sets a `plan`: exactly as
+/// `POST /customers`, its first period starts now and its first invoice is issued at once
+/// (`billing_reason` `subscription_create`), appending `customer.created`,
+/// `invoice.generated` and `commission.earned`. `plan`, `contact_email` and `contact_name` are
+/// required then (422 naming each missing one), `billing_cycle` is `monthly` by default and
+/// `status` may only be `active`.
 ///
 /// A refused change is 422 naming the field, and nothing of the request is applied. Another
 /// partner's customer is 404.
@@ -347,8 +395,12 @@ pub(super) struct ListQuery {
 
 /// List Partner Customers
 ///
-/// Your customer accounts, newest first, filtered by `status` and `plan`; `meta` has
-/// `limit`, `offset` and the `total` matching.
+/// Your customers, newest first, filtered by `status` and `plan`; `meta` has `limit`,
+/// `offset` and the `total` matching. They are the companies associated with your company —
+/// the same ones the AppReseller API's `GET /api/appReseller/v1/companies` lists for your
+/// reseller company — including those without a plan yet (created there with
+/// `POST /api/appReseller/v1/companies`): `plan` and `billing_cycle` `null`, status `active`,
+/// not billed. A `plan` filter matches only customers on that plan.
 #[utoipa::path(get, path = "/customers", tag = "Customers", params(ListQuery),
     responses((status = 200, description = "A page of accounts", body = OffsetEnvelope<Customer>)))]
 pub(super) async fn list(
@@ -362,7 +414,8 @@ pub(super) async fn list(
     }
     let filter = CustomerFilter { status: q.status.map(|p| p.0), plan: q.plan };
     let (rows, total) = s.customers().list(&who, &filter, offset, limit).await?;
-    Ok(ok_offset(rows.iter().map(customer).collect(), limit, offset, total))
+    let currency = s.billing().settings().prices.currency.clone();
+    Ok(ok_offset(rows.iter().map(|e| listed(e, &currency)).collect(), limit, offset, total))
 }
 
 #[derive(Serialize, ToSchema)]

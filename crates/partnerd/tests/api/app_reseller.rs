@@ -787,3 +787,141 @@ on_both_backends!(the_catalog_is_imported_all_or_nothing_and_sold_by_resellers, 
     let types: Vec<String> = app.events(&product_id).await.iter().map(|e| e.event_type.clone()).collect();
     assert_eq!(types, ["product.imported", "product.imported"]);
 });
+
+const CUSTOMERS: &str = "/api/v1/partners/customers";
+
+on_both_backends!(reseller_companies_and_partner_customers_are_the_same_both_ways, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = enrol(&app, "Reseller A", "a@a.com", &["reseller"]).await;
+    let b = enrol(&app, "Reseller B", "b@b.com", &["reseller"]).await;
+    let (ra, rb) = (Receiver::start().await, Receiver::start().await);
+    for (p, r) in [(&a, &ra), (&b, &rb)] {
+        let (s, w) = app
+            .post("/api/v1/partners/webhooks", &p.api_key, json!({ "url": r.url, "events": ["company.created"] }))
+            .await;
+        assert_eq!(s, 201, "{w}");
+    }
+
+    // AppReseller → partners: a plan-less customer, counted, filtered, readable; not B's.
+    let plain = customer(&app, &a, "Plan-less Customer").await;
+    let (s, list) = app.read(CUSTOMERS, &a.api_key).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["meta"]["total"], json!(1), "{list}");
+    let c = &list["data"][0];
+    assert_eq!(c["id"], json!(plain));
+    assert_eq!(c["company_name"], json!("Plan-less Customer"));
+    assert_eq!((c["plan"].clone(), c["billing_cycle"].clone()), (Value::Null, Value::Null), "{c}");
+    assert_eq!(c["status"], json!("active"));
+    let (s, d) = app.read(&format!("{CUSTOMERS}/{plain}"), &a.api_key).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["data"]["billing"], Value::Null, "{d}");
+    assert_eq!(d["data"]["plan"], Value::Null);
+    let (_, active) = app.read(&format!("{CUSTOMERS}?status=active"), &a.api_key).await;
+    assert_eq!(active["meta"]["total"], json!(1), "{active}");
+    let (_, on_plan) = app.read(&format!("{CUSTOMERS}?plan=professional"), &a.api_key).await;
+    assert_eq!(on_plan["meta"]["total"], json!(0), "{on_plan}");
+    let (s, _) = app.read(&format!("{CUSTOMERS}/{plain}"), &b.api_key).await;
+    assert_eq!(s, 404, "another partner's customer is not found");
+    let (_, lb) = app.read(CUSTOMERS, &b.api_key).await;
+    assert_eq!(lb["meta"]["total"], json!(0), "{lb}");
+
+    // Partners → AppReseller: a POST /customers account is one of A's companies.
+    let (s, made) = app.post(CUSTOMERS, &a.api_key, crate::customers::acme("professional")).await;
+    assert_eq!(s, 201, "{made}");
+    let billed = made["data"]["id"].as_str().unwrap().to_owned();
+    let (_, companies) = app.read(&format!("{AR}/companies?context=RESELLER"), &a.api_key).await;
+    let mut seen = ids(&companies);
+    seen.sort();
+    let mut want = vec![plain.clone(), billed.clone()];
+    want.sort();
+    assert_eq!(seen, want);
+    let (s, _) = app.read(&format!("{AR}/companies/{billed}?context=RESELLER"), &b.api_key).await;
+    assert_eq!(s, 404);
+    let (_, list) = app.read(&format!("{CUSTOMERS}?limit=1"), &a.api_key).await;
+    assert_eq!(list["meta"]["total"], json!(2));
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "paged");
+
+    // Setting a plan starts billing: contact fields are required, then the first invoice.
+    let (s, e) = app.put(&format!("{CUSTOMERS}/{plain}"), &a.api_key, json!({ "plan": "professional" })).await;
+    assert_eq!(s, 422, "{e}");
+    let body = json!({ "plan": "professional", "contact_email": "ops@plain.com", "contact_name": "Pat Plain" });
+    let (s, w) = app.put(&format!("{CUSTOMERS}/{plain}"), &a.api_key, body).await;
+    assert_eq!(s, 200, "{w}");
+    assert_eq!(w["data"]["plan"], json!("professional"));
+    assert_eq!(w["data"]["billing_cycle"], json!("monthly"));
+    assert!(w["data"]["latest_invoice"]["id"].is_string(), "{w}");
+    let (_, on_plan) = app.read(&format!("{CUSTOMERS}?plan=professional"), &a.api_key).await;
+    assert_eq!(on_plan["meta"]["total"], json!(2), "{on_plan}");
+    let (s, _) = app.put(&format!("{CUSTOMERS}/{plain}"), &b.api_key, json!({ "plan": "professional" })).await;
+    assert_eq!(s, 404);
+
+    // company.created reached A's webhook (twice: both companies), never B's.
+    let got = ra.wait_for(2).await;
+    let created: Vec<String> = got
+        .iter()
+        .map(|r| r.json())
+        .filter(|j| j["event"] == "company.created" || j["type"] == "company.created")
+        .map(|j| j.to_string())
+        .collect();
+    assert_eq!(created.len(), 2, "{got:?}");
+    assert!(created.iter().any(|j| j.contains(&plain)), "{created:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(rb.received().is_empty(), "B got {:?}", rb.received());
+});
+
+on_both_backends!(an_association_carrying_a_billed_account_cannot_be_deleted, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = enrol(&app, "Reseller A", "a@a.com", &["reseller"]).await;
+    let manager = enrol(&app, "Manager", "m@m.com", &["reseller_manager"]).await;
+    let (s, made) = app.post(CUSTOMERS, &a.api_key, crate::customers::acme("professional")).await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["data"]["id"].as_str().unwrap().to_owned();
+    let url = format!("{AR}/companyAssociations");
+    let (_, page) = app.read(&format!("{url}?customerCompanyId={id}"), &manager.api_key).await;
+    let link = ids(&page).pop().expect("the association");
+    let (s, e) = app.send(reqwest::Method::DELETE, &format!("{url}/{link}"), &manager.api_key, None).await;
+    assert_eq!(s, 409, "{e}");
+    assert_error(&e, 409, "CUSTOMER_ACCOUNT_ACTIVE");
+    // Cancelled, the account still refers to the association: a 409, never a 500.
+    let (s, _) = app.put(&format!("{CUSTOMERS}/{id}"), &a.api_key, json!({ "status": "cancelled" })).await;
+    assert_eq!(s, 200);
+    let (s, e) = app.send(reqwest::Method::DELETE, &format!("{url}/{link}"), &manager.api_key, None).await;
+    assert_eq!(s, 409, "{e}");
+    assert_error(&e, 409, "REFERENCE_CONFLICT");
+    let (s, _) = app.read(&format!("{CUSTOMERS}/{id}"), &a.api_key).await;
+    assert_eq!(s, 200, "nothing was deleted");
+    // A plan-less association deletes.
+    let plain = customer(&app, &a, "Plain").await;
+    let (_, page) = app.read(&format!("{url}?customerCompanyId={plain}"), &manager.api_key).await;
+    let link = ids(&page).pop().expect("the association");
+    let (s, e) = app.send(reqwest::Method::DELETE, &format!("{url}/{link}"), &manager.api_key, None).await;
+    assert!(s == 200 || s == 204, "{s} {e}");
+    let (s, _) = app.read(&format!("{CUSTOMERS}/{plain}"), &a.api_key).await;
+    assert_eq!(s, 404, "no longer a customer");
+});
+
+on_both_backends!(company_stats_count_unpaid_invoices_and_total_spent, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let a = enrol(&app, "Reseller A", "a@a.com", &["reseller"]).await;
+    let (s, made) = app.post(CUSTOMERS, &a.api_key, crate::customers::acme("professional")).await;
+    assert_eq!(s, 201, "{made}");
+    let id = made["data"]["id"].as_str().unwrap().to_owned();
+    let invoice = made["data"]["latest_invoice"]["id"].as_str().unwrap().to_owned();
+    let stat = |d: &Value, unit: &str| {
+        d["stats"].as_array().unwrap().iter().find(|s| s["unit"] == unit).unwrap()["children"].clone()
+    };
+    let (s, d) = app.read(&format!("{AR}/companies/{id}?context=RESELLER"), &a.api_key).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(stat(&d, "Unpaid Invoices"), json!("1"));
+    assert_eq!(stat(&d, "Total Spent"), json!("$0.00"));
+    assert_eq!(stat(&d, "Free Trials"), json!("0"));
+    app.server
+        .services
+        .billing()
+        .mark_invoice(&app.marketplace_id(), &invoice, partnerd_domain::invoice::InvoiceStatus::Paid)
+        .await
+        .expect("paid");
+    let (_, d) = app.read(&format!("{AR}/companies/{id}?context=RESELLER"), &a.api_key).await;
+    assert_eq!(stat(&d, "Unpaid Invoices"), json!("0"));
+    assert_eq!(stat(&d, "Total Spent"), json!("$149.00"));
+});

@@ -101,12 +101,19 @@ pub static IS_LINKED: Query = sql!(
      WHERE marketplace_id = $1 AND reseller_company_id = $2 AND customer_company_id = $3"
 );
 
+/// `$1` marketplace, `$2` company: the partner enrolled with it.
+pub static PARTNER_OF_COMPANY: Query = sql!("SELECT id FROM partners WHERE marketplace_id = $1 AND company_id = $2");
+
 const ASSOCIATION_FROM: &str = "FROM company_associations a
      JOIN companies cc ON cc.id = a.customer_company_id JOIN companies rc ON rc.id = a.reseller_company_id";
 
 /// `$1` marketplace, `$2` id.
 pub static GET_ASSOCIATION: Query =
     sql!("SELECT {} {ASSOCIATION_FROM} WHERE a.marketplace_id = $1 AND a.id = $2", AssociationRecord::select_list());
+
+/// `$1` marketplace, `$2` id: PostgreSQL's row lock before a delete.
+pub static LOCK_ASSOCIATION: Query =
+    sql!("SELECT id FROM company_associations WHERE marketplace_id = $1 AND id = $2 FOR UPDATE");
 
 /// `$1` marketplace, `$2` id.
 pub static DELETE_ASSOCIATION: Query = sql!("DELETE FROM company_associations WHERE marketplace_id = $1 AND id = $2");

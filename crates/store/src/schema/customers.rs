@@ -107,26 +107,116 @@ pub static CUSTOMERS_DUE: Query = sql!(
     CustomerAccountRecord::select_list()
 );
 
-/// `(count SQL, page SQL, filter)`: newest first.
+/// A customer of a partner: a company associated with the partner's company (its
+/// `company_associations` row), whether or not it has an account (a plan) yet. A company a
+/// reseller created through the AppReseller API has none until a plan is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerLink {
+    /// The customer company's id.
+    pub customer_id: String,
+    pub association_id: String,
+    pub company_name: String,
+    /// The company's phone.
+    pub phone: Option<String>,
+    /// When the association was made: a plan-less customer's creation time.
+    pub associated_at: DateTime<Utc>,
+    /// The account's id (the company's) once it has one.
+    pub account_id: Option<String>,
+}
+
+record! {
+    CustomerLink {
+        customer_id: read "a.customer_company_id",
+        association_id: read "a.id",
+        company_name: read "cc.name",
+        phone: read "cc.phone",
+        associated_at: read "a.created_at",
+        account_id: read "ca.customer_id",
+    }
+}
+
+/// A partner's customer: the association and, once it has a plan, its account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerEntry {
+    pub link: CustomerLink,
+    pub account: Option<CustomerAccountRecord>,
+}
+
+/// The partner's customers are its company's associations; an account belongs to exactly one
+/// association, so the join never repeats a row.
+const LINK_FROM: &str = "FROM company_associations a JOIN companies cc ON cc.id = a.customer_company_id
+     LEFT JOIN customer_accounts ca ON ca.association_id = a.id";
+
+/// `$1` marketplace, `$2` the partner's company, `$3` customer company.
+pub static GET_CUSTOMER_LINK: Query = sql!(
+    "SELECT {} {LINK_FROM} WHERE a.marketplace_id = $1 AND a.reseller_company_id = $2 AND a.customer_company_id = $3",
+    crate::kit::column_list::<CustomerLink>()
+);
+
+/// `$1` marketplace, `$2` association: the account carried by an association, if any.
+pub static ACCOUNT_OF_ASSOCIATION: Query = sql!(
+    "SELECT {} FROM customer_accounts ca WHERE ca.marketplace_id = $1 AND ca.association_id = $2",
+    CustomerAccountRecord::select_list()
+);
+
+/// The accounts of `customer_ids` (a page of [`CustomerLink`]s with one).
+pub fn accounts_of(dialect: Dialect, marketplace_id: &str, customer_ids: &[String]) -> (String, Filter) {
+    let text = |s: &str| Value::Text(Cow::Owned(s.to_owned()));
+    let mut f = Filter::new(dialect);
+    f.eq("ca.marketplace_id", text(marketplace_id));
+    f.is_in("ca.customer_id", customer_ids.iter().map(|c| text(c)));
+    f.order_by(&[], "ca.customer_id");
+    (format!("SELECT {} FROM customer_accounts ca{}", CustomerAccountRecord::select_list(), f.clause()), f)
+}
+
+/// `(count SQL, page SQL, filter)` over the partner company's associations, newest first. A
+/// plan-less customer's status is `active`; a `plan` filter matches accounts only.
 pub fn list_customers(
     dialect: Dialect,
     marketplace_id: &str,
-    partner_id: &str,
+    partner_company_id: &str,
     filter: &CustomerFilter,
     offset: u64,
     limit: u32,
 ) -> (String, String, Filter) {
     let text = |s: &str| Value::Text(Cow::Owned(s.to_owned()));
     let mut f = Filter::new(dialect);
-    f.eq("ca.marketplace_id", text(marketplace_id)).eq("ca.partner_id", text(partner_id));
+    f.eq("a.marketplace_id", text(marketplace_id)).eq("a.reseller_company_id", text(partner_company_id));
     if let Some(s) = filter.status {
-        f.eq("ca.status", text(s.as_str()));
+        f.and("COALESCE(ca.status, 'active') = ?", [text(s.as_str())]);
     }
     if let Some(p) = &filter.plan {
         f.eq("ca.plan", text(p));
     }
-    let count = format!("SELECT COUNT(*) FROM customer_accounts ca{}", f.conditions());
-    f.order_by(&[("ca.created_at", Order::Desc)], "ca.customer_id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM customer_accounts ca{}", CustomerAccountRecord::select_list(), f.clause());
+    let count = format!("SELECT COUNT(*) {LINK_FROM}{}", f.conditions());
+    f.order_by(&[("a.created_at", Order::Desc)], "a.customer_company_id DESC").page(limit, offset);
+    let page = format!("SELECT {} {LINK_FROM}{}", crate::kit::column_list::<CustomerLink>(), f.clause());
     (count, page, f)
 }
+
+/// Per currency: a company's open invoices and what it has paid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompanyBilling {
+    pub currency: String,
+    pub open_invoices: i64,
+    pub paid_cents: i64,
+}
+
+record! {
+    CompanyBilling {
+        currency: read "i.currency",
+        open_invoices: read "CAST(SUM(CASE WHEN i.status = 'open' THEN 1 ELSE 0 END) AS BIGINT)",
+        paid_cents: read "CAST(SUM(CASE WHEN i.status = 'paid' THEN i.total_cents ELSE 0 END) AS BIGINT)",
+    }
+}
+
+/// `$1` marketplace, `$2` company.
+pub static COMPANY_BILLING: Query = sql!(
+    "SELECT {} FROM invoices i WHERE i.marketplace_id = $1 AND i.customer_id = $2 GROUP BY i.currency ORDER BY i.currency",
+    crate::kit::column_list::<CompanyBilling>()
+);
+
+/// `$1` marketplace, `$2` association: whether it carries an account that is not cancelled.
+pub static OPEN_ACCOUNTS_OF_ASSOCIATION: Query = sql!(
+    "SELECT COUNT(*) FROM customer_accounts WHERE marketplace_id = $1 AND association_id = $2 AND status <> 'cancelled'"
+);
