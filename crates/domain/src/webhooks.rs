@@ -49,6 +49,8 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::LeadConverted>("A lead was converted into a marketplace company and user"),
     entry::<ev::TicketCreated>("A support ticket was created (a partnerd addition)"),
     entry::<ev::TicketUpdated>("A support ticket's status or priority changed (a partnerd addition)"),
+    entry::<ev::SandboxCreated>("A sandbox was created and seeded (a partnerd addition)"),
+    entry::<ev::SandboxDeleted>("A sandbox was deleted, or removed once expired (a partnerd addition)"),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {

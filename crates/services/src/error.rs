@@ -63,6 +63,8 @@ pub mod codes {
     /// `Forbidden`: a lead's reseller step (conversion request, conversion) by a company it is
     /// not assigned to.
     pub const NOT_ASSIGNEE: &str = "not_assignee";
+    /// `Forbidden`: a sandbox's key may not create sandboxes.
+    pub const SANDBOX_KEY: &str = "sandbox_key";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
     /// `Unavailable`: the store failed.
@@ -134,6 +136,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "ticket", NOT_FOUND),
         (NotFound, "email_template", NOT_FOUND),
         (NotFound, "deployment", NOT_FOUND),
+        (NotFound, "sandbox", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
@@ -141,6 +144,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Forbidden, "api_key", SCOPE_REQUIRED),
         (Forbidden, "company", COMPANY_NOT_MANAGED),
         (Forbidden, "lead", NOT_ASSIGNEE),
+        (Forbidden, "sandbox", SANDBOX_KEY),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "customer", CONCURRENT_CHANGE),
@@ -150,6 +154,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "draft", ALREADY_PUBLISHED),
         (Conflict, "webhook", LIMIT_REACHED),
         (Conflict, "webhook", INACTIVE),
+        (Conflict, "sandbox", LIMIT_REACHED),
         (Conflict, "user", EMAIL_TAKEN),
         (Conflict, "user", EXTERNAL_ID_TAKEN),
         (Conflict, "company", EXTERNAL_ID_TAKEN),
@@ -287,6 +292,7 @@ mod tests {
             include_str!("metrics.rs"),
             include_str!("tickets.rs"),
             include_str!("partners.rs"),
+            include_str!("sandboxes.rs"),
             include_str!("policy.rs"),
             include_str!("webhooks.rs"),
         ];
