@@ -60,10 +60,13 @@ pub mod types {
     pub const BRANDING_UPDATED: &str = "branding.updated";
     pub const EMAIL_TEMPLATES_UPDATED: &str = "email_templates.updated";
     pub const CONFIGURATION_DEPLOYED: &str = "configuration.deployed";
+    pub const SANDBOX_CREATED: &str = "sandbox.created";
+    pub const SANDBOX_DELETED: &str = "sandbox.deleted";
 }
 
-/// Event types after which a cached principal may be stale; their subject is the key id.
-pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED];
+/// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
+/// is the key id; that of `sandbox.deleted` the sandbox's marketplace, every key of which goes.
+pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED, types::SANDBOX_DELETED];
 
 /// An event about to be appended. `payload` is the stored form of one of the payload structs
 /// below; build events with [`NewEvent::of`].
@@ -1031,6 +1034,45 @@ payload!(
     }
 );
 
+// Sandboxes: events of the owner's marketplace, in the webhook catalog (partnerd additions).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxCreated {
+    /// Also the sandbox's marketplace id.
+    pub sandbox_id: String,
+    pub name: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+payload!(
+    SandboxCreated,
+    types::SANDBOX_CREATED,
+    "sandbox",
+    sandbox_id,
+    SandboxCreated {
+        sandbox_id: "sbx_sample".into(),
+        name: "Demo sandbox".into(),
+        expires_at: chrono::DateTime::from_timestamp(1_736_937_000, 0).unwrap_or_default(),
+    }
+);
+
+crate::str_enum! {
+    /// Why a sandbox was removed.
+    pub enum SandboxRemoval { Deleted = "deleted", Expired = "expired", Abandoned = "abandoned" }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxDeleted {
+    pub sandbox_id: String,
+    pub reason: SandboxRemoval,
+}
+payload!(
+    SandboxDeleted,
+    types::SANDBOX_DELETED,
+    "sandbox",
+    sandbox_id,
+    SandboxDeleted { sandbox_id: "sbx_sample".into(), reason: SandboxRemoval::Expired }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1085,6 +1127,8 @@ mod tests {
         round_trips::<TicketCommented>();
         round_trips::<TicketRated>();
         round_trips::<UsageIngested>();
+        round_trips::<SandboxCreated>();
+        round_trips::<SandboxDeleted>();
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod money;
 pub mod partner;
 pub mod rate_limit;
+pub mod sandbox;
 pub mod seo;
 pub mod str_enum;
 pub mod ticket;

@@ -58,6 +58,8 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::CompanyAssociationDeleted>(
         "A customer company's association with your reseller company was removed (a partnerd addition)",
     ),
+    entry::<ev::SandboxCreated>("A sandbox was created and seeded (a partnerd addition)"),
+    entry::<ev::SandboxDeleted>("A sandbox was deleted, or removed once expired (a partnerd addition)"),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {
@@ -345,9 +347,9 @@ mod tests {
                 json!({ "invoice_id": "invoice_sample", "customer_id": "customer_sample", "total": 1205, "currency": "USD" }),
             ),
         ];
-        // Leads API v2 events, the ticket events and the company/association events (not in
-        // the partners documents): their samples are the structs'.
-        assert_eq!(documented.len() + 4 + 2 + 3, CATALOG.len());
+        // Leads API v2 events, the ticket events, the company/association events and the
+        // sandbox events (not in the partners documents): their samples are the structs'.
+        assert_eq!(documented.len() + 4 + 2 + 3 + 2, CATALOG.len());
         for (name, sample) in documented {
             let entry = catalog_entry(name).unwrap();
             assert_eq!((entry.sample)(), sample, "{name}");

@@ -19,6 +19,7 @@
 //! idle_timeout = "60s"
 //! max_connections = 10000
 //! log_format = "json"         # or "text" (the default)
+//! sandbox_expiry_days = 7     # a sandbox's expiry when its request names none (1–30)
 //!
 //! secret_key_file = "/etc/partnerd/secret.key"   # or: secret_keys = ["base64…", "base64…"]
 //! [billing]               # customer accounts' price list and partners' commissions
@@ -66,6 +67,8 @@ pub struct FileConfig {
     pub secret_keys: Option<Vec<String>>,
     /// A file of such keys, one per line (`#` comments), the first encrypting.
     pub secret_key_file: Option<String>,
+    /// Days until a sandbox expires when `POST /sandbox` names none: 1–30, 7 by default.
+    pub sandbox_expiry_days: Option<u32>,
     #[serde(default)]
     pub hourly_tiers: BTreeMap<String, u64>,
     #[serde(default)]
@@ -293,6 +296,16 @@ impl FileConfig {
         partnerd_services::secrets::SecretKeys::from_base64(&refs).map_err(|e| format!("{source}: {e}"))
     }
 
+    /// The sandbox settings: `sandbox_expiry_days` over the default.
+    pub fn sandbox_settings(&self) -> Result<partnerd_services::sandboxes::SandboxSettings, String> {
+        match self.sandbox_expiry_days {
+            None => Ok(Default::default()),
+            Some(days) => {
+                partnerd_services::sandboxes::SandboxSettings::new(days).map_err(|e| format!("sandbox_expiry_days {e}"))
+            }
+        }
+    }
+
     /// The default price list, commission rates and invoice numbering, with `[billing]`'s
     /// changes and additions.
     pub fn billing_settings(&self) -> Result<partnerd_services::billing::BillingSettings, String> {
@@ -468,6 +481,17 @@ mod tests {
         let file = FileConfig { secret_key_file: Some(path.display().to_string()), ..Default::default() };
         assert_eq!(file.secret_keys(pg, &none).unwrap().ids(), generated.ids());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_sandbox_expiry_comes_from_the_file_within_bounds() {
+        assert_eq!(FileConfig::default().sandbox_settings().unwrap().default_expiry_days, 7);
+        let c: FileConfig = toml::from_str("sandbox_expiry_days = 14").unwrap();
+        assert_eq!(c.sandbox_settings().unwrap().default_expiry_days, 14);
+        for bad in ["sandbox_expiry_days = 0", "sandbox_expiry_days = 31"] {
+            let c: FileConfig = toml::from_str(bad).unwrap();
+            assert!(c.sandbox_settings().unwrap_err().starts_with("sandbox_expiry_days must be"), "{bad}");
+        }
     }
 
     #[test]

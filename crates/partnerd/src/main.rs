@@ -336,6 +336,7 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 })
                 .map_err(|m| Failure { code: 2, message: m })?;
             let billing = file.billing_settings().map_err(|m| Failure { code: 2, message: m })?;
+            let sandbox = file.sandbox_settings().map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
@@ -348,6 +349,7 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 webhook_schedule,
                 dispatcher: partnerd_webhooks::DispatcherOptions::default(),
                 billing,
+                sandbox,
             };
             serve(opts, limits, keys).await
         }

@@ -34,6 +34,8 @@ pub struct ServerOptions {
     pub dispatcher: DispatcherOptions,
     /// The customer price list, commission rates and invoice numbering.
     pub billing: partnerd_services::billing::BillingSettings,
+    /// The default sandbox expiry.
+    pub sandbox: partnerd_services::sandboxes::SandboxSettings,
 }
 
 pub struct RunningServer {
@@ -129,6 +131,25 @@ fn spawn_renewals(services: Services, every: Duration) -> JoinHandle<()> {
     })
 }
 
+/// How often `serve` removes expired sandboxes. Their keys stop working at `expires_at`
+/// already; this removes their data.
+pub const SANDBOX_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Removes expired (and abandoned half-seeded) sandboxes now and then every `every`. Any
+/// process may: a sandbox is removed by whichever process deletes its row first.
+fn spawn_sandbox_sweep(services: Services, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.sandboxes().remove_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sandboxes = n, "removed expired sandboxes"),
+                Err(e) => tracing::warn!(error = %e, "removing expired sandboxes failed; retrying later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 /// How often `serve` deletes `Idempotency-Key`s whose 24 hours are over. Expired keys are
 /// already ignored (a new claim takes them over); this only bounds the table.
 pub const IDEMPOTENCY_PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -169,7 +190,8 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
             sender: Some(sender.clone()),
             secrets: keys,
         })
-        .with_billing(opts.billing);
+        .with_billing(opts.billing)
+        .with_sandboxes(opts.sandbox);
     // Secrets stored before encryption (migration 0007 lists them) are encrypted now.
     let report = services.webhooks().encrypt_stored_secrets(false).await.map_err(|e| e.to_string())?;
     if report.encrypted > 0 {
@@ -185,6 +207,7 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
         spawn_idempotency_purge(services.clone(), IDEMPOTENCY_PURGE_INTERVAL),
         spawn_renewals(services.clone(), opts.schedule_interval),
+        spawn_sandbox_sweep(services.clone(), SANDBOX_SWEEP_INTERVAL.min(opts.schedule_interval)),
     ];
     let app = partnerd_api::router(services.clone());
     let (tx, rx) = oneshot::channel::<()>();

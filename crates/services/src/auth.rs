@@ -78,9 +78,14 @@ impl CachedKey {
             .iter()
             .map(|r| r.parse().unwrap_or_else(|_| "255.255.255.255/32".parse().expect("literal rule")))
             .collect();
+        // A sandbox's key ends with its sandbox, whatever its own expiry.
+        let expires_at = match (k.expires_at, k.sandbox_expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Self {
             secret_hash: k.secret_hash,
-            expires_at: k.expires_at,
+            expires_at,
             revoked: k.revoked_at.is_some(),
             allowed_ips,
             principal: Arc::new(Principal {
@@ -172,6 +177,12 @@ impl Authenticator {
         self.cache.write().expect("key cache lock").remove(key_id);
     }
 
+    /// Drops the cached principals of every key of a marketplace (a sandbox that was removed).
+    pub fn evict_marketplace(&self, marketplace_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.write().expect("key cache lock").retain(|_, k| k.principal.marketplace_id != marketplace_id);
+    }
+
     /// Reads auth-relevant events from the shared log every `interval` and evicts what they
     /// name. Runs until the returned task is aborted.
     pub fn spawn_invalidation(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
@@ -185,7 +196,11 @@ impl Authenticator {
                 match this.store.events_recorded_since(since, AUTH_RELEVANT).await {
                     Ok(events) => {
                         for e in events {
-                            this.evict(&e.subject_id);
+                            if e.event_type == partnerd_domain::events::types::SANDBOX_DELETED {
+                                this.evict_marketplace(&e.subject_id);
+                            } else {
+                                this.evict(&e.subject_id);
+                            }
                         }
                         since = started - INVALIDATION_LOOKBACK;
                     }

@@ -67,6 +67,8 @@ pub mod codes {
     pub const CUSTOMER_ACCOUNT_ACTIVE: &str = "customer_account_active";
     /// `Conflict`: a foreign key refused the write (another record still refers to this one).
     pub const REFERENCE_CONFLICT: &str = "reference_conflict";
+    /// `Forbidden`: a sandbox's key may not create sandboxes.
+    pub const SANDBOX_KEY: &str = "sandbox_key";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
     /// `Unavailable`: the store failed.
@@ -138,6 +140,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "ticket", NOT_FOUND),
         (NotFound, "email_template", NOT_FOUND),
         (NotFound, "deployment", NOT_FOUND),
+        (NotFound, "sandbox", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
@@ -145,6 +148,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Forbidden, "api_key", SCOPE_REQUIRED),
         (Forbidden, "company", COMPANY_NOT_MANAGED),
         (Forbidden, "lead", NOT_ASSIGNEE),
+        (Forbidden, "sandbox", SANDBOX_KEY),
         (Conflict, "listing", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "customer", CONCURRENT_CHANGE),
@@ -154,6 +158,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "draft", ALREADY_PUBLISHED),
         (Conflict, "webhook", LIMIT_REACHED),
         (Conflict, "webhook", INACTIVE),
+        (Conflict, "sandbox", LIMIT_REACHED),
         (Conflict, "user", EMAIL_TAKEN),
         (Conflict, "user", EXTERNAL_ID_TAKEN),
         (Conflict, "company", EXTERNAL_ID_TAKEN),
@@ -296,6 +301,7 @@ mod tests {
             include_str!("metrics.rs"),
             include_str!("tickets.rs"),
             include_str!("partners.rs"),
+            include_str!("sandboxes.rs"),
             include_str!("policy.rs"),
             include_str!("webhooks.rs"),
         ];

@@ -20,6 +20,7 @@ pub mod partners;
 pub mod plans;
 pub mod policy;
 pub mod rate_limit;
+pub mod sandboxes;
 pub mod secrets;
 pub mod tickets;
 pub mod usage;
@@ -48,6 +49,7 @@ pub struct Services {
     /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
     billing: Arc<billing::BillingSettings>,
+    sandbox: Arc<sandboxes::SandboxSettings>,
     outcomes: Arc<ops::DeliveryOutcomes>,
 }
 
@@ -68,6 +70,7 @@ impl Services {
             limiter,
             webhooks: Arc::new(webhooks::WebhookSettings::default()),
             billing: Arc::new(billing::BillingSettings::default()),
+            sandbox: Arc::default(),
             outcomes: Arc::default(),
         }
     }
@@ -81,6 +84,12 @@ impl Services {
     /// The same services with this price list, commission rates and invoice numbering.
     pub fn with_billing(mut self, settings: billing::BillingSettings) -> Self {
         self.billing = Arc::new(settings);
+        self
+    }
+
+    /// The same services with these sandbox settings (the default expiry).
+    pub fn with_sandboxes(mut self, settings: sandboxes::SandboxSettings) -> Self {
+        self.sandbox = Arc::new(settings);
         self
     }
 
@@ -168,6 +177,10 @@ impl Services {
 
     pub fn whitelabel(&self) -> whitelabel::WhiteLabel<'_> {
         whitelabel::WhiteLabel { services: self }
+    }
+
+    pub fn sandboxes(&self) -> sandboxes::Sandboxes<'_> {
+        sandboxes::Sandboxes { services: self }
     }
 
     pub fn deploys(&self) -> deploys::Deploys<'_> {

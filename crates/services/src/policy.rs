@@ -44,6 +44,7 @@ partnerd_domain::str_enum! {
         Customer = "customer",
         Invoice = "invoice",
         Ticket = "ticket",
+        Sandbox = "sandbox",
     }
 }
 

@@ -12,6 +12,7 @@ mod leads;
 mod listings;
 mod migrate;
 mod ops;
+mod sandbox;
 mod tickets;
 mod usage;
 mod webhooks;

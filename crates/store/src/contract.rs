@@ -1345,6 +1345,7 @@ pub async fn every_key_partner_and_event_field_round_trips(store: &dyn Store) {
         allowed_ips: k.allowed_ips.clone(),
         expires_at: k.expires_at,
         revoked_at: None,
+        sandbox_expires_at: None,
         partner: Some(partner),
     };
     assert_eq!(store.find_key_for_auth(&k.id).await.unwrap(), Some(auth));

@@ -26,6 +26,7 @@ pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
 pub use schema::customers::{CompanyBilling, CustomerAccountRecord, CustomerEntry, CustomerFilter, CustomerLink};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
+pub use schema::sandbox::SandboxRecord;
 pub use schema::usage::{UsageDayRecord, UsageIngest, UsageRecordRow};
 pub use schema::whitelabel::{BrandingRecord, CUSTOM_DOMAIN_TAKEN, DeploymentRecord, EmailTemplateRecord};
 
@@ -600,6 +601,52 @@ pub trait WhiteLabelStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Sandboxes: rows of the owner's marketplace, each naming a marketplace of its own (its id)
+/// whose every row goes when it is removed (`schema::sandbox::PURGE`).
+#[async_trait]
+pub trait SandboxStore: Send + Sync {
+    /// Creates the sandbox's marketplace and its `provisioning` row, in one transaction, unless
+    /// the owner holds `max_per_owner` sandboxes already: `false` then, and nothing written.
+    /// Concurrent creates for one owner cannot both pass the count.
+    async fn create_sandbox(&self, sandbox: SandboxRecord, max_per_owner: u32) -> StoreResult<bool>;
+
+    /// Moves the sandbox from `provisioning` to `active` with its demo partner, appending the
+    /// events to the owner's marketplace. `NotFound` when it is not provisioning any more (an
+    /// expiry sweep removed it meanwhile).
+    async fn activate_sandbox(&self, sandbox: &SandboxRecord, events: Vec<NewEvent>) -> StoreResult<()>;
+
+    /// The owner's sandbox (any status); `None` for another partner's or a missing one.
+    async fn get_sandbox(
+        &self,
+        marketplace_id: &str,
+        owner_partner_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<SandboxRecord>>;
+
+    /// The owner's active sandboxes, newest first.
+    async fn list_sandboxes(&self, marketplace_id: &str, owner_partner_id: &str) -> StoreResult<Vec<SandboxRecord>>;
+
+    /// Removes the sandbox: its row and every row of its marketplace, with the events (appended
+    /// to the owner's marketplace `marketplace_id`), in one transaction. `false` (nothing
+    /// written) when it was removed already, by this process or another.
+    async fn remove_sandbox(
+        &self,
+        marketplace_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<bool>;
+
+    /// Sandboxes of any marketplace expired at `now`, or left provisioning since before
+    /// `provisioning_before`; oldest expiry first, at most `limit`.
+    async fn sandboxes_due_for_removal(
+        &self,
+        now: DateTime<Utc>,
+        provisioning_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SandboxRecord>>;
+}
+
 /// Everything a service needs; both backends implement all of it.
 pub trait Store:
     MarketplaceStore
@@ -619,6 +666,7 @@ pub trait Store:
     + MetricsStore
     + UsageStore
     + WhiteLabelStore
+    + SandboxStore
     + Send
     + Sync
     + 'static

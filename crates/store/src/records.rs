@@ -92,6 +92,8 @@ pub struct KeyAuth {
     pub allowed_ips: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key belongs to a sandbox: the sandbox's expiry, after which the key is refused.
+    pub sandbox_expires_at: Option<DateTime<Utc>>,
     /// The company's partner enrolment, if it is a partner.
     pub partner: Option<PartnerRecord>,
 }

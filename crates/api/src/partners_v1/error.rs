@@ -186,6 +186,9 @@ impl From<ServiceError> for ApiError {
             (ErrorKind::Forbidden, _, NOT_ASSIGNEE) => {
                 ApiError::forbidden("Only the company the lead is assigned to may do this")
             }
+            (ErrorKind::Forbidden, _, SANDBOX_KEY) => {
+                ApiError::forbidden("A sandbox's API key may not create or manage sandboxes; use a production key")
+            }
             (ErrorKind::Forbidden, entity, code) => ApiError::forbidden(format!("Forbidden: {entity} ({code})")),
             (ErrorKind::Conflict, entity, CONCURRENT_CHANGE) => ApiError::concurrent_change(entity),
             (ErrorKind::Conflict, "draft", ALREADY_PUBLISHED) => {
@@ -194,6 +197,13 @@ impl From<ServiceError> for ApiError {
             (ErrorKind::Conflict, "webhook", LIMIT_REACHED) => {
                 ApiError::validation_single("url", &format!("a partner may register at most {MAX_WEBHOOKS} webhooks"))
             }
+            (ErrorKind::Conflict, "sandbox", LIMIT_REACHED) => ApiError::validation_single(
+                "request",
+                &format!(
+                    "a partner may hold at most {} sandboxes: delete one first",
+                    partnerd_domain::sandbox::MAX_PER_PARTNER
+                ),
+            ),
             (ErrorKind::Conflict, "webhook", INACTIVE) => {
                 ApiError::validation_single("webhook_id", "the webhook is inactive: activate it first")
             }

@@ -11,6 +11,7 @@ mod error;
 pub mod listings;
 mod metrics;
 mod profile;
+mod sandbox;
 mod tickets;
 pub mod usage;
 mod webhooks;
@@ -73,6 +74,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(deploys::deploy))
         .routes(routes!(deploys::list))
         .routes(routes!(deploys::get))
+        .routes(routes!(sandbox::list, sandbox::create))
+        .routes(routes!(sandbox::get, sandbox::delete))
 }
 
 /// The surface's OpenAPI document (paths relative to its prefix).

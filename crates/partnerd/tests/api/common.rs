@@ -169,6 +169,7 @@ pub async fn spawn_with(
         webhook_schedule: test_schedule(),
         dispatcher: partnerd_webhooks::DispatcherOptions { poll: Duration::from_millis(5), ..Default::default() },
         billing: Default::default(),
+        sandbox: Default::default(),
     })
     .await
     .expect("server starts");

@@ -65,6 +65,7 @@ async fn spawn_limited(backend: Backend, limits: HttpLimits) -> Option<TestApp> 
             webhook_schedule: test_schedule(),
             dispatcher: partnerd_webhooks::DispatcherOptions::default(),
             billing: Default::default(),
+            sandbox: Default::default(),
         },
         limits,
     )

@@ -22,6 +22,7 @@ mod leads;
 mod listings;
 mod openapi;
 mod ops;
+mod sandbox;
 mod schema;
 mod tickets;
 mod usage;

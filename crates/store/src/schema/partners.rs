@@ -51,6 +51,7 @@ record! {
         allowed_ips: read "k.allowed_ips",
         expires_at: read "k.expires_at",
         revoked_at: read "k.revoked_at",
+        sandbox_expires_at: read "sb.expires_at",
         partner: optional PartnerRecord,
     }
 }
@@ -142,7 +143,8 @@ pub static GET_KEY: Query =
 pub static REVOKE_KEY: Query =
     sql!("UPDATE api_keys SET revoked_at = $3 WHERE marketplace_id = $1 AND id = $2 AND revoked_at IS NULL");
 
-/// `$1` key: everything authentication needs, in one read.
+/// `$1` key: everything authentication needs, in one read. A key of a sandbox is found only
+/// once the sandbox is active (not while its demo data is written), with the sandbox's expiry.
 pub static KEY_FOR_AUTH: Query = sql!(
     "SELECT {}
      FROM api_keys k
@@ -150,7 +152,8 @@ pub static KEY_FOR_AUTH: Query = sql!(
      JOIN memberships m ON m.user_id = k.user_id AND m.company_id = k.company_id
      JOIN companies c ON c.id = k.company_id
      LEFT JOIN partners p ON p.company_id = k.company_id
-     WHERE k.id = $1",
+     LEFT JOIN sandboxes sb ON sb.id = k.marketplace_id
+     WHERE k.id = $1 AND (sb.id IS NULL OR sb.status = 'active')",
     column_list::<KeyAuth>()
 );
 
