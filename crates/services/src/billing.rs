@@ -68,50 +68,8 @@ pub fn apply_balance(lines: &mut Vec<LineItem>, balance: i64, at: DateTime<Utc>,
     balance - applied
 }
 
-/// A commission-report date range: `start_date` to `end_date`, inclusive, UTC days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateRange {
-    pub start: chrono::NaiveDate,
-    pub end: chrono::NaiveDate,
-}
-
-impl DateRange {
-    /// From the query's texts: each `YYYY-MM-DD`; `start` defaults to the first of this month,
-    /// `end` to today; end before start is refused naming `end_date`.
-    pub fn parse(start: Option<&str>, end: Option<&str>, today: chrono::NaiveDate) -> Result<Self, ValidationErrors> {
-        use chrono::Datelike;
-        let mut e = ValidationErrors::new();
-        let date = |s: &str| {
-            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("must be a date as YYYY-MM-DD (got '{s}')"))
-        };
-        let start = match start {
-            Some(s) => e.check("start_date", date(s)),
-            None => today.with_day(1),
-        };
-        let end = match end {
-            Some(s) => e.check("end_date", date(s)),
-            None => Some(today),
-        };
-        e.into_result()?;
-        let (Some(start), Some(end)) = (start, end) else {
-            return Err(ValidationErrors::single("start_date", "is not a date"));
-        };
-        if end < start {
-            return Err(ValidationErrors::single("end_date", "must not be before start_date"));
-        }
-        Ok(DateRange { start, end })
-    }
-
-    pub fn start_time(self) -> DateTime<Utc> {
-        self.start.and_time(chrono::NaiveTime::MIN).and_utc()
-    }
-
-    /// The instant after the last day.
-    pub fn end_exclusive(self) -> DateTime<Utc> {
-        self.end.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(1)
-    }
-}
+/// The strict day ranges of every reseller route (`domain::dates`).
+pub use partnerd_domain::dates::DateRange;
 
 /// The commission report's sums, in the price list's currency.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,114 @@
+//! A panic in a handler becomes the surface's 500, not a dropped connection.
+//!
+//! Without this layer a panic unwinds hyper's connection task: the client sees the connection
+//! close with no response at all. `catch_panic::<E>` polls the rest of the stack inside
+//! `catch_unwind`, logs the panic (request id, method, path, the panic's message) at `error`,
+//! and answers `E::from(Rejection::Internal)`: partners' `{"success": false, "error":
+//! {"code": "SERVER_ERROR", …}}`, AppReseller's `{"code", "message", "status": 500}`. The
+//! message never reaches the client.
+//!
+//! Written on `std::panic::catch_unwind` rather than tower-http's `CatchPanicLayer`: tower-http
+//! is only a transitive dependency (without that feature), and this way the log line carries the
+//! request id the response does.
+
+use super::{Rejection, SurfaceError};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::task::Poll;
+
+/// Middleware (`axum::middleware::from_fn(kernel::catch_panic::<E>)`), the outermost layer of a
+/// surface's router.
+pub async fn catch_panic<E: SurfaceError>(req: Request, next: Next) -> Response {
+    let request_id = req.headers().get(crate::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mut run = std::pin::pin!(next.run(req));
+    let outcome = std::future::poll_fn(|cx| {
+        // The future is dropped, not polled again, after a panic: unwind safety holds.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(response) => response,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(a panic without a message)".to_owned());
+            tracing::error!(request_id = %request_id, %method, %path, panic = %message, "handler panicked");
+            E::from(Rejection::Internal).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::surface_tests::ResellerError;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("the handler's bug")
+    }
+
+    async fn later() -> &'static str {
+        tokio::task::yield_now().await;
+        let n: Option<u32> = None;
+        n.expect("a panic after the first poll");
+        "unreachable"
+    }
+
+    async fn fine() -> &'static str {
+        "fine"
+    }
+
+    async fn call<E: SurfaceError>(path: &str) -> (StatusCode, Value) {
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .route("/later", get(later))
+            .route("/fine", get(fine))
+            .layer(axum::middleware::from_fn(catch_panic::<E>));
+        let req = axum::http::Request::builder().uri(path).body(Body::empty()).expect("request");
+        let res = app.oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_the_partners_envelope() {
+        for path in ["/boom", "/later"] {
+            let (status, body) = call::<crate::partners_v1::ApiError>(path).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+            assert_eq!(body["success"], json!(false), "{body}");
+            assert_eq!(body["error"]["code"], "SERVER_ERROR", "{body}");
+            assert!(!body.to_string().contains("bug") && !body.to_string().contains("first poll"), "{body}");
+        }
+        assert_eq!(call::<crate::partners_v1::ApiError>("/fine").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_the_app_reseller_shape() {
+        let (status, body) = call::<crate::app_reseller_v1::ResellerError>("/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["status"], 500, "{body}");
+        assert!(body["code"].is_string() && body["message"].is_string(), "{body}");
+        assert!(body.get("success").is_none(), "{body}");
+        // Any surface built on the kernel gets it.
+        let (status, body) = call::<ResellerError>("/later").await;
+        assert_eq!((status, body["status"].clone()), (StatusCode::INTERNAL_SERVER_ERROR, json!(500)));
+    }
+}
