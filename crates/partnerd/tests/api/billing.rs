@@ -228,3 +228,79 @@ on_both_backends!(hostile_query_values_on_reseller_routes_are_4xx_never_5xx, |ba
     }
     assert_eq!(app.read(&format!("/api/v1/partners/invoices/{inv}"), &a.api_key).await.0, 200);
 });
+
+on_both_backends!(invoice_status_moves_notify_and_voiding_returns_applied_credit, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = Receiver::start().await;
+    let a = app.partner("Reseller Co", "admin@reseller.com", "business").await;
+    let events = ["invoice.paid", "invoice.voided", "invoice.marked_uncollectible"];
+    let (status, body) =
+        app.post("/api/v1/partners/webhooks", &a.api_key, json!({ "url": r.url, "events": events })).await;
+    assert_eq!(status, 201, "{body}");
+    let customers = crate::customers::CUSTOMERS;
+    let (id, first) = customer(&app, &a.api_key, "professional").await;
+    let billing = app.server.services.billing();
+    let m = app.marketplace_id();
+
+    // Paid, via uncollectible: two events, the commission stands.
+    billing.mark_invoice(&m, &first, InvoiceStatus::Uncollectible).await.unwrap();
+    billing.mark_invoice(&m, &first, InvoiceStatus::Paid).await.unwrap();
+    let got = r.wait_for(2).await;
+    let un = got.iter().map(|d| d.json()).find(|b| b["type"] == "invoice.marked_uncollectible").unwrap();
+    assert_eq!(
+        un["data"],
+        json!({ "invoice_id": first, "number": "INV-000001", "customer_id": id, "total": 149, "currency": "USD" })
+    );
+    let paid = got.iter().map(|d| d.json()).find(|b| b["type"] == "invoice.paid").unwrap();
+    assert_eq!(paid["data"]["previous_status"], "uncollectible");
+    assert_eq!(invoice(&app, &a.api_key, &first).await["commission"]["status"], "earned");
+
+    // A downgrade leaves credit (149 → 49 with 16 of 31 days left: −51.61); the renewal applies
+    // 49 of it; voiding that invoice gives the 49 back.
+    app.clock.advance(Duration::days(15));
+    let (status, body) = app.put(&format!("{customers}/{id}"), &a.api_key, json!({ "plan": "starter" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(balance(&app, &a.api_key, &id).await, -51.61);
+    app.clock.advance(Duration::days(17));
+    assert_eq!(billing.run_renewals().await.unwrap(), 1);
+    assert_eq!(balance(&app, &a.api_key, &id).await, -2.61);
+    let (_, body) = app.read(&format!("/api/v1/partners/invoices?customer_id={id}&limit=1"), &a.api_key).await;
+    let renewal = body["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["data"][0]["total"], 0);
+    billing.mark_invoice(&m, &renewal, InvoiceStatus::Void).await.unwrap();
+    assert_eq!(balance(&app, &a.api_key, &id).await, -51.61, "the applied credit is back");
+    let inv = invoice(&app, &a.api_key, &renewal).await;
+    assert_eq!((inv["status"].clone(), inv["commission"]["status"].clone()), (json!("void"), json!("reversed")));
+    let got = r.wait_for(3).await;
+    let voided = got.iter().map(|d| d.json()).find(|b| b["type"] == "invoice.voided").unwrap();
+    assert_eq!(voided["data"]["invoice_id"], renewal.as_str());
+    assert_eq!(voided["data"]["credit_returned"], 49);
+    assert_eq!(voided["data"]["commission_reversed"], 0);
+    assert_eq!(voided["data"]["previous_status"], "open");
+    // The commission report shows the first invoice's commission still earned.
+    let (_, body) = app.read(&format!("{COMMISSIONS}?start_date=2025-01-01&end_date=2025-03-31"), &a.api_key).await;
+    assert_eq!(body["data"]["totals"]["earned"], 22.35, "149 × 0.15");
+
+    // The next renewal applies the returned credit again (49 of 51.61).
+    app.clock.advance(Duration::days(31));
+    assert_eq!(billing.run_renewals().await.unwrap(), 1);
+    assert_eq!(balance(&app, &a.api_key, &id).await, -2.61);
+
+    // An upgrade's invoice applies the rest (2.61) next to its prorations; voiding it returns
+    // only that, not the proration credit, and reverses its commission.
+    let (status, body) = app.put(&format!("{customers}/{id}"), &a.api_key, json!({ "plan": "enterprise" })).await;
+    assert_eq!(status, 200, "{body}");
+    let up = body["data"]["latest_invoice"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(balance(&app, &a.api_key, &id).await, 0);
+    billing.mark_invoice(&m, &up, InvoiceStatus::Void).await.unwrap();
+    assert_eq!(balance(&app, &a.api_key, &id).await, -2.61);
+    let got = r.wait_for(4).await;
+    let voided = got.iter().map(|d| d.json()).filter(|b| b["type"] == "invoice.voided").last().unwrap();
+    assert_eq!(voided["data"]["invoice_id"], up.as_str());
+    assert_eq!(voided["data"]["credit_returned"], 2.61);
+    assert!(voided["data"]["commission_reversed"].as_f64().unwrap() > 0.0, "{voided}");
+});
+
+async fn balance(app: &TestApp, key: &str, id: &str) -> Value {
+    app.read(&format!("{}/{id}", crate::customers::CUSTOMERS), key).await.1["data"]["billing"]["balance"].clone()
+}
