@@ -33,6 +33,8 @@ pub fn router(services: Services) -> Router {
         .fallback(kernel::unknown_route::<kernel::NeutralError>)
         .method_not_allowed_fallback(kernel::method_not_allowed::<kernel::NeutralError>)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Each surface catches its own panics in its shape; this covers the rest (`/healthz`…).
+        .layer(axum::middleware::from_fn(kernel::catch_panic::<kernel::NeutralError>))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .layer(axum::Extension(metrics.clone()))
         // Outermost: the time measured includes every other layer.

@@ -229,6 +229,14 @@ pub fn prorate(period: Period, at: DateTime<Utc>, old: (&str, i64), new: (&str, 
     ]
 }
 
+/// The credit balance `lines` applied, in cents (0 or more): the negative lines that are not
+/// prorations (`services::billing::apply_balance` writes them). Voiding the invoice gives it
+/// back to the customer's balance; a proration credit nets against the same invoice's charges
+/// and goes with it.
+pub fn credit_applied(lines: &[LineItem]) -> i64 {
+    lines.iter().filter(|l| !l.proration && l.amount < 0).map(|l| -l.amount).sum()
+}
+
 /// The sum of the lines.
 pub fn subtotal(lines: &[LineItem]) -> i64 {
     lines.iter().map(|l| l.amount).sum()
@@ -289,6 +297,10 @@ mod tests {
         assert_eq!(lines[1].amount, 9933, "14900 × 2/3 = 9933.33 → 9933");
         assert_eq!(subtotal(&lines), 6666);
         assert!(lines.iter().all(|l| l.proration && l.period_end == p.end));
+        assert_eq!(credit_applied(&lines), 0, "a proration credit is not a balance applied");
+        let mut with_balance = lines.clone();
+        with_balance.push(LineItem::new("Credit balance applied".into(), -1500, p.start, p.end, false));
+        assert_eq!(credit_applied(&with_balance), 1500);
         // At the very start the whole price moves; at the end nothing does.
         assert_eq!(subtotal(&prorate(p, p.start, ("a", 4900), ("b", 14_900))), 10_000);
         assert_eq!(subtotal(&prorate(p, p.end, ("a", 4900), ("b", 14_900))), 0);

@@ -41,6 +41,9 @@ pub mod types {
     pub const CUSTOMER_CANCELLED: &str = "customer.cancelled";
     pub const COMMISSION_EARNED: &str = "commission.earned";
     pub const INVOICE_GENERATED: &str = "invoice.generated";
+    pub const INVOICE_PAID: &str = "invoice.paid";
+    pub const INVOICE_VOIDED: &str = "invoice.voided";
+    pub const INVOICE_MARKED_UNCOLLECTIBLE: &str = "invoice.marked_uncollectible";
     pub const COMPANY_CREATED: &str = "company.created";
     pub const USER_CREATED: &str = "user.created";
     pub const COMPANY_ASSOCIATION_CREATED: &str = "company_association.created";
@@ -599,6 +602,89 @@ payload!(
     }
 );
 
+/// The operator marked the invoice paid (`partnerd invoices mark --status paid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePaid {
+    pub invoice_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub total: Amount,
+    pub currency: String,
+    /// `open` or `uncollectible`.
+    pub previous_status: String,
+}
+payload!(
+    InvoicePaid,
+    types::INVOICE_PAID,
+    "invoice",
+    invoice_id,
+    InvoicePaid {
+        invoice_id: "invoice_sample".into(),
+        number: "INV-000042".into(),
+        customer_id: "customer_sample".into(),
+        total: Amount::from_cents(120_500),
+        currency: "USD".into(),
+        previous_status: "open".into(),
+    }
+);
+
+/// The operator voided the invoice: its commission is reversed and any credit balance it
+/// applied goes back to the customer's balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceVoided {
+    pub invoice_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub total: Amount,
+    pub currency: String,
+    /// `open` or `uncollectible`.
+    pub previous_status: String,
+    /// The partner's commission on it, now `reversed`.
+    pub commission_reversed: Amount,
+    /// Credit balance the invoice had applied, returned to the customer (0 if none).
+    pub credit_returned: Amount,
+}
+payload!(
+    InvoiceVoided,
+    types::INVOICE_VOIDED,
+    "invoice",
+    invoice_id,
+    InvoiceVoided {
+        invoice_id: "invoice_sample".into(),
+        number: "INV-000042".into(),
+        customer_id: "customer_sample".into(),
+        total: Amount::from_cents(120_500),
+        currency: "USD".into(),
+        previous_status: "open".into(),
+        commission_reversed: Amount::from_cents(24_100),
+        credit_returned: Amount::from_cents(3_267),
+    }
+);
+
+/// The operator marked the invoice uncollectible (it may still be paid or voided; its
+/// commission stands).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceMarkedUncollectible {
+    pub invoice_id: String,
+    pub number: String,
+    pub customer_id: String,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    InvoiceMarkedUncollectible,
+    types::INVOICE_MARKED_UNCOLLECTIBLE,
+    "invoice",
+    invoice_id,
+    InvoiceMarkedUncollectible {
+        invoice_id: "invoice_sample".into(),
+        number: "INV-000042".into(),
+        customer_id: "customer_sample".into(),
+        total: Amount::from_cents(120_500),
+        currency: "USD".into(),
+    }
+);
+
 // AppReseller accounts (internal: in the event log, not yet in the webhook catalog).
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1111,6 +1197,9 @@ mod tests {
         round_trips::<CustomerCancelled>();
         round_trips::<CommissionEarned>();
         round_trips::<InvoiceGenerated>();
+        round_trips::<InvoicePaid>();
+        round_trips::<InvoiceVoided>();
+        round_trips::<InvoiceMarkedUncollectible>();
         round_trips::<CompanyCreated>();
         round_trips::<UserCreated>();
         round_trips::<CompanyAssociationCreated>();

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod clock;
 pub mod cosell;
 pub mod customer;
+pub mod dates;
 pub mod deploy;
 pub mod email_template;
 pub mod events;

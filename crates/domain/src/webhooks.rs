@@ -43,6 +43,11 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::CustomerCancelled>("Customer subscription cancelled"),
     entry::<ev::CommissionEarned>("New commission earned"),
     entry::<ev::InvoiceGenerated>("New invoice created"),
+    entry::<ev::InvoicePaid>("An invoice was marked paid (a partnerd addition)"),
+    entry::<ev::InvoiceVoided>(
+        "An invoice was voided: its commission reversed, its applied credit returned (a partnerd addition)",
+    ),
+    entry::<ev::InvoiceMarkedUncollectible>("An invoice was marked uncollectible (a partnerd addition)"),
     entry::<ev::LeadCreated>("A lead was created (Leads API v2)"),
     entry::<ev::LeadAssigned>("A lead was assigned to a reseller company"),
     entry::<ev::LeadStatusChanged>("A lead's conversion was requested or approved, or the lead was discarded"),
@@ -347,9 +352,10 @@ mod tests {
                 json!({ "invoice_id": "invoice_sample", "customer_id": "customer_sample", "total": 1205, "currency": "USD" }),
             ),
         ];
-        // Leads API v2 events, the ticket events, the company/association events and the
-        // sandbox events (not in the partners documents): their samples are the structs'.
-        assert_eq!(documented.len() + 4 + 2 + 3 + 2, CATALOG.len());
+        // Leads API v2 events, the ticket events, the company/association events, the sandbox
+        // events and the invoice status events (not in the partners documents): their samples
+        // are the structs'.
+        assert_eq!(documented.len() + 4 + 2 + 3 + 2 + 3, CATALOG.len());
         for (name, sample) in documented {
             let entry = catalog_entry(name).unwrap();
             assert_eq!((entry.sample)(), sample, "{name}");

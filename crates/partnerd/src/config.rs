@@ -42,6 +42,11 @@ use std::path::Path;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://partnerd.db";
+/// The longest `billing.invoice_due_days`: a year.
+pub const MAX_DUE_DAYS: u32 = 365;
+/// The highest customer plan price in cents (one million in the price list's currency), far
+/// below the store's 10^14-cent bound on one amount.
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,8 +312,14 @@ impl FileConfig {
     }
 
     /// The default price list, commission rates and invoice numbering, with `[billing]`'s
-    /// changes and additions.
-    pub fn billing_settings(&self) -> Result<partnerd_services::billing::BillingSettings, String> {
+    /// changes and additions, checked at startup so a mistake names its key:
+    /// `invoice_due_days` 0–[`MAX_DUE_DAYS`]; prices from 0 to [`MAX_PRICE_CENTS`] cents with at
+    /// most two decimals; `commission_rates` keys must be partner plans of `partner_plans`
+    /// (the `[plans]` catalog) and rates decimals from 0 to 1 (0–100 %).
+    pub fn billing_settings(
+        &self,
+        partner_plans: &PlanCatalog,
+    ) -> Result<partnerd_services::billing::BillingSettings, String> {
         use partnerd_domain::billing::{PlanPrice, Rate};
         let mut settings = partnerd_services::billing::BillingSettings::default();
         let Some(b) = &self.billing else { return Ok(settings) };
@@ -325,14 +336,23 @@ impl FileConfig {
             settings.invoice_prefix = p.clone();
         }
         if let Some(d) = b.invoice_due_days {
+            if d > MAX_DUE_DAYS {
+                return Err(format!("billing.invoice_due_days must be from 0 to {MAX_DUE_DAYS}, not {d}"));
+            }
             settings.due_days = d;
         }
         let cents = |what: String, d: &Decimal| {
             partnerd_domain::money::AmountInput::text(d.text())
                 .cents()
                 .ok()
-                .filter(|c| *c >= 0)
-                .ok_or_else(|| format!("{what} must be an amount such as \"49.00\", not '{}'", d.text()))
+                .filter(|c| (0..=MAX_PRICE_CENTS).contains(c))
+                .ok_or_else(|| {
+                    format!(
+                        "{what} must be an amount from 0 to {} with at most two decimals, such as \"49.00\", not '{}'",
+                        MAX_PRICE_CENTS / 100,
+                        d.text()
+                    )
+                })
         };
         for (name, plan) in &b.plans {
             partnerd_domain::partner::PlanName::parse(name).map_err(|e| format!("billing.plans.{name}: name {e}"))?;
@@ -341,6 +361,13 @@ impl FileConfig {
             settings.prices.plans.insert(name.clone(), PlanPrice { monthly, annual });
         }
         for (plan, rate) in &b.commission_rates {
+            if partner_plans.limits(plan).is_none() {
+                let names: Vec<&str> = partner_plans.names().collect();
+                return Err(format!(
+                    "billing.commission_rates.{plan}: '{plan}' is not a partner plan (the partner plans are {})",
+                    names.join(", ")
+                ));
+            }
             let r = Rate::parse(&rate.text()).map_err(|e| format!("billing.commission_rates.{plan} {e}"))?;
             settings.commission_rates.insert(plan.clone(), r);
         }
@@ -497,7 +524,8 @@ mod tests {
     #[test]
     fn billing_comes_from_the_file_over_the_defaults() {
         use partnerd_domain::billing::PlanPrice;
-        let defaults = FileConfig::default().billing_settings().unwrap();
+        let partner_plans = PlanCatalog::default();
+        let defaults = FileConfig::default().billing_settings(&partner_plans).unwrap();
         assert_eq!(defaults, partnerd_services::billing::BillingSettings::default());
         let c: FileConfig = toml::from_str(
             r#"
@@ -516,7 +544,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        let b = c.billing_settings().unwrap();
+        let b = c.billing_settings(&partner_plans).unwrap();
         assert_eq!(b.prices.currency, "EUR");
         assert_eq!(b.invoice_prefix, "ACME-");
         assert_eq!(b.prices.price("professional"), Some(PlanPrice { monthly: 9_990, annual: 99_900 }));
@@ -532,8 +560,56 @@ mod tests {
             "[billing.commission_rates]\nstarter = 1.5",
         ] {
             let c: FileConfig = toml::from_str(bad).unwrap();
-            assert!(c.billing_settings().is_err(), "{bad}");
+            assert!(c.billing_settings(&partner_plans).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn billing_bounds_are_checked_naming_the_key() {
+        let partner_plans = PlanCatalog::default();
+        let err = |text: &str| {
+            let c: FileConfig = toml::from_str(text).unwrap();
+            c.billing_settings(&partner_plans).unwrap_err()
+        };
+        let ok = |text: &str| {
+            let c: FileConfig = toml::from_str(text).unwrap();
+            c.billing_settings(&partner_plans).unwrap()
+        };
+        assert_eq!(ok("[billing]\ninvoice_due_days = 0").due_days, 0);
+        assert_eq!(ok("[billing]\ninvoice_due_days = 365").due_days, 365);
+        assert!(err("[billing]\ninvoice_due_days = 366").contains("billing.invoice_due_days must be from 0 to 365"));
+        assert!(toml::from_str::<FileConfig>("[billing]\ninvoice_due_days = -1").is_err(), "not a u32");
+        let e = err("[billing.commission_rates]\nprofessional = 0.1");
+        assert!(
+            e.contains("billing.commission_rates.professional") && e.contains("business, enterprise, starter"),
+            "{e}"
+        );
+        assert_eq!(
+            ok("[billing.commission_rates]\nstarter = 0\nenterprise = 1").commission_rates["enterprise"].bps(),
+            10_000
+        );
+        for (rate, why) in [("1.01", "from 0 to 1"), ("-0.1", "from 0 to 1"), ("'15%'", "from 0 to 1")] {
+            let e = err(&format!("[billing.commission_rates]\nbusiness = {rate}"));
+            assert!(e.contains("billing.commission_rates.business") && e.contains(why), "{rate}: {e}");
+        }
+        // A plan catalog from the file: its plans may have rates.
+        let custom: FileConfig = toml::from_str("[plans.gold]\nrequests_per_minute = 5").unwrap();
+        let with_gold = custom.plan_catalog().unwrap();
+        let c: FileConfig = toml::from_str("[billing.commission_rates]\ngold = 0.3").unwrap();
+        assert_eq!(c.billing_settings(&with_gold).unwrap().commission_rates["gold"].bps(), 3000);
+        for (price, key) in [
+            ("monthly = -0.01\nannual = 1", "billing.plans.team.monthly"),
+            ("monthly = 1\nannual = '1000000.01'", "billing.plans.team.annual"),
+            ("monthly = 1e300\nannual = 1", "billing.plans.team.monthly"),
+            ("monthly = 'NaN'\nannual = 1", "billing.plans.team.monthly"),
+        ] {
+            let e = err(&format!("[billing.plans.team]\n{price}"));
+            assert!(e.starts_with(key), "{price}: {e}");
+        }
+        assert_eq!(
+            ok("[billing.plans.team]\nmonthly = 0\nannual = 1000000").prices.price("team").unwrap().annual,
+            MAX_PRICE_CENTS
+        );
     }
 
     #[test]

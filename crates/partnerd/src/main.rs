@@ -335,7 +335,7 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                     max_connections: args.max_connections,
                 })
                 .map_err(|m| Failure { code: 2, message: m })?;
-            let billing = file.billing_settings().map_err(|m| Failure { code: 2, message: m })?;
+            let billing = file.billing_settings(&plans).map_err(|m| Failure { code: 2, message: m })?;
             let sandbox = file.sandbox_settings().map_err(|m| Failure { code: 2, message: m })?;
             let opts = ServerOptions {
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),

@@ -15,8 +15,10 @@ use crate::error::codes;
 use crate::{ServiceError, Services};
 use chrono::{DateTime, Duration, Utc};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::billing::{LineItem, Period, PriceList, Rate, subtotal};
-use partnerd_domain::events::{CommissionEarned, InvoiceGenerated, NewEvent};
+use partnerd_domain::billing::{LineItem, Period, PriceList, Rate, credit_applied, subtotal};
+use partnerd_domain::events::{
+    CommissionEarned, InvoiceGenerated, InvoiceMarkedUncollectible, InvoicePaid, InvoiceVoided, NewEvent,
+};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::invoice::InvoiceStatus;
 use partnerd_domain::money::Amount;
@@ -68,49 +70,42 @@ pub fn apply_balance(lines: &mut Vec<LineItem>, balance: i64, at: DateTime<Utc>,
     balance - applied
 }
 
-/// A commission-report date range: `start_date` to `end_date`, inclusive, UTC days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateRange {
-    pub start: chrono::NaiveDate,
-    pub end: chrono::NaiveDate,
-}
+/// The strict day ranges of every reseller route (`domain::dates`).
+pub use partnerd_domain::dates::DateRange;
 
-impl DateRange {
-    /// From the query's texts: each `YYYY-MM-DD`; `start` defaults to the first of this month,
-    /// `end` to today; end before start is refused naming `end_date`.
-    pub fn parse(start: Option<&str>, end: Option<&str>, today: chrono::NaiveDate) -> Result<Self, ValidationErrors> {
-        use chrono::Datelike;
-        let mut e = ValidationErrors::new();
-        let date = |s: &str| {
-            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("must be a date as YYYY-MM-DD (got '{s}')"))
-        };
-        let start = match start {
-            Some(s) => e.check("start_date", date(s)),
-            None => today.with_day(1),
-        };
-        let end = match end {
-            Some(s) => e.check("end_date", date(s)),
-            None => Some(today),
-        };
-        e.into_result()?;
-        let (Some(start), Some(end)) = (start, end) else {
-            return Err(ValidationErrors::single("start_date", "is not a date"));
-        };
-        if end < start {
-            return Err(ValidationErrors::single("end_date", "must not be before start_date"));
+/// The event a move of `invoice` to `to` appends, and the credit (cents) it returns to the
+/// customer's balance: the credit the invoice applied, when it is voided.
+fn status_event(invoice: &InvoiceRecord, to: InvoiceStatus) -> Result<(NewEvent, i64), ServiceError> {
+    let lines: Vec<LineItem> = serde_json::from_value(invoice.line_items.clone())
+        .map_err(|e| ServiceError::unavailable(format!("stored line items of {}: {e}", invoice.id)))?;
+    let (id, number, customer_id) = (invoice.id.clone(), invoice.number.clone(), invoice.customer_id.clone());
+    let (total, currency) = (Amount::from_cents(invoice.total_cents), invoice.currency.clone());
+    let previous_status = invoice.status.as_str().to_owned();
+    Ok(match to {
+        InvoiceStatus::Paid => {
+            (NewEvent::of(&InvoicePaid { invoice_id: id, number, customer_id, total, currency, previous_status }), 0)
         }
-        Ok(DateRange { start, end })
-    }
-
-    pub fn start_time(self) -> DateTime<Utc> {
-        self.start.and_time(chrono::NaiveTime::MIN).and_utc()
-    }
-
-    /// The instant after the last day.
-    pub fn end_exclusive(self) -> DateTime<Utc> {
-        self.end.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(1)
-    }
+        InvoiceStatus::Void => {
+            let credit = credit_applied(&lines);
+            let event = InvoiceVoided {
+                invoice_id: id,
+                number,
+                customer_id,
+                total,
+                currency,
+                previous_status,
+                commission_reversed: Amount::from_cents(invoice.commission_cents),
+                credit_returned: Amount::from_cents(credit),
+            };
+            (NewEvent::of(&event), credit)
+        }
+        InvoiceStatus::Uncollectible => {
+            (NewEvent::of(&InvoiceMarkedUncollectible { invoice_id: id, number, customer_id, total, currency }), 0)
+        }
+        InvoiceStatus::Open => {
+            return Err(ServiceError::invalid(ValidationErrors::single("status", "an invoice cannot be reopened")));
+        }
+    })
 }
 
 /// The commission report's sums, in the price list's currency.
@@ -262,8 +257,11 @@ impl Billing<'_> {
         Ok(self.services.store.list_commissions(me.marketplace_id(), me.partner_id, &filter).await?)
     }
 
-    /// Operator: marks an invoice paid, void or uncollectible (Stripe's moves; voiding
-    /// reverses its commission). A refused move is `Invalid` on `status`.
+    /// Operator: marks an invoice paid, void or uncollectible (Stripe's moves), appending
+    /// `invoice.paid`, `invoice.voided` or `invoice.marked_uncollectible` for the partner's
+    /// webhooks. Voiding reverses its commission and gives the credit balance it applied back
+    /// to the customer's balance, in the same transaction. A refused move is `Invalid` on
+    /// `status`.
     pub async fn mark_invoice(
         &self,
         marketplace_id: &str,
@@ -275,10 +273,14 @@ impl Billing<'_> {
             store.get_invoice(marketplace_id, None, id).await?.ok_or_else(|| ServiceError::not_found("invoice"))?;
         invoice.status.check_move(to).map_err(|m| ServiceError::invalid(ValidationErrors::single("status", m)))?;
         let now = self.services.clock.now();
-        store.move_invoice(marketplace_id, id, invoice.status, to, now, vec![]).await.map_err(|e| match e {
-            StoreError::Conflict(_) => ServiceError::conflict("invoice", codes::CONCURRENT_CHANGE),
-            other => other.into(),
-        })
+        let (event, credit_back) = status_event(&invoice, to)?;
+        let events = vec![event.partner(Some(invoice.partner_id.clone()))];
+        store.move_invoice(marketplace_id, id, invoice.status, to, now, credit_back, events).await.map_err(
+            |e| match e {
+                StoreError::Conflict(_) => ServiceError::conflict("invoice", codes::CONCURRENT_CHANGE),
+                other => other.into(),
+            },
+        )
     }
 
     /// Operator: the partner's commission rate override (`None` returns it to its plan's).

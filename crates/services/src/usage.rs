@@ -12,12 +12,12 @@
 //!   one record if the content is equal, else refused the same way.
 //! - Reports are read from daily aggregates (UTC days) kept in the ingesting transaction.
 
-use crate::billing::DateRange;
 use crate::policy;
 use crate::{Principal, ServiceError, Services};
 use chrono::NaiveDate;
 use partnerd_domain::ValidationErrors;
 use partnerd_domain::analytics::Period;
+use partnerd_domain::dates;
 use partnerd_domain::events::{NewEvent, UsageIngested};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::usage::{
@@ -56,8 +56,11 @@ pub struct CustomerUsage {
 }
 
 /// The days a query covers: `period` (the `n` days ending today), or `start_date`/`end_date`
-/// (YYYY-MM-DD, inclusive; `start_date` defaults to the day `period_start` falls on, the
-/// current billing period's, `end_date` to today), at most [`MAX_RANGE_DAYS`].
+/// (strict YYYY-MM-DD, inclusive, `domain::dates`). Defaults: neither → from the day
+/// `period_start` falls on (the current billing period's) through today; `start_date` alone →
+/// through today (or through `start_date` itself when it is after today); `end_date` alone →
+/// from the period's start, or from the first of `end_date`'s month when `end_date` is before
+/// the period. At most [`MAX_RANGE_DAYS`] days, refused naming the bound the client gave.
 pub fn query_days(q: &UsageQuery, period_start: NaiveDate, today: NaiveDate) -> Result<Days, ValidationErrors> {
     if let Some(p) = q.period {
         if q.start_date.is_some() || q.end_date.is_some() {
@@ -65,14 +68,24 @@ pub fn query_days(q: &UsageQuery, period_start: NaiveDate, today: NaiveDate) -> 
         }
         return Ok(Days::ending(today, p.duration().num_days()));
     }
-    let default_start = period_start.min(today).to_string();
-    let r = DateRange::parse(Some(q.start_date.as_deref().unwrap_or(&default_start)), q.end_date.as_deref(), today)?;
-    let days = Days { start: r.start, end: r.end };
+    let (start, end) = dates::bounds(q.start_date.as_deref(), q.end_date.as_deref())?;
+    let default_start = period_start.min(today);
+    let (start, end) = match (start, end) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, today.max(s)),
+        (None, Some(e)) if default_start <= e => (default_start, e),
+        (None, Some(e)) => (dates::first_of_month(e), e),
+        (None, None) => (default_start, today),
+    };
+    let days = Days { start, end };
     if days.len() > MAX_RANGE_DAYS {
-        return Err(ValidationErrors::single(
-            "end_date",
-            format!("must be at most {MAX_RANGE_DAYS} days from start_date"),
-        ));
+        let field = if q.end_date.is_some() || q.start_date.is_none() { "end_date" } else { "start_date" };
+        let message = if field == "end_date" {
+            format!("must be at most {MAX_RANGE_DAYS} days from start_date")
+        } else {
+            format!("must be at most {MAX_RANGE_DAYS} days before today (or give end_date)")
+        };
+        return Err(ValidationErrors::single(field, message));
     }
     Ok(days)
 }
@@ -243,5 +256,20 @@ mod tests {
         let e = query_days(&q(Some("2023-01-01"), Some("2024-12-31"), None), today, today).unwrap_err();
         assert!(e.fields()["end_date"][0].contains("366"));
         assert!(query_days(&q(Some("2024-01-01"), Some("2024-12-31"), None), today, today).is_ok(), "a leap year");
+        let e = query_days(&q(Some("1970-01-01"), None, None), today, today).unwrap_err();
+        assert!(e.fields()["start_date"][0].contains("366"), "the bound given is named: {e}");
+        let e = query_days(&q(None, Some("9999-12-31"), None), today, today).unwrap_err();
+        assert!(e.fields().contains_key("end_date"));
+    }
+
+    #[test]
+    fn one_bound_alone_never_inverts_the_range() {
+        let (period, today) = (d("2025-01-03"), d("2025-01-15"));
+        let days = query_days(&q(None, Some("2024-11-20"), None), period, today).unwrap();
+        assert_eq!(days, Days { start: d("2024-11-01"), end: d("2024-11-20") }, "before the period: its month");
+        let days = query_days(&q(Some("2025-02-01"), None, None), period, today).unwrap();
+        assert_eq!(days, Days { start: d("2025-02-01"), end: d("2025-02-01") }, "a future start: that day");
+        let days = query_days(&q(Some("2025-01-10"), None, None), period, today).unwrap();
+        assert_eq!(days, Days { start: d("2025-01-10"), end: today });
     }
 }

@@ -198,6 +198,7 @@ impl BillingStore for PostgresStore {
         from: InvoiceStatus,
         to: InvoiceStatus,
         at: DateTime<Utc>,
+        credit_back_cents: i64,
         events: Vec<NewEvent>,
     ) -> StoreResult<InvoiceRecord> {
         let mut c = self.client().await?;
@@ -207,6 +208,13 @@ impl BillingStore for PostgresStore {
         }
         if to == InvoiceStatus::Void {
             execute(&tx, bsql::REVERSE_COMMISSION.postgres(), &args![marketplace_id, id, at], "").await?;
+            if credit_back_cents != 0 {
+                let invoice: InvoiceRecord = query_opt(&tx, bsql::GET_INVOICE.postgres(), &args![marketplace_id, id])
+                    .await?
+                    .ok_or(StoreError::NotFound("invoice"))?;
+                let returned = args![marketplace_id, invoice.customer_id, credit_back_cents, at];
+                execute(&tx, bsql::RETURN_CREDIT.postgres(), &returned, "").await?;
+            }
         }
         append_events(&tx, marketplace_id, at, &events).await?;
         let invoice = query_opt(&tx, bsql::GET_INVOICE.postgres(), &args![marketplace_id, id])

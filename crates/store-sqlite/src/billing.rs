@@ -202,6 +202,7 @@ impl BillingStore for SqliteStore {
         from: InvoiceStatus,
         to: InvoiceStatus,
         at: DateTime<Utc>,
+        credit_back_cents: i64,
         events: Vec<NewEvent>,
     ) -> StoreResult<InvoiceRecord> {
         let (m, id) = (marketplace_id.to_owned(), id.to_owned());
@@ -212,6 +213,11 @@ impl BillingStore for SqliteStore {
                 }
                 if to == InvoiceStatus::Void {
                     run(c, &bsql::REVERSE_COMMISSION, &args![m, id, at])?;
+                    if credit_back_cents != 0 {
+                        let invoice: InvoiceRecord = query_opt(c, bsql::GET_INVOICE.sqlite(), &args![m, id])?
+                            .ok_or(StoreError::NotFound("invoice"))?;
+                        run(c, &bsql::RETURN_CREDIT, &args![m, invoice.customer_id, credit_back_cents, at])?;
+                    }
                 }
                 append_events(c, &m, at, &events)?;
                 query_opt(c, bsql::GET_INVOICE.sqlite(), &args![m, id])?.ok_or(StoreError::NotFound("invoice"))

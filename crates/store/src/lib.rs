@@ -477,8 +477,11 @@ pub trait BillingStore: Send + Sync {
     async fn latest_invoice_ids(&self, marketplace_id: &str, customer_id: &str, limit: u32)
     -> StoreResult<Vec<String>>;
 
-    /// Moves the invoice from `from` to `to` (voiding reverses its commission), with the
-    /// events, in one transaction. `Conflict` when its status is no longer `from`.
+    /// Moves the invoice from `from` to `to` (voiding reverses its commission and returns
+    /// `credit_back_cents` to its customer's balance, bumping the account's version so a
+    /// renewal that read the old balance retries), with the events, in one transaction.
+    /// `Conflict` when its status is no longer `from`.
+    #[allow(clippy::too_many_arguments)]
     async fn move_invoice(
         &self,
         marketplace_id: &str,
@@ -486,6 +489,7 @@ pub trait BillingStore: Send + Sync {
         from: InvoiceStatus,
         to: InvoiceStatus,
         at: DateTime<Utc>,
+        credit_back_cents: i64,
         events: Vec<NewEvent>,
     ) -> StoreResult<InvoiceRecord>;
 

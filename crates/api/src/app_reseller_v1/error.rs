@@ -109,7 +109,7 @@ impl From<Rejection> for ResellerError {
             Rejection::RateLimited => {
                 Self::new(S::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", "Too many requests: rate limit exceeded")
             }
-            Rejection::Unavailable => server_error(),
+            Rejection::Unavailable | Rejection::Internal => server_error(),
             Rejection::UnknownRoute => Self::new(S::NOT_FOUND, "NOT_FOUND", "No such resource"),
             Rejection::MethodNotAllowed => {
                 Self::new(S::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed for this resource")

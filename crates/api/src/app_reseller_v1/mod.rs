@@ -109,6 +109,8 @@ fn reserved(router: Router<Services>, services: Services) -> Router<Services> {
         .fallback(kernel::unknown_route::<ResellerError>)
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
         .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ResellerError>))
+        // Outermost: a panic anywhere inside is this family's 500.
+        .layer(axum::middleware::from_fn(kernel::catch_panic::<ResellerError>))
 }
 
 /// A time as the family writes it: Unix epoch milliseconds.

@@ -17,6 +17,7 @@ mod guard;
 mod idempotency;
 #[cfg(test)]
 mod idempotency_tests;
+mod panic;
 mod query;
 #[cfg(test)]
 pub(crate) mod surface_tests;
@@ -24,6 +25,7 @@ pub(crate) mod surface_tests;
 pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
 pub use idempotency::{IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, idempotency};
+pub use panic::catch_panic;
 pub use query::{Bounded, FromParam, Param, path_is_unusable, query};
 
 use axum::Json;
@@ -73,6 +75,8 @@ pub enum Rejection {
     RateLimited,
     /// Authentication could not be decided (storage down).
     Unavailable,
+    /// A handler (or a layer inside the surface) panicked; `kernel::catch_panic` logged it.
+    Internal,
     /// No route for the path.
     UnknownRoute,
     /// The path exists, the method does not (axum adds `Allow`).
@@ -99,7 +103,7 @@ impl Rejection {
             Rejection::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Rejection::Forbidden(_) => StatusCode::FORBIDDEN,
             Rejection::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Rejection::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Unavailable | Rejection::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::UnknownRoute => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             // Stripe's statuses; a surface may word a reused key as its own validation error.
@@ -142,7 +146,7 @@ impl IntoResponse for NeutralError {
             Rejection::MethodNotAllowed => ("METHOD_NOT_ALLOWED", "Method not allowed for this resource".to_owned()),
             Rejection::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", "Request body exceeds 1 MiB".to_owned()),
             Rejection::RateLimited => ("RATE_LIMITED", "Too many requests".to_owned()),
-            Rejection::Unavailable => ("SERVER_ERROR", "Internal server error".to_owned()),
+            Rejection::Unavailable | Rejection::Internal => ("SERVER_ERROR", "Internal server error".to_owned()),
             other => ("BAD_REQUEST", format!("{other:?}")),
         };
         (self.0.status(), Json(json!({ "code": code, "message": message }))).into_response()

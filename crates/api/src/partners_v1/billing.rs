@@ -6,11 +6,11 @@ use super::{ApiError, Caller, Query, iso, known_id, ok};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use partnerd_domain::ValidationErrors;
 use partnerd_domain::billing::LineItem as DomainLine;
+use partnerd_domain::dates::{self, DateRange};
 use partnerd_domain::invoice::InvoiceStatus;
 use partnerd_services::Services;
-use partnerd_services::billing::{DateRange, totals};
+use partnerd_services::billing::totals;
 use partnerd_store::{CommissionRecord, InvoiceFilter, InvoiceRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -178,10 +178,12 @@ pub(super) struct InvoiceQuery {
     customer_id: Option<String>,
     #[param(inline, value_type = Option<InvoiceStatusName>)]
     status: Option<Param<InvoiceStatus>>,
-    /// Issued on or after this day (YYYY-MM-DD, UTC).
+    /// Issued on or after this day (exactly YYYY-MM-DD, UTC, year 1970–9999); no lower bound
+    /// by default.
     #[param(value_type = Option<String>, format = Date)]
     start_date: Option<String>,
-    /// Issued on or before this day (YYYY-MM-DD, UTC, inclusive).
+    /// Issued on or before this day (exactly YYYY-MM-DD, UTC, inclusive, year 1970–9999); no
+    /// upper bound by default. Before `start_date`: 422.
     #[param(value_type = Option<String>, format = Date)]
     end_date: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
@@ -190,20 +192,12 @@ pub(super) struct InvoiceQuery {
     offset: Option<Offset>,
 }
 
-/// The range of `start_date`/`end_date` when either is given.
-fn optional_range(start: Option<&str>, end: Option<&str>, s: &Services) -> Result<Option<DateRange>, ApiError> {
-    if start.is_none() && end.is_none() {
-        return Ok(None);
-    }
-    let today = s.now().date_naive();
-    let start = start.or(Some("1970-01-01"));
-    DateRange::parse(start, end, today).map(Some).map_err(|e| ApiError::validation(&e))
-}
-
 /// List Invoices
 ///
 /// Your customers' invoices, newest first, filtered by `customer_id`, `status` and issue date
-/// (`start_date`, `end_date`, YYYY-MM-DD inclusive); `meta` has `limit`, `offset`, `total`.
+/// (`start_date`, `end_date`: exactly YYYY-MM-DD, UTC days, both inclusive, years 1970–9999;
+/// either may be given alone, leaving that side open); `meta` has `limit`, `offset`, `total`.
+/// A bad date, or an `end_date` before `start_date`, is 422 naming the field.
 #[utoipa::path(get, path = "/invoices", tag = "Billing", params(InvoiceQuery),
     responses((status = 200, description = "A page of invoices", body = OffsetEnvelope<Invoice>)))]
 pub(super) async fn list(
@@ -212,12 +206,13 @@ pub(super) async fn list(
     Query(q): Query<InvoiceQuery>,
 ) -> Result<Response, ApiError> {
     let (limit, offset) = (q.limit.map_or(20, |l| l.0), q.offset.map_or(0, |o| u64::from(o.0)));
-    let range = optional_range(q.start_date.as_deref(), q.end_date.as_deref(), &s)?;
+    let (start, end) =
+        dates::bounds(q.start_date.as_deref(), q.end_date.as_deref()).map_err(|e| ApiError::validation(&e))?;
     let filter = InvoiceFilter {
         customer_id: q.customer_id,
         status: q.status.map(|p| p.0),
-        issued_from: range.map(DateRange::start_time),
-        issued_before: range.map(DateRange::end_exclusive),
+        issued_from: start.map(dates::day_start),
+        issued_before: end.map(dates::day_end),
     };
     let (rows, total) = s.billing().list_invoices(&who, &filter, offset, limit).await?;
     Ok(ok_offset(rows.iter().map(invoice).collect(), limit, offset, total))
@@ -226,10 +221,12 @@ pub(super) async fn list(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct CommissionQuery {
-    /// YYYY-MM-DD (UTC), inclusive; the first of this month by default.
+    /// Exactly YYYY-MM-DD (UTC, year 1970–9999), inclusive. By default the first of
+    /// `end_date`'s month when `end_date` is given, else the first of this month.
     #[param(value_type = Option<String>, format = Date)]
     start_date: Option<String>,
-    /// YYYY-MM-DD (UTC), inclusive; today by default. Before `start_date`: 422.
+    /// Exactly YYYY-MM-DD (UTC, year 1970–9999), inclusive. By default today (or `start_date`
+    /// itself when that is after today). Before `start_date`: 422.
     #[param(value_type = Option<String>, format = Date)]
     end_date: Option<String>,
     /// Only this customer's.
@@ -297,8 +294,9 @@ fn commission(c: &CommissionRecord) -> Commission {
 
 /// Get Commission Report
 ///
-/// The commissions you earned between `start_date` and `end_date` (YYYY-MM-DD, UTC days,
-/// both inclusive; by default this month so far), oldest first, optionally for one
+/// The commissions you earned between `start_date` and `end_date` (exactly YYYY-MM-DD, UTC
+/// days, both inclusive, years 1970–9999; by default this month so far; `start_date` alone
+/// runs through today, `end_date` alone from the first of its month), oldest first, optionally for one
 /// `customer_id`, with totals. Each invoice earns one commission at issue: `base` is the
 /// invoice total, `rate` your rate (the operator's override for you, else your partner plan's
 /// default), `amount` = base × rate rounded to the cent, halves away from zero. A voided
@@ -312,8 +310,8 @@ pub(super) async fn commissions(
     Query(q): Query<CommissionQuery>,
 ) -> Result<Response, ApiError> {
     let today = s.now().date_naive();
-    let range = DateRange::parse(q.start_date.as_deref(), q.end_date.as_deref(), today)
-        .map_err(|e: ValidationErrors| ApiError::validation(&e))?;
+    let range = DateRange::month_to_date(q.start_date.as_deref(), q.end_date.as_deref(), today)
+        .map_err(|e| ApiError::validation(&e))?;
     let rows = s.billing().commissions(&who, range, q.customer_id).await?;
     let t = totals(&rows);
     Ok(ok(CommissionReport {

@@ -252,7 +252,7 @@ impl From<Rejection> for ApiError {
             Rejection::Unauthenticated(m) => ApiError::unauthorized(m),
             Rejection::Forbidden(m) => ApiError::forbidden(m),
             Rejection::RateLimited => ApiError::rate_limited(),
-            Rejection::Unavailable => ApiError::server_error(),
+            Rejection::Unavailable | Rejection::Internal => ApiError::server_error(),
             Rejection::UnknownRoute => ApiError::not_found("Resource"),
             Rejection::MethodNotAllowed => ApiError::method_not_allowed(),
             Rejection::InvalidIdempotencyKey(problem) => ApiError::validation_single(IDEMPOTENCY_KEY, problem),

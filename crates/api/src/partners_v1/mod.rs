@@ -99,6 +99,8 @@ pub fn router(services: Services) -> Router<Services> {
         ))
         // `layer`, not `route_layer`: unknown paths and methods get rate-limit headers too.
         .layer(axum::middleware::from_fn_with_state(services, kernel::guard::<ApiError>))
+        // Outermost: a panic anywhere inside is the envelope's SERVER_ERROR.
+        .layer(axum::middleware::from_fn(kernel::catch_panic::<ApiError>))
 }
 
 /// `{"success": true, "data": …}`.

@@ -171,12 +171,14 @@ pub(super) async fn ingest(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct UsageQuery {
-    /// First day, YYYY-MM-DD (UTC), inclusive; by default the day the current billing period
-    /// started.
+    /// First day, exactly YYYY-MM-DD (UTC, year 1970–9999), inclusive; by default the day the
+    /// current billing period started, or the first of `end_date`'s month when `end_date` is
+    /// before the period.
     #[param(value_type = Option<String>, format = Date)]
     start_date: Option<String>,
-    /// Last day, YYYY-MM-DD (UTC), inclusive; today by default. Before `start_date`, or more
-    /// than 366 days after it: 422.
+    /// Last day, exactly YYYY-MM-DD (UTC, year 1970–9999), inclusive; by default today (or
+    /// `start_date` itself when that is after today). Before `start_date`, or a range longer
+    /// than 366 days: 422 naming the bound given.
     #[param(value_type = Option<String>, format = Date)]
     end_date: Option<String>,
     /// Instead of dates: the last 7, 30, 90 or 365 days, today included (the analytics
@@ -344,8 +346,8 @@ fn report(customer_id: String, period: Option<Period>, r: &UsageReport) -> Custo
 /// as usage is ingested: message volume by channel, workflow executions, API requests (total,
 /// errors, error rate and by day), storage (the last sample in the range and the peak), and a
 /// daily series with every day of the range. The range is `start_date`..`end_date`
-/// (YYYY-MM-DD, both inclusive, at most 366 days), or `period` (`7d`, `30d`, `90d`, `1y`: the
-/// days ending today); by default the customer's current billing period so far, from the
+/// (exactly YYYY-MM-DD, years 1970–9999, both inclusive, at most 366 days), or `period`
+/// (`7d`, `30d`, `90d`, `1y`: the days ending today); by default the customer's current billing period so far, from the
 /// UTC day it started through today. A bad date, an `end_date` before `start_date`, or
 /// `period` together with dates is 422 naming the field. Another partner's customer is 404.
 #[utoipa::path(get, path = "/customers/{customer_id}/usage", tag = "Usage",

@@ -162,6 +162,14 @@ pub static REVERSE_COMMISSION: Query = sql!(
      WHERE marketplace_id = $1 AND invoice_id = $2 AND status = 'earned'"
 );
 
+/// `$1` marketplace, `$2` customer, `$3` cents, `$4` at: a voided invoice's applied credit goes
+/// back to the balance (more credit is a lower balance); the version moves so a concurrent
+/// versioned write of the account (a renewal) conflicts and re-reads.
+pub static RETURN_CREDIT: Query = sql!(
+    "UPDATE customer_accounts SET balance_cents = balance_cents - $3, version = version + 1, updated_at = $4
+     WHERE marketplace_id = $1 AND customer_id = $2"
+);
+
 /// `$1` marketplace, `$2` customer, `$3` limit: the customer's latest invoice ids.
 pub static LATEST_INVOICES: Query = sql!(
     "SELECT id FROM invoices WHERE marketplace_id = $1 AND customer_id = $2 ORDER BY issued_at DESC, number DESC LIMIT $3"
