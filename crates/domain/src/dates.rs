@@ -46,10 +46,10 @@ pub fn bounds(
     let start = start.and_then(|s| e.check("start_date", parse_day(s)));
     let end = end.and_then(|s| e.check("end_date", parse_day(s)));
     e.into_result()?;
-    if let (Some(s), Some(t)) = (start, end) {
-        if t < s {
-            return Err(ValidationErrors::single("end_date", format!("must not be before start_date ({s})")));
-        }
+    if let (Some(s), Some(t)) = (start, end)
+        && t < s
+    {
+        return Err(ValidationErrors::single("end_date", format!("must not be before start_date ({s})")));
     }
     Ok((start, end))
 }

@@ -153,7 +153,9 @@ fn invoice(i: &InvoiceRecord) -> Invoice {
 /// a period starts (`subscription_cycle`, once per customer and period) and on an upgrade or
 /// cycle change (`subscription_update`). Status follows Stripe: `open` → `paid`, `void` or
 /// `uncollectible`; `uncollectible` → `paid` or `void`; `paid` and `void` are final. The
-/// operator moves it (`partnerd invoices mark`); voiding reverses the commission. Another
+/// operator moves it (`partnerd invoices mark`), which sends `invoice.paid`, `invoice.voided`
+/// or `invoice.marked_uncollectible` to your webhooks; voiding reverses the commission and
+/// gives any credit balance the invoice applied back to the customer's balance. Another
 /// partner's invoice is 404.
 #[utoipa::path(get, path = "/invoices/{invoice_id}", tag = "Billing", params(("invoice_id" = String, Path)),
     responses((status = 200, description = "The invoice", body = Envelope<Invoice>)))]

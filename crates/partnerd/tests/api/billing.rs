@@ -295,7 +295,7 @@ on_both_backends!(invoice_status_moves_notify_and_voiding_returns_applied_credit
     billing.mark_invoice(&m, &up, InvoiceStatus::Void).await.unwrap();
     assert_eq!(balance(&app, &a.api_key, &id).await, -2.61);
     let got = r.wait_for(4).await;
-    let voided = got.iter().map(|d| d.json()).filter(|b| b["type"] == "invoice.voided").last().unwrap();
+    let voided = got.iter().map(|d| d.json()).rfind(|b| b["type"] == "invoice.voided").unwrap();
     assert_eq!(voided["data"]["invoice_id"], up.as_str());
     assert_eq!(voided["data"]["credit_returned"], 2.61);
     assert!(voided["data"]["commission_reversed"].as_f64().unwrap() > 0.0, "{voided}");
