@@ -143,7 +143,7 @@ pub fn purge_statements(dialect: Dialect) -> Vec<String> {
 
 /// The tables of `with_marketplace_column` (those a schema has with a `marketplace_id` column)
 /// that `PURGE` misses: what the backends' completeness tests assert is empty.
-pub fn missing_from_purge<'a>(with_marketplace_column: &'a [String]) -> Vec<&'a str> {
+pub fn missing_from_purge(with_marketplace_column: &[String]) -> Vec<&str> {
     with_marketplace_column
         .iter()
         .map(String::as_str)
