@@ -65,6 +65,12 @@ pub mod types {
     pub const CONFIGURATION_DEPLOYED: &str = "configuration.deployed";
     pub const SANDBOX_CREATED: &str = "sandbox.created";
     pub const SANDBOX_DELETED: &str = "sandbox.deleted";
+    pub const SUBSCRIPTION_CREATED: &str = "subscription.created";
+    pub const SUBSCRIPTION_CHANGED: &str = "subscription.changed";
+    pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
+    pub const ORDER_CREATED: &str = "order.created";
+    pub const SEAT_ASSIGNED: &str = "seat.assigned";
+    pub const SEAT_UNASSIGNED: &str = "seat.unassigned";
 }
 
 /// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
@@ -1159,6 +1165,153 @@ payload!(
     SandboxDeleted { sandbox_id: "sbx_sample".into(), reason: SandboxRemoval::Expired }
 );
 
+// AppReseller subscriptions, orders and seats: events of the reseller's partner, in the webhook
+// catalog (partnerd additions).
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionCreated {
+    pub subscription_id: String,
+    pub company_id: String,
+    pub user_id: String,
+    pub product_id: String,
+    pub edition_id: String,
+    pub payment_plan_id: String,
+    pub order_id: String,
+    pub order_lines: Vec<crate::subscription::OrderLine>,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    SubscriptionCreated,
+    types::SUBSCRIPTION_CREATED,
+    "subscription",
+    subscription_id,
+    SubscriptionCreated {
+        subscription_id: "sub_sample".into(),
+        company_id: "company_customer".into(),
+        user_id: "user_customer".into(),
+        product_id: "product_sample".into(),
+        edition_id: "edition_sample".into(),
+        payment_plan_id: "plan_sample".into(),
+        order_id: "order_sample".into(),
+        order_lines: vec![crate::subscription::OrderLine { unit: crate::catalog::PricingUnit::User, quantity: 5 }],
+        total: Amount::from_cents(35_000),
+        currency: "USD".into(),
+    }
+);
+
+/// A quantity or payment-plan change: the new active order replaces the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionChanged {
+    pub subscription_id: String,
+    pub previous_order_id: String,
+    pub order_id: String,
+    pub payment_plan_id: Change<String>,
+    pub order_lines: Change<Vec<crate::subscription::OrderLine>>,
+    pub total: Change<Amount>,
+    pub currency: String,
+}
+payload!(
+    SubscriptionChanged,
+    types::SUBSCRIPTION_CHANGED,
+    "subscription",
+    subscription_id,
+    SubscriptionChanged {
+        subscription_id: "sub_sample".into(),
+        previous_order_id: "order_sample".into(),
+        order_id: "order_sample_2".into(),
+        payment_plan_id: Change { old: "plan_sample".into(), new: "plan_sample".into() },
+        order_lines: Change {
+            old: vec![crate::subscription::OrderLine { unit: crate::catalog::PricingUnit::User, quantity: 5 }],
+            new: vec![crate::subscription::OrderLine { unit: crate::catalog::PricingUnit::User, quantity: 15 }],
+        },
+        total: Change { old: Amount::from_cents(35_000), new: Amount::from_cents(105_000) },
+        currency: "USD".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionCancelled {
+    pub subscription_id: String,
+    pub company_id: String,
+    /// Its last active order, now `CANCELLED` (its seats are unassigned with it).
+    pub order_id: String,
+}
+payload!(
+    SubscriptionCancelled,
+    types::SUBSCRIPTION_CANCELLED,
+    "subscription",
+    subscription_id,
+    SubscriptionCancelled {
+        subscription_id: "sub_sample".into(),
+        company_id: "company_customer".into(),
+        order_id: "order_sample".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreated {
+    pub order_id: String,
+    pub subscription_id: String,
+    pub company_id: String,
+    pub status: crate::subscription::OrderStatus,
+    pub total: Amount,
+    pub currency: String,
+    /// The invoice the order was billed on, when it was.
+    pub invoice_id: Option<String>,
+}
+payload!(
+    OrderCreated,
+    types::ORDER_CREATED,
+    "order",
+    order_id,
+    OrderCreated {
+        order_id: "order_sample".into(),
+        subscription_id: "sub_sample".into(),
+        company_id: "company_customer".into(),
+        status: crate::subscription::OrderStatus::Active,
+        total: Amount::from_cents(35_000),
+        currency: "USD".into(),
+        invoice_id: Some("inv_sample".into()),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatAssigned {
+    pub assignment_id: String,
+    pub subscription_id: String,
+    pub user_id: String,
+}
+payload!(
+    SeatAssigned,
+    types::SEAT_ASSIGNED,
+    "subscription_assignment",
+    assignment_id,
+    SeatAssigned {
+        assignment_id: "seat_sample".into(),
+        subscription_id: "sub_sample".into(),
+        user_id: "user_customer".into()
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatUnassigned {
+    pub assignment_id: String,
+    pub subscription_id: String,
+    pub user_id: String,
+}
+payload!(
+    SeatUnassigned,
+    types::SEAT_UNASSIGNED,
+    "subscription_assignment",
+    assignment_id,
+    SeatUnassigned {
+        assignment_id: "seat_sample".into(),
+        subscription_id: "sub_sample".into(),
+        user_id: "user_customer".into()
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1218,6 +1371,12 @@ mod tests {
         round_trips::<UsageIngested>();
         round_trips::<SandboxCreated>();
         round_trips::<SandboxDeleted>();
+        round_trips::<SubscriptionCreated>();
+        round_trips::<SubscriptionChanged>();
+        round_trips::<SubscriptionCancelled>();
+        round_trips::<OrderCreated>();
+        round_trips::<SeatAssigned>();
+        round_trips::<SeatUnassigned>();
     }
 
     #[test]

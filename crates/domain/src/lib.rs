@@ -28,6 +28,7 @@ pub mod rate_limit;
 pub mod sandbox;
 pub mod seo;
 pub mod str_enum;
+pub mod subscription;
 pub mod ticket;
 pub mod usage;
 pub mod validation;

@@ -124,11 +124,12 @@ impl Accounts<'_> {
             (CompanyScope::ResellersAndReferrals, false) => (vec![], vec!["USER"]),
         };
         let billing = self.store().company_billing(&p.marketplace_id, &company.id).await?;
+        let products = self.services.subscriptions().company_counts(&p.marketplace_id, &company.id).await?;
         Ok(CompanyView {
             company,
             actions,
             available_roles,
-            stats: stats(&billing, &self.services.billing.prices.currency),
+            stats: stats(&billing, products, &self.services.billing.prices.currency),
         })
     }
 
@@ -456,21 +457,21 @@ fn association(
     }
 }
 
-/// The document's six summary statistics, from the company's customer-account invoices:
-/// "Unpaid Invoices" counts its open invoices, "Total Spent" sums its paid ones (in the
-/// document's format, `$1,234.50`; several currencies are joined with ` + `). partnerd has no
-/// subscriptions or trials yet (a customer account is not a trial), so the trial and product
-/// counts are 0.
-fn stats(billing: &[CompanyBilling], default_currency: &str) -> Vec<(&'static str, String)> {
+/// The document's six summary statistics, from the company's invoices (its customer account's
+/// and its subscriptions' orders) and subscriptions: "Unpaid Invoices" counts its open
+/// invoices, "Total Spent" sums its paid ones (in the document's format, `$1,234.50`; several
+/// currencies are joined with ` + `); the trial and product counts are its subscriptions by
+/// status (`products`: free trials, expired trials, active, suspended).
+fn stats(billing: &[CompanyBilling], products: [u64; 4], default_currency: &str) -> Vec<(&'static str, String)> {
     let unpaid: i64 = billing.iter().map(|b| b.open_invoices).sum();
     let spent: Vec<String> =
         billing.iter().filter(|b| b.paid_cents != 0).map(|b| spent_text(&b.currency, b.paid_cents)).collect();
     let spent = if spent.is_empty() { spent_text(default_currency, 0) } else { spent.join(" + ") };
     vec![
-        ("Free Trials", "0".into()),
-        ("Expired Free Trials", "0".into()),
-        ("Purchased Products", "0".into()),
-        ("Suspended Products", "0".into()),
+        ("Free Trials", products[0].to_string()),
+        ("Expired Free Trials", products[1].to_string()),
+        ("Purchased Products", products[2].to_string()),
+        ("Suspended Products", products[3].to_string()),
         ("Unpaid Invoices", unpaid.to_string()),
         ("Total Spent", spent),
     ]
@@ -514,9 +515,11 @@ mod tests {
     #[test]
     fn stats_count_open_invoices_and_sum_paid_ones() {
         let b = vec![CompanyBilling { currency: "USD".into(), open_invoices: 2, paid_cents: 4_900 }];
-        let s = stats(&b, "USD");
+        let s = stats(&b, [0, 0, 3, 1], "USD");
+        assert_eq!(s[2], ("Purchased Products", "3".into()));
+        assert_eq!(s[3], ("Suspended Products", "1".into()));
         assert_eq!(s[4], ("Unpaid Invoices", "2".into()));
         assert_eq!(s[5], ("Total Spent", "$49.00".into()));
-        assert_eq!(stats(&[], "USD")[5], ("Total Spent", "$0.00".into()));
+        assert_eq!(stats(&[], [0; 4], "USD")[5], ("Total Spent", "$0.00".into()));
     }
 }

@@ -128,6 +128,17 @@ pub fn totals(rows: &[CommissionRecord]) -> CommissionTotals {
     }
 }
 
+/// Who an invoice bills, for whom, in what currency.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Payer<'a> {
+    pub marketplace_id: &'a str,
+    /// The partner that earns the commission.
+    pub partner_id: &'a str,
+    /// The customer company.
+    pub customer_id: &'a str,
+    pub currency: &'a str,
+}
+
 pub struct Billing<'a> {
     pub(crate) services: &'a Services,
 }
@@ -161,21 +172,41 @@ impl Billing<'_> {
         rate: Rate,
         now: DateTime<Utc>,
     ) -> (NewInvoice, Vec<NewEvent>) {
+        let payer = Payer {
+            marketplace_id: &account.marketplace_id,
+            partner_id: &account.partner_id,
+            customer_id: &account.customer_id,
+            currency: &account.currency,
+        };
+        self.invoice_for(payer, reason, period, lines, rate, now)
+    }
+
+    /// An invoice of `payer` with `lines` and its commission, and their two events: the one
+    /// way every purchase (a customer account's period, an AppReseller order) is billed.
+    pub(crate) fn invoice_for(
+        &self,
+        payer: Payer<'_>,
+        reason: &str,
+        period: Period,
+        lines: Vec<LineItem>,
+        rate: Rate,
+        now: DateTime<Utc>,
+    ) -> (NewInvoice, Vec<NewEvent>) {
         let total = subtotal(&lines);
         let base = total.max(0);
         let commission_cents = rate.of(base);
         let invoice = InvoiceRecord {
             id: new_id("inv"),
-            marketplace_id: account.marketplace_id.clone(),
-            partner_id: account.partner_id.clone(),
-            customer_id: account.customer_id.clone(),
+            marketplace_id: payer.marketplace_id.to_owned(),
+            partner_id: payer.partner_id.to_owned(),
+            customer_id: payer.customer_id.to_owned(),
             number: String::new(),
             billing_reason: reason.to_owned(),
             period_start: period.start,
             period_end: period.end,
             issued_at: now,
             due_at: now + Duration::days(i64::from(self.settings().due_days)),
-            currency: account.currency.clone(),
+            currency: payer.currency.to_owned(),
             line_items: partnerd_domain::events::to_stored(&lines),
             subtotal_cents: total,
             total_cents: total,
@@ -187,33 +218,33 @@ impl Billing<'_> {
         };
         let commission = CommissionRecord {
             id: new_id("comm"),
-            marketplace_id: account.marketplace_id.clone(),
-            partner_id: account.partner_id.clone(),
-            customer_id: account.customer_id.clone(),
+            marketplace_id: payer.marketplace_id.to_owned(),
+            partner_id: payer.partner_id.to_owned(),
+            customer_id: payer.customer_id.to_owned(),
             invoice_id: invoice.id.clone(),
             invoice_number: String::new(),
             base_cents: base,
             rate_bps: rate.bps(),
             amount_cents: commission_cents,
-            currency: account.currency.clone(),
+            currency: payer.currency.to_owned(),
             status: "earned".into(),
             earned_at: now,
             reversed_at: None,
         };
-        let partner = Some(account.partner_id.clone());
+        let partner = Some(payer.partner_id.to_owned());
         let events = vec![
             NewEvent::of(&InvoiceGenerated {
                 invoice_id: invoice.id.clone(),
-                customer_id: account.customer_id.clone(),
+                customer_id: payer.customer_id.to_owned(),
                 total: Amount::from_cents(total),
-                currency: account.currency.clone(),
+                currency: payer.currency.to_owned(),
             })
             .partner(partner.clone()),
             NewEvent::of(&CommissionEarned {
                 commission_id: commission.id.clone(),
-                customer_id: account.customer_id.clone(),
+                customer_id: payer.customer_id.to_owned(),
                 amount: Amount::from_cents(commission_cents),
-                currency: account.currency.clone(),
+                currency: payer.currency.to_owned(),
             })
             .partner(partner),
         ];

@@ -71,6 +71,16 @@ pub mod codes {
     pub const SANDBOX_KEY: &str = "sandbox_key";
     /// `Conflict`: the store refused a write for a uniqueness rule it did not name.
     pub const CONFLICT: &str = "conflict";
+    /// The company has a live subscription of the edition already.
+    pub const ALREADY_SUBSCRIBED: &str = "already_subscribed";
+    /// A change would leave fewer seats than are assigned.
+    pub const SEATS_IN_USE: &str = "seats_in_use";
+    /// The subscription's status allows no such move (a cancelled one cannot change).
+    pub const NOT_CHANGEABLE: &str = "not_changeable";
+    /// Every seat of the subscription is assigned.
+    pub const NO_SEAT_AVAILABLE: &str = "no_seat_available";
+    /// The user holds a seat of the subscription already.
+    pub const ALREADY_ASSIGNED: &str = "already_assigned";
     /// `Unavailable`: the store failed.
     pub const STORAGE: &str = "storage";
     /// `Unavailable`: webhook sending is not configured in this process.
@@ -141,6 +151,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "email_template", NOT_FOUND),
         (NotFound, "deployment", NOT_FOUND),
         (NotFound, "sandbox", NOT_FOUND),
+        (NotFound, "subscription", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
@@ -168,6 +179,12 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "company_association", CUSTOMER_ACCOUNT_ACTIVE),
         (Conflict, "request", REFERENCE_CONFLICT),
         (Conflict, "request", CONFLICT),
+        (Conflict, "subscription", ALREADY_SUBSCRIBED),
+        (Conflict, "subscription", SEATS_IN_USE),
+        (Conflict, "subscription", NOT_CHANGEABLE),
+        (Conflict, "subscription", CONCURRENT_CHANGE),
+        (Conflict, "subscription_assignment", NO_SEAT_AVAILABLE),
+        (Conflict, "subscription_assignment", ALREADY_ASSIGNED),
         (Unavailable, "store", STORAGE),
         (Unavailable, "webhook", SENDER_MISSING),
         (Unavailable, "webhook", SECRET_UNREADABLE),

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod rate_limit;
 pub mod sandboxes;
 pub mod secrets;
+pub mod subscriptions;
 pub mod tickets;
 pub mod usage;
 pub mod webhooks;
@@ -128,6 +129,10 @@ impl Services {
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts { services: self }
+    }
+
+    pub fn subscriptions(&self) -> subscriptions::Subscriptions<'_> {
+        subscriptions::Subscriptions { services: self }
     }
 
     pub fn leads(&self) -> leads::Leads<'_> {

@@ -15,7 +15,7 @@ use partnerd_store::schema::customers as csql;
 use partnerd_store::*;
 
 /// Numbers the invoice from the marketplace's counter and stores it with its commission.
-async fn issue(c: &impl GenericClient, new: NewInvoice) -> StoreResult<InvoiceRecord> {
+pub(crate) async fn issue(c: &impl GenericClient, new: NewInvoice) -> StoreResult<InvoiceRecord> {
     let NewInvoice { mut invoice, mut commission, number_prefix } = new;
     execute(c, bsql::ENSURE_COUNTER.postgres(), &args![invoice.marketplace_id], "").await?;
     let (n,): (i64,) = query_one(c, bsql::NEXT_NUMBER.postgres(), &args![invoice.marketplace_id]).await?;

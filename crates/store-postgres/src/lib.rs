@@ -13,6 +13,7 @@ mod listings;
 mod migrate;
 mod ops;
 mod sandbox;
+mod subscriptions;
 mod tickets;
 mod usage;
 mod webhooks;

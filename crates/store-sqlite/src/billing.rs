@@ -15,7 +15,7 @@ use partnerd_store::*;
 use rusqlite::Connection;
 
 /// Numbers the invoice from the marketplace's counter and stores it with its commission.
-fn issue(c: &Connection, new: NewInvoice) -> StoreResult<InvoiceRecord> {
+pub(crate) fn issue(c: &Connection, new: NewInvoice) -> StoreResult<InvoiceRecord> {
     let NewInvoice { mut invoice, mut commission, number_prefix } = new;
     run(c, &bsql::ENSURE_COUNTER, &args![invoice.marketplace_id])?;
     let (n,): (i64,) = query_one(c, bsql::NEXT_NUMBER.sqlite(), &args![invoice.marketplace_id])?;

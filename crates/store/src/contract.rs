@@ -2342,6 +2342,307 @@ pub async fn customers_are_the_partner_companys_associations(store: &dyn Store) 
     assert_eq!(store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap(), None);
 }
 
+/// What a subscription case needs: a reseller partner, its customer company with a user, and a
+/// product with one payment plan.
+struct Purchase {
+    m: Marketplace,
+    reseller: NewPartner,
+    company: CompanyRecord,
+    user: UserRecord,
+    product: ProductRecord,
+}
+
+async fn purchase_setup(store: &dyn Store) -> Purchase {
+    let m = marketplace(store).await;
+    let reseller = new_partner(&m.id, "reseller@example.com");
+    store.create_partner(reseller.clone()).await.unwrap();
+    let company = account_company(&m.id, "Company A");
+    let link = AssociationRecord {
+        id: new_id("assoc"),
+        marketplace_id: m.id.clone(),
+        customer_company_id: company.id.clone(),
+        customer_company_name: company.name.clone(),
+        reseller_company_id: reseller.company_id.clone(),
+        reseller_company_name: String::new(),
+        created_at: t0(),
+    };
+    store.create_company(company.clone(), Some(link), vec![]).await.unwrap();
+    let user = account_user(&m.id, "michael@company-a.example");
+    store
+        .create_account_user(
+            NewAccountUser { user: user.clone(), company_id: company.id.clone(), roles: vec![] },
+            vec![],
+        )
+        .await
+        .unwrap();
+    let product = ProductRecord {
+        id: new_id("product"),
+        marketplace_id: m.id.clone(),
+        name: "Suite".into(),
+        blurb: String::new(),
+        image_url: None,
+        provider: "Acme".into(),
+        visible: true,
+        editions: json!([{ "id": "edition_pro", "name": "Pro", "revenueType": "RECURRING", "paymentPlans": [
+            { "id": "plan_pro_monthly", "frequency": "MONTHLY", "costs": [] }] }]),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    store.save_products(vec![product.clone()], vec![]).await.unwrap();
+    Purchase { m, reseller, company, user, product }
+}
+
+fn subscription_of(p: &Purchase, seats: u32) -> (SubscriptionRecord, OrderRecord) {
+    use partnerd_domain::catalog::Frequency;
+    use partnerd_domain::subscription::{OrderStatus, SubscriptionStatus};
+    let (id, order_id) = (new_id("sub"), new_id("order"));
+    let lines = json!([{ "unit": "USER", "quantity": seats }]);
+    let s = SubscriptionRecord {
+        id: id.clone(),
+        marketplace_id: p.m.id.clone(),
+        reseller_company_id: p.reseller.company_id.clone(),
+        reseller_user_id: p.reseller.user_id.clone(),
+        partner_id: Some(p.reseller.partner_id.clone()),
+        company_id: p.company.id.clone(),
+        company_name: p.company.name.clone(),
+        user_id: p.user.id.clone(),
+        user_first_name: "John".into(),
+        user_last_name: "Jordan".into(),
+        product_id: p.product.id.clone(),
+        application_name: "Suite".into(),
+        edition_id: "edition_pro".into(),
+        edition_name: "Pro".into(),
+        payment_plan_id: "plan_pro_monthly".into(),
+        frequency: Frequency::Monthly,
+        parent_subscription_id: None,
+        status: SubscriptionStatus::Active,
+        active_order_id: order_id.clone(),
+        order_lines: lines.clone(),
+        seats,
+        currency: "USD".into(),
+        total_cents: 1200 * i64::from(seats),
+        period_start: Some(t0()),
+        period_end: Some(t0() + Duration::days(31)),
+        search_text: format!("{id} suite pro company a"),
+        created_at: t0(),
+        updated_at: t0(),
+        cancelled_at: None,
+        version: 1,
+    };
+    let o = OrderRecord {
+        id: order_id,
+        marketplace_id: p.m.id.clone(),
+        subscription_id: id,
+        reseller_company_id: s.reseller_company_id.clone(),
+        reseller_user_id: s.reseller_user_id.clone(),
+        company_id: s.company_id.clone(),
+        company_name: s.company_name.clone(),
+        user_id: s.user_id.clone(),
+        application_name: s.application_name.clone(),
+        edition_name: s.edition_name.clone(),
+        frequency: s.frequency,
+        payment_plan_id: s.payment_plan_id.clone(),
+        order_lines: lines,
+        priced_lines: json!([{ "cost_id": "cost_1", "unit": "USER", "quantity": seats, "unit_price_cents": 1200 }]),
+        status: OrderStatus::Active,
+        currency: "USD".into(),
+        total_cents: s.total_cents,
+        invoice_id: None,
+        search_text: s.search_text.clone(),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    (s, o)
+}
+
+fn seat_for(p: &Purchase, s: &SubscriptionRecord, user_id: &str) -> SeatRecord {
+    SeatRecord {
+        id: new_id("seat"),
+        marketplace_id: p.m.id.clone(),
+        subscription_id: s.id.clone(),
+        reseller_company_id: s.reseller_company_id.clone(),
+        user_id: user_id.into(),
+        user_first_name: "John".into(),
+        user_last_name: String::new(),
+        status: partnerd_domain::subscription::SeatStatus::Active,
+        created_at: t0(),
+        cancelled_at: None,
+    }
+}
+
+fn order_invoice(p: &Purchase, total: i64) -> NewInvoice {
+    use partnerd_domain::invoice::InvoiceStatus;
+    let invoice = InvoiceRecord {
+        id: new_id("inv"),
+        marketplace_id: p.m.id.clone(),
+        partner_id: p.reseller.partner_id.clone(),
+        customer_id: p.company.id.clone(),
+        number: String::new(),
+        billing_reason: "subscription_create".into(),
+        period_start: t0(),
+        period_end: t0() + Duration::days(31),
+        issued_at: t0(),
+        due_at: t0() + Duration::days(30),
+        currency: "USD".into(),
+        line_items: json!([]),
+        subtotal_cents: total,
+        total_cents: total,
+        status: InvoiceStatus::Open,
+        commission_rate_bps: 1500,
+        commission_base_cents: total,
+        commission_cents: total * 15 / 100,
+        status_changed_at: None,
+    };
+    let commission = CommissionRecord {
+        id: new_id("comm"),
+        marketplace_id: p.m.id.clone(),
+        partner_id: p.reseller.partner_id.clone(),
+        customer_id: p.company.id.clone(),
+        invoice_id: invoice.id.clone(),
+        invoice_number: String::new(),
+        base_cents: total,
+        rate_bps: 1500,
+        amount_cents: total * 15 / 100,
+        currency: "USD".into(),
+        status: "earned".into(),
+        earned_at: t0(),
+        reversed_at: None,
+    };
+    NewInvoice { invoice, commission, number_prefix: "INV-".into() }
+}
+
+pub async fn every_subscription_order_and_seat_field_round_trips(store: &dyn Store) {
+    use partnerd_domain::subscription::SubscriptionStatus;
+    let p = purchase_setup(store).await;
+    let (s, mut o) = subscription_of(&p, 2);
+    let invoice = order_invoice(&p, 2400);
+    o.invoice_id = Some(invoice.invoice.id.clone());
+    let created = event(types::SUBSCRIPTION_CREATED, "subscription", &s.id, Some(&p.reseller.partner_id));
+    store.create_subscription(s.clone(), o.clone(), Some(invoice), vec![created]).await.unwrap();
+    let entry = store.get_subscription(&p.m.id, &s.id).await.unwrap().expect("stored");
+    assert_eq!(entry, SubscriptionEntry { subscription: s.clone(), order: o.clone() });
+    assert_eq!(store.get_order(&p.m.id, &o.id).await.unwrap(), Some(o.clone()));
+    let mine = SubscriptionFilter {
+        common: PurchaseFilter { reseller_company_id: p.reseller.company_id.clone(), ..Default::default() },
+        ..Default::default()
+    };
+    let (page, total) = store.list_subscriptions(&p.m.id, &mine, 0, 10).await.unwrap();
+    assert_eq!((page, total), (vec![entry], 1));
+    let orders = OrderFilter { common: mine.common.clone(), ..Default::default() };
+    assert_eq!(store.list_orders(&p.m.id, &orders, 0, 10).await.unwrap(), (vec![o.clone()], 1));
+    let theirs = SubscriptionFilter {
+        common: PurchaseFilter { reseller_company_id: "company_other".into(), ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(store.list_subscriptions(&p.m.id, &theirs, 0, 10).await.unwrap().1, 0);
+    let seat = seat_for(&p, &s, &p.user.id);
+    store.assign_seat(seat.clone(), vec![]).await.unwrap();
+    assert_eq!(store.get_seat(&p.m.id, &seat.id).await.unwrap(), Some(seat.clone()));
+    let seats = SeatFilter { subscription_id: s.id.clone(), ..Default::default() };
+    assert_eq!(store.list_seats(&p.m.id, &seats, 0, 10).await.unwrap(), (vec![seat], 1));
+    assert_eq!(
+        store.company_subscription_counts(&p.m.id, &p.company.id).await.unwrap(),
+        [(SubscriptionStatus::Active, 1)]
+    );
+    let (found, _) =
+        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].number.as_str(), found[0].total_cents), ("INV-000001", 2400));
+    assert_eq!(store.events_for_subject(&p.m.id, &s.id).await.unwrap().len(), 1);
+    let with_plan = store.product_with_plan(&p.m.id, "plan_pro_monthly").await.unwrap();
+    assert_eq!(with_plan.map(|x| x.id), Some(p.product.id.clone()));
+    for near in ["plan_pro", "plan_pro_monthly2", "plan%", "edition_pro"] {
+        assert_eq!(store.product_with_plan(&p.m.id, near).await.unwrap(), None, "{near}");
+    }
+}
+
+pub async fn subscription_writes_are_whole_and_seats_never_exceed_the_quantity(store: &dyn Store) {
+    use partnerd_domain::subscription::{OrderStatus, SeatStatus, SubscriptionStatus};
+    let p = purchase_setup(store).await;
+    let (s, o) = subscription_of(&p, 1);
+    store.create_subscription(s.clone(), o.clone(), None, vec![]).await.unwrap();
+
+    // A second live subscription of the edition writes nothing: no order, invoice or event.
+    let (twin, twin_order) = subscription_of(&p, 1);
+    let e = store
+        .create_subscription(
+            twin.clone(),
+            twin_order.clone(),
+            Some(order_invoice(&p, 1200)),
+            vec![event(types::SUBSCRIPTION_CREATED, "subscription", &twin.id, None)],
+        )
+        .await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == SUBSCRIPTION_EXISTS), "{e:?}");
+    assert_eq!(store.get_order(&p.m.id, &twin_order.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        0
+    );
+    assert!(store.events_for_subject(&p.m.id, &twin.id).await.unwrap().is_empty());
+
+    // One seat: the second assignment is refused, and so is the same user twice.
+    let other = account_user(&p.m.id, "mary@company-a.example");
+    store
+        .create_account_user(
+            NewAccountUser { user: other.clone(), company_id: p.company.id.clone(), roles: vec![] },
+            vec![],
+        )
+        .await
+        .unwrap();
+    let first = seat_for(&p, &s, &p.user.id);
+    store.assign_seat(first.clone(), vec![]).await.unwrap();
+    let e = store.assign_seat(seat_for(&p, &s, &other.id), vec![]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == NO_SEAT_AVAILABLE), "{e:?}");
+    // Each assignment took the subscription's row: its version moved.
+    let now = store.get_subscription(&p.m.id, &s.id).await.unwrap().unwrap().subscription;
+    assert_eq!(now.version, 2);
+
+    // A change to zero seats while one is assigned writes nothing; a stale version neither.
+    let mut next = now.clone();
+    (next.seats, next.version, next.active_order_id) = (0, 3, new_id("order"));
+    let mut new_order = o.clone();
+    (new_order.id, new_order.subscription_id) = (next.active_order_id.clone(), s.id.clone());
+    let change = |sub: SubscriptionRecord, expected: i64| SubscriptionChange {
+        subscription: sub,
+        expected_version: expected,
+        closed_order_id: o.id.clone(),
+        closed_order_status: OrderStatus::Finished,
+        new_order: Some(new_order.clone()),
+        invoice: None,
+    };
+    let e = store.change_subscription(change(next.clone(), 2), vec![]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == SEATS_IN_USE), "{e:?}");
+    assert_eq!(store.get_order(&p.m.id, &new_order.id).await.unwrap(), None, "nothing half-written");
+    assert_eq!(store.get_order(&p.m.id, &o.id).await.unwrap().unwrap().status, OrderStatus::Active);
+    next.seats = 3;
+    let e = store.change_subscription(change(next.clone(), 1), vec![]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "stale: {e:?}");
+    store.change_subscription(change(next.clone(), 2), vec![]).await.unwrap();
+    let entry = store.get_subscription(&p.m.id, &s.id).await.unwrap().unwrap();
+    assert_eq!((entry.subscription.seats, entry.order.id.clone()), (3, new_order.id.clone()));
+    assert_eq!(store.get_order(&p.m.id, &o.id).await.unwrap().unwrap().status, OrderStatus::Finished);
+
+    // Cancelling ends every seat; an ended seat is not ended twice.
+    let mut cancelled = entry.subscription.clone();
+    (cancelled.status, cancelled.version) = (SubscriptionStatus::Cancelled, 4);
+    let cancel = SubscriptionChange {
+        subscription: cancelled,
+        expected_version: 3,
+        closed_order_id: new_order.id.clone(),
+        closed_order_status: OrderStatus::Cancelled,
+        new_order: None,
+        invoice: None,
+    };
+    store.change_subscription(cancel, vec![]).await.unwrap();
+    assert_eq!(store.get_seat(&p.m.id, &first.id).await.unwrap().unwrap().status, SeatStatus::Cancelled);
+    assert!(!store.unassign_seat(&p.m.id, &first.id, t0(), vec![]).await.unwrap());
+    let e = store.assign_seat(seat_for(&p, &s, &other.id), vec![]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == SUBSCRIPTION_NOT_ACTIVE), "{e:?}");
+    // The edition is free again for the company.
+    let (again, again_order) = subscription_of(&p, 1);
+    store.create_subscription(again, again_order, None, vec![]).await.unwrap();
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -2409,6 +2710,8 @@ macro_rules! store_contract_tests {
             custom_domains_are_unique_in_a_marketplace,
             deployments_are_numbered_once_per_customer,
             customers_are_the_partner_companys_associations,
+            every_subscription_order_and_seat_field_round_trips,
+            subscription_writes_are_whole_and_seats_never_exceed_the_quantity,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

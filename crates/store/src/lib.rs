@@ -15,11 +15,13 @@ mod leads;
 pub mod ops;
 mod records;
 pub mod schema;
+mod subscriptions;
 mod tickets;
 
 pub use accounts::*;
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
+pub use subscriptions::*;
 pub use tickets::*;
 
 pub use records::*;
@@ -671,6 +673,7 @@ pub trait Store:
     + UsageStore
     + WhiteLabelStore
     + SandboxStore
+    + SubscriptionStore
     + Send
     + Sync
     + 'static

@@ -1,76 +1,28 @@
 //! Company associations (`/companyAssociations…`): which customer companies a reseller serves.
 
 use super::dto::{Association, AssociationCreationRequest, AssociationPage};
-use super::{ApiJson, Caller, PageMetadata, PageNumber, PageSize, Query, ResellerError, paging, plausible_id};
-use crate::kernel::{FromParam, Param};
+use super::{
+    ApiJson, Caller, InclusiveRange, PageMetadata, PageNumber, PageSize, Query, ResellerError, SortParam, paging,
+    plausible_id,
+};
+use crate::kernel::Param;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, TimeZone, Utc};
-use partnerd_domain::validation::echo;
 use partnerd_services::Services;
-use partnerd_store::{AssociationFilter, AssociationSort, SortOrder};
+use partnerd_store::{AssociationFilter, AssociationSort};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 /// The documented page size of the list.
 const DEFAULT_SIZE: u32 = 10;
 
-/// `createdOn`: `gte(ms)`, `lte(ms)`, or both comma-separated.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct CreatedOn {
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-}
-
-impl FromParam for CreatedOn {
-    fn from_param(raw: &str) -> Result<Self, String> {
-        let bad =
-            || format!("must be gte([timestamp]), lte([timestamp]) or both, comma-separated (got '{}')", echo(raw));
-        let mut out = CreatedOn::default();
-        for term in raw.split(',').map(str::trim) {
-            let (op, rest) = term.split_once('(').ok_or_else(bad)?;
-            let ms: i64 = rest.strip_suffix(')').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
-            let t = Utc.timestamp_millis_opt(ms).single().ok_or_else(bad)?;
-            match op.trim() {
-                "gte" if out.from.is_none() => out.from = Some(t),
-                "lte" if out.to.is_none() => out.to = Some(t),
-                _ => return Err(bad()),
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// `sort`: `+field` / `-field`, comma-separated; fields `createdOn`, `customerCompany.name`,
-/// `resellerCompany.name`.
-#[derive(Debug, Clone, Default)]
-pub(super) struct SortSpec(Vec<(AssociationSort, SortOrder)>);
-
-impl FromParam for SortSpec {
-    fn from_param(raw: &str) -> Result<Self, String> {
-        let mut out = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (order, field) = match item.as_bytes()[0] {
-                b'-' => (SortOrder::Desc, &item[1..]),
-                b'+' => (SortOrder::Asc, &item[1..]),
-                _ => (SortOrder::Asc, item),
-            };
-            let sort = match field {
-                "createdOn" => AssociationSort::CreatedOn,
-                "customerCompany.name" => AssociationSort::CustomerName,
-                "resellerCompany.name" => AssociationSort::ResellerName,
-                other => {
-                    return Err(format!(
-                        "cannot sort by '{}' (one of: createdOn, customerCompany.name, resellerCompany.name)",
-                        echo(other)
-                    ));
-                }
-            };
-            out.push((sort, order));
-        }
-        Ok(SortSpec(out))
-    }
+impl super::SortFields for AssociationSort {
+    const FIELDS: &'static [(&'static str, Self)] = &[
+        ("createdOn", AssociationSort::CreatedOn),
+        ("customerCompany.name", AssociationSort::CustomerName),
+        ("resellerCompany.name", AssociationSort::ResellerName),
+    ];
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -80,7 +32,7 @@ pub(super) struct ListQuery {
     /// `gte([timestamp])`, `lte([timestamp])` or both comma-separated, Unix epoch milliseconds,
     /// inclusive.
     #[param(value_type = Option<String>)]
-    created_on: Option<Param<CreatedOn>>,
+    created_on: Option<Param<InclusiveRange>>,
     /// Customer company ID.
     customer_company_id: Option<String>,
     /// Page number, from 0.
@@ -97,7 +49,7 @@ pub(super) struct ListQuery {
     /// `+field` ascending, `-field` descending, comma-separated: `createdOn`,
     /// `customerCompany.name`, `resellerCompany.name`. Default: newest first.
     #[param(value_type = Option<String>)]
-    sort: Option<Param<SortSpec>>,
+    sort: Option<Param<SortParam<AssociationSort>>>,
 }
 
 fn id_filter(v: Option<String>) -> Option<String> {
@@ -115,7 +67,7 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<AssociationPage>, ResellerError> {
     let (offset, limit, page, size) = paging(q.number, q.size, DEFAULT_SIZE);
-    let created = q.created_on.map(|c| c.0).unwrap_or_default();
+    let created = q.created_on.map(|c| c.0.0).unwrap_or_default();
     let search = q.search_text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ResellerError::invalid("searchText", "must be at most 200 characters"));
@@ -123,8 +75,8 @@ pub(super) async fn list(
     let filter = AssociationFilter {
         reseller_company_id: id_filter(q.reseller_company_id),
         customer_company_id: id_filter(q.customer_company_id),
-        created_from: created.from,
-        created_to: created.to,
+        created_from: created.from.map(|b| b.at),
+        created_to: created.to.map(|b| b.at),
         search,
         sort: q.sort.map(|s| s.0.0).unwrap_or_default(),
     };

@@ -608,6 +608,7 @@ pub fn complete(mut doc: OpenApi) -> OpenApi {
         let methods = [
             ("get", &mut item.get),
             ("post", &mut item.post),
+            ("put", &mut item.put),
             ("delete", &mut item.delete),
             ("patch", &mut item.patch),
         ];

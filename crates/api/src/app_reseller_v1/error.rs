@@ -189,6 +189,21 @@ impl From<ServiceError> for ResellerError {
             (ErrorKind::Conflict, _, REFERENCE_CONFLICT) => {
                 conflict("REFERENCE_CONFLICT", "Other records still refer to this one")
             }
+            (ErrorKind::Conflict, _, ALREADY_SUBSCRIBED) => {
+                conflict("ALREADY_SUBSCRIBED", "The company has a subscription of this edition already")
+            }
+            (ErrorKind::Conflict, _, SEATS_IN_USE) => {
+                conflict("SEATS_IN_USE", "More seats are assigned than the change would leave; unassign some first")
+            }
+            (ErrorKind::Conflict, _, NOT_CHANGEABLE) => {
+                conflict("NOT_CHANGEABLE", "The subscription's status does not allow this")
+            }
+            (ErrorKind::Conflict, _, NO_SEAT_AVAILABLE) => {
+                conflict("NO_SEAT_AVAILABLE", "Every seat of the subscription is assigned")
+            }
+            (ErrorKind::Conflict, _, ALREADY_ASSIGNED) => {
+                conflict("ALREADY_ASSIGNED", "The user holds a seat of this subscription already")
+            }
             (ErrorKind::Conflict, _, EMAIL_TAKEN) => conflict("EMAIL_TAKEN", "A user with this email exists already"),
             (ErrorKind::Conflict, entity, _) => {
                 if let Some(d) = &e.detail {

@@ -17,6 +17,7 @@ mod catalog;
 pub mod dto;
 mod error;
 mod leads;
+mod subscriptions;
 
 pub use error::{ErrorBody, ResellerError};
 
@@ -27,7 +28,7 @@ use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use partnerd_services::Services;
 use partnerd_services::policy::Context;
-use partnerd_store::SortOrder;
+use partnerd_store::{SortOrder, TimeBound, TimeRange};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::OpenApi;
@@ -51,6 +52,11 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(associations::delete))
         .routes(routes!(catalog::products))
         .routes(routes!(catalog::editions))
+        .routes(routes!(subscriptions::list, subscriptions::create))
+        .routes(routes!(subscriptions::get, subscriptions::update, subscriptions::cancel))
+        .routes(routes!(subscriptions::orders))
+        .routes(routes!(subscriptions::seats, subscriptions::assign))
+        .routes(routes!(subscriptions::unassign))
 }
 
 fn lead_routes() -> OpenApiRouter<Services> {
@@ -226,6 +232,145 @@ impl PageMetadata {
     }
 }
 
+/// `number` counted from 1 (the subscription, order, assignment and payment-method lists):
+/// `(offset, limit, number, size)`, `default_size` when `size` is absent.
+pub fn paging_from_one(
+    number: Option<PageNumberFromOne>,
+    size: Option<PageSize>,
+    default_size: u32,
+) -> (u64, u32, u32, u32) {
+    let (number, size) = (number.map_or(1, |p| p.0), size.map_or(default_size, |s| s.0));
+    (u64::from(number - 1) * u64::from(size), size, number, size)
+}
+
+/// `number` of the lists counted from 1.
+pub type PageNumberFromOne = Bounded<1, 1_000_000>;
+
+/// A time filter in the document's range syntax: `gte(ms)`, `gt(ms)`, `lte(ms)`, `lt(ms)`,
+/// comma-separated, at most one lower and one upper bound (`createdOn=gte(1529083173000),
+/// lt(1530000000000)`). One parser for every endpoint that documents it; endpoints that
+/// document only the inclusive forms take [`InclusiveRange`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRangeParam(pub TimeRange);
+
+/// The same syntax limited to `gte(…)` and `lte(…)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InclusiveRange(pub TimeRange);
+
+/// Parses the range syntax; `exclusive` allows `gt`/`lt`.
+pub fn parse_range(raw: &str, exclusive: bool) -> Result<TimeRange, String> {
+    let forms = if exclusive {
+        "gte([timestamp]), gt([timestamp]), lte([timestamp]) or lt([timestamp])"
+    } else {
+        "gte([timestamp]) or lte([timestamp])"
+    };
+    let bad = || {
+        format!(
+            "must be {forms} in Unix epoch milliseconds, a lower and an upper bound comma-separated (got '{}')",
+            partnerd_domain::validation::echo(raw)
+        )
+    };
+    let mut out = TimeRange::default();
+    for term in raw.split(',').map(str::trim) {
+        let (op, rest) = term.split_once('(').ok_or_else(bad)?;
+        let ms: i64 = rest.strip_suffix(')').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+        let at = Utc.timestamp_millis_opt(ms).single().ok_or_else(bad)?;
+        let (lower, inclusive) = match op.trim() {
+            "gte" => (true, true),
+            "lte" => (false, true),
+            "gt" if exclusive => (true, false),
+            "lt" if exclusive => (false, false),
+            _ => return Err(bad()),
+        };
+        let slot = if lower { &mut out.from } else { &mut out.to };
+        if slot.is_some() {
+            return Err(bad());
+        }
+        *slot = Some(TimeBound { at, inclusive });
+    }
+    Ok(out)
+}
+
+impl FromParam for TimeRangeParam {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        parse_range(raw, true).map(TimeRangeParam)
+    }
+}
+
+impl FromParam for InclusiveRange {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        parse_range(raw, false).map(InclusiveRange)
+    }
+}
+
+/// The fields an endpoint sorts by, by their names in its responses.
+pub trait SortFields: Sized + Copy + 'static {
+    const FIELDS: &'static [(&'static str, Self)];
+}
+
+/// `sort`: `+field` ascending, `-field` descending (a bare name ascending), comma-separated,
+/// each field one of the endpoint's [`SortFields`]. One parser for every endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortParam<T>(pub Vec<(T, SortOrder)>);
+
+impl<T> Default for SortParam<T> {
+    fn default() -> Self {
+        SortParam(Vec::new())
+    }
+}
+
+impl<T: SortFields> FromParam for SortParam<T> {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (order, field) = match item.as_bytes()[0] {
+                b'-' => (SortOrder::Desc, &item[1..]),
+                b'+' => (SortOrder::Asc, &item[1..]),
+                _ => (SortOrder::Asc, item),
+            };
+            let Some((_, f)) = T::FIELDS.iter().find(|(name, _)| *name == field) else {
+                let names: Vec<&str> = T::FIELDS.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "cannot sort by '{}' (one of: {})",
+                    partnerd_domain::validation::echo(field),
+                    names.join(", ")
+                ));
+            };
+            out.push((*f, order));
+        }
+        Ok(SortParam(out))
+    }
+}
+
+/// A value or a list in the document's `in(a,b)` syntax (`status=FAILED` or
+/// `status=in(FAILED,ACTIVE)`), each item parsed as `T`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InList<T>(pub Vec<T>);
+
+impl<T: FromParam> FromParam for InList<T> {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        let t = raw.trim();
+        let inner = match t.strip_prefix("in(") {
+            Some(rest) => rest.strip_suffix(')').ok_or_else(|| {
+                format!("must be a value or in(value, …) (got '{}')", partnerd_domain::validation::echo(raw))
+            })?,
+            None => t,
+        };
+        let items: Vec<&str> = inner.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if items.is_empty() {
+            return Err("must name at least one value".into());
+        }
+        items.into_iter().map(T::from_param).collect::<Result<_, _>>().map(InList)
+    }
+}
+
+/// An id as a list item.
+impl FromParam for String {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        Ok(raw.trim().to_owned())
+    }
+}
+
 /// An id path segment that cannot be one of ours (too long, odd characters) is 404 at once.
 pub fn plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -246,6 +391,33 @@ mod tests {
         assert!(Flag::from_param("yes").is_err());
         assert_eq!(SortOrderParam::from_param("DESC"), Ok(SortOrderParam(SortOrder::Desc)));
         assert!(SortOrderParam::from_param("desc").is_err());
+    }
+
+    #[test]
+    fn ranges_sorts_and_lists_parse_the_documented_syntax() {
+        let r = parse_range("gte(1000), lt(2000)", true).unwrap();
+        assert_eq!(r.from.map(|b| (b.at.timestamp_millis(), b.inclusive)), Some((1000, true)));
+        assert_eq!(r.to.map(|b| (b.at.timestamp_millis(), b.inclusive)), Some((2000, false)));
+        assert!(parse_range("gt(5)", false).is_err(), "only gte/lte where documented so");
+        assert!(parse_range("gte(1),gt(2)", true).is_err(), "two lower bounds");
+        assert!(parse_range("gte(x)", true).is_err() && parse_range("1000", true).is_err());
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum F {
+            A,
+            B,
+        }
+        impl SortFields for F {
+            const FIELDS: &'static [(&'static str, Self)] = &[("createdOn", F::A), ("company.name", F::B)];
+        }
+        let s = SortParam::<F>::from_param("-createdOn,+company.name").unwrap();
+        assert_eq!(s.0, [(F::A, SortOrder::Desc), (F::B, SortOrder::Asc)]);
+        assert!(SortParam::<F>::from_param("-name").unwrap_err().contains("createdOn, company.name"));
+        let l = InList::<String>::from_param("in(a, b)").unwrap();
+        assert_eq!(l.0, ["a", "b"]);
+        assert_eq!(InList::<String>::from_param("a").unwrap().0, ["a"]);
+        assert!(InList::<String>::from_param("in(a").is_err() && InList::<String>::from_param("in()").is_err());
+        assert_eq!(paging_from_one(None, None, 50), (0, 50, 1, 50));
+        assert_eq!(paging_from_one(Some(Bounded(3)), Some(Bounded(10)), 50), (20, 10, 3, 10));
     }
 
     #[test]

@@ -4,36 +4,9 @@
 
 use crate::common::*;
 use partnerd_domain::Clock;
-use partnerd_services::partners::CreatePartner;
 use serde_json::{Value, json};
 
 const AR: &str = "/api/appReseller/v1";
-
-/// A partner enrolled with these membership roles.
-async fn enrol(app: &TestApp, name: &str, email: &str, roles: &[&str]) -> TestPartner {
-    let c = app
-        .server
-        .services
-        .partners()
-        .create(
-            &app.marketplace_id(),
-            CreatePartner {
-                name: name.into(),
-                email: email.into(),
-                plan: "business".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            },
-        )
-        .await
-        .expect("enrol");
-    TestPartner {
-        partner_id: c.partner_id,
-        company_id: c.company_id,
-        user_id: c.user_id,
-        key_id: c.key_id,
-        api_key: c.api_key,
-    }
-}
 
 async fn create_company(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     app.post(&format!("{AR}/companies"), key, body).await

@@ -134,6 +134,32 @@ pub struct TestPartner {
     pub api_key: String,
 }
 
+/// A partner enrolled (on the business plan) with these membership roles.
+pub async fn enrol(app: &TestApp, name: &str, email: &str, roles: &[&str]) -> TestPartner {
+    let c = app
+        .server
+        .services
+        .partners()
+        .create(
+            &app.marketplace_id(),
+            partnerd_services::partners::CreatePartner {
+                name: name.into(),
+                email: email.into(),
+                plan: "business".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            },
+        )
+        .await
+        .expect("enrol");
+    TestPartner {
+        partner_id: c.partner_id,
+        company_id: c.company_id,
+        user_id: c.user_id,
+        key_id: c.key_id,
+        api_key: c.api_key,
+    }
+}
+
 /// 2025-01-15 10:30:00 UTC, standing still until a test moves it.
 pub fn fixed_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()))

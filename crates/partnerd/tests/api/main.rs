@@ -24,6 +24,7 @@ mod openapi;
 mod ops;
 mod sandbox;
 mod schema;
+mod subscriptions;
 mod tickets;
 mod usage;
 mod webhooks;

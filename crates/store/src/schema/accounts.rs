@@ -142,7 +142,7 @@ fn text(s: &str) -> Value<'static> {
 }
 
 /// `%term%`, lower-cased, with LIKE's wildcards escaped (`ESCAPE '\'`).
-fn like(term: &str) -> Value<'static> {
+pub(crate) fn like(term: &str) -> Value<'static> {
     let mut out = String::with_capacity(term.len() + 2);
     out.push('%');
     for ch in term.to_lowercase().chars() {

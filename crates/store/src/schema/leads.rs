@@ -129,15 +129,7 @@ pub fn list_leads(
         f.lte("l.created_at", Value::Time(to));
     }
     if let Some(s) = &filter.search {
-        let mut p = String::from("%");
-        for ch in s.to_lowercase().chars() {
-            if matches!(ch, '%' | '_' | '\\') {
-                p.push('\\');
-            }
-            p.push(ch);
-        }
-        p.push('%');
-        f.and("l.search_text LIKE ? ESCAPE '\\'", [Value::Text(Cow::Owned(p))]);
+        f.and("l.search_text LIKE ? ESCAPE '\\'", [super::accounts::like(s)]);
     }
     let count = if filter.from.is_none() && filter.to.is_none() && filter.search.is_none() {
         // Only the visibility and status conditions: both read columns `lead_counts` keys on.

@@ -12,6 +12,7 @@ pub mod leads;
 pub mod listings;
 pub mod partners;
 pub mod sandbox;
+pub mod subscriptions;
 pub mod tickets;
 pub mod usage;
 pub mod webhooks;

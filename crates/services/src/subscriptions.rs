@@ -1,0 +1,748 @@
+//! AppReseller subscriptions: buying a payment plan of the catalog for a user of a customer
+//! company, changing its quantity or plan, cancelling it, its orders, and assigning its seats.
+//!
+//! Every purchase and change is priced by `domain::subscription` and written in one
+//! transaction with its order, its invoice and commission (the reseller's partner is billed
+//! and earns, through the same invoice and commission records as customer accounts: `Billing`)
+//! and its events. A subscription belongs to the reseller company that bought it: another
+//! company's is "not found".
+//!
+//! Decisions (also in the OpenAPI descriptions):
+//! - A reseller company that is no partner buys without invoices (there is no partner to bill).
+//! - A change within a recurring period is prorated (a credit for the unused time of the old
+//!   order, a charge for the rest at the new price, one invoice); a one-time purchase's change
+//!   is charged or credited the difference. A change that moves no money issues no invoice.
+//! - A cancellation ends the subscription at once, without a refund, and unassigns its seats.
+
+use crate::billing::Payer;
+use crate::error::codes;
+use crate::policy::{self, Context};
+use crate::{Principal, ServiceError, Services};
+use chrono::{DateTime, Utc};
+use partnerd_domain::ValidationErrors;
+use partnerd_domain::billing::{LineItem, Period};
+use partnerd_domain::catalog::{Edition, PaymentPlan};
+use partnerd_domain::events::{
+    Change, EventPayload, NewEvent, OrderCreated, SeatAssigned, SeatUnassigned, SubscriptionCancelled,
+    SubscriptionChanged, SubscriptionCreated,
+};
+use partnerd_domain::ids::new_id;
+use partnerd_domain::money::Amount;
+use partnerd_domain::partner::Role;
+use partnerd_domain::subscription::{
+    self as rules, OrderLine, PricedOrder, SeatStatus, SubscriptionAction, SubscriptionStatus,
+};
+use partnerd_store::schema::billing::reasons;
+use partnerd_store::{
+    CompanyRecord, NO_SEAT_AVAILABLE, NewInvoice, OrderFilter, OrderRecord, PurchaseFilter, SEAT_TAKEN, SEATS_IN_USE,
+    SUBSCRIPTION_EXISTS, SUBSCRIPTION_NOT_ACTIVE, SeatFilter, SeatRecord, StoreError, SubscriptionChange,
+    SubscriptionEntry, SubscriptionFilter, SubscriptionRecord, UserRecord,
+};
+
+pub struct Subscriptions<'a> {
+    pub(crate) services: &'a Services,
+}
+
+/// `POST /subscriptions`.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub payment_plan_id: String,
+    pub target_company_id: String,
+    pub target_user_id: String,
+    pub order_lines: Vec<OrderLine>,
+    pub parent_subscription_id: Option<String>,
+}
+
+/// `PUT /subscriptions/{id}`: both are required (the document: "you must provide both").
+#[derive(Debug, Clone)]
+pub struct SubscriptionUpdate {
+    pub payment_plan_id: String,
+    pub order_lines: Vec<OrderLine>,
+}
+
+/// Who may list purchases, and whose: the documented contexts.
+#[derive(Debug, Clone)]
+pub struct PurchaseQuery {
+    pub context: Context,
+    /// `customerCompanyId` (required for `RESELLER`).
+    pub customer_company_id: Option<String>,
+    /// `resellerCompanyId` (required for `RESELLER_MANAGER`).
+    pub reseller_company_id: Option<String>,
+    /// `userId`: the customer's user for a reseller, the reseller's user for a manager.
+    pub user_id: Option<String>,
+}
+
+/// The contexts of the subscription and order lists.
+pub const PURCHASE_CONTEXTS: [Context; 2] = [Context::Reseller, Context::ResellerManager];
+
+/// How many times a change re-reads a subscription that moved under it before giving up (409).
+const CHANGE_ATTEMPTS: usize = 5;
+
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::invalid(ValidationErrors::single(field, message))
+}
+
+/// The client's filters (`created`, `paid`, `pending`, `search`) on whose rows the context
+/// rules allow (the companies and users).
+fn scoped(asked: PurchaseFilter, whose: PurchaseFilter) -> PurchaseFilter {
+    PurchaseFilter { created: asked.created, paid: asked.paid, pending: asked.pending, search: asked.search, ..whose }
+}
+
+fn name(part: &Option<String>) -> String {
+    part.clone().unwrap_or_default()
+}
+
+/// The plan `plan_id` of `editions`, with its edition.
+fn find_plan<'e>(editions: &'e [Edition], plan_id: &str) -> Option<(&'e Edition, &'e PaymentPlan)> {
+    editions.iter().find_map(|e| e.payment_plans.iter().find(|p| p.id == plan_id).map(|p| (e, p)))
+}
+
+/// The invoice lines of a first purchase: one per cost of the plan.
+fn purchase_lines(title: &str, priced: &PricedOrder, period: Period) -> Vec<LineItem> {
+    priced
+        .priced
+        .iter()
+        .map(|l| {
+            let mut line = LineItem::new(
+                format!("{title}: {} × {}", l.quantity, l.unit.as_str()),
+                l.total_cents,
+                period.start,
+                period.end,
+                false,
+            );
+            if l.pricing_strategy == partnerd_domain::catalog::PricingStrategy::Unit {
+                line.quantity = i64::from(l.quantity);
+                line.unit_amount = l.unit_price_cents;
+            }
+            line
+        })
+        .collect()
+}
+
+fn lines_text(lines: &[OrderLine]) -> String {
+    lines.iter().map(|l| format!("{} × {}", l.quantity, l.unit.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+fn stored_lines(record_lines: &serde_json::Value, id: &str) -> Result<Vec<OrderLine>, ServiceError> {
+    serde_json::from_value(record_lines.clone())
+        .map_err(|e| ServiceError::unavailable(format!("stored order lines of {id}: {e}")))
+}
+
+/// A plan found in the catalog, with what the order copies of it.
+struct CatalogPlan {
+    product_id: String,
+    application_name: String,
+    edition: Edition,
+    plan: PaymentPlan,
+}
+
+impl Subscriptions<'_> {
+    fn store(&self) -> &dyn partnerd_store::Store {
+        self.services.store.as_ref()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.services.clock.now()
+    }
+
+    /// The payment plan `plan_id` of the marketplace's catalog, or 400 naming `paymentPlanId`.
+    async fn plan(&self, marketplace_id: &str, plan_id: &str) -> Result<CatalogPlan, ServiceError> {
+        let unknown = || invalid("paymentPlanId", "is not a payment plan of the catalog");
+        if plan_id.is_empty() || plan_id.len() > 100 {
+            return Err(unknown());
+        }
+        let product = self.store().product_with_plan(marketplace_id, plan_id).await?.ok_or_else(unknown)?;
+        let editions: Vec<Edition> = serde_json::from_value(product.editions.clone()).map_err(|e| {
+            ServiceError::unavailable(format!("product {}: stored editions unreadable: {e}", product.id))
+        })?;
+        let (edition, plan) = find_plan(&editions, plan_id).ok_or_else(unknown)?;
+        Ok(CatalogPlan {
+            product_id: product.id.clone(),
+            application_name: product.name.clone(),
+            edition: edition.clone(),
+            plan: plan.clone(),
+        })
+    }
+
+    /// The customer company and its user a reseller buys for: the company must be associated
+    /// with the caller's company and the user a member of it (400 naming the field otherwise).
+    async fn target(
+        &self,
+        p: &Principal,
+        company_id: &str,
+        user_id: &str,
+    ) -> Result<(CompanyRecord, UserRecord), ServiceError> {
+        let m = &p.marketplace_id;
+        let company = self.store().get_company(m, company_id).await?;
+        let linked = match &company {
+            Some(c) => self.store().is_linked(m, &p.company_id, &c.id).await?,
+            None => false,
+        };
+        let Some(company) = company.filter(|_| linked) else {
+            return Err(invalid("targetCompanyId", "is not a company associated with your reseller company"));
+        };
+        let user = self
+            .user_of(m, &company.id, user_id)
+            .await?
+            .ok_or_else(|| invalid("targetUserId", "is not a user of the target company"))?;
+        Ok((company, user))
+    }
+
+    /// The user `user_id` when it is a member of `company_id`.
+    async fn user_of(&self, m: &str, company_id: &str, user_id: &str) -> Result<Option<UserRecord>, ServiceError> {
+        let member = self
+            .store()
+            .user_memberships(m, &[user_id.to_owned()])
+            .await?
+            .iter()
+            .any(|ms| ms.company_id == company_id && ms.enabled);
+        if !member {
+            return Ok(None);
+        }
+        Ok(self.store().get_user(m, user_id).await?)
+    }
+
+    /// The caller's subscription `id` (another company's is "not found").
+    async fn own(&self, p: &Principal, id: &str) -> Result<SubscriptionEntry, ServiceError> {
+        let entry = self.store().get_subscription(&p.marketplace_id, id).await?;
+        entry
+            .filter(|e| e.subscription.reseller_company_id == p.company_id)
+            .ok_or_else(|| ServiceError::not_found("subscription"))
+    }
+
+    /// The invoice of `lines` for the reseller's partner, when there is one and money moves.
+    async fn invoice(
+        &self,
+        s: &SubscriptionRecord,
+        reason: &str,
+        period: Period,
+        lines: Vec<LineItem>,
+    ) -> Result<Option<(NewInvoice, Vec<NewEvent>)>, ServiceError> {
+        let Some(partner_id) = &s.partner_id else { return Ok(None) };
+        if lines.is_empty() || lines.iter().all(|l| l.amount == 0) {
+            return Ok(None);
+        }
+        let billing = self.services.billing();
+        let rate = billing.rate_for(&s.marketplace_id, partner_id).await?;
+        let payer =
+            Payer { marketplace_id: &s.marketplace_id, partner_id, customer_id: &s.company_id, currency: &s.currency };
+        Ok(Some(billing.invoice_for(payer, reason, period, lines, rate, self.now())))
+    }
+
+    fn event<P: EventPayload>(&self, p: &Principal, s: &SubscriptionRecord, payload: &P) -> NewEvent {
+        NewEvent::of(payload).partner(s.partner_id.clone()).actor(Some(p.user_id.clone()))
+    }
+
+    /// `POST /subscriptions` (ROLE_RESELLER).
+    pub async fn create(&self, p: &Principal, input: NewSubscription) -> Result<SubscriptionEntry, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        let m = &p.marketplace_id;
+        let (company, user) = self.target(p, &input.target_company_id, &input.target_user_id).await?;
+        let found = self.plan(m, &input.payment_plan_id).await?;
+        if let Some(parent) = &input.parent_subscription_id {
+            let ok = match self.own(p, parent).await {
+                Ok(e) => e.subscription.company_id == company.id && e.subscription.status == SubscriptionStatus::Active,
+                Err(e) if e.kind == crate::ErrorKind::NotFound => false,
+                Err(e) => return Err(e),
+            };
+            if !ok {
+                return Err(invalid(
+                    "parentSubscriptionId",
+                    "is not an active subscription of yours for the target company",
+                ));
+            }
+        }
+        let currency = rules::order_currency(&found.plan, None).map_err(|e| invalid("paymentPlanId", e))?;
+        let priced = rules::price_order(&found.plan, &input.order_lines, &currency)?;
+        let now = self.now();
+        let period = rules::billing_period(found.plan.frequency, now);
+        let (id, order_id) = (new_id("sub"), new_id("order"));
+        let search = [
+            &id,
+            &order_id,
+            &found.application_name,
+            &found.edition.name,
+            &company.name,
+            &company.id,
+            &name(&user.first_name),
+            &name(&user.last_name),
+            &user.id,
+        ]
+        .map(|s| s.to_lowercase())
+        .join(" ");
+        let order_lines = partnerd_domain::events::to_stored(&priced.lines);
+        let s = SubscriptionRecord {
+            id: id.clone(),
+            marketplace_id: m.clone(),
+            reseller_company_id: p.company_id.clone(),
+            reseller_user_id: p.user_id.clone(),
+            partner_id: p.partner.as_ref().map(|x| x.id.clone()),
+            company_id: company.id.clone(),
+            company_name: company.name.clone(),
+            user_id: user.id.clone(),
+            user_first_name: name(&user.first_name),
+            user_last_name: name(&user.last_name),
+            product_id: found.product_id.clone(),
+            application_name: found.application_name.clone(),
+            edition_id: found.edition.id.clone(),
+            edition_name: found.edition.name.clone(),
+            payment_plan_id: found.plan.id.clone(),
+            frequency: found.plan.frequency,
+            parent_subscription_id: input.parent_subscription_id.clone(),
+            status: SubscriptionStatus::Active,
+            active_order_id: order_id.clone(),
+            order_lines: order_lines.clone(),
+            seats: priced.seats(),
+            currency: currency.clone(),
+            total_cents: priced.total_cents,
+            period_start: period.map(|x| x.start),
+            period_end: period.map(|x| x.end),
+            search_text: search.clone(),
+            created_at: now,
+            updated_at: now,
+            cancelled_at: None,
+            version: 1,
+        };
+        let title = format!("{} {}", s.application_name, s.edition_name);
+        let billed = period.unwrap_or(Period { start: now, end: now });
+        let invoice = self.invoice(&s, reasons::CREATE, billed, purchase_lines(&title, &priced, billed)).await?;
+        let order = self.order_of(&s, &order_id, &priced, invoice.as_ref().map(|(i, _)| i.invoice.id.clone()), now);
+        let mut events = vec![
+            self.event(
+                p,
+                &s,
+                &SubscriptionCreated {
+                    subscription_id: id.clone(),
+                    company_id: s.company_id.clone(),
+                    user_id: s.user_id.clone(),
+                    product_id: s.product_id.clone(),
+                    edition_id: s.edition_id.clone(),
+                    payment_plan_id: s.payment_plan_id.clone(),
+                    order_id: order_id.clone(),
+                    order_lines: priced.lines.clone(),
+                    total: Amount::from_cents(priced.total_cents),
+                    currency: currency.clone(),
+                },
+            ),
+            self.order_event(p, &s, &order),
+        ];
+        let invoice = invoice.map(|(i, e)| {
+            events.extend(e.into_iter().map(|x| x.actor(Some(p.user_id.clone()))));
+            i
+        });
+        self.store().create_subscription(s.clone(), order.clone(), invoice, events).await.map_err(|e| match e {
+            StoreError::Conflict(msg) if msg == SUBSCRIPTION_EXISTS => {
+                ServiceError::conflict("subscription", codes::ALREADY_SUBSCRIBED)
+            }
+            other => other.into(),
+        })?;
+        Ok(SubscriptionEntry { subscription: s, order })
+    }
+
+    fn order_of(
+        &self,
+        s: &SubscriptionRecord,
+        id: &str,
+        priced: &PricedOrder,
+        invoice_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> OrderRecord {
+        OrderRecord {
+            id: id.to_owned(),
+            marketplace_id: s.marketplace_id.clone(),
+            subscription_id: s.id.clone(),
+            reseller_company_id: s.reseller_company_id.clone(),
+            reseller_user_id: s.reseller_user_id.clone(),
+            company_id: s.company_id.clone(),
+            company_name: s.company_name.clone(),
+            user_id: s.user_id.clone(),
+            application_name: s.application_name.clone(),
+            edition_name: s.edition_name.clone(),
+            frequency: s.frequency,
+            payment_plan_id: s.payment_plan_id.clone(),
+            order_lines: partnerd_domain::events::to_stored(&priced.lines),
+            priced_lines: partnerd_domain::events::to_stored(&priced.priced),
+            status: rules::new_order_status(s.frequency),
+            currency: priced.currency.clone(),
+            total_cents: priced.total_cents,
+            invoice_id,
+            search_text: format!("{} {}", id.to_lowercase(), s.search_text),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn order_event(&self, p: &Principal, s: &SubscriptionRecord, o: &OrderRecord) -> NewEvent {
+        self.event(
+            p,
+            s,
+            &OrderCreated {
+                order_id: o.id.clone(),
+                subscription_id: s.id.clone(),
+                company_id: s.company_id.clone(),
+                status: o.status,
+                total: Amount::from_cents(o.total_cents),
+                currency: o.currency.clone(),
+                invoice_id: o.invoice_id.clone(),
+            },
+        )
+    }
+
+    /// `GET /subscriptions/{id}` (ROLE_RESELLER): the caller's own.
+    pub async fn get(&self, p: &Principal, id: &str) -> Result<SubscriptionEntry, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        self.own(p, id).await
+    }
+
+    /// `PUT /subscriptions/{id}` (ROLE_RESELLER): a new active order at the new quantity or plan
+    /// (another plan of the same product), prorated onto one invoice. Nothing changes (and no
+    /// order is made) when both are what the active order has.
+    pub async fn update(
+        &self,
+        p: &Principal,
+        id: &str,
+        input: SubscriptionUpdate,
+    ) -> Result<SubscriptionEntry, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        for _ in 0..CHANGE_ATTEMPTS {
+            let current = self.own(p, id).await?;
+            match self.try_update(p, current, &input).await {
+                Err(StoreError::Conflict(msg)) if msg.contains("changed since it was read") => continue,
+                Err(StoreError::Conflict(msg)) if msg == SEATS_IN_USE => {
+                    return Err(ServiceError::conflict("subscription", codes::SEATS_IN_USE));
+                }
+                Err(StoreError::Conflict(msg)) if msg.is_empty() || msg == SUBSCRIPTION_EXISTS => {
+                    return Err(ServiceError::conflict("subscription", codes::ALREADY_SUBSCRIBED));
+                }
+                Err(e) => return Err(e.into()),
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(entry)) => return Ok(entry),
+            }
+        }
+        Err(ServiceError::conflict("subscription", codes::CONCURRENT_CHANGE))
+    }
+
+    /// One attempt: a store conflict is the caller's to retry; anything else is final.
+    async fn try_update(
+        &self,
+        p: &Principal,
+        current: SubscriptionEntry,
+        input: &SubscriptionUpdate,
+    ) -> Result<Result<SubscriptionEntry, ServiceError>, StoreError> {
+        let unchanged = current.clone();
+        let step = async {
+            let SubscriptionEntry { subscription: old, order: old_order } = current;
+            let status = rules::transition(old.status, SubscriptionAction::Change)
+                .map_err(|m| ServiceError::conflict("subscription", codes::NOT_CHANGEABLE).with_detail(m))?;
+            let found = self.plan(&p.marketplace_id, &input.payment_plan_id).await?;
+            if found.product_id != old.product_id {
+                return Err(invalid("paymentPlanId", "is not a payment plan of the subscription's product"));
+            }
+            let currency = if found.plan.costs.iter().all(|c| c.item_prices.contains_key(&old.currency)) {
+                old.currency.clone()
+            } else {
+                return Err(invalid(
+                    "paymentPlanId",
+                    format!("is not priced in the subscription's currency {}", old.currency),
+                ));
+            };
+            let priced = rules::price_order(&found.plan, &input.order_lines, &currency)?;
+            let old_lines = stored_lines(&old.order_lines, &old.id)?;
+            if found.plan.id == old.payment_plan_id && priced.lines == old_lines {
+                return Ok(None);
+            }
+            let now = self.now();
+            // A new plan of another frequency starts a new period; the same one keeps it.
+            let period = if found.plan.frequency == old.frequency {
+                old.period_start.zip(old.period_end).map(|(start, end)| Period { start, end })
+            } else {
+                rules::billing_period(found.plan.frequency, now)
+            };
+            let order_id = new_id("order");
+            let old_name = format!("{} {} ({})", old.application_name, old.edition_name, lines_text(&old_lines));
+            let new_name = format!("{} {} ({})", old.application_name, found.edition.name, lines_text(&priced.lines));
+            let lines = if found.plan.frequency == old.frequency {
+                rules::change_lines(period, now, (&old_name, old.total_cents), (&new_name, priced.total_cents))
+            } else {
+                // A new period: the old one's unused time is credited, the new one bought whole.
+                let mut l = old.period_start.zip(old.period_end).map_or_else(Vec::new, |(start, end)| {
+                    rules::change_lines(Some(Period { start, end }), now, (&old_name, old.total_cents), (&new_name, 0))
+                });
+                let fresh = period.unwrap_or(Period { start: now, end: now });
+                l.extend(purchase_lines(&new_name, &priced, fresh));
+                l
+            };
+            let next = SubscriptionRecord {
+                edition_id: found.edition.id.clone(),
+                edition_name: found.edition.name.clone(),
+                payment_plan_id: found.plan.id.clone(),
+                frequency: found.plan.frequency,
+                status,
+                active_order_id: order_id.clone(),
+                order_lines: partnerd_domain::events::to_stored(&priced.lines),
+                seats: priced.seats(),
+                total_cents: priced.total_cents,
+                period_start: period.map(|x| x.start),
+                period_end: period.map(|x| x.end),
+                updated_at: now,
+                version: old.version + 1,
+                ..old.clone()
+            };
+            let billed = period.unwrap_or(Period { start: now, end: now });
+            let invoice = self.invoice(&next, reasons::UPDATE, billed, lines).await?;
+            let order =
+                self.order_of(&next, &order_id, &priced, invoice.as_ref().map(|(i, _)| i.invoice.id.clone()), now);
+            let mut events = vec![
+                self.event(
+                    p,
+                    &next,
+                    &SubscriptionChanged {
+                        subscription_id: old.id.clone(),
+                        previous_order_id: old.active_order_id.clone(),
+                        order_id: order_id.clone(),
+                        payment_plan_id: Change { old: old.payment_plan_id.clone(), new: next.payment_plan_id.clone() },
+                        order_lines: Change { old: old_lines, new: priced.lines.clone() },
+                        total: Change {
+                            old: Amount::from_cents(old.total_cents),
+                            new: Amount::from_cents(priced.total_cents),
+                        },
+                        currency: currency.clone(),
+                    },
+                ),
+                self.order_event(p, &next, &order),
+            ];
+            let invoice = invoice.map(|(i, e)| {
+                events.extend(e.into_iter().map(|x| x.actor(Some(p.user_id.clone()))));
+                i
+            });
+            let change = SubscriptionChange {
+                subscription: next.clone(),
+                expected_version: old.version,
+                closed_order_id: old_order.id.clone(),
+                closed_order_status: rules::closed_order_status(old_order.status, false),
+                new_order: Some(order.clone()),
+                invoice,
+            };
+            Ok(Some((change, events, SubscriptionEntry { subscription: next, order })))
+        };
+        let planned: Result<Option<_>, ServiceError> = step.await;
+        let (change, events, entry) = match planned {
+            Ok(Some(x)) => x,
+            // Nothing to change: the subscription as it is.
+            Ok(None) => return Ok(Ok(unchanged)),
+            Err(e) => return Ok(Err(e)),
+        };
+        self.store().change_subscription(change, events).await?;
+        Ok(Ok(entry))
+    }
+
+    /// `DELETE /subscriptions/{id}` (ROLE_RESELLER): cancels it (its active order `CANCELLED`,
+    /// its seats unassigned). Cancelling a cancelled subscription changes nothing.
+    pub async fn cancel(&self, p: &Principal, id: &str) -> Result<(), ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        for _ in 0..CHANGE_ATTEMPTS {
+            let SubscriptionEntry { subscription: old, order } = self.own(p, id).await?;
+            if old.status == SubscriptionStatus::Cancelled {
+                return Ok(());
+            }
+            let status = rules::transition(old.status, SubscriptionAction::Cancel)
+                .map_err(|m| ServiceError::conflict("subscription", codes::NOT_CHANGEABLE).with_detail(m))?;
+            let now = self.now();
+            let next = SubscriptionRecord {
+                status,
+                cancelled_at: Some(now),
+                updated_at: now,
+                version: old.version + 1,
+                ..old.clone()
+            };
+            let events = vec![self.event(
+                p,
+                &next,
+                &SubscriptionCancelled {
+                    subscription_id: old.id.clone(),
+                    company_id: old.company_id.clone(),
+                    order_id: order.id.clone(),
+                },
+            )];
+            let change = SubscriptionChange {
+                subscription: next,
+                expected_version: old.version,
+                closed_order_id: order.id.clone(),
+                closed_order_status: rules::closed_order_status(order.status, true),
+                new_order: None,
+                invoice: None,
+            };
+            match self.store().change_subscription(change, events).await {
+                Err(StoreError::Conflict(msg)) if msg.contains("changed since it was read") => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(ServiceError::conflict("subscription", codes::CONCURRENT_CHANGE))
+    }
+
+    /// Whose purchases a list shows, by the documented context rules: a reseller its own for
+    /// the customer company it names (which must be associated with it: 403), a reseller
+    /// manager those of the reseller company it names (which must be a reseller: 403).
+    async fn purchases(&self, p: &Principal, q: &PurchaseQuery) -> Result<PurchaseFilter, ServiceError> {
+        policy::holds(p, q.context)?;
+        let m = &p.marketplace_id;
+        match q.context {
+            Context::Reseller => {
+                let customer = q.customer_company_id.clone().unwrap_or_default();
+                if !self.store().is_linked(m, &p.company_id, &customer).await? {
+                    return Err(ServiceError::forbidden("company", codes::COMPANY_NOT_MANAGED));
+                }
+                Ok(PurchaseFilter {
+                    reseller_company_id: p.company_id.clone(),
+                    company_id: Some(customer),
+                    user_id: q.user_id.clone(),
+                    ..Default::default()
+                })
+            }
+            Context::ResellerManager => {
+                let reseller = q.reseller_company_id.clone().unwrap_or_default();
+                let company = self.store().get_company(m, &reseller).await?;
+                if !company.is_some_and(|c| c.is_reseller) {
+                    return Err(ServiceError::forbidden("company", codes::COMPANY_NOT_MANAGED));
+                }
+                Ok(PurchaseFilter {
+                    reseller_company_id: reseller,
+                    company_id: q.customer_company_id.clone(),
+                    reseller_user_id: q.user_id.clone(),
+                    ..Default::default()
+                })
+            }
+            _ => Err(ServiceError::forbidden("context", codes::CONTEXT_NOT_HELD)),
+        }
+    }
+
+    /// `GET /subscriptions`. `filter.common` carries the filters; who sees what comes from `q`.
+    pub async fn list(
+        &self,
+        p: &Principal,
+        q: &PurchaseQuery,
+        mut filter: SubscriptionFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<SubscriptionEntry>, u64), ServiceError> {
+        let whose = self.purchases(p, q).await?;
+        filter.common = scoped(filter.common, whose);
+        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, offset, limit).await?)
+    }
+
+    /// `GET /orders`.
+    pub async fn orders(
+        &self,
+        p: &Principal,
+        q: &PurchaseQuery,
+        mut filter: OrderFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<OrderRecord>, u64), ServiceError> {
+        let whose = self.purchases(p, q).await?;
+        filter.common = scoped(filter.common, whose);
+        Ok(self.store().list_orders(&p.marketplace_id, &filter, offset, limit).await?)
+    }
+
+    /// `POST /subscriptionAssignments` (ROLE_RESELLER): a seat of the caller's subscription for
+    /// a user of the subscription's company (400 naming `userId` otherwise); 409 when every
+    /// seat is taken, the user holds one, or the subscription is not active.
+    pub async fn assign(
+        &self,
+        p: &Principal,
+        subscription_id: &str,
+        user_id: &str,
+    ) -> Result<SeatRecord, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        let s = self.own(p, subscription_id).await?.subscription;
+        let user = self
+            .user_of(&p.marketplace_id, &s.company_id, user_id)
+            .await?
+            .ok_or_else(|| invalid("userId", "is not a user of the subscription's company"))?;
+        let now = self.now();
+        let seat = SeatRecord {
+            id: new_id("seat"),
+            marketplace_id: p.marketplace_id.clone(),
+            subscription_id: s.id.clone(),
+            reseller_company_id: s.reseller_company_id.clone(),
+            user_id: user.id.clone(),
+            user_first_name: name(&user.first_name),
+            user_last_name: name(&user.last_name),
+            status: SeatStatus::Active,
+            created_at: now,
+            cancelled_at: None,
+        };
+        let event = self.event(
+            p,
+            &s,
+            &SeatAssigned { assignment_id: seat.id.clone(), subscription_id: s.id.clone(), user_id: user.id.clone() },
+        );
+        self.store().assign_seat(seat.clone(), vec![event]).await.map_err(|e| match e {
+            StoreError::Conflict(msg) if msg == NO_SEAT_AVAILABLE => {
+                ServiceError::conflict("subscription_assignment", codes::NO_SEAT_AVAILABLE)
+            }
+            StoreError::Conflict(msg) if msg == SEAT_TAKEN => {
+                ServiceError::conflict("subscription_assignment", codes::ALREADY_ASSIGNED)
+            }
+            StoreError::Conflict(msg) if msg == SUBSCRIPTION_NOT_ACTIVE => {
+                ServiceError::conflict("subscription", codes::NOT_CHANGEABLE)
+            }
+            other => other.into(),
+        })?;
+        Ok(seat)
+    }
+
+    /// `DELETE /subscriptionAssignments/{id}` (ROLE_RESELLER): ends the seat. As documented, an
+    /// id that is not found (or not the caller's, or ended already) is accepted too and changes
+    /// nothing.
+    pub async fn unassign(&self, p: &Principal, id: &str) -> Result<(), ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        let m = &p.marketplace_id;
+        let Some(seat) = self.store().get_seat(m, id).await?.filter(|s| s.reseller_company_id == p.company_id) else {
+            return Ok(());
+        };
+        if seat.status != SeatStatus::Active {
+            return Ok(());
+        }
+        let partner = p.partner.as_ref().map(|x| x.id.clone());
+        let event = NewEvent::of(&SeatUnassigned {
+            assignment_id: seat.id.clone(),
+            subscription_id: seat.subscription_id.clone(),
+            user_id: seat.user_id.clone(),
+        })
+        .partner(partner)
+        .actor(Some(p.user_id.clone()));
+        self.store().unassign_seat(m, id, self.now(), vec![event]).await?;
+        Ok(())
+    }
+
+    /// `GET /subscriptionAssignments` (ROLE_RESELLER): the seats of the caller's subscription.
+    pub async fn seats(
+        &self,
+        p: &Principal,
+        filter: SeatFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<SeatRecord>, u64), ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        self.own(p, &filter.subscription_id).await?;
+        Ok(self.store().list_seats(&p.marketplace_id, &filter, offset, limit).await?)
+    }
+
+    /// The counts the company's `stats` show: `(free trials, expired trials, purchased,
+    /// suspended)`.
+    pub(crate) async fn company_counts(&self, m: &str, company_id: &str) -> Result<[u64; 4], ServiceError> {
+        let mut out = [0; 4];
+        for (status, n) in self.store().company_subscription_counts(m, company_id).await? {
+            let slot = match status {
+                SubscriptionStatus::FreeTrial => 0,
+                SubscriptionStatus::FreeTrialExpired => 1,
+                SubscriptionStatus::Active => 2,
+                SubscriptionStatus::Suspended => 3,
+                _ => continue,
+            };
+            out[slot] += n;
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,84 @@
+-- AppReseller subscriptions, their orders and seat assignments. Times are TIMESTAMPTZ; JSON
+-- documents are JSONB. Companies and users are copied by name as they were when bought (the
+-- document's `company`/`user` of a subscription), ids reference the rows.
+
+CREATE TABLE subscriptions (
+    id                      TEXT PRIMARY KEY,
+    marketplace_id          TEXT NOT NULL REFERENCES marketplaces (id),
+    reseller_company_id     TEXT NOT NULL REFERENCES companies (id),
+    reseller_user_id        TEXT NOT NULL,
+    partner_id              TEXT REFERENCES partners (id),
+    company_id              TEXT NOT NULL REFERENCES companies (id),
+    company_name            TEXT NOT NULL,
+    user_id                 TEXT NOT NULL REFERENCES users (id),
+    user_first_name         TEXT NOT NULL,
+    user_last_name          TEXT NOT NULL,
+    product_id              TEXT NOT NULL,
+    application_name        TEXT NOT NULL,
+    edition_id              TEXT NOT NULL,
+    edition_name            TEXT NOT NULL,
+    payment_plan_id         TEXT NOT NULL,
+    frequency               TEXT NOT NULL,
+    parent_subscription_id  TEXT REFERENCES subscriptions (id),
+    status                  TEXT NOT NULL,
+    active_order_id         TEXT NOT NULL,
+    order_lines             JSONB NOT NULL,
+    seats                   BIGINT NOT NULL,
+    currency                TEXT NOT NULL,
+    total_cents             BIGINT NOT NULL,
+    period_start            TIMESTAMPTZ,
+    period_end              TIMESTAMPTZ,
+    search_text             TEXT NOT NULL,
+    created_at              TIMESTAMPTZ NOT NULL,
+    updated_at              TIMESTAMPTZ NOT NULL,
+    cancelled_at            TIMESTAMPTZ,
+    version                 BIGINT NOT NULL
+);
+-- One live subscription of an edition per company (the document's 409 "already created").
+CREATE UNIQUE INDEX subscriptions_one_per_edition ON subscriptions (marketplace_id, company_id, edition_id)
+    WHERE status NOT IN ('CANCELLED', 'FAILED');
+CREATE INDEX subscriptions_reseller ON subscriptions (marketplace_id, reseller_company_id, created_at, id);
+CREATE INDEX subscriptions_company ON subscriptions (company_id, status);
+
+CREATE TABLE orders (
+    id                   TEXT PRIMARY KEY,
+    marketplace_id       TEXT NOT NULL REFERENCES marketplaces (id),
+    subscription_id      TEXT NOT NULL REFERENCES subscriptions (id),
+    reseller_company_id  TEXT NOT NULL,
+    reseller_user_id     TEXT NOT NULL,
+    company_id           TEXT NOT NULL,
+    company_name         TEXT NOT NULL,
+    user_id              TEXT NOT NULL,
+    application_name     TEXT NOT NULL,
+    edition_name         TEXT NOT NULL,
+    frequency            TEXT NOT NULL,
+    payment_plan_id      TEXT NOT NULL,
+    order_lines          JSONB NOT NULL,
+    priced_lines         JSONB NOT NULL,
+    status               TEXT NOT NULL,
+    currency             TEXT NOT NULL,
+    total_cents          BIGINT NOT NULL,
+    invoice_id           TEXT REFERENCES invoices (id),
+    search_text          TEXT NOT NULL,
+    created_at           TIMESTAMPTZ NOT NULL,
+    updated_at           TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX orders_reseller ON orders (marketplace_id, reseller_company_id, created_at, id);
+CREATE INDEX orders_subscription ON orders (subscription_id, created_at);
+
+CREATE TABLE subscription_assignments (
+    id                   TEXT PRIMARY KEY,
+    marketplace_id       TEXT NOT NULL REFERENCES marketplaces (id),
+    subscription_id      TEXT NOT NULL REFERENCES subscriptions (id),
+    reseller_company_id  TEXT NOT NULL,
+    user_id              TEXT NOT NULL REFERENCES users (id),
+    user_first_name      TEXT NOT NULL,
+    user_last_name       TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    created_at           TIMESTAMPTZ NOT NULL,
+    cancelled_at         TIMESTAMPTZ
+);
+-- A user holds at most one live seat of a subscription.
+CREATE UNIQUE INDEX subscription_assignments_one_seat ON subscription_assignments (subscription_id, user_id)
+    WHERE status = 'ACTIVE';
+CREATE INDEX subscription_assignments_subscription ON subscription_assignments (subscription_id, created_at);
