@@ -126,10 +126,12 @@ def size_run(n, args, tmp):
     customers = min(n, 20_000)
     # S9: the issue's "reseller manager's view of 100k leads" at the large size.
     leads = min(n, 100_000)
+    # S10: purchases already made before the run buys more.
+    subscriptions = min(n, 50_000)
     seed_file = os.path.join(tmp, f"seed-{n}.json")
     t = time.time()
     run([os.path.join(RELEASE, "partnerd-bench"), "seed", "--database", database, "--config", config,
-         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--customers", str(customers), "--leads", str(leads), "--out", seed_file])
+         "--listings", str(n), "--opportunities", str(opportunities), "--webhooks", str(webhooks), "--customers", str(customers), "--leads", str(leads), "--subscriptions", str(subscriptions), "--out", seed_file])
     if args.backend == "postgres":
         # A running deployment has planner statistics (autovacuum gathers them within a minute);
         # freshly seeded tables do not yet, so plans would be made for empty tables.
@@ -142,6 +144,10 @@ def size_run(n, args, tmp):
     open(opportunity_ids, "w").write("\n".join(seed["opportunity_ids"]))
     customer_ids = os.path.join(tmp, f"customers-{n}.txt")
     open(customer_ids, "w").write("\n".join(seed["customer_ids"]))
+    store_targets = os.path.join(tmp, f"store-targets-{n}.txt")
+    open(store_targets, "w").write("\n".join(seed["store_targets"]))
+    store_plans = os.path.join(tmp, f"store-plans-{n}.txt")
+    open(store_plans, "w").write("\n".join(seed["store_plans"]))
     active_pages = max(1, seed["active_listings"] // 20)
     env = {
         **os.environ,
@@ -160,6 +166,13 @@ def size_run(n, args, tmp):
         "BENCH_LEAD_COMPANY": seed["lead_manager_company_id"],
         # S9: the newest 100 pages (size 50) of what the manager sees.
         "BENCH_LEAD_PAGES": str(min(100, max(1, seed["leads_visible"] // 50))),
+        # S10: the reseller's key, its customers (`company user` per line), the edition plans,
+        # and the first purchase number not bought by the seed.
+        "BENCH_STORE_KEY": seed["store_key"],
+        "BENCH_STORE_TARGETS": store_targets,
+        "BENCH_STORE_PLANS": store_plans,
+        "BENCH_STORE_FROM": str(seed["subscriptions"]),
+        "BENCH_THREADS": "2",
     }
     server = Server(database, config, os.environ)
     results = {}
@@ -171,7 +184,7 @@ def size_run(n, args, tmp):
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
         results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
-        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua")]:
+        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua"), ("S10", "s10_subscribe.lua")]:
             results[name] = wrk(script, server.base, secs, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
         # S8: fewer connections than the reads: each request is a batch of USAGE_BATCH records.
@@ -189,7 +202,7 @@ def size_run(n, args, tmp):
     finally:
         server.stop()
     return {"n": n, "seed_seconds": round(seeded, 1), "opportunities": opportunities, "webhooks": webhooks,
-            "customers": customers, "leads": leads,
+            "customers": customers, "leads": leads, "subscriptions": subscriptions,
             "peak_rss_mib": round(rss, 1) if rss else None, "scenarios": results}
 
 
@@ -228,8 +241,10 @@ def markdown(report):
     lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s0 = r["scenarios"]["S0"]["rps"]
-        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9"]:
-            s = r["scenarios"][name]
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9", "S10"]:
+            s = r["scenarios"].get(name)
+            if s is None:
+                continue
             lines.append(f"| {name} | {r['n']:,} | {s['rps']:,.0f} | {s['rps'] / s0:.0%} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['errors']} |")
     lines += ["", "| S8 usage ingestion | rows | records/batch | batches/s | records/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
@@ -258,7 +273,10 @@ def markdown(report):
               "customers, each batch one durable transaction with its daily aggregates; measured in records/s (16 connections).",
               "S9 `GET /lead/v2/leads?context=RESELLER_MANAGER&size=50&page=…` over the newest 100 pages of a reseller manager's",
               "view of min(n, 100,000) leads (half company-profile leads on ten resellers' profiles, a third the manager's own,",
-              "the rest resellers' own manual leads that the manager must not see), each page with its visibility-filtered total."]
+              "the rest resellers' own manual leads that the manager must not see), each page with its visibility-filtered total.",
+              "S10 `POST /appReseller/v1/subscriptions`: a reseller buys a plan for a user of one of its 2,000 customer companies",
+              "(100 editions, each purchase a (company, edition) pair no earlier purchase used; min(n, 50,000) bought by the seed),",
+              "priced from the catalog and written durably with its order, invoice, commission and four events in one transaction."]
     return "\n".join(lines) + "\n"
 
 

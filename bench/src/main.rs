@@ -4,11 +4,14 @@
 //!   are those the API would write), many writes in flight so SQLite commits them in groups.
 //! - `seed --customers N`: customer accounts for S7 and S8 (`reseller.rs`).
 //! - `seed --leads N`: leads for S9, a reseller manager's view of the Leads API (`leads.rs`).
+//! - `seed --subscriptions N`: a reseller's catalog, customers and N purchases for S10
+//!   (`subscriptions.rs`).
 //! - `fanout`: scenario S6. Runs a webhook receiver, registers it, changes listings through the
 //!   API and measures deliveries per second and the time from each change to its delivery.
 
 mod leads;
 mod reseller;
+mod subscriptions;
 
 use clap::{Parser, Subcommand};
 use partnerd::config::FileConfig;
@@ -50,6 +53,9 @@ enum Command {
         /// Leads in the marketplace (S9).
         #[arg(long, default_value_t = 0)]
         leads: usize,
+        /// AppReseller subscriptions bought before S10 (which buys more).
+        #[arg(long, default_value_t = 0)]
+        subscriptions: usize,
         /// Where to write keys and sample ids (JSON).
         #[arg(long)]
         out: std::path::PathBuf,
@@ -85,8 +91,9 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let result = match Cli::parse().command {
-        Command::Seed { database, config, listings, opportunities, webhooks, customers, leads, out } => {
-            seed(&database, &config, Rows { listings, opportunities, webhooks, customers, leads }, &out).await
+        Command::Seed { database, config, listings, opportunities, webhooks, customers, leads, subscriptions, out } => {
+            let rows = Rows { listings, opportunities, webhooks, customers, leads, subscriptions };
+            seed(&database, &config, rows, &out).await
         }
         Command::Fanout { database, config, partner, burst, base, key, ids, seconds, rate, out } => {
             let burst = Burst { database, config, partner, events: burst };
@@ -139,10 +146,11 @@ struct Rows {
     webhooks: usize,
     customers: usize,
     leads: usize,
+    subscriptions: usize,
 }
 
 async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::path::Path) -> Result<(), String> {
-    let Rows { listings, opportunities, webhooks, customers, leads } = rows;
+    let Rows { listings, opportunities, webhooks, customers, leads, subscriptions } = rows;
     let file = FileConfig::load(config)?;
     let services =
         partnerd::server::build_services(database, None, file.plan_catalog()?, Arc::new(SystemClock)).await?;
@@ -246,6 +254,10 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
     let lead_seed = leads::seed_leads(&services, &marketplace, leads).await?;
     eprintln!("seeded {leads} leads in {:.1} s", t.elapsed().as_secs_f64());
 
+    let t = Instant::now();
+    let store = subscriptions::seed_subscriptions(&services, &marketplace, subscriptions).await?;
+    eprintln!("seeded {} subscriptions in {:.1} s", store.bought, t.elapsed().as_secs_f64());
+
     let listing_ids = sample_ids(&services, &who, "listings", listings).await?;
     let opportunity_ids = sample_ids(&services, &who, "opportunities", opportunities).await?;
     let summary = json!({
@@ -265,6 +277,10 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
         "leads_visible": lead_seed.visible,
         "lead_manager_key": lead_seed.api_key,
         "lead_manager_company_id": lead_seed.company_id,
+        "store_key": store.api_key,
+        "store_targets": store.targets,
+        "store_plans": store.plan_ids,
+        "subscriptions": store.bought,
         // Shown once, on the database's creation (the seed makes it): S8 ingests with it.
         "operator_key": bootstrap.operator_key,
     });

@@ -21,7 +21,7 @@ use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use partnerd_domain::ValidationErrors;
 use partnerd_domain::billing::{LineItem, Period};
-use partnerd_domain::catalog::{Edition, PaymentPlan};
+use partnerd_domain::catalog::PaymentPlan;
 use partnerd_domain::events::{
     Change, EventPayload, NewEvent, OrderCreated, SeatAssigned, SeatUnassigned, SubscriptionCancelled,
     SubscriptionChanged, SubscriptionCreated,
@@ -92,11 +92,6 @@ fn name(part: &Option<String>) -> String {
     part.clone().unwrap_or_default()
 }
 
-/// The plan `plan_id` of `editions`, with its edition.
-fn find_plan<'e>(editions: &'e [Edition], plan_id: &str) -> Option<(&'e Edition, &'e PaymentPlan)> {
-    editions.iter().find_map(|e| e.payment_plans.iter().find(|p| p.id == plan_id).map(|p| (e, p)))
-}
-
 /// The invoice lines of a first purchase: one per cost of the plan.
 fn purchase_lines(title: &str, priced: &PricedOrder, period: Period) -> Vec<LineItem> {
     priced
@@ -132,7 +127,8 @@ fn stored_lines(record_lines: &serde_json::Value, id: &str) -> Result<Vec<OrderL
 struct CatalogPlan {
     product_id: String,
     application_name: String,
-    edition: Edition,
+    edition_id: String,
+    edition_name: String,
     plan: PaymentPlan,
 }
 
@@ -151,16 +147,15 @@ impl Subscriptions<'_> {
         if plan_id.is_empty() || plan_id.len() > 100 {
             return Err(unknown());
         }
-        let product = self.store().product_with_plan(marketplace_id, plan_id).await?.ok_or_else(unknown)?;
-        let editions: Vec<Edition> = serde_json::from_value(product.editions.clone()).map_err(|e| {
-            ServiceError::unavailable(format!("product {}: stored editions unreadable: {e}", product.id))
-        })?;
-        let (edition, plan) = find_plan(&editions, plan_id).ok_or_else(unknown)?;
+        let row = self.store().catalog_plan(marketplace_id, plan_id).await?.ok_or_else(unknown)?;
+        let plan: PaymentPlan = serde_json::from_value(row.plan)
+            .map_err(|e| ServiceError::unavailable(format!("catalog plan {}: stored plan unreadable: {e}", row.id)))?;
         Ok(CatalogPlan {
-            product_id: product.id.clone(),
-            application_name: product.name.clone(),
-            edition: edition.clone(),
-            plan: plan.clone(),
+            product_id: row.product_id,
+            application_name: row.product_name,
+            edition_id: row.edition_id,
+            edition_name: row.edition_name,
+            plan,
         })
     }
 
@@ -261,7 +256,7 @@ impl Subscriptions<'_> {
             &id,
             &order_id,
             &found.application_name,
-            &found.edition.name,
+            &found.edition_name,
             &company.name,
             &company.id,
             &name(&user.first_name),
@@ -284,8 +279,8 @@ impl Subscriptions<'_> {
             user_last_name: name(&user.last_name),
             product_id: found.product_id.clone(),
             application_name: found.application_name.clone(),
-            edition_id: found.edition.id.clone(),
-            edition_name: found.edition.name.clone(),
+            edition_id: found.edition_id.clone(),
+            edition_name: found.edition_name.clone(),
             payment_plan_id: found.plan.id.clone(),
             frequency: found.plan.frequency,
             parent_subscription_id: input.parent_subscription_id.clone(),
@@ -460,7 +455,7 @@ impl Subscriptions<'_> {
             };
             let order_id = new_id("order");
             let old_name = format!("{} {} ({})", old.application_name, old.edition_name, lines_text(&old_lines));
-            let new_name = format!("{} {} ({})", old.application_name, found.edition.name, lines_text(&priced.lines));
+            let new_name = format!("{} {} ({})", old.application_name, found.edition_name, lines_text(&priced.lines));
             let lines = if found.plan.frequency == old.frequency {
                 rules::change_lines(period, now, (&old_name, old.total_cents), (&new_name, priced.total_cents))
             } else {
@@ -473,8 +468,8 @@ impl Subscriptions<'_> {
                 l
             };
             let next = SubscriptionRecord {
-                edition_id: found.edition.id.clone(),
-                edition_name: found.edition.name.clone(),
+                edition_id: found.edition_id.clone(),
+                edition_name: found.edition_name.clone(),
                 payment_plan_id: found.plan.id.clone(),
                 frequency: found.plan.frequency,
                 status,

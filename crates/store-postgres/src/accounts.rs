@@ -9,6 +9,7 @@ use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{Table, count};
 use partnerd_store::schema::accounts as sql;
 use partnerd_store::schema::customers as csql;
+use partnerd_store::schema::subscriptions as plan_sql;
 use partnerd_store::*;
 
 #[async_trait]
@@ -169,6 +170,10 @@ impl AccountStore for PostgresStore {
             let update = &ProductRecord::statements(DIALECT).update;
             if execute(&tx, update, &p.update_values(), PRODUCT_NAME_TAKEN).await? == 0 {
                 insert(&tx, p, PRODUCT_NAME_TAKEN).await?;
+            }
+            execute(&tx, plan_sql::CLEAR_PLANS.postgres(), &args![p.id], "").await?;
+            for plan in plan_sql::plan_rows(p) {
+                insert(&tx, &plan, "a payment plan id appears twice in the catalog").await?;
             }
         }
         append_events(&tx, &m, at, &events).await?;

@@ -40,12 +40,9 @@ impl SubscriptionStore for PostgresStore {
         query_opt(&c, sql::GET_SUBSCRIPTION.postgres(), &args![marketplace_id, id]).await
     }
 
-    async fn product_with_plan(&self, marketplace_id: &str, plan_id: &str) -> StoreResult<Option<ProductRecord>> {
+    async fn catalog_plan(&self, marketplace_id: &str, plan_id: &str) -> StoreResult<Option<CatalogPlanRecord>> {
         let c = self.client().await?;
-        let pattern = sql::mention_pattern(plan_id);
-        let rows: Vec<ProductRecord> =
-            query_all(&c, sql::PRODUCTS_MENTIONING.postgres(), &args![marketplace_id, pattern]).await?;
-        Ok(sql::with_plan(rows, plan_id))
+        query_opt(&c, sql::GET_PLAN.postgres(), &args![marketplace_id, plan_id]).await
     }
 
     async fn get_order(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<OrderRecord>> {

@@ -82,3 +82,22 @@ CREATE TABLE subscription_assignments (
 CREATE UNIQUE INDEX subscription_assignments_one_seat ON subscription_assignments (subscription_id, user_id)
     WHERE status = 'ACTIVE';
 CREATE INDEX subscription_assignments_subscription ON subscription_assignments (subscription_id, created_at);
+
+-- Each payment plan of the catalog with what an order copies of its product and edition, kept by
+-- every import in its transaction: a purchase reads one small row by the plan's id, not the
+-- product's whole editions document.
+CREATE TABLE catalog_plans (
+    id              TEXT PRIMARY KEY,
+    marketplace_id  TEXT NOT NULL REFERENCES marketplaces (id),
+    product_id      TEXT NOT NULL REFERENCES catalog_products (id),
+    product_name    TEXT NOT NULL,
+    edition_id      TEXT NOT NULL,
+    edition_name    TEXT NOT NULL,
+    plan            TEXT NOT NULL
+);
+CREATE INDEX catalog_plans_product ON catalog_plans (product_id);
+-- Plans of products imported before this migration.
+INSERT INTO catalog_plans (id, marketplace_id, product_id, product_name, edition_id, edition_name, plan)
+SELECT json_extract(pl.value, '$.id'), c.marketplace_id, c.id, c.name, json_extract(e.value, '$.id'),
+       json_extract(e.value, '$.name'), pl.value
+FROM catalog_products c, json_each(c.editions) e, json_each(e.value, '$.paymentPlans') pl;

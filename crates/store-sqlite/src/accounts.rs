@@ -1,12 +1,13 @@
 //! AppReseller accounts on SQLite: the declarations and SQL are `partnerd_store::schema::accounts`.
 
-use crate::kit::{DIALECT, execute, insert, query_all, query_one, query_opt};
+use crate::kit::{DIALECT, execute, insert, query_all, query_one, query_opt, run};
 use crate::{SqliteStore, append_events};
 use async_trait::async_trait;
 use partnerd_domain::events::NewEvent;
 use partnerd_store::kit::{Table, count};
 use partnerd_store::schema::accounts as sql;
 use partnerd_store::schema::customers as csql;
+use partnerd_store::schema::subscriptions as plan_sql;
 use partnerd_store::*;
 
 #[async_trait]
@@ -178,6 +179,10 @@ impl AccountStore for SqliteStore {
                         execute(c, &ProductRecord::statements(DIALECT).update, &p.update_values(), PRODUCT_NAME_TAKEN)?;
                     if updated == 0 {
                         insert(c, p, PRODUCT_NAME_TAKEN)?;
+                    }
+                    run(c, &plan_sql::CLEAR_PLANS, &args![p.id])?;
+                    for plan in plan_sql::plan_rows(p) {
+                        insert(c, &plan, "a payment plan id appears twice in the catalog")?;
                     }
                 }
                 append_events(c, &m, at, &events)

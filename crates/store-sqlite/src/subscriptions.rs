@@ -39,11 +39,9 @@ impl SubscriptionStore for SqliteStore {
         self.readers.read(move |c| query_opt(c, sql::GET_SUBSCRIPTION.sqlite(), &args![m, id])).await
     }
 
-    async fn product_with_plan(&self, marketplace_id: &str, plan_id: &str) -> StoreResult<Option<ProductRecord>> {
-        let (m, pattern) = (marketplace_id.to_owned(), sql::mention_pattern(plan_id));
-        let rows: Vec<ProductRecord> =
-            self.readers.read(move |c| query_all(c, sql::PRODUCTS_MENTIONING.sqlite(), &args![m, pattern])).await?;
-        Ok(sql::with_plan(rows, plan_id))
+    async fn catalog_plan(&self, marketplace_id: &str, plan_id: &str) -> StoreResult<Option<CatalogPlanRecord>> {
+        let (m, id) = (marketplace_id.to_owned(), plan_id.to_owned());
+        self.readers.read(move |c| query_opt(c, sql::GET_PLAN.sqlite(), &args![m, id])).await
     }
 
     async fn get_order(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<OrderRecord>> {

@@ -2549,11 +2549,21 @@ pub async fn every_subscription_order_and_seat_field_round_trips(store: &dyn Sto
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].number.as_str(), found[0].total_cents), ("INV-000001", 2400));
     assert_eq!(store.events_for_subject(&p.m.id, &s.id).await.unwrap().len(), 1);
-    let with_plan = store.product_with_plan(&p.m.id, "plan_pro_monthly").await.unwrap();
-    assert_eq!(with_plan.map(|x| x.id), Some(p.product.id.clone()));
-    for near in ["plan_pro", "plan_pro_monthly2", "plan%", "edition_pro"] {
-        assert_eq!(store.product_with_plan(&p.m.id, near).await.unwrap(), None, "{near}");
-    }
+    // The import kept the plan's row; a re-import without the plan drops it.
+    let plan = store.catalog_plan(&p.m.id, "plan_pro_monthly").await.unwrap().expect("the plan's row");
+    assert_eq!(
+        (plan.product_id.as_str(), plan.product_name.as_str(), plan.edition_id.as_str(), plan.edition_name.as_str()),
+        (p.product.id.as_str(), "Suite", "edition_pro", "Pro")
+    );
+    assert_eq!(plan.plan["frequency"], "MONTHLY");
+    assert_eq!(store.catalog_plan(&p.m.id, "plan_pro").await.unwrap(), None);
+    assert_eq!(store.catalog_plan("mkt_other", "plan_pro_monthly").await.unwrap(), None, "scoped by marketplace");
+    let mut again = p.product.clone();
+    again.editions = json!([{ "id": "edition_pro", "name": "Pro", "revenueType": "RECURRING", "paymentPlans": [
+        { "id": "plan_pro_yearly", "frequency": "YEARLY", "costs": [] }] }]);
+    store.save_products(vec![again], vec![]).await.unwrap();
+    assert_eq!(store.catalog_plan(&p.m.id, "plan_pro_monthly").await.unwrap(), None);
+    assert!(store.catalog_plan(&p.m.id, "plan_pro_yearly").await.unwrap().is_some());
 }
 
 pub async fn subscription_writes_are_whole_and_seats_never_exceed_the_quantity(store: &dyn Store) {

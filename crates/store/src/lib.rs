@@ -29,6 +29,7 @@ pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, Inv
 pub use schema::customers::{CompanyBilling, CustomerAccountRecord, CustomerEntry, CustomerFilter, CustomerLink};
 pub use schema::idempotency::{IdempotencyRecord, IdempotentResponse};
 pub use schema::sandbox::SandboxRecord;
+pub use schema::subscriptions::CatalogPlanRecord;
 pub use schema::usage::{UsageDayRecord, UsageIngest, UsageRecordRow};
 pub use schema::whitelabel::{BrandingRecord, CUSTOM_DOMAIN_TAKEN, DeploymentRecord, EmailTemplateRecord};
 

@@ -228,9 +228,8 @@ pub trait SubscriptionStore: Send + Sync {
 
     async fn get_subscription(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<SubscriptionEntry>>;
 
-    /// The catalog product one of whose editions has the payment plan `plan_id`.
-    async fn product_with_plan(&self, marketplace_id: &str, plan_id: &str)
-    -> StoreResult<Option<crate::ProductRecord>>;
+    /// The catalog's payment plan `plan_id`, with its product and edition.
+    async fn catalog_plan(&self, marketplace_id: &str, plan_id: &str) -> StoreResult<Option<crate::CatalogPlanRecord>>;
 
     async fn get_order(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<OrderRecord>>;
 

@@ -14,8 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{PartialSchema, ToSchema};
 
-pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog and Company association \
-sections. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
+pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog, Company association, \
+Subscriptions, Orders, Subscription Assignments and Payment Methods sections. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
 - Authentication: the same API keys as the partners surface (`Authorization: Bearer pdk_…`), the same \
 rate limits and `X-RateLimit-*` headers. A key's membership roles are the document's scopes: `reseller` → \
 ROLE_RESELLER, `reseller_manager` → ROLE_RESELLER_MANAGER, `referral` → ROLE_REFERRAL, `developer` → \
@@ -29,7 +29,15 @@ caller may not see is 404.\n\
 parameters and bad enum values (the message names the parameter or field), 401, 403, 404, 405, 409, 413, \
 415, 429, 500. Unknown paths under these prefixes answer in this shape too.\n\
 - Times are Unix epoch milliseconds. Pages are `{\"content\", \"page\": {\"number\", \"size\", \
-\"totalElements\", \"totalPages\"}}`, numbered from 0; `size` is 1 to 200.\n\
+\"totalElements\", \"totalPages\"}}`, numbered from 0 (the Account, Catalog and Company association lists) \
+or from 1 (subscriptions, orders, subscription assignments and payment methods, whose documented examples and \
+parameters count from 1); `size` is 1 to 200.\n\
+- Ranges (`createdOn`) are `gte(ms)`, `gt(ms)`, `lte(ms)`, `lt(ms)` (where documented: some endpoints take \
+only the inclusive two), a lower and an upper bound comma-separated; `sort` is `+field`/`-field`, \
+comma-separated; list filters take a value or `in(a,b)`. One parser each serves every endpoint.\n\
+- Money: prices come from the catalog in exact cents (item price plus markups, × quantity for `UNIT` costs, \
+once for `FLAT_RATE` ones); `totalFee` is the currency code then the amount, `USD350.00`. The only rounding \
+is a mid-period change's proration: nearest cent, halves away from zero.\n\
 - Enumerations the document names without listing values (company sizes) use partnerd's values, listed \
 in the schemas.";
 

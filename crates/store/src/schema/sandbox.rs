@@ -106,6 +106,7 @@ pub const PURGE: &[(&str, &str)] = &[
     ("lead_counts", "marketplace_id = $1"),
     ("leads", "marketplace_id = $1"),
     ("company_associations", "marketplace_id = $1"),
+    ("catalog_plans", "marketplace_id = $1"),
     ("catalog_products", "marketplace_id = $1"),
     ("reports", "marketplace_id = $1"),
     ("opportunities", "marketplace_id = $1"),

@@ -4,8 +4,8 @@
 use super::customers::named;
 use crate::kit::{Column, Dialect, Filter, Order, Query, RowRead, Table, ToValue, Value};
 use crate::{
-    OrderFilter, OrderRecord, OrderSort, PurchaseFilter, SeatFilter, SeatRecord, SortOrder, SubscriptionFilter,
-    SubscriptionRecord, SubscriptionSort, TimeRange, record, sql, versioned,
+    OrderFilter, OrderRecord, OrderSort, ProductRecord, PurchaseFilter, SeatFilter, SeatRecord, SortOrder,
+    SubscriptionFilter, SubscriptionRecord, SubscriptionSort, TimeRange, record, sql, versioned,
 };
 use partnerd_domain::catalog::Frequency;
 use partnerd_domain::subscription::{OrderStatus, SeatStatus, SubscriptionStatus};
@@ -49,6 +49,33 @@ record! {
 }
 
 versioned!(SubscriptionRecord, "subscription", (), "");
+
+/// A payment plan of the catalog with what an order copies of its product and edition
+/// (`catalog_plans`, kept by every import of the product in its transaction).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogPlanRecord {
+    /// The plan's id.
+    pub id: String,
+    pub marketplace_id: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub edition_id: String,
+    pub edition_name: String,
+    /// `domain::catalog::PaymentPlan`.
+    pub plan: serde_json::Value,
+}
+
+record! {
+    CatalogPlanRecord in "catalog_plans" as "cp" {
+        id: key "id",
+        marketplace_id: key "marketplace_id",
+        product_id: fixed "product_id",
+        product_name: fixed "product_name",
+        edition_id: fixed "edition_id",
+        edition_name: fixed "edition_name",
+        plan: fixed "plan",
+    }
+}
 
 record! {
     OrderRecord in "orders" as "o" {
@@ -103,25 +130,33 @@ fn entry_select() -> String {
 /// `$1` marketplace, `$2` id.
 pub static GET_SUBSCRIPTION: Query = sql!("{} WHERE s.marketplace_id = $1 AND s.id = $2", entry_select());
 
-/// `$1` marketplace, `$2` the plan id as a `LIKE` pattern (`%id%`, wildcards escaped): the
-/// products whose editions mention it (the caller finds the plan in the decoded editions).
-pub static PRODUCTS_MENTIONING: Query = sql!(
-    "SELECT {} FROM catalog_products p WHERE p.marketplace_id = $1 AND CAST(p.editions AS TEXT) LIKE $2 ESCAPE '\\'",
-    crate::ProductRecord::select_list()
+/// `$1` marketplace, `$2` plan.
+pub static GET_PLAN: Query = sql!(
+    "SELECT {} FROM catalog_plans cp WHERE cp.marketplace_id = $1 AND cp.id = $2",
+    CatalogPlanRecord::select_list()
 );
 
-/// `%id%` with `LIKE`'s wildcards escaped, case kept (ids are case-sensitive).
-pub fn mention_pattern(id: &str) -> String {
-    let mut p = String::with_capacity(id.len() + 2);
-    p.push('%');
-    for ch in id.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
+/// `$1` product: its plans, replaced by each import of it.
+pub static CLEAR_PLANS: Query = sql!("DELETE FROM catalog_plans WHERE product_id = $1");
+
+/// The plan rows of a product as stored (its editions document: `[Edition]` with ids).
+pub fn plan_rows(p: &ProductRecord) -> Vec<CatalogPlanRecord> {
+    let mut out = Vec::new();
+    for e in p.editions.as_array().map(Vec::as_slice).unwrap_or_default() {
+        for plan in e["paymentPlans"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let Some(id) = plan["id"].as_str() else { continue };
+            out.push(CatalogPlanRecord {
+                id: id.to_owned(),
+                marketplace_id: p.marketplace_id.clone(),
+                product_id: p.id.clone(),
+                product_name: p.name.clone(),
+                edition_id: e["id"].as_str().unwrap_or_default().to_owned(),
+                edition_name: e["name"].as_str().unwrap_or_default().to_owned(),
+                plan: plan.clone(),
+            });
         }
-        p.push(ch);
     }
-    p.push('%');
-    p
+    out
 }
 
 /// `$1` marketplace, `$2` id.
@@ -168,18 +203,6 @@ pub static END_SEATS_OF: Query = sql!(
 pub static COMPANY_COUNTS: Query = sql!(
     "SELECT status, COUNT(*) FROM subscriptions WHERE marketplace_id = $1 AND company_id = $2 GROUP BY status ORDER BY status"
 );
-
-/// The one of `rows` whose editions really hold the plan `plan_id` (a `LIKE` match can be a
-/// longer id or another field).
-pub fn with_plan(rows: Vec<crate::ProductRecord>, plan_id: &str) -> Option<crate::ProductRecord> {
-    rows.into_iter().find(|r| {
-        r.editions.as_array().is_some_and(|eds| {
-            eds.iter().any(|e| {
-                e["paymentPlans"].as_array().is_some_and(|ps| ps.iter().any(|p| p["id"].as_str() == Some(plan_id)))
-            })
-        })
-    })
-}
 
 fn text(s: &str) -> Value<'static> {
     Value::Text(Cow::Owned(s.to_owned()))
