@@ -110,7 +110,10 @@ pub(crate) async fn seed_subscriptions(services: &Services, marketplace: &str, n
                     payment_plan_id: plan,
                     target_company_id: company_id,
                     target_user_id: user_id,
-                    order_lines: vec![OrderLine { unit: PricingUnit::User, quantity: 1 + (i % 20) as u32 }],
+                    order_lines: vec![OrderLine {
+                        unit: PricingUnit::User,
+                        quantity: 1 + u32::try_from(i % 20).unwrap_or(0),
+                    }],
                     parent_subscription_id: None,
                 };
                 services.subscriptions().create(&who, input).await.map(|_| ()).map_err(|e| e.to_string())
