@@ -13,6 +13,7 @@ pub mod contract;
 pub mod kit;
 mod leads;
 pub mod ops;
+mod payment_methods;
 mod records;
 pub mod schema;
 mod tickets;
@@ -20,6 +21,7 @@ mod tickets;
 pub use accounts::*;
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
+pub use payment_methods::*;
 pub use tickets::*;
 
 pub use records::*;
@@ -671,6 +673,7 @@ pub trait Store:
     + UsageStore
     + WhiteLabelStore
     + SandboxStore
+    + PaymentMethodStore
     + Send
     + Sync
     + 'static

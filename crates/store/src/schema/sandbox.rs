@@ -95,6 +95,7 @@ pub const PURGE: &[(&str, &str)] = &[
     ("customer_email_templates", "marketplace_id = $1"),
     ("customer_branding", "marketplace_id = $1"),
     ("support_tickets", "marketplace_id = $1"),
+    ("payment_methods", "marketplace_id = $1"),
     ("commissions", "marketplace_id = $1"),
     ("invoices", "marketplace_id = $1"),
     ("invoice_counters", "marketplace_id = $1"),
