@@ -17,6 +17,7 @@ mod catalog;
 pub mod dto;
 mod error;
 mod leads;
+mod payment_methods;
 
 pub use error::{ErrorBody, ResellerError};
 
@@ -51,6 +52,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(associations::delete))
         .routes(routes!(catalog::products))
         .routes(routes!(catalog::editions))
+        .routes(routes!(payment_methods::list, payment_methods::create))
+        .routes(routes!(payment_methods::delete))
 }
 
 fn lead_routes() -> OpenApiRouter<Services> {
