@@ -137,7 +137,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The leading `n` digits as a number (0 when there are fewer).
@@ -371,7 +371,8 @@ impl CardInput {
             errors.add(&field(name), "the card has expired");
         }
         let holder = errors.check(&field("cardHolderName"), holder_name(self.card_holder_name.as_deref()));
-        let brand = number.as_ref().and_then(|n| errors.check(&field("brand"), check_brand(self.brand.as_deref(), n.brand())));
+        let brand =
+            number.as_ref().and_then(|n| errors.check(&field("brand"), check_brand(self.brand.as_deref(), n.brand())));
         let ok = local.is_empty();
         all.merge_prefixed("", local);
         if !ok {
@@ -541,13 +542,15 @@ mod tests {
             assert!(input.checked("properties.", now(), &mut e).is_none());
             e.fields().keys().cloned().collect::<Vec<_>>()
         };
-        assert_eq!(named(CardInput { number: Some(Sensitive::new("4111111111111112")), ..card() }), [
-            "properties.number"
-        ]);
+        assert_eq!(
+            named(CardInput { number: Some(Sensitive::new("4111111111111112")), ..card() }),
+            ["properties.number"]
+        );
         assert_eq!(named(CardInput { number: None, ..card() }), ["properties.number"]);
-        assert_eq!(named(CardInput { security_code: Some(Sensitive::new("12")), ..card() }), [
-            "properties.securityCode"
-        ]);
+        assert_eq!(
+            named(CardInput { security_code: Some(Sensitive::new("12")), ..card() }),
+            ["properties.securityCode"]
+        );
         assert_eq!(named(CardInput { expiration_month: Some("13".into()), ..card() }), ["properties.expirationMonth"]);
         assert_eq!(named(CardInput { expiration_year: Some("2024".into()), ..card() }), ["properties.expirationYear"]);
         assert_eq!(
@@ -561,7 +564,8 @@ mod tests {
         assert!(CardInput { security_code: None, ..card() }.checked("properties.", now(), &mut e).is_some());
         // The current month is not past.
         let mut e = ValidationErrors::new();
-        let this_month = CardInput { expiration_month: Some("1".into()), expiration_year: Some("2025".into()), ..card() };
+        let this_month =
+            CardInput { expiration_month: Some("1".into()), expiration_year: Some("2025".into()), ..card() };
         assert!(this_month.checked("properties.", now(), &mut e).is_some(), "{e}");
         // Every message is free of the number.
         let mut e = ValidationErrors::new();
@@ -572,8 +576,13 @@ mod tests {
     #[test]
     fn billing_addresses_are_trimmed_bounded_and_coded() {
         let mut e = ValidationErrors::new();
-        let a = BillingAddress { city: Some(" Beverly Hills ".into()), country: Some("US".into()), zip: Some(" ".into()), ..Default::default() }
-            .validated("billingAddress.", &mut e);
+        let a = BillingAddress {
+            city: Some(" Beverly Hills ".into()),
+            country: Some("US".into()),
+            zip: Some(" ".into()),
+            ..Default::default()
+        }
+        .validated("billingAddress.", &mut e);
         assert!(e.is_empty(), "{e}");
         assert_eq!((a.city.as_deref(), a.country.as_deref(), a.zip), (Some("Beverly Hills"), Some("US"), None));
         for bad in ["us", "USA", "U", "U1"] {
@@ -589,11 +598,10 @@ mod tests {
             ..Default::default()
         }
         .validated("billingAddress.", &mut e);
-        assert_eq!(e.fields().keys().collect::<Vec<_>>(), [
-            "billingAddress.city",
-            "billingAddress.street1",
-            "billingAddress.zip"
-        ]);
+        assert_eq!(
+            e.fields().keys().collect::<Vec<_>>(),
+            ["billingAddress.city", "billingAddress.street1", "billingAddress.zip"]
+        );
         assert!(is_country_code("DE") && !is_country_code("de"));
     }
 

@@ -2371,7 +2371,10 @@ async fn payment_owner(store: &dyn Store, m: &str, email: &str) -> (String, Stri
     store.create_company(company.clone(), None, vec![]).await.unwrap();
     let user = account_user(m, email);
     store
-        .create_account_user(NewAccountUser { user: user.clone(), company_id: company.id.clone(), roles: vec![] }, vec![])
+        .create_account_user(
+            NewAccountUser { user: user.clone(), company_id: company.id.clone(), roles: vec![] },
+            vec![],
+        )
         .await
         .unwrap();
     (company.id, user.id)
@@ -2413,10 +2416,10 @@ pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn S
     assert!(first.is_default);
     let second = store.create_payment_method(new(1, false), vec![]).await.unwrap();
     assert!(!second.is_default);
-    assert_eq!(defaults().await, [first.id.clone()]);
+    assert_eq!(defaults().await, vec![first.id.clone()]);
     let third = store.create_payment_method(new(2, true), vec![]).await.unwrap();
     assert!(third.is_default);
-    assert_eq!(defaults().await, [third.id.clone()], "the new default clears the old one");
+    assert_eq!(defaults().await, vec![third.id.clone()], "the new default clears the old one");
     let fourth = store.create_payment_method(new(3, false), vec![]).await.unwrap();
     let (page, total) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 2).await.unwrap();
     assert_eq!(total, 4);
@@ -2431,18 +2434,18 @@ pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn S
 
     // Deleting the default promotes the newest remaining one; deleting another does not move it.
     store.delete_payment_method(&m.id, &a.company_id, &third.id, at(4), vec![]).await.unwrap();
-    assert_eq!(defaults().await, [fourth.id.clone()]);
+    assert_eq!(defaults().await, vec![fourth.id.clone()]);
     store.delete_payment_method(&m.id, &a.company_id, &first.id, at(5), vec![]).await.unwrap();
-    assert_eq!(defaults().await, [fourth.id.clone()]);
+    assert_eq!(defaults().await, vec![fourth.id.clone()]);
     let e = store.delete_payment_method(&m.id, &a.company_id, &first.id, at(5), vec![]).await;
     assert!(matches!(e, Err(StoreError::NotFound(_))), "deleted once: {e:?}");
     store.delete_payment_method(&m.id, &a.company_id, &fourth.id, at(6), vec![]).await.unwrap();
-    assert_eq!(defaults().await, [second.id.clone()]);
+    assert_eq!(defaults().await, vec![second.id.clone()]);
 
     // Another seller's methods for the same owner have a default of their own.
     let other = PaymentMethodRecord { ..payment_method(&m.id, &b.company_id, &company, &owner, at(7)) };
     assert!(store.create_payment_method(other, vec![]).await.unwrap().is_default);
-    assert_eq!(defaults().await, [second.id.clone()]);
+    assert_eq!(defaults().await, vec![second.id.clone()]);
 
     // Concurrent first methods of a new owner: exactly one is the default.
     let (company2, owner2) = payment_owner(store, &m.id, "racer@example.com").await;

@@ -232,8 +232,10 @@ fn only_keys(map: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(
     }
 }
 
-const REQUEST_FIELDS: [&str; 6] = ["billingAddress", "companyId", "default", "ownerId", "paymentMethodType", "properties"];
-const CARD_FIELDS: [&str; 6] = ["brand", "cardHolderName", "expirationMonth", "expirationYear", "number", "securityCode"];
+const REQUEST_FIELDS: [&str; 6] =
+    ["billingAddress", "companyId", "default", "ownerId", "paymentMethodType", "properties"];
+const CARD_FIELDS: [&str; 6] =
+    ["brand", "cardHolderName", "expirationMonth", "expirationYear", "number", "securityCode"];
 const ADDRESS_FIELDS: [&str; 12] = [
     "city",
     "companyName",
@@ -251,11 +253,14 @@ const ADDRESS_FIELDS: [&str; 12] = [
 
 /// The request, read without ever repeating the number or the security code.
 fn read_request(body: &Value) -> Result<NewPaymentMethod, ResellerError> {
-    let Some(map) = body.as_object() else { return Err(ResellerError::bad_request("Invalid body: must be a JSON object")) };
+    let Some(map) = body.as_object() else {
+        return Err(ResellerError::bad_request("Invalid body: must be a JSON object"));
+    };
     only_keys(map, &REQUEST_FIELDS, "")?;
     let company_id = id(map, "companyId")?;
     let owner_id = id(map, "ownerId")?;
-    let raw_type = text(map, "paymentMethodType", "paymentMethodType")?.ok_or_else(|| missing_field("paymentMethodType"))?;
+    let raw_type =
+        text(map, "paymentMethodType", "paymentMethodType")?.ok_or_else(|| missing_field("paymentMethodType"))?;
     let method_type = PaymentMethodType::parse(raw_type.trim())
         .map_err(|_| field_error("paymentMethodType", &one_of(&raw_type, &PaymentMethodType::NAMES)))?;
     let make_default = match map.get("default") {
@@ -378,8 +383,7 @@ pub(super) async fn list(
     let (number, size) = (q.number.map_or(1, |n| n.0), q.size.map_or(DEFAULT_SIZE, |s| s.0));
     let offset = u64::from(number - 1) * u64::from(size);
     let method_type = q.payment_method_type.map(|t| t.0.0);
-    let (rows, total) =
-        services.payment_methods().list(&p, &company, &owner, method_type, offset, size).await?;
+    let (rows, total) = services.payment_methods().list(&p, &company, &owner, method_type, offset, size).await?;
     Ok(Json(PaymentMethodPage {
         content: rows.iter().map(PaymentMethodDto::from).collect(),
         page: PageMetadata::new(number, size, total),
