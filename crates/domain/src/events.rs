@@ -65,6 +65,8 @@ pub mod types {
     pub const CONFIGURATION_DEPLOYED: &str = "configuration.deployed";
     pub const SANDBOX_CREATED: &str = "sandbox.created";
     pub const SANDBOX_DELETED: &str = "sandbox.deleted";
+    pub const PAYMENT_METHOD_CREATED: &str = "payment_method.created";
+    pub const PAYMENT_METHOD_DELETED: &str = "payment_method.deleted";
 }
 
 /// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
@@ -1159,6 +1161,41 @@ payload!(
     SandboxDeleted { sandbox_id: "sbx_sample".into(), reason: SandboxRemoval::Expired }
 );
 
+// AppReseller payment methods (internal: not in the webhook catalog). Never the card's number
+// or security code; the seller company's partner sees them.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodCreated {
+    pub payment_method_id: String,
+    pub company_id: String,
+    pub owner_user_id: String,
+    pub brand: String,
+}
+payload!(
+    PaymentMethodCreated,
+    types::PAYMENT_METHOD_CREATED,
+    "payment_method",
+    payment_method_id,
+    PaymentMethodCreated {
+        payment_method_id: "pm_sample".into(),
+        company_id: "company_sample".into(),
+        owner_user_id: "user_sample".into(),
+        brand: "VISA".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodDeleted {
+    pub payment_method_id: String,
+}
+payload!(
+    PaymentMethodDeleted,
+    types::PAYMENT_METHOD_DELETED,
+    "payment_method",
+    payment_method_id,
+    PaymentMethodDeleted { payment_method_id: "pm_sample".into() }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1218,6 +1255,8 @@ mod tests {
         round_trips::<UsageIngested>();
         round_trips::<SandboxCreated>();
         round_trips::<SandboxDeleted>();
+        round_trips::<PaymentMethodCreated>();
+        round_trips::<PaymentMethodDeleted>();
     }
 
     #[test]

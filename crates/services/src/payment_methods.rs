@@ -9,12 +9,15 @@
 //! - The card rules are `domain::payment_method`'s; the number and the security code are
 //!   checked and dropped here: only the last four digits, the brand, the holder, the expiry
 //!   and the billing address reach the store. Nothing here logs the input.
+//! - `payment_method.created` / `payment_method.deleted` (internal events, for the seller
+//!   company's partner) are appended in the write's transaction; they carry no card data.
 //! - One default per owner and seller (the store decides it inside the write): the first
 //!   method is the default, `make_default` moves it, deleting it promotes the newest remaining.
 
 use crate::error::codes;
 use crate::{Principal, ServiceError, Services, policy};
 use partnerd_domain::ValidationErrors;
+use partnerd_domain::events::{NewEvent, PaymentMethodCreated, PaymentMethodDeleted};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::Role;
 use partnerd_domain::payment_method::{BillingAddress, CardInput, PaymentMethodType};
@@ -85,7 +88,14 @@ impl PaymentMethods<'_> {
             is_default: input.make_default,
             created_at: now,
         };
-        Ok(self.services.store.create_payment_method(record, vec![]).await?)
+        let event = NewEvent::of(&PaymentMethodCreated {
+            payment_method_id: record.id.clone(),
+            company_id: record.company_id.clone(),
+            owner_user_id: record.owner_user_id.clone(),
+            brand: record.brand.as_str().to_owned(),
+        });
+        let events = vec![self.attributed(p, event).await?];
+        Ok(self.services.store.create_payment_method(record, events).await?)
     }
 
     /// `GET /paymentMethods`: the owner's methods stored by the caller's company, newest first.
@@ -107,6 +117,14 @@ impl PaymentMethods<'_> {
     pub async fn delete(&self, p: &Principal, id: &str) -> Result<PaymentMethodRecord, ServiceError> {
         policy::require_scope(p, &SCOPE)?;
         let now = self.services.clock.now();
-        Ok(self.services.store.delete_payment_method(&p.marketplace_id, &p.company_id, id, now, vec![]).await?)
+        let event = NewEvent::of(&PaymentMethodDeleted { payment_method_id: id.to_owned() });
+        let events = vec![self.attributed(p, event).await?];
+        Ok(self.services.store.delete_payment_method(&p.marketplace_id, &p.company_id, id, now, events).await?)
+    }
+
+    /// The event for the seller company's partner (if it is one), by the caller.
+    async fn attributed(&self, p: &Principal, event: NewEvent) -> Result<NewEvent, ServiceError> {
+        let partner = self.services.store.partner_of_company(&p.marketplace_id, &p.company_id).await?;
+        Ok(event.partner(partner).actor(Some(p.user_id.clone())))
     }
 }

@@ -152,6 +152,16 @@ on_both_backends!(a_payment_method_is_created_listed_and_deleted, |backend| asyn
     let (s, e) = delete(&app, &acme.api_key, &id).await;
     assert_eq!(s, 404);
     assert_error(&e, 404, "NOT_FOUND");
+
+    // Both changes are in the event log, for the reseller's partner, with no card data.
+    let events = app.events(&id).await;
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["payment_method.created", "payment_method.deleted"]);
+    assert!(events.iter().all(|e| e.partner_id.as_deref() == Some(acme.partner_id.as_str())));
+    assert_eq!(
+        events[0].payload,
+        json!({ "payment_method_id": id, "company_id": company, "owner_user_id": owner, "brand": "VISA" })
+    );
 });
 
 on_both_backends!(each_bad_field_is_a_400_naming_it, |backend| async move {
