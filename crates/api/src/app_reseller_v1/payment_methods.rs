@@ -152,8 +152,9 @@ pub(super) struct PaymentMethodPage {
     page: PageMetadata,
 }
 
-/// Creates a payment method for the specified user. (Documentation only: the body is read
-/// field by field, see the module's description.)
+// Documentation only: the body is read field by field (`read_request`), see the module's
+// description.
+/// Creates a payment method for the specified user.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = AppResellerPaymentMethodRequest)]
