@@ -321,7 +321,8 @@ fn read_request(body: &Value) -> Result<NewPaymentMethod, ResellerError> {
 ///   digits (strings, or integers), the card valid through the end of that month (UTC), so a
 ///   past expiry is 400 (naming the year when it is past, else the month); `cardHolderName`
 ///   required (at most 200 characters); `brand` optional, derived from the number, and one
-///   that contradicts the number is 400 naming `properties.brand`. `billingAddress` fields
+///   that contradicts it (compared case-insensitively) is 400 naming `properties.brand`.
+///   Unknown fields, in the body or in `properties` or `billingAddress`, are 400. `billingAddress` fields
 ///   are optional text (at most 200 characters, 40 for zip, phone, fax, extensions, PO box and
 ///   salutation); `country` is two capital letters. Each problem is 400 naming the field.
 /// - **The card number and the security code are never stored, returned or logged**: only
@@ -370,7 +371,9 @@ pub(super) struct ListQuery {
 /// ROLE_RESELLER, ROLE_SALES_SUPPORT. The user's payment methods stored by the caller's
 /// company (another reseller's are never listed), newest first. `companyId` and `ownerId` are
 /// required and checked as on creation (403 for a company the caller may not act for, 400
-/// for a user not of it). Pages count from 1 here, as the document says: `page.number` echoes
+/// for a user not of it); `companyId` authorises, it does not filter: the list is the user's
+/// methods with the caller's company, as the default is. `paymentMethodType` other than CARD
+/// is 400. Pages count from 1 here, as the document says: `page.number` echoes
 /// the request's `number` (1 by default).
 #[utoipa::path(get, path = "/paymentMethods", tag = "Payment Methods", params(ListQuery),
     responses((status = 200, description = "Success", body = PaymentMethodPage)))]
