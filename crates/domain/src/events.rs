@@ -71,6 +71,8 @@ pub mod types {
     pub const ORDER_CREATED: &str = "order.created";
     pub const SEAT_ASSIGNED: &str = "seat.assigned";
     pub const SEAT_UNASSIGNED: &str = "seat.unassigned";
+    pub const PAYMENT_METHOD_CREATED: &str = "payment_method.created";
+    pub const PAYMENT_METHOD_DELETED: &str = "payment_method.deleted";
 }
 
 /// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
@@ -1312,6 +1314,41 @@ payload!(
     }
 );
 
+// AppReseller payment methods (internal: not in the webhook catalog). Never the card's number
+// or security code; the seller company's partner sees them.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodCreated {
+    pub payment_method_id: String,
+    pub company_id: String,
+    pub owner_user_id: String,
+    pub brand: String,
+}
+payload!(
+    PaymentMethodCreated,
+    types::PAYMENT_METHOD_CREATED,
+    "payment_method",
+    payment_method_id,
+    PaymentMethodCreated {
+        payment_method_id: "pm_sample".into(),
+        company_id: "company_sample".into(),
+        owner_user_id: "user_sample".into(),
+        brand: "VISA".into(),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodDeleted {
+    pub payment_method_id: String,
+}
+payload!(
+    PaymentMethodDeleted,
+    types::PAYMENT_METHOD_DELETED,
+    "payment_method",
+    payment_method_id,
+    PaymentMethodDeleted { payment_method_id: "pm_sample".into() }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1377,6 +1414,8 @@ mod tests {
         round_trips::<OrderCreated>();
         round_trips::<SeatAssigned>();
         round_trips::<SeatUnassigned>();
+        round_trips::<PaymentMethodCreated>();
+        round_trips::<PaymentMethodDeleted>();
     }
 
     #[test]

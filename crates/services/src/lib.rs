@@ -17,6 +17,7 @@ pub mod listings;
 pub mod metrics;
 pub mod ops;
 pub mod partners;
+pub mod payment_methods;
 pub mod plans;
 pub mod policy;
 pub mod rate_limit;
@@ -204,6 +205,11 @@ impl Services {
     /// `Idempotency-Key` claims and stored responses, for every surface's POSTs.
     pub fn idempotency(&self) -> idempotency::Idempotency<'_> {
         idempotency::Idempotency { services: self }
+    }
+
+    /// AppReseller payment methods.
+    pub fn payment_methods(&self) -> payment_methods::PaymentMethods<'_> {
+        payment_methods::PaymentMethods { services: self }
     }
 
     /// For the delivery worker.

@@ -12,6 +12,7 @@ mod leads;
 mod listings;
 mod migrate;
 mod ops;
+mod payment_methods;
 mod sandbox;
 mod subscriptions;
 mod tickets;

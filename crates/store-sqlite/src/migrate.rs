@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "customer_whitelabel", include_str!("../migrations/0014_customer_whitelabel.sql")),
     (15, "sandboxes", include_str!("../migrations/0015_sandboxes.sql")),
     (16, "subscriptions", include_str!("../migrations/0016_subscriptions.sql")),
+    (17, "payment_methods", include_str!("../migrations/0017_payment_methods.sql")),
     (18, "lead_counts", include_str!("../migrations/0018_lead_counts.sql")),
 ];
 

@@ -2342,6 +2342,123 @@ pub async fn customers_are_the_partner_companys_associations(store: &dyn Store) 
     assert_eq!(store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap(), None);
 }
 
+/// A payment method for `owner` of `company`, stored by `seller`.
+fn payment_method(m: &str, seller: &str, company: &str, owner: &str, at: DateTime<Utc>) -> PaymentMethodRecord {
+    use partnerd_domain::payment_method::{CardBrand, PaymentMethodType};
+    PaymentMethodRecord {
+        id: new_id("pm"),
+        marketplace_id: m.into(),
+        seller_company_id: seller.into(),
+        company_id: company.into(),
+        owner_user_id: owner.into(),
+        owner_first_name: None,
+        owner_last_name: None,
+        method_type: PaymentMethodType::Card,
+        account_display: "1111".into(),
+        brand: CardBrand::Visa,
+        card_holder_name: "John Jordan".into(),
+        expiration_month: 10,
+        expiration_year: 2100,
+        billing_address: json!({ "city": "Beverly Hills", "country": "US", "zip": "94203" }),
+        is_default: false,
+        created_at: at,
+    }
+}
+
+/// A customer company and one of its users: `(company id, user id)`.
+async fn payment_owner(store: &dyn Store, m: &str, email: &str) -> (String, String) {
+    let company = account_company(m, "Payer");
+    store.create_company(company.clone(), None, vec![]).await.unwrap();
+    let user = account_user(m, email);
+    store
+        .create_account_user(
+            NewAccountUser { user: user.clone(), company_id: company.id.clone(), roles: vec![] },
+            vec![],
+        )
+        .await
+        .unwrap();
+    (company.id, user.id)
+}
+
+pub async fn every_payment_method_field_round_trips(store: &dyn Store) {
+    let (m, a, _) = two_partners(store).await;
+    let (company, owner) = payment_owner(store, &m.id, "payer@example.com").await;
+    let p = payment_method(&m.id, &a.company_id, &company, &owner, t0());
+    let stored = store.create_payment_method(p.clone(), vec![]).await.unwrap();
+    let expected = PaymentMethodRecord { owner_first_name: Some("John".into()), is_default: true, ..p };
+    assert_eq!(stored, expected, "the first method is the default; the owner's names are read");
+    let (page, total) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 10).await.unwrap();
+    assert_eq!((page, total), (vec![expected.clone()], 1));
+    let card = Some(partnerd_domain::payment_method::PaymentMethodType::Card);
+    assert_eq!(store.list_payment_methods(&m.id, &a.company_id, &owner, card, 0, 10).await.unwrap().1, 1);
+    assert_eq!(store.list_payment_methods("mkt_other", &a.company_id, &owner, None, 0, 10).await.unwrap().1, 0);
+    let deleted = store.delete_payment_method(&m.id, &a.company_id, &expected.id, t0(), vec![]).await.unwrap();
+    assert_eq!(deleted, expected);
+    assert_eq!(store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 10).await.unwrap().1, 0);
+}
+
+/// One default per owner and seller: the first method is it, a new default takes it over,
+/// deleting it promotes the newest remaining one; another seller sees and deletes nothing;
+/// concurrent first methods make exactly one default.
+pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let (company, owner) = payment_owner(store, &m.id, "payer@example.com").await;
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let new = |minutes: i64, default: bool| PaymentMethodRecord {
+        is_default: default,
+        ..payment_method(&m.id, &a.company_id, &company, &owner, at(minutes))
+    };
+    let defaults = || async {
+        let (page, _) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 50).await.unwrap();
+        page.into_iter().filter(|p| p.is_default).map(|p| p.id).collect::<Vec<_>>()
+    };
+    let first = store.create_payment_method(new(0, false), vec![]).await.unwrap();
+    assert!(first.is_default);
+    let second = store.create_payment_method(new(1, false), vec![]).await.unwrap();
+    assert!(!second.is_default);
+    assert_eq!(defaults().await, vec![first.id.clone()]);
+    let third = store.create_payment_method(new(2, true), vec![]).await.unwrap();
+    assert!(third.is_default);
+    assert_eq!(defaults().await, vec![third.id.clone()], "the new default clears the old one");
+    let fourth = store.create_payment_method(new(3, false), vec![]).await.unwrap();
+    let (page, total) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 2).await.unwrap();
+    assert_eq!(total, 4);
+    assert_eq!(page.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [fourth.id.as_str(), third.id.as_str()]);
+
+    // Another seller sees none of them and deletes none of them.
+    assert_eq!(store.list_payment_methods(&m.id, &b.company_id, &owner, None, 0, 50).await.unwrap().1, 0);
+    let e = store.delete_payment_method(&m.id, &b.company_id, &third.id, at(4), vec![]).await;
+    assert!(matches!(e, Err(StoreError::NotFound("payment_method"))), "{e:?}");
+    let e = store.delete_payment_method("mkt_other", &a.company_id, &third.id, at(4), vec![]).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+
+    // Deleting the default promotes the newest remaining one; deleting another does not move it.
+    store.delete_payment_method(&m.id, &a.company_id, &third.id, at(4), vec![]).await.unwrap();
+    assert_eq!(defaults().await, vec![fourth.id.clone()]);
+    store.delete_payment_method(&m.id, &a.company_id, &first.id, at(5), vec![]).await.unwrap();
+    assert_eq!(defaults().await, vec![fourth.id.clone()]);
+    let e = store.delete_payment_method(&m.id, &a.company_id, &first.id, at(5), vec![]).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "deleted once: {e:?}");
+    store.delete_payment_method(&m.id, &a.company_id, &fourth.id, at(6), vec![]).await.unwrap();
+    assert_eq!(defaults().await, vec![second.id.clone()]);
+
+    // Another seller's methods for the same owner have a default of their own.
+    let other = PaymentMethodRecord { ..payment_method(&m.id, &b.company_id, &company, &owner, at(7)) };
+    assert!(store.create_payment_method(other, vec![]).await.unwrap().is_default);
+    assert_eq!(defaults().await, vec![second.id.clone()]);
+
+    // Concurrent first methods of a new owner: exactly one is the default.
+    let (company2, owner2) = payment_owner(store, &m.id, "racer@example.com").await;
+    let racer = |i: i64| {
+        store.create_payment_method(payment_method(&m.id, &a.company_id, &company2, &owner2, at(10 + i)), vec![])
+    };
+    let (r0, r1, r2, r3) = tokio::join!(racer(0), racer(1), racer(2), racer(3));
+    let results: Vec<PaymentMethodRecord> = [r0, r1, r2, r3].into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|p| p.is_default).count(), 1, "{results:?}");
+    let (page, _) = store.list_payment_methods(&m.id, &a.company_id, &owner2, None, 0, 50).await.unwrap();
+    assert_eq!(page.iter().filter(|p| p.is_default).count(), 1);
+}
+
 /// What a subscription case needs: a reseller partner, its customer company with a user, and a
 /// product with one payment plan.
 struct Purchase {
@@ -2722,6 +2839,8 @@ macro_rules! store_contract_tests {
             customers_are_the_partner_companys_associations,
             every_subscription_order_and_seat_field_round_trips,
             subscription_writes_are_whole_and_seats_never_exceed_the_quantity,
+            every_payment_method_field_round_trips,
+            payment_methods_keep_one_default_per_owner_and_seller,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod kit;
 mod leads;
 pub mod ops;
+mod payment_methods;
 mod records;
 pub mod schema;
 mod subscriptions;
@@ -21,6 +22,7 @@ mod tickets;
 pub use accounts::*;
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
+pub use payment_methods::*;
 pub use subscriptions::*;
 pub use tickets::*;
 
@@ -675,6 +677,7 @@ pub trait Store:
     + WhiteLabelStore
     + SandboxStore
     + SubscriptionStore
+    + PaymentMethodStore
     + Send
     + Sync
     + 'static

@@ -17,6 +17,7 @@ mod catalog;
 pub mod dto;
 mod error;
 mod leads;
+mod payment_methods;
 mod subscriptions;
 
 pub use error::{ErrorBody, ResellerError};
@@ -57,6 +58,8 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(subscriptions::orders))
         .routes(routes!(subscriptions::seats, subscriptions::assign))
         .routes(routes!(subscriptions::unassign))
+        .routes(routes!(payment_methods::list, payment_methods::create))
+        .routes(routes!(payment_methods::delete))
 }
 
 fn lead_routes() -> OpenApiRouter<Services> {

@@ -22,6 +22,7 @@ mod leads;
 mod listings;
 mod openapi;
 mod ops;
+mod payment_methods;
 mod sandbox;
 mod schema;
 mod subscriptions;

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod leads;
 pub mod listings;
 pub mod partners;
+pub mod payment_methods;
 pub mod sandbox;
 pub mod subscriptions;
 pub mod tickets;

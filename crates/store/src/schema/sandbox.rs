@@ -98,6 +98,7 @@ pub const PURGE: &[(&str, &str)] = &[
     ("subscription_assignments", "marketplace_id = $1"),
     ("orders", "marketplace_id = $1"),
     ("subscriptions", "marketplace_id = $1"),
+    ("payment_methods", "marketplace_id = $1"),
     ("commissions", "marketplace_id = $1"),
     ("invoices", "marketplace_id = $1"),
     ("invoice_counters", "marketplace_id = $1"),
