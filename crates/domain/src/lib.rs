@@ -24,6 +24,7 @@ pub mod listing;
 pub mod metrics;
 pub mod money;
 pub mod partner;
+pub mod quote;
 pub mod rate_limit;
 pub mod sandbox;
 pub mod seo;
