@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod money;
 pub mod partner;
 pub mod payment_method;
+pub mod quote;
 pub mod rate_limit;
 pub mod sandbox;
 pub mod seo;
