@@ -4,7 +4,6 @@
 //! code reach neither database nor the server's log.
 
 use crate::common::*;
-use partnerd_services::partners::CreatePartner;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -13,32 +12,6 @@ use std::sync::{Arc, Mutex};
 const AR: &str = "/api/appReseller/v1";
 /// Luhn-valid VISA test number, with separators as a client may send it.
 const NUMBER: &str = "4111 1111 1111 1111";
-
-/// A partner enrolled with these membership roles.
-async fn enrol(app: &TestApp, name: &str, email: &str, roles: &[&str]) -> TestPartner {
-    let c = app
-        .server
-        .services
-        .partners()
-        .create(
-            &app.marketplace_id(),
-            CreatePartner {
-                name: name.into(),
-                email: email.into(),
-                plan: "business".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            },
-        )
-        .await
-        .expect("enrol");
-    TestPartner {
-        partner_id: c.partner_id,
-        company_id: c.company_id,
-        user_id: c.user_id,
-        key_id: c.key_id,
-        api_key: c.api_key,
-    }
-}
 
 /// A customer company of `reseller` (associated with it) and one of its users:
 /// `(company id, user id)`.
