@@ -1914,7 +1914,6 @@ fn account_user(marketplace_id: &str, email: &str) -> UserRecord {
 async fn usage_customer(store: &dyn Store, m: &Marketplace, email: &str) -> String {
     use partnerd_domain::billing::BillingCycle;
     use partnerd_domain::customer::CustomerStatus;
-    use partnerd_domain::invoice::InvoiceStatus;
     let p = new_partner(&m.id, email);
     store.create_partner(p.clone()).await.unwrap();
     let company = account_company(&m.id, "Usage Customer");
@@ -1950,43 +1949,7 @@ async fn usage_customer(store: &dyn Store, m: &Marketplace, email: &str) -> Stri
         created_at: t0(),
         updated_at: t0(),
     };
-    let invoice = InvoiceRecord {
-        id: new_id("inv"),
-        marketplace_id: m.id.clone(),
-        partner_id: p.partner_id.clone(),
-        customer_id: company.id.clone(),
-        number: String::new(),
-        billing_reason: "subscription_create".into(),
-        period_start: t0(),
-        period_end: t0() + Duration::days(31),
-        issued_at: t0(),
-        due_at: t0() + Duration::days(30),
-        currency: "USD".into(),
-        line_items: json!([]),
-        subtotal_cents: 0,
-        total_cents: 0,
-        status: InvoiceStatus::Open,
-        commission_rate_bps: 0,
-        commission_base_cents: 0,
-        commission_cents: 0,
-        status_changed_at: None,
-    };
-    let commission = CommissionRecord {
-        id: new_id("comm"),
-        marketplace_id: m.id.clone(),
-        partner_id: p.partner_id.clone(),
-        customer_id: company.id.clone(),
-        invoice_id: invoice.id.clone(),
-        invoice_number: String::new(),
-        base_cents: 0,
-        rate_bps: 0,
-        amount_cents: 0,
-        currency: "USD".into(),
-        status: "earned".into(),
-        earned_at: t0(),
-        reversed_at: None,
-    };
-    let first = NewInvoice { invoice, commission, number_prefix: "INV-".into() };
+    let first = new_invoice(&m.id, &p.partner_id, &company.id, 0);
     let id = company.id.clone();
     store.create_customer(company, association, account, first, vec![]).await.unwrap();
     id
@@ -2587,13 +2550,14 @@ fn seat_for(p: &Purchase, s: &SubscriptionRecord, user_id: &str) -> SeatRecord {
     }
 }
 
-fn order_invoice(p: &Purchase, total: i64) -> NewInvoice {
+/// An open invoice of `total` cents with its 15 % commission, numbered by the store.
+fn new_invoice(m: &str, partner: &str, customer: &str, total: i64) -> NewInvoice {
     use partnerd_domain::invoice::InvoiceStatus;
     let invoice = InvoiceRecord {
         id: new_id("inv"),
-        marketplace_id: p.m.id.clone(),
-        partner_id: p.reseller.partner_id.clone(),
-        customer_id: p.company.id.clone(),
+        marketplace_id: m.into(),
+        partner_id: partner.into(),
+        customer_id: customer.into(),
         number: String::new(),
         billing_reason: "subscription_create".into(),
         period_start: t0(),
@@ -2612,9 +2576,9 @@ fn order_invoice(p: &Purchase, total: i64) -> NewInvoice {
     };
     let commission = CommissionRecord {
         id: new_id("comm"),
-        marketplace_id: p.m.id.clone(),
-        partner_id: p.reseller.partner_id.clone(),
-        customer_id: p.company.id.clone(),
+        marketplace_id: m.into(),
+        partner_id: partner.into(),
+        customer_id: customer.into(),
         invoice_id: invoice.id.clone(),
         invoice_number: String::new(),
         base_cents: total,
@@ -2626,6 +2590,10 @@ fn order_invoice(p: &Purchase, total: i64) -> NewInvoice {
         reversed_at: None,
     };
     NewInvoice { invoice, commission, number_prefix: "INV-".into() }
+}
+
+fn order_invoice(p: &Purchase, total: i64) -> NewInvoice {
+    new_invoice(&p.m.id, &p.reseller.partner_id, &p.company.id, total)
 }
 
 pub async fn every_subscription_order_and_seat_field_round_trips(store: &dyn Store) {

@@ -377,3 +377,72 @@ impl Receiver {
         got
     }
 }
+
+/// Every column of every table as text (bytes as themselves), and for SQLite the database
+/// files' bytes too: what a test that looks for a secret at rest searches.
+pub async fn dump_every_row(database_url: &str) -> Vec<u8> {
+    if let Some(path) = partnerd_store_sqlite::path_from_url(database_url) {
+        let mut out = Vec::new();
+        let mut files = 0;
+        for entry in std::fs::read_dir(path.parent().unwrap()).unwrap() {
+            out.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+            files += 1;
+        }
+        assert!(files >= 2, "the database and its WAL are read");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let tables: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for t in tables {
+            let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+            let n = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..n {
+                    use rusqlite::types::ValueRef as V;
+                    match row.get_ref(i).unwrap() {
+                        V::Text(b) | V::Blob(b) => out.extend_from_slice(b),
+                        V::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                        V::Real(f) => out.extend_from_slice(f.to_string().as_bytes()),
+                        V::Null => {}
+                    }
+                    out.push(b'\n');
+                }
+            }
+        }
+        return out;
+    }
+    let (client, conn) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let columns = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = current_schema() ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(columns.len() > 20, "the test schema's tables are found");
+    let mut out = Vec::new();
+    for c in columns {
+        let (t, col, ty): (String, String, String) = (c.get(0), c.get(1), c.get(2));
+        // Bytes (a kept response body) as their text, not as hex.
+        let expr = if ty == "bytea" { format!("encode(\"{col}\", 'escape')") } else { format!("\"{col}\"::text") };
+        for row in client.query(&format!("SELECT {expr} FROM \"{t}\""), &[]).await.unwrap() {
+            if let Some(v) = row.get::<_, Option<String>>(0) {
+                out.extend_from_slice(v.as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle`'s bytes appear in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
