@@ -184,7 +184,7 @@ def size_run(n, args, tmp):
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
         results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
-        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua"), ("S10", "s10_subscribe.lua")]:
+        for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua"), ("S10", "s10_subscribe.lua"), ("S11", "s11_quote.lua"), ("S12", "s12_quotes.lua")]:
             results[name] = wrk(script, server.base, secs, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
         # S8: fewer connections than the reads: each request is a batch of USAGE_BATCH records.
@@ -241,7 +241,7 @@ def markdown(report):
     lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s0 = r["scenarios"]["S0"]["rps"]
-        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9", "S10"]:
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9", "S10", "S11", "S12"]:
             s = r["scenarios"].get(name)
             if s is None:
                 continue
@@ -276,7 +276,10 @@ def markdown(report):
               "the rest resellers' own manual leads that the manager must not see), each page with its visibility-filtered total.",
               "S10 `POST /appReseller/v1/subscriptions`: a reseller buys a plan for a user of one of its 2,000 customer companies",
               "(100 editions, each purchase a (company, edition) pair no earlier purchase used; min(n, 50,000) bought by the seed),",
-              "priced from the catalog and written durably with its order, invoice, commission and four events in one transaction."]
+              "priced from the catalog and written durably with its order, invoice, commission and four events in one transaction.",
+              "S11 `POST /appReseller/v1/opportunities`: the same reseller makes a quote of one priced item for one of those users",
+              "(durable, with its event) · S12 `GET /appReseller/v1/opportunities?size=10&number=…` over the newest 100 pages of its",
+              "quotes (those S11 made), newest first with the total."]
     return "\n".join(lines) + "\n"
 
 

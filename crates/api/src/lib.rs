@@ -28,7 +28,7 @@ pub fn router(services: Services) -> Router {
     root.nest(PARTNERS_PREFIX, partners_v1::router(services.clone()))
         .nest(app_reseller_v1::PREFIX, app_reseller_v1::router(services.clone()))
         .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::lead_router(services.clone()))
-        .nest(app_reseller_v1::OPPORTUNITIES_PREFIX, app_reseller_v1::reserved_router(services.clone()))
+        .nest(app_reseller_v1::OPPORTUNITIES_PREFIX, app_reseller_v1::opportunity_router(services.clone()))
         // Outside every surface's prefix: the neutral shape (each surface has its own fallbacks).
         .fallback(kernel::unknown_route::<kernel::NeutralError>)
         .method_not_allowed_fallback(kernel::method_not_allowed::<kernel::NeutralError>)

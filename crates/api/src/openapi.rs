@@ -41,6 +41,7 @@ pub fn document() -> OpenApi {
     doc.nest(PARTNERS_PREFIX, partners_document_relative())
         .nest(app_reseller_v1::PREFIX, app_reseller_v1::openapi())
         .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::lead_openapi())
+        .nest(app_reseller_v1::OPPORTUNITIES_PREFIX, app_reseller_v1::opportunity_openapi())
 }
 
 fn partners_document_relative() -> OpenApi {

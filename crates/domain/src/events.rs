@@ -73,6 +73,11 @@ pub mod types {
     pub const SEAT_UNASSIGNED: &str = "seat.unassigned";
     pub const PAYMENT_METHOD_CREATED: &str = "payment_method.created";
     pub const PAYMENT_METHOD_DELETED: &str = "payment_method.deleted";
+    pub const QUOTE_CREATED: &str = "quote.created";
+    pub const QUOTE_CHANGED: &str = "quote.changed";
+    pub const QUOTE_REVIEW_REQUESTED: &str = "quote.review_requested";
+    pub const QUOTE_FINALIZED: &str = "quote.finalized";
+    pub const LEAD_QUOTE_LINKED: &str = "lead.quote_linked";
 }
 
 /// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
@@ -1314,6 +1319,123 @@ payload!(
     }
 );
 
+// AppReseller opportunities ("quotes"). Created, review requested and finalized are in the
+// webhook catalog; changes (items, PATCH) are internal.
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteCreated {
+    pub quote_id: String,
+    pub friendly_id: String,
+    pub customer_company_id: String,
+    pub customer_user_id: String,
+    pub owner_user_id: String,
+    pub items: usize,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    QuoteCreated,
+    types::QUOTE_CREATED,
+    "quote",
+    quote_id,
+    QuoteCreated {
+        quote_id: "quote_sample".into(),
+        friendly_id: "I4HNJM".into(),
+        customer_company_id: "company_customer".into(),
+        customer_user_id: "user_customer".into(),
+        owner_user_id: "user_reseller".into(),
+        items: 1,
+        total: Amount::from_cents(41_00),
+        currency: "USD".into(),
+    }
+);
+
+/// A quote's name, dates or items changed (`what`: `updated`, `item_added`, `item_edited`,
+/// `item_removed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteChanged {
+    pub quote_id: String,
+    pub what: String,
+    pub item_id: Option<String>,
+    pub total: Amount,
+}
+payload!(
+    QuoteChanged,
+    types::QUOTE_CHANGED,
+    "quote",
+    quote_id,
+    QuoteChanged {
+        quote_id: "quote_sample".into(),
+        what: "item_added".into(),
+        item_id: Some("item_sample".into()),
+        total: Amount::from_cents(41_00),
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteReviewRequested {
+    pub quote_id: String,
+    pub requested_by_company_id: String,
+}
+payload!(
+    QuoteReviewRequested,
+    types::QUOTE_REVIEW_REQUESTED,
+    "quote",
+    quote_id,
+    QuoteReviewRequested { quote_id: "quote_sample".into(), requested_by_company_id: "company_reseller".into() }
+);
+
+/// The quote was bought: one subscription (with its first order) per item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteFinalized {
+    pub quote_id: String,
+    pub purchase_id: String,
+    pub customer_company_id: String,
+    pub subscription_ids: Vec<String>,
+    pub order_ids: Vec<String>,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    QuoteFinalized,
+    types::QUOTE_FINALIZED,
+    "quote",
+    quote_id,
+    QuoteFinalized {
+        quote_id: "quote_sample".into(),
+        purchase_id: "purchase_sample".into(),
+        customer_company_id: "company_customer".into(),
+        subscription_ids: vec!["sub_sample".into()],
+        order_ids: vec!["order_sample".into()],
+        total: Amount::from_cents(41_00),
+        currency: "USD".into(),
+    }
+);
+
+/// A quote was made for the customer a lead became (the lead's `LEAD_QUOTE_LINKED` activity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadQuoteLinked {
+    pub lead_id: String,
+    pub quote_id: String,
+    pub friendly_id: String,
+    pub application_name: String,
+    #[serde(flatten)]
+    pub actor: LeadActor,
+}
+payload!(
+    LeadQuoteLinked,
+    types::LEAD_QUOTE_LINKED,
+    "lead",
+    lead_id,
+    LeadQuoteLinked {
+        lead_id: "lead_sample".into(),
+        quote_id: "quote_sample".into(),
+        friendly_id: "I4HNJM".into(),
+        application_name: "Suite".into(),
+        actor: LeadActor::example(),
+    }
+);
+
 // AppReseller payment methods (internal: not in the webhook catalog). Never the card's number
 // or security code; the seller company's partner sees them.
 
@@ -1416,6 +1538,11 @@ mod tests {
         round_trips::<SeatUnassigned>();
         round_trips::<PaymentMethodCreated>();
         round_trips::<PaymentMethodDeleted>();
+        round_trips::<QuoteCreated>();
+        round_trips::<QuoteChanged>();
+        round_trips::<QuoteReviewRequested>();
+        round_trips::<QuoteFinalized>();
+        round_trips::<LeadQuoteLinked>();
     }
 
     #[test]

@@ -17,6 +17,13 @@
 //! - Every role the document's scope tables list for requestReview and finalize (all three) may
 //!   do them in OPEN.
 
+use crate::ValidationErrors;
+use crate::catalog::{Frequency, PaymentPlan};
+use crate::money::Amount;
+use crate::subscription::{OrderLine, PricedLine};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
 crate::str_enum! {
     /// The document's opportunity statuses (`GET /appReseller/v1/opportunities?status=`), in its
     /// order.
@@ -158,6 +165,120 @@ pub fn items_editable(status: QuoteStatus) -> bool {
     transition(status, QuoteAction::Edit).is_ok()
 }
 
+// ----- items -----
+
+/// Custom attributes: each key's values (the document's `CustomAttribute`, "values must be a
+/// string array").
+pub type Attributes = BTreeMap<String, Vec<String>>;
+
+/// A cost whose price the quote sets itself (`customPrices`): the cost's sale price per unit
+/// in the quote's currency, replacing the catalog's item price and markups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomPrice {
+    pub cost_id: String,
+    pub cents: i64,
+}
+
+/// An item of a quote as stored: a payment plan of the catalog (the document's
+/// `pricingPlanId`) with the units asked, priced by `subscription::price_order` (with the
+/// custom prices applied). Finalizing buys it as `POST /subscriptions` would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteItem {
+    pub id: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub product_logo: Option<String>,
+    pub edition_id: String,
+    pub edition_name: String,
+    pub pricing_plan_id: String,
+    pub frequency: Frequency,
+    /// The units as asked (a cost without one is priced at its `minUnits`, or 1).
+    pub units: Vec<OrderLine>,
+    pub custom_prices: Vec<CustomPrice>,
+    pub subscription_custom_attributes: Attributes,
+    pub vendor_required_fields: Attributes,
+    /// One line per cost of the plan.
+    pub priced: Vec<PricedLine>,
+    pub total_cents: i64,
+}
+
+/// At most this many items on one quote.
+pub const MAX_ITEMS: usize = 50;
+
+/// `plan` with the quote's custom prices applied in `currency`: each named cost's item price
+/// becomes the custom price and its markups in that currency are dropped (the custom price is
+/// the sale price). Problems are named `customPrices[i].costId` / `.price`.
+pub fn custom_priced(
+    plan: &PaymentPlan,
+    custom: &[CustomPrice],
+    currency: &str,
+) -> Result<PaymentPlan, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let mut out = plan.clone();
+    for (i, c) in custom.iter().enumerate() {
+        if custom[..i].iter().any(|o| o.cost_id == c.cost_id) {
+            errors.add(&format!("customPrices[{i}].costId"), "appears twice");
+            continue;
+        }
+        if c.cents < 0 {
+            errors.add(&format!("customPrices[{i}].price"), "must be 0 or more");
+            continue;
+        }
+        let Some(cost) = out.costs.iter_mut().find(|k| k.id == c.cost_id) else {
+            errors.add(&format!("customPrices[{i}].costId"), "is not a cost of the item's pricing plan");
+            continue;
+        };
+        cost.item_prices.insert(currency.to_owned(), Amount::from_cents(c.cents));
+        for m in &mut cost.markup_prices {
+            m.markup_prices.remove(currency);
+        }
+    }
+    errors.into_result()?;
+    Ok(out)
+}
+
+/// Problems of custom attributes at `field`: at most 50 keys of 1 to 100 characters, at most 50
+/// values each, of at most 500 characters.
+pub fn check_attributes(a: &Attributes, field: &str, errors: &mut ValidationErrors) {
+    if a.len() > 50 {
+        errors.add(field, "must have at most 50 keys");
+    }
+    for (k, values) in a {
+        if k.trim().is_empty() || k.chars().count() > 100 {
+            errors.add(field, "keys must be 1 to 100 characters");
+        } else if values.len() > 50 {
+            errors.add(&format!("{field}.{k}"), "must have at most 50 values");
+        } else if values.iter().any(|v| v.chars().count() > 500) {
+            errors.add(&format!("{field}.{k}"), "values must be at most 500 characters");
+        }
+    }
+}
+
+/// Whether another item (not `except`) of `items` buys `edition_id`: finalizing would buy the
+/// edition twice for one company, which the catalog refuses (one live subscription per
+/// edition), so the quote refuses it first (409).
+pub fn edition_taken(items: &[QuoteItem], edition_id: &str, except: Option<&str>) -> bool {
+    items.iter().any(|i| i.edition_id == edition_id && Some(i.id.as_str()) != except)
+}
+
+/// The quote's total: its items' totals, or `None` when the sum does not fit.
+pub fn total_cents(items: &[QuoteItem]) -> Option<i64> {
+    items.iter().try_fold(0i64, |sum, i| sum.checked_add(i.total_cents))
+}
+
+/// A short id people read out (`I4HNJM`, the leads document's `friendlyId`): six characters
+/// from an alphabet without look-alikes (no 0/O, 1/I), derived from the quote's id.
+pub fn friendly_id(id: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    // FNV-1a: stable across builds and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..6).map(|i| char::from(ALPHABET[((h >> (i * 5)) & 31) as usize])).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::AvailableAction as Av;
@@ -292,5 +413,75 @@ mod tests {
         assert!(!ChannelAdmin.may_create_and_update());
         assert!(Reseller.may_create_and_update() && SalesSupport.may_create_and_update());
         assert_eq!(AvailableAction::ALL.map(|a| a.action().as_str()), AvailableAction::NAMES, "same spelling");
+    }
+
+    fn plan() -> PaymentPlan {
+        serde_json::from_value(serde_json::json!({
+            "id": "plan_1", "frequency": "MONTHLY",
+            "costs": [{ "id": "cost_user", "unit": "USER", "pricingStrategy": "UNIT", "itemPrices": { "USD": 10 },
+                "markupPrices": [{ "markupType": "RESELLER_COMPANY", "markupPrices": { "USD": 2 } }] },
+              { "id": "cost_fee", "unit": "NOT_APPLICABLE", "pricingStrategy": "FLAT_RATE", "itemPrices": { "USD": 5 }, "markupPrices": [] }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn custom_prices_replace_the_item_price_and_its_markups() {
+        let p = plan();
+        let custom = [CustomPrice { cost_id: "cost_user".into(), cents: 800 }];
+        let priced = custom_priced(&p, &custom, "USD").unwrap();
+        let lines = [OrderLine { unit: crate::catalog::PricingUnit::User, quantity: 3 }];
+        let order = crate::subscription::price_order(&priced, &lines, "USD").unwrap();
+        assert_eq!(order.total_cents, 3 * 800 + 500, "8.00 × 3 without the 2.00 markup, plus the flat fee");
+        let full = crate::subscription::price_order(&p, &lines, "USD").unwrap();
+        assert_eq!(full.total_cents, 3 * 1200 + 500);
+        let bad = [
+            CustomPrice { cost_id: "nope".into(), cents: 1 },
+            CustomPrice { cost_id: "cost_fee".into(), cents: -1 },
+            CustomPrice { cost_id: "cost_user".into(), cents: 1 },
+            CustomPrice { cost_id: "cost_user".into(), cents: 2 },
+        ];
+        let e = custom_priced(&p, &bad, "USD").unwrap_err();
+        let fields: Vec<&str> = e.fields().keys().map(|f| f.as_str()).collect();
+        assert_eq!(fields, ["customPrices[0].costId", "customPrices[1].price", "customPrices[3].costId"]);
+    }
+
+    #[test]
+    fn attributes_editions_totals_and_friendly_ids() {
+        let mut errors = ValidationErrors::new();
+        let ok: Attributes = [("intended_os".to_owned(), vec!["ios".to_owned()])].into();
+        check_attributes(&ok, "vendorRequiredFields", &mut errors);
+        assert!(errors.into_result().is_ok());
+        let mut errors = ValidationErrors::new();
+        let bad: Attributes = [(" ".to_owned(), vec![]), ("k".to_owned(), vec!["x".repeat(501)])].into();
+        check_attributes(&bad, "a", &mut errors);
+        assert_eq!(errors.fields().len(), 2);
+        let item = |id: &str, edition: &str, cents: i64| QuoteItem {
+            id: id.into(),
+            product_id: "p".into(),
+            product_name: "P".into(),
+            product_logo: None,
+            edition_id: edition.into(),
+            edition_name: "E".into(),
+            pricing_plan_id: "plan".into(),
+            frequency: Frequency::Monthly,
+            units: vec![],
+            custom_prices: vec![],
+            subscription_custom_attributes: Attributes::new(),
+            vendor_required_fields: Attributes::new(),
+            priced: vec![],
+            total_cents: cents,
+        };
+        let items = [item("a", "e1", 100), item("b", "e2", 250)];
+        assert!(edition_taken(&items, "e1", None));
+        assert!(!edition_taken(&items, "e1", Some("a")), "an item may keep its own edition");
+        assert!(!edition_taken(&items, "e3", None));
+        assert_eq!(total_cents(&items), Some(350));
+        assert_eq!(total_cents(&[item("a", "e", i64::MAX), item("b", "f", 1)]), None);
+        let f = friendly_id("quote_123");
+        assert_eq!(f.len(), 6);
+        assert_eq!(f, friendly_id("quote_123"), "stable");
+        assert_ne!(f, friendly_id("quote_124"));
+        assert!(f.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) && !f.contains(['0', 'O', '1', 'I']));
     }
 }

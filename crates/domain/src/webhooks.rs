@@ -75,6 +75,13 @@ pub const CATALOG: &[CatalogEntry] = &[
     entry::<ev::OrderCreated>("An order was created by a subscription's purchase or change (a partnerd addition)"),
     entry::<ev::SeatAssigned>("A seat of a subscription was assigned to a user (a partnerd addition)"),
     entry::<ev::SeatUnassigned>("A seat of a subscription was unassigned (a partnerd addition)"),
+    entry::<ev::QuoteCreated>("An AppReseller opportunity (quote) was created (a partnerd addition)"),
+    entry::<ev::QuoteReviewRequested>(
+        "A review of an AppReseller opportunity (quote) was requested (a partnerd addition)",
+    ),
+    entry::<ev::QuoteFinalized>(
+        "An AppReseller opportunity (quote) was finalized: a subscription bought per item (a partnerd addition)",
+    ),
 ];
 
 pub fn catalog_entry(name: &str) -> Option<&'static CatalogEntry> {
@@ -365,7 +372,7 @@ mod tests {
         // Leads API v2 events, the ticket events, the company/association events, the sandbox
         // events and the invoice status events (not in the partners documents): their samples
         // are the structs'.
-        assert_eq!(documented.len() + 4 + 2 + 3 + 2 + 3 + 6, CATALOG.len());
+        assert_eq!(documented.len() + 4 + 2 + 3 + 2 + 3 + 6 + 3, CATALOG.len());
         for (name, sample) in documented {
             let entry = catalog_entry(name).unwrap();
             assert_eq!((entry.sample)(), sample, "{name}");

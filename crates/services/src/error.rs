@@ -81,6 +81,14 @@ pub mod codes {
     pub const NO_SEAT_AVAILABLE: &str = "no_seat_available";
     /// The user holds a seat of the subscription already.
     pub const ALREADY_ASSIGNED: &str = "already_assigned";
+    /// An opportunity (quote) cannot be finalized: an item cannot be bought (the fields name it).
+    pub const NOT_FINALIZABLE: &str = "not_finalizable";
+    /// The opportunity's status (or the caller's role in it) allows no such move.
+    pub const QUOTE_STATUS: &str = "quote_status";
+    /// The opportunity has an item of this edition already.
+    pub const EDITION_IN_QUOTE: &str = "edition_in_quote";
+    /// The opportunity has an item with this id already.
+    pub const ITEM_ID_TAKEN: &str = "item_id_taken";
     /// `Unavailable`: the store failed.
     pub const STORAGE: &str = "storage";
     /// `Unavailable`: webhook sending is not configured in this process.
@@ -153,6 +161,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (NotFound, "sandbox", NOT_FOUND),
         (NotFound, "subscription", NOT_FOUND),
         (NotFound, "payment_method", NOT_FOUND),
+        (NotFound, "opportunity_item", NOT_FOUND),
         (Forbidden, "partner", PARTNER_REQUIRED),
         (Forbidden, "api_key", ROLE_REQUIRED),
         (Forbidden, "context", CONTEXT_NOT_HELD),
@@ -186,6 +195,10 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "subscription", CONCURRENT_CHANGE),
         (Conflict, "subscription_assignment", NO_SEAT_AVAILABLE),
         (Conflict, "subscription_assignment", ALREADY_ASSIGNED),
+        (Conflict, "opportunity", NOT_FINALIZABLE),
+        (Conflict, "opportunity", QUOTE_STATUS),
+        (Conflict, "opportunity", EDITION_IN_QUOTE),
+        (Conflict, "opportunity", ITEM_ID_TAKEN),
         (Unavailable, "store", STORAGE),
         (Unavailable, "webhook", SENDER_MISSING),
         (Unavailable, "webhook", SECRET_UNREADABLE),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use partnerd_domain::ValidationErrors;
 use partnerd_domain::events::{
     CompanyAssociationCreated, CompanyCreated, EventPayload, LeadActor, LeadAssigned, LeadCompanyAssociated,
-    LeadConverted, LeadCreated, LeadStatusChanged, LeadUpdated, NewEvent, UserCreated, types,
+    LeadConverted, LeadCreated, LeadQuoteLinked, LeadStatusChanged, LeadUpdated, NewEvent, UserCreated, types,
 };
 use partnerd_domain::ids::new_id;
 use partnerd_domain::lead::{
@@ -92,6 +92,16 @@ pub struct Activity {
     pub actor_company_name: String,
     /// The company the lead was assigned to, associated with or converted into.
     pub context_company: Option<(String, String)>,
+    /// The quote made for the lead's customer (`LEAD_QUOTE_LINKED`).
+    pub context_quote: Option<LinkedQuote>,
+}
+
+/// A lead activity's `contextQuote`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedQuote {
+    pub id: String,
+    pub friendly_id: String,
+    pub application_name: String,
 }
 
 /// The caller acting in a context.
@@ -698,6 +708,7 @@ impl Leads<'_> {
             .filter(|e| from.is_none_or(|f| e.occurred_at >= f) && to.is_none_or(|t| e.occurred_at <= t))
             .filter_map(|e| {
                 let actor = LeadActor::deserialize(&e.payload).ok()?;
+                let mut context_quote = None;
                 let (verb, context_company) = match e.event_type.as_str() {
                     types::LEAD_CREATED => (ActivityVerb::Created, None),
                     types::LEAD_UPDATED => (ActivityVerb::Updated, None),
@@ -713,6 +724,15 @@ impl Leads<'_> {
                         let x = LeadConverted::deserialize(&e.payload).ok()?;
                         (ActivityVerb::Converted, Some((x.company_id, x.company_name)))
                     }
+                    types::LEAD_QUOTE_LINKED => {
+                        let x = LeadQuoteLinked::deserialize(&e.payload).ok()?;
+                        context_quote = Some(LinkedQuote {
+                            id: x.quote_id,
+                            friendly_id: x.friendly_id,
+                            application_name: x.application_name,
+                        });
+                        (ActivityVerb::QuoteLinked, None)
+                    }
                     types::LEAD_STATUS_CHANGED => {
                         let x = LeadStatusChanged::deserialize(&e.payload).ok()?;
                         (ActivityVerb::of_status(x.to)?, None)
@@ -727,6 +747,7 @@ impl Leads<'_> {
                     actor_company_id: actor.actor_company_id,
                     actor_company_name: actor.actor_company_name,
                     context_company,
+                    context_quote,
                 })
             })
             .collect();

@@ -20,6 +20,7 @@ pub mod partners;
 pub mod payment_methods;
 pub mod plans;
 pub mod policy;
+pub mod quotes;
 pub mod rate_limit;
 pub mod sandboxes;
 pub mod secrets;
@@ -134,6 +135,10 @@ impl Services {
 
     pub fn subscriptions(&self) -> subscriptions::Subscriptions<'_> {
         subscriptions::Subscriptions { services: self }
+    }
+
+    pub fn quotes(&self) -> quotes::Quotes<'_> {
+        quotes::Quotes { services: self }
     }
 
     pub fn leads(&self) -> leads::Leads<'_> {

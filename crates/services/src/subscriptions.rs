@@ -124,12 +124,51 @@ fn stored_lines(record_lines: &serde_json::Value, id: &str) -> Result<Vec<OrderL
 }
 
 /// A plan found in the catalog, with what the order copies of it.
-struct CatalogPlan {
-    product_id: String,
-    application_name: String,
-    edition_id: String,
-    edition_name: String,
-    plan: PaymentPlan,
+pub(crate) struct CatalogPlan {
+    pub(crate) product_id: String,
+    pub(crate) application_name: String,
+    pub(crate) edition_id: String,
+    pub(crate) edition_name: String,
+    pub(crate) plan: PaymentPlan,
+}
+
+impl CatalogPlan {
+    pub(crate) fn of(row: partnerd_store::CatalogPlanRecord) -> Result<Self, ServiceError> {
+        let plan: PaymentPlan = serde_json::from_value(row.plan)
+            .map_err(|e| ServiceError::unavailable(format!("catalog plan {}: stored plan unreadable: {e}", row.id)))?;
+        Ok(CatalogPlan {
+            product_id: row.product_id,
+            application_name: row.product_name,
+            edition_id: row.edition_id,
+            edition_name: row.edition_name,
+            plan,
+        })
+    }
+}
+
+/// Who buys: the reseller company, its user who orders, and the company's partner (billed and
+/// earning; none for a company that is no partner).
+pub(crate) struct Buyer {
+    pub(crate) company_id: String,
+    pub(crate) user_id: String,
+    pub(crate) partner_id: Option<String>,
+}
+
+impl Buyer {
+    fn caller(p: &Principal) -> Self {
+        Buyer {
+            company_id: p.company_id.clone(),
+            user_id: p.user_id.clone(),
+            partner_id: p.partner.as_ref().map(|x| x.id.clone()),
+        }
+    }
+}
+
+/// A purchase ready to be written ([`Subscriptions::prepare`]).
+pub(crate) struct Prepared {
+    pub(crate) entry: SubscriptionEntry,
+    pub(crate) invoice: Option<NewInvoice>,
+    pub(crate) events: Vec<NewEvent>,
 }
 
 impl Subscriptions<'_> {
@@ -148,15 +187,7 @@ impl Subscriptions<'_> {
             return Err(unknown());
         }
         let row = self.store().catalog_plan(marketplace_id, plan_id).await?.ok_or_else(unknown)?;
-        let plan: PaymentPlan = serde_json::from_value(row.plan)
-            .map_err(|e| ServiceError::unavailable(format!("catalog plan {}: stored plan unreadable: {e}", row.id)))?;
-        Ok(CatalogPlan {
-            product_id: row.product_id,
-            application_name: row.product_name,
-            edition_id: row.edition_id,
-            edition_name: row.edition_name,
-            plan,
-        })
+        CatalogPlan::of(row)
     }
 
     /// The customer company and its user a reseller buys for: the company must be associated
@@ -184,7 +215,12 @@ impl Subscriptions<'_> {
     }
 
     /// The user `user_id` when it is a member of `company_id`.
-    async fn user_of(&self, m: &str, company_id: &str, user_id: &str) -> Result<Option<UserRecord>, ServiceError> {
+    pub(crate) async fn user_of(
+        &self,
+        m: &str,
+        company_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>, ServiceError> {
         let member = self
             .store()
             .user_memberships(m, &[user_id.to_owned()])
@@ -249,6 +285,35 @@ impl Subscriptions<'_> {
         }
         let currency = rules::order_currency(&found.plan, None).map_err(|e| invalid("paymentPlanId", e))?;
         let priced = rules::price_order(&found.plan, &input.order_lines, &currency)?;
+        let buyer = Buyer::caller(p);
+        let Prepared { entry, invoice, events } =
+            self.prepare(p, &buyer, &company, &user, &found, priced, input.parent_subscription_id.clone()).await?;
+        let (s, order) = (entry.subscription, entry.order);
+        self.store().create_subscription(s.clone(), order.clone(), invoice, events).await.map_err(|e| match e {
+            StoreError::Conflict(msg) if msg == SUBSCRIPTION_EXISTS => {
+                ServiceError::conflict("subscription", codes::ALREADY_SUBSCRIBED)
+            }
+            other => other.into(),
+        })?;
+        Ok(SubscriptionEntry { subscription: s, order })
+    }
+
+    /// A purchase of `found` for `user` of `company` by `buyer`, priced: the subscription, its
+    /// first order, the order's invoice and commission, and the events, ready for one
+    /// transaction. What `POST /subscriptions` and finalizing a quote both write.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn prepare(
+        &self,
+        p: &Principal,
+        buyer: &Buyer,
+        company: &CompanyRecord,
+        user: &UserRecord,
+        found: &CatalogPlan,
+        priced: PricedOrder,
+        parent: Option<String>,
+    ) -> Result<Prepared, ServiceError> {
+        let m = &p.marketplace_id;
+        let currency = priced.currency.clone();
         let now = self.now();
         let period = rules::billing_period(found.plan.frequency, now);
         let (id, order_id) = (new_id("sub"), new_id("order"));
@@ -269,9 +334,9 @@ impl Subscriptions<'_> {
         let s = SubscriptionRecord {
             id: id.clone(),
             marketplace_id: m.clone(),
-            reseller_company_id: p.company_id.clone(),
-            reseller_user_id: p.user_id.clone(),
-            partner_id: p.partner.as_ref().map(|x| x.id.clone()),
+            reseller_company_id: buyer.company_id.clone(),
+            reseller_user_id: buyer.user_id.clone(),
+            partner_id: buyer.partner_id.clone(),
             company_id: company.id.clone(),
             company_name: company.name.clone(),
             user_id: user.id.clone(),
@@ -283,7 +348,7 @@ impl Subscriptions<'_> {
             edition_name: found.edition_name.clone(),
             payment_plan_id: found.plan.id.clone(),
             frequency: found.plan.frequency,
-            parent_subscription_id: input.parent_subscription_id.clone(),
+            parent_subscription_id: parent,
             status: SubscriptionStatus::Active,
             active_order_id: order_id.clone(),
             order_lines: order_lines.clone(),
@@ -325,13 +390,7 @@ impl Subscriptions<'_> {
             events.extend(e.into_iter().map(|x| x.actor(Some(p.user_id.clone()))));
             i
         });
-        self.store().create_subscription(s.clone(), order.clone(), invoice, events).await.map_err(|e| match e {
-            StoreError::Conflict(msg) if msg == SUBSCRIPTION_EXISTS => {
-                ServiceError::conflict("subscription", codes::ALREADY_SUBSCRIBED)
-            }
-            other => other.into(),
-        })?;
-        Ok(SubscriptionEntry { subscription: s, order })
+        Ok(Prepared { entry: SubscriptionEntry { subscription: s, order }, invoice, events })
     }
 
     fn order_of(

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "subscriptions", include_str!("../migrations/0016_subscriptions.sql")),
     (17, "payment_methods", include_str!("../migrations/0017_payment_methods.sql")),
     (18, "lead_counts", include_str!("../migrations/0018_lead_counts.sql")),
+    (19, "quotes", include_str!("../migrations/0019_quotes.sql")),
 ];
 
 /// The newest migration this binary knows.

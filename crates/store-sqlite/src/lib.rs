@@ -13,6 +13,7 @@ mod listings;
 mod migrate;
 mod ops;
 mod payment_methods;
+mod quotes;
 mod sandbox;
 mod subscriptions;
 mod tickets;

@@ -2738,6 +2738,131 @@ pub async fn subscription_writes_are_whole_and_seats_never_exceed_the_quantity(s
     store.create_subscription(again, again_order, None, vec![]).await.unwrap();
 }
 
+fn quote_of(p: &Purchase) -> QuoteRecord {
+    let id = new_id("quote");
+    QuoteRecord {
+        id: id.clone(),
+        marketplace_id: p.m.id.clone(),
+        friendly_id: "I4HNJM".into(),
+        owner_company_id: p.reseller.company_id.clone(),
+        owner_company_name: "Reseller".into(),
+        owner_partner_id: Some(p.reseller.partner_id.clone()),
+        owner_user_id: p.reseller.user_id.clone(),
+        owner_first_name: "Rita".into(),
+        owner_last_name: "Seller".into(),
+        owner_email: "reseller@example.com".into(),
+        customer_company_id: p.company.id.clone(),
+        customer_company_name: p.company.name.clone(),
+        customer_user_id: p.user.id.clone(),
+        customer_first_name: "Michael".into(),
+        customer_last_name: "Jordan".into(),
+        customer_email: p.user.email.clone(),
+        name: Some("Jarvis Initiative".into()),
+        currency: "USD".into(),
+        status: partnerd_domain::quote::QuoteStatus::Open,
+        items: json!([{ "id": "item_1", "pricing_plan_id": "plan_pro_monthly" }]),
+        total_cents: 4100,
+        purchase_effective_at: Some(t0() + Duration::days(10)),
+        purchase_custom_attributes: json!({ "po": ["123"] }),
+        purchase_id: None,
+        search_text: format!("{id} jarvis initiative"),
+        created_at: t0(),
+        updated_at: t0(),
+        closed_at: None,
+        version: 1,
+    }
+}
+
+pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) {
+    use partnerd_domain::quote::QuoteStatus;
+    let p = purchase_setup(store).await;
+    let q = quote_of(&p);
+    store.create_quote(q.clone(), vec![event(types::QUOTE_CREATED, "quote", &q.id, None)]).await.unwrap();
+    assert_eq!(store.get_quote(&p.m.id, &q.id).await.unwrap(), Some(q.clone()));
+    assert_eq!(store.get_quote("mkt_other", &q.id).await.unwrap(), None);
+    let other = quote_of(&p);
+    let search_text = format!("{} unnamed", other.id);
+    let other = QuoteRecord {
+        name: None,
+        purchase_effective_at: None,
+        search_text,
+        created_at: t0() + Duration::hours(1),
+        ..other
+    };
+    store.create_quote(other.clone(), vec![]).await.unwrap();
+
+    // The filters, each alone.
+    let at = |d: i64, inclusive: bool| Some(TimeBound { at: t0() + Duration::days(d), inclusive });
+    let m = p.m.id.as_str();
+    let found = |f: QuoteFilter| async move {
+        let (rows, total) = store.list_quotes(m, &f, 0, 10).await.unwrap();
+        assert_eq!(total, u64::try_from(rows.len()).unwrap());
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let mine = || QuoteFilter { owner_company_id: Some(p.reseller.company_id.clone()), ..Default::default() };
+    assert_eq!(found(mine()).await, [other.id.clone(), q.id.clone()], "newest first");
+    assert_eq!(found(QuoteFilter { owner_company_id: Some("company_x".into()), ..Default::default() }).await.len(), 0);
+    assert_eq!(
+        found(QuoteFilter { effective: TimeRange { from: at(5, true), to: None }, ..mine() }).await,
+        [q.id.as_str()]
+    );
+    assert_eq!(found(QuoteFilter { effective: TimeRange { from: None, to: at(10, false) }, ..mine() }).await.len(), 0);
+    let created = TimeRange { from: Some(TimeBound { at: t0(), inclusive: false }), to: None };
+    assert_eq!(found(QuoteFilter { created, ..mine() }).await, [other.id.as_str()]);
+    assert_eq!(found(QuoteFilter { search: Some("JARVIS".into()), ..mine() }).await, [q.id.as_str()]);
+    assert_eq!(found(QuoteFilter { status: Some(QuoteStatus::Closed), ..mine() }).await.len(), 0);
+    let oldest_first = QuoteFilter { sort: vec![(QuoteSort::CreatedOn, SortOrder::Asc)], ..mine() };
+    assert_eq!(found(oldest_first).await, [q.id.clone(), other.id.clone()]);
+
+    // A versioned change; a stale one writes nothing.
+    let mut renamed = q.clone();
+    (renamed.name, renamed.version) = (Some("Renamed".into()), 2);
+    store.update_quote(renamed.clone(), 1, vec![]).await.unwrap();
+    let e = store.update_quote(QuoteRecord { version: 3, ..renamed.clone() }, 1, vec![]).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "stale: {e:?}");
+
+    // Finalizing with a purchase that meets a live subscription of its edition writes nothing.
+    let (taken, taken_order) = subscription_of(&p, 1);
+    store.create_subscription(taken, taken_order, None, vec![]).await.unwrap();
+    let mut closed = renamed.clone();
+    (closed.status, closed.purchase_id, closed.closed_at, closed.version) =
+        (QuoteStatus::Closed, Some(new_id("purchase")), Some(t0()), 3);
+    let (first, first_order) = subscription_of(&p, 2);
+    let first = SubscriptionRecord { edition_id: "edition_other".into(), ..first };
+    let (twin, twin_order) = subscription_of(&p, 1);
+    let purchases = vec![
+        purchase_of(first.clone(), first_order.clone(), Some(order_invoice(&p, 2400))),
+        purchase_of(twin, twin_order, None),
+    ];
+    let finalized = vec![event(types::QUOTE_FINALIZED, "quote", &q.id, None)];
+    let e = store.finalize_quote(closed.clone(), 2, purchases, finalized.clone()).await;
+    assert!(matches!(e, Err(StoreError::Conflict(ref m)) if *m == purchase_conflict(1)), "{e:?}");
+    assert_eq!(store.get_quote(&p.m.id, &q.id).await.unwrap(), Some(renamed.clone()), "the quote unchanged");
+    assert!(store.get_subscription(&p.m.id, &first.id).await.unwrap().is_none(), "item 0 not bought");
+    assert_eq!(
+        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        0
+    );
+    assert_eq!(store.events_for_subject(&p.m.id, &q.id).await.unwrap().len(), 1, "only quote.created");
+
+    // Whole: the quote closed, its purchase and invoice written; a second finalize is stale.
+    let ok = vec![purchase_of(first.clone(), first_order.clone(), Some(order_invoice(&p, 2400)))];
+    store.finalize_quote(closed.clone(), 2, ok.clone(), finalized.clone()).await.unwrap();
+    assert_eq!(store.get_quote(&p.m.id, &q.id).await.unwrap(), Some(closed.clone()));
+    assert_eq!(store.get_subscription(&p.m.id, &first.id).await.unwrap().unwrap().order, first_order);
+    assert_eq!(
+        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        1
+    );
+    let e = store.finalize_quote(QuoteRecord { version: 4, ..closed }, 2, ok, finalized).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "stale: {e:?}");
+    assert!(store.leads_of_company(&p.m.id, &p.company.id).await.unwrap().is_empty());
+}
+
+fn purchase_of(subscription: SubscriptionRecord, order: OrderRecord, invoice: Option<NewInvoice>) -> crate::Purchase {
+    crate::Purchase { subscription, order, invoice }
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -2809,6 +2934,7 @@ macro_rules! store_contract_tests {
             subscription_writes_are_whole_and_seats_never_exceed_the_quantity,
             every_payment_method_field_round_trips,
             payment_methods_keep_one_default_per_owner_and_seller,
+            quote_fields_round_trip_and_finalizing_is_whole,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

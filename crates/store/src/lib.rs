@@ -14,6 +14,7 @@ pub mod kit;
 mod leads;
 pub mod ops;
 mod payment_methods;
+mod quotes;
 mod records;
 pub mod schema;
 mod subscriptions;
@@ -23,6 +24,7 @@ pub use accounts::*;
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
 pub use payment_methods::*;
+pub use quotes::*;
 pub use subscriptions::*;
 pub use tickets::*;
 
@@ -678,6 +680,7 @@ pub trait Store:
     + SandboxStore
     + SubscriptionStore
     + PaymentMethodStore
+    + QuoteStore
     + Send
     + Sync
     + 'static

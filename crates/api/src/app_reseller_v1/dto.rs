@@ -15,7 +15,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 use utoipa::{PartialSchema, ToSchema};
 
 pub const DESCRIPTION: &str = "The AppReseller API (`appreseller-api.txt`): Account, Catalog, Company association, \
-Subscriptions, Orders, Subscription Assignments and Payment Methods sections. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
+Subscriptions, Orders, Subscription Assignments, Payment Methods and Opportunities sections, and the Leads API \
+v2. Conventions of the whole family (`/api/appReseller/v1`, `/api/lead/v2`, `/api/opportunities`):\n\n\
 - Authentication: the same API keys as the partners surface (`Authorization: Bearer pdk_…`), the same \
 rate limits and `X-RateLimit-*` headers. A key's membership roles are the document's scopes: `reseller` → \
 ROLE_RESELLER, `reseller_manager` → ROLE_RESELLER_MANAGER, `referral` → ROLE_REFERRAL, `developer` → \
@@ -30,16 +31,23 @@ parameters and bad enum values (the message names the parameter or field), 401, 
 415, 429, 500. Unknown paths under these prefixes answer in this shape too.\n\
 - Times are Unix epoch milliseconds. Pages are `{\"content\", \"page\": {\"number\", \"size\", \
 \"totalElements\", \"totalPages\"}}`, numbered from 0 (the Account, Catalog and Company association lists) \
-or from 1 (subscriptions, orders, subscription assignments and payment methods, whose documented examples and \
-parameters count from 1); `size` is 1 to 200.\n\
+or from 1 (subscriptions, orders, subscription assignments, payment methods and opportunities, whose documented \
+examples and parameters count from 1); `size` is 1 to 200.\n\
 - Ranges (`createdOn`) are `gte(ms)`, `gt(ms)`, `lte(ms)`, `lt(ms)` (where documented: some endpoints take \
 only the inclusive two), a lower and an upper bound comma-separated; `sort` is `+field`/`-field`, \
 comma-separated; list filters take a value or `in(a,b)`. One parser each serves every endpoint.\n\
 - Money: prices come from the catalog in exact cents (item price plus markups, × quantity for `UNIT` costs, \
 once for `FLAT_RATE` ones); `totalFee` is the currency code then the amount, `USD350.00`. The only rounding \
 is a mid-period change's proration: nearest cent, halves away from zero.\n\
-- Enumerations the document names without listing values (company sizes) use partnerd's values, listed \
-in the schemas.";
+- Opportunities are quotes: priced items of catalog payment plans (`pricingPlanId` is a payment plan id, \
+priced as `POST /subscriptions` prices it), reviewed (`POST /api/opportunities/{id}/requestReview`, the \
+document's path) and finalized into a real purchase: one subscription and order per item, invoiced with the \
+commission, all in one transaction or nothing. ROLE_CHANNEL_ADMIN is the marketplace manager (every opportunity \
+of the marketplace; it alone acts on one under review); ROLE_RESELLER and ROLE_SALES_SUPPORT (`context=SSR`) act \
+on their company's. The document's `Opportunity` schema is `AppResellerOpportunity` here (the partners surface \
+has a co-sell `Opportunity`).\n\
+- Enumerations the document names without listing values (company sizes, `AvailableAction`) use partnerd's \
+values, listed in the schemas.";
 
 /// A schema-only string enumeration under the document's name.
 macro_rules! doc_enum {

@@ -17,7 +17,8 @@ pub struct ErrorBody {
     /// `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `METHOD_NOT_ALLOWED`,
     /// `CONFLICT` (or a named conflict: `RESELLER_REQUIRED`, `ALREADY_ASSOCIATED`,
     /// `SAME_COMPANY`, `EXTERNAL_ID_TAKEN`, `EMAIL_TAKEN`, `CUSTOMER_ACCOUNT_ACTIVE`,
-    /// `REFERENCE_CONFLICT`), `PAYLOAD_TOO_LARGE`,
+    /// `REFERENCE_CONFLICT`, `ALREADY_SUBSCRIBED`, `NOT_FINALIZABLE`, `STATUS_CONFLICT`,
+    /// `EDITION_IN_OPPORTUNITY`…), `PAYLOAD_TOO_LARGE`,
     /// `UNSUPPORTED_MEDIA_TYPE`, `TOO_MANY_REQUESTS`, `INTERNAL_SERVER_ERROR`.
     pub code: String,
     pub message: String,
@@ -129,6 +130,15 @@ impl From<Rejection> for ResellerError {
     }
 }
 
+/// The first field an error names and its first message (`("request", "is invalid")` if none).
+fn first_field(e: &ServiceError) -> (String, String) {
+    e.fields
+        .fields()
+        .iter()
+        .find_map(|(f, ms)| ms.first().map(|m| (f.clone(), m.clone())))
+        .unwrap_or_else(|| ("request".into(), "is invalid".into()))
+}
+
 fn server_error() -> ResellerError {
     ResellerError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "Internal server error")
 }
@@ -140,12 +150,7 @@ impl From<ServiceError> for ResellerError {
         let conflict = |code: &'static str, message: &str| Self::new(StatusCode::CONFLICT, code, message);
         match (e.kind, e.entity, e.code) {
             (ErrorKind::Invalid, ..) => {
-                let (field, message) = e
-                    .fields
-                    .fields()
-                    .iter()
-                    .find_map(|(f, ms)| ms.first().map(|m| (f.clone(), m.clone())))
-                    .unwrap_or_else(|| ("request".into(), "is invalid".into()));
+                let (field, message) = first_field(&e);
                 Self::bad_request(format!("Invalid value for field '{field}': {message}"))
             }
             (ErrorKind::NotFound, entity, _) => Self::not_found(&entity.replace('_', " ")),
@@ -203,6 +208,20 @@ impl From<ServiceError> for ResellerError {
             }
             (ErrorKind::Conflict, _, ALREADY_ASSIGNED) => {
                 conflict("ALREADY_ASSIGNED", "The user holds a seat of this subscription already")
+            }
+            (ErrorKind::Conflict, _, NOT_FINALIZABLE) => {
+                let (field, why) = first_field(&e);
+                conflict("NOT_FINALIZABLE", &format!("The opportunity cannot be finalized: '{field}' {why}"))
+            }
+            (ErrorKind::Conflict, _, QUOTE_STATUS) => {
+                let (_, why) = first_field(&e);
+                conflict("STATUS_CONFLICT", &format!("The opportunity's status does not allow this: {why}"))
+            }
+            (ErrorKind::Conflict, _, EDITION_IN_QUOTE) => {
+                conflict("EDITION_IN_OPPORTUNITY", "The opportunity has an item of this product edition already")
+            }
+            (ErrorKind::Conflict, _, ITEM_ID_TAKEN) => {
+                conflict("ITEM_ID_TAKEN", "The opportunity has an item with this id already")
             }
             (ErrorKind::Conflict, _, EMAIL_TAKEN) => conflict("EMAIL_TAKEN", "A user with this email exists already"),
             (ErrorKind::Conflict, entity, _) => {

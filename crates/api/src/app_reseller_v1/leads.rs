@@ -92,7 +92,8 @@ doc_enum! {
 }
 doc_enum! {
     /// Lead activity action (or verb). The document lists its examples' verbs; the others name
-    /// the remaining lifecycle steps alike. LEAD_QUOTE_LINKED comes with the quotes issue.
+    /// the remaining lifecycle steps alike. LEAD_QUOTE_LINKED: an opportunity (quote) was made for
+    /// the company the lead became.
     LeadActivityVerbName as LeadActivityVerb {
         LEAD_CREATED, LEAD_UPDATED, LEAD_ASSIGNED, LEAD_COMPANY_ASSOCIATED, LEAD_CONVERSION_REQUESTED,
         LEAD_CONVERSION_APPROVED, LEAD_CONVERTED, LEAD_DISQUALIFIED, LEAD_DELETED, LEAD_QUOTE_LINKED
@@ -477,6 +478,19 @@ pub(super) struct ConversionResponse {
     lead: LeadResponse,
 }
 
+/// `LeadQuote`: information about the linked quote (an AppReseller opportunity).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = LeadQuote)]
+pub(super) struct LeadQuoteDto {
+    /// The product of the opportunity's first item (its name when it has none).
+    application_name: String,
+    /// Six characters, derived from the id.
+    friendly_id: String,
+    /// The opportunity's id (`/appReseller/v1/opportunities/{id}`).
+    id: String,
+}
+
 /// Information about the lead activity.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -487,6 +501,9 @@ pub(super) struct ActivityDto {
     allowed_resources_access: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     context_company: Option<LeadCompanyDto>,
+    /// The opportunity (quote) linked (`LEAD_QUOTE_LINKED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_quote: Option<LeadQuoteDto>,
     /// Epoch milliseconds.
     created_on: i64,
     id: String,
@@ -503,10 +520,18 @@ impl ActivityDto {
         if a.context_company.is_some() {
             resources.push("CONTEXT_COMPANY");
         }
+        if a.context_quote.is_some() {
+            resources.insert(0, "CONTEXT_QUOTE");
+        }
         ActivityDto {
             actor_company: LeadCompanyDto { id: Some(a.actor_company_id), name: Some(a.actor_company_name) },
             allowed_resources_access: resources,
             context_company: a.context_company.map(|(id, name)| LeadCompanyDto { id: Some(id), name: Some(name) }),
+            context_quote: a.context_quote.map(|q| LeadQuoteDto {
+                application_name: q.application_name,
+                friendly_id: q.friendly_id,
+                id: q.id,
+            }),
             created_on: epoch_ms(a.created_on),
             id: a.id,
             partner: partner.to_owned(),
@@ -771,7 +796,8 @@ pub(super) async fn discard(
 ///
 /// The lead's history from the event log, newest first unless `creationDateOrder=ASC`.
 /// `verbContext` is MARKETPLACE for what a reseller manager did, COMPANY otherwise;
-/// `contextCompany` is the company assigned, associated or converted into.
+/// `contextCompany` is the company assigned, associated or converted into; `contextQuote` the
+/// opportunity made for the company the lead became (`LEAD_QUOTE_LINKED`).
 #[utoipa::path(get, path = "/leads/{leadId}/activities", tag = "Leads",
     params(("leadId" = String, Path, description = "Lead ID"), ActivityQuery),
     responses((status = 200, description = "Success", body = ActivityPage)))]

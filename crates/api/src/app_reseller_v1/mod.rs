@@ -1,6 +1,6 @@
 //! `appreseller-api.txt`: the AppReseller family of paths — `/api/appReseller/v1/…` (this
-//! module's router), and the prefixes `/api/lead/v2` and `/api/opportunities` reserved for the
-//! Leads and quote issues — with the document's conventions, defined here once for all of them:
+//! module's router), `/api/lead/v2` (Leads) and `/api/opportunities` (request review) — with
+//! the document's conventions, defined here once for all of them:
 //!
 //! - errors `{"code", "message", "status"}` ([`ResellerError`]): 400 for malformed JSON, wrong
 //!   types, missing required parameters and bad enum values (naming the parameter), 401, 403,
@@ -18,6 +18,7 @@ pub mod dto;
 mod error;
 mod leads;
 mod payment_methods;
+mod quotes;
 mod subscriptions;
 
 pub use error::{ErrorBody, ResellerError};
@@ -40,7 +41,8 @@ use utoipa_axum::routes;
 pub const PREFIX: &str = "/api/appReseller/v1";
 /// Reserved for the Leads API v2 (same error shape; routes come with the leads issue).
 pub const LEAD_PREFIX: &str = "/api/lead/v2";
-/// Reserved for `/api/opportunities/{id}/requestReview` (the quotes issue).
+/// Where `POST /api/opportunities/{id}/requestReview` is served (the document's path, without
+/// `appReseller/v1`).
 pub const OPPORTUNITIES_PREFIX: &str = "/api/opportunities";
 
 fn routes() -> OpenApiRouter<Services> {
@@ -60,6 +62,30 @@ fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(subscriptions::unassign))
         .routes(routes!(payment_methods::list, payment_methods::create))
         .routes(routes!(payment_methods::delete))
+        .routes(routes!(quotes::list, quotes::create))
+        .routes(routes!(quotes::get, quotes::update))
+        .routes(routes!(quotes::items, quotes::add_item))
+        .routes(routes!(quotes::edit_item, quotes::remove_item))
+        .routes(routes!(quotes::finalize))
+}
+
+fn opportunity_routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new().routes(routes!(quotes::request_review))
+}
+
+/// `/api/opportunities/{id}/requestReview` (paths relative to [`OPPORTUNITIES_PREFIX`]).
+pub fn opportunity_openapi() -> OpenApi {
+    dto::complete(opportunity_routes().split_for_parts().1)
+}
+
+/// The router under [`OPPORTUNITIES_PREFIX`], on the family's conventions.
+pub fn opportunity_router(services: Services) -> Router<Services> {
+    let (router, _) = opportunity_routes().split_for_parts();
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        (services.clone(), OPPORTUNITIES_PREFIX),
+        kernel::idempotency::<ResellerError>,
+    ));
+    reserved(router, services)
 }
 
 fn lead_routes() -> OpenApiRouter<Services> {
@@ -104,12 +130,6 @@ pub fn router(services: Services) -> Router<Services> {
         kernel::idempotency::<ResellerError>,
     ));
     reserved(router, services)
-}
-
-/// A prefix of the family with no routes yet: every path answers 404 (or 401/429) in the
-/// family's shape, behind the same guard.
-pub fn reserved_router(services: Services) -> Router<Services> {
-    reserved(Router::new(), services)
 }
 
 fn reserved(router: Router<Services>, services: Services) -> Router<Services> {

@@ -78,19 +78,24 @@ impl<'de> Deserialize<'de> for QuantityText {
     }
 }
 
-fn line_dto(l: &OrderLine) -> OrderLineDto {
+pub(super) fn line_dto(l: &OrderLine) -> OrderLineDto {
     OrderLineDto { quantity: QuantityText(Ok(l.quantity)), unit: l.unit.as_str().to_owned() }
 }
 
 /// The request's order lines, each problem named (`orderLines[0].quantity`).
 fn order_lines(lines: Option<Vec<OrderLineDto>>) -> Result<Vec<OrderLine>, ResellerError> {
+    lines_at(lines, "orderLines")
+}
+
+/// Lines of units given under `field`, each problem named (`units[0].quantity`).
+pub(super) fn lines_at(lines: Option<Vec<OrderLineDto>>, field: &str) -> Result<Vec<OrderLine>, ResellerError> {
     let mut out = Vec::new();
     for (i, l) in lines.unwrap_or_default().iter().enumerate() {
-        let unit = PricingUnit::parse(l.unit.trim())
-            .map_err(|e| ResellerError::invalid(&format!("orderLines[{i}].unit"), &e))?;
+        let unit =
+            PricingUnit::parse(l.unit.trim()).map_err(|e| ResellerError::invalid(&format!("{field}[{i}].unit"), &e))?;
         let quantity = l.quantity.0.clone().map_err(|raw| {
             ResellerError::invalid(
-                &format!("orderLines[{i}].quantity"),
+                &format!("{field}[{i}].quantity"),
                 &format!("must be a whole number from 0 (got '{}')", partnerd_domain::validation::echo(&raw)),
             )
         })?;
@@ -429,11 +434,11 @@ impl SortFields for SeatSort {
     const FIELDS: &'static [(&'static str, Self)] = &[("createdOn", SeatSort)];
 }
 
-fn trimmed(v: Option<String>) -> Option<String> {
+pub(super) fn trimmed(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn search(v: Option<String>) -> Result<Option<String>, ResellerError> {
+pub(super) fn search(v: Option<String>) -> Result<Option<String>, ResellerError> {
     let s = trimmed(v);
     if s.as_ref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ResellerError::invalid("searchText", "must be at most 200 characters"));
@@ -513,7 +518,7 @@ impl PurchaseListQuery {
 }
 
 /// Parses an optional `FromParam` value, 400 naming the parameter.
-fn param<T: FromParam>(raw: &Option<String>, name: &str) -> Result<Option<T>, ResellerError> {
+pub(super) fn param<T: FromParam>(raw: &Option<String>, name: &str) -> Result<Option<T>, ResellerError> {
     trimmed(raw.clone()).map(|r| T::from_param(&r).map_err(|e| ResellerError::invalid(name, &e))).transpose()
 }
 

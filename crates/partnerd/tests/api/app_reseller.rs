@@ -576,13 +576,15 @@ on_both_backends!(bad_requests_answer_in_the_family_shape, |backend| async move 
     assert!(res.headers().contains_key("x-ratelimit-remaining"));
 
     // Unknown paths and methods under every prefix of the family.
-    for path in
-        [format!("{AR}/nowhere"), "/api/lead/v2/nowhere".to_owned(), "/api/opportunities/o1/requestReview".to_owned()]
+    for path in [format!("{AR}/nowhere"), "/api/lead/v2/nowhere".to_owned(), "/api/opportunities/o1/nowhere".to_owned()]
     {
         let (s, e) = app.read(&path, &r.api_key).await;
         assert_eq!(s, 404, "{path}");
         assert_error(&e, 404, "NOT_FOUND");
     }
+    let (s, e) = app.read("/api/opportunities/o1/requestReview", &r.api_key).await;
+    assert_eq!(s, 405, "requestReview is a POST");
+    assert_error(&e, 405, "METHOD_NOT_ALLOWED");
     let (s, e) = app.send(reqwest::Method::PUT, &format!("{AR}/companies"), &r.api_key, Some(json!({}))).await;
     assert_eq!(s, 405);
     assert_error(&e, 405, "METHOD_NOT_ALLOWED");

@@ -23,6 +23,7 @@ mod listings;
 mod openapi;
 mod ops;
 mod payment_methods;
+mod quotes;
 mod sandbox;
 mod schema;
 mod subscriptions;

@@ -6,10 +6,15 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-const AR: &str = "/api/appReseller/v1";
+pub(crate) const AR: &str = "/api/appReseller/v1";
 
 /// A customer company of `reseller`, with users named `users` (e-mails from their names).
-async fn customer(app: &TestApp, reseller: &TestPartner, name: &str, users: &[&str]) -> (String, Vec<String>) {
+pub(crate) async fn customer(
+    app: &TestApp,
+    reseller: &TestPartner,
+    name: &str,
+    users: &[&str],
+) -> (String, Vec<String>) {
     let (s, c) = app.post(&format!("{AR}/companies"), &reseller.api_key, json!({ "name": name })).await;
     assert_eq!(s, 200, "{c}");
     let cid = c["id"].as_str().unwrap().to_owned();
@@ -26,18 +31,18 @@ async fn customer(app: &TestApp, reseller: &TestPartner, name: &str, users: &[&s
 }
 
 /// The plans of the imported catalog, by name.
-struct Plans {
-    monthly: String,
-    yearly: String,
-    session: String,
-    free: String,
-    other_product: String,
+pub(crate) struct Plans {
+    pub(crate) monthly: String,
+    pub(crate) yearly: String,
+    pub(crate) session: String,
+    pub(crate) free: String,
+    pub(crate) other_product: String,
 }
 
 /// Imports the test catalog: "Suite" with a "Pro" edition (monthly and yearly, USER 10.00 +
 /// markups 1.50 and 0.50 for 1 to 50 users, plus a flat 5.00 platform fee), a one-time
 /// "Session" edition and a free "Trial" edition; and "Other" with one plan.
-async fn catalog(app: &TestApp) -> Plans {
+pub(crate) async fn catalog(app: &TestApp) -> Plans {
     let file = json!([
         { "name": "Suite", "provider": "Acme", "editions": [
             { "name": "Pro", "revenueType": "RECURRING", "paymentPlans": [
@@ -71,28 +76,28 @@ async fn catalog(app: &TestApp) -> Plans {
     }
 }
 
-fn buy(plan: &str, company: &str, user: &str, users: u32) -> Value {
+pub(crate) fn buy(plan: &str, company: &str, user: &str, users: u32) -> Value {
     json!({ "paymentPlanId": plan, "targetCompanyId": company, "targetUserId": user,
         "orderLines": [{ "quantity": users.to_string(), "unit": "USER" }] })
 }
 
-fn assert_error(body: &Value, status: u16, code: &str) {
+pub(crate) fn assert_error(body: &Value, status: u16, code: &str) {
     assert_eq!(body["status"], json!(status), "{body}");
     assert_eq!(body["code"], json!(code), "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert_eq!(body.as_object().unwrap().len(), 3, "exactly code, message, status: {body}");
 }
 
-fn assert_names(body: &Value, field: &str) {
+pub(crate) fn assert_names(body: &Value, field: &str) {
     assert_error(body, 400, "BAD_REQUEST");
     assert!(body["message"].as_str().unwrap().contains(&format!("'{field}'")), "{field}: {body}");
 }
 
-fn stat(d: &Value, unit: &str) -> Value {
+pub(crate) fn stat(d: &Value, unit: &str) -> Value {
     d["stats"].as_array().unwrap().iter().find(|s| s["unit"] == unit).unwrap()["children"].clone()
 }
 
-fn ms(app: &TestApp) -> i64 {
+pub(crate) fn ms(app: &TestApp) -> i64 {
     use partnerd_domain::Clock;
     app.clock.now().timestamp_millis()
 }

@@ -12,6 +12,7 @@ pub mod leads;
 pub mod listings;
 pub mod partners;
 pub mod payment_methods;
+pub mod quotes;
 pub mod sandbox;
 pub mod subscriptions;
 pub mod tickets;

@@ -95,6 +95,7 @@ pub const PURGE: &[(&str, &str)] = &[
     ("customer_email_templates", "marketplace_id = $1"),
     ("customer_branding", "marketplace_id = $1"),
     ("support_tickets", "marketplace_id = $1"),
+    ("quotes", "marketplace_id = $1"),
     ("subscription_assignments", "marketplace_id = $1"),
     ("orders", "marketplace_id = $1"),
     ("subscriptions", "marketplace_id = $1"),

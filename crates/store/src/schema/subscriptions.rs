@@ -204,7 +204,7 @@ pub static COMPANY_COUNTS: Query = sql!(
     "SELECT status, COUNT(*) FROM subscriptions WHERE marketplace_id = $1 AND company_id = $2 GROUP BY status ORDER BY status"
 );
 
-fn text(s: &str) -> Value<'static> {
+pub(crate) fn text(s: &str) -> Value<'static> {
     Value::Text(Cow::Owned(s.to_owned()))
 }
 
@@ -217,7 +217,7 @@ fn order(o: SortOrder) -> Order {
 
 /// The `ORDER BY` parts of a sort asked for (`column` names each field), newest first
 /// (`created`) when none is.
-fn sorted<S: Copy>(
+pub(crate) fn sorted<S: Copy>(
     sort: &[(S, SortOrder)],
     created: &'static str,
     column: fn(S) -> &'static str,

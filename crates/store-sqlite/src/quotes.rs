@@ -1,0 +1,81 @@
+//! AppReseller quotes on SQLite: the declarations and SQL are `partnerd_store::schema::quotes`.
+//! A finalize is one writer job: the quote's versioned write and every purchase commit together
+//! or not at all.
+
+use crate::billing::issue;
+use crate::kit::{DIALECT, insert, query_all, query_one, query_opt, versioned_update};
+use crate::{SqliteStore, append_events};
+use async_trait::async_trait;
+use partnerd_domain::events::NewEvent;
+use partnerd_store::kit::count;
+use partnerd_store::schema::quotes as sql;
+use partnerd_store::*;
+
+#[async_trait]
+impl QuoteStore for SqliteStore {
+    async fn create_quote(&self, quote: QuoteRecord, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                insert(c, &quote, "a quote with this id exists already")?;
+                append_events(c, &quote.marketplace_id, quote.created_at, &events)
+            })
+            .await
+    }
+
+    async fn get_quote(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<QuoteRecord>> {
+        let (m, id) = (marketplace_id.to_owned(), id.to_owned());
+        self.readers.read(move |c| query_opt(c, sql::GET_QUOTE.sqlite(), &args![m, id])).await
+    }
+
+    async fn update_quote(&self, quote: QuoteRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                versioned_update(c, &quote, expected_version)?;
+                append_events(c, &quote.marketplace_id, quote.updated_at, &events)
+            })
+            .await
+    }
+
+    async fn finalize_quote(
+        &self,
+        quote: QuoteRecord,
+        expected_version: i64,
+        purchases: Vec<Purchase>,
+        events: Vec<NewEvent>,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                versioned_update(c, &quote, expected_version)?;
+                for (i, p) in purchases.into_iter().enumerate() {
+                    insert(c, &p.subscription, &purchase_conflict(i))?;
+                    if let Some(invoice) = p.invoice {
+                        issue(c, invoice)?;
+                    }
+                    insert(c, &p.order, "an order with this id exists already")?;
+                }
+                append_events(c, &quote.marketplace_id, quote.updated_at, &events)
+            })
+            .await
+    }
+
+    async fn list_quotes(
+        &self,
+        marketplace_id: &str,
+        filter: &QuoteFilter,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<QuoteRecord>, u64)> {
+        let (total_sql, page_sql, f) = sql::list_quotes(DIALECT, marketplace_id, filter, offset, limit);
+        self.readers
+            .read(move |c| {
+                let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
+                Ok((query_all(c, &page_sql, f.args())?, count("quotes", total)?))
+            })
+            .await
+    }
+
+    async fn leads_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<LeadRecord>> {
+        let (m, id) = (marketplace_id.to_owned(), company_id.to_owned());
+        self.readers.read(move |c| query_all(c, sql::LEADS_OF_COMPANY.sqlite(), &args![m, id])).await
+    }
+}
