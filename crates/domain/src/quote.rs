@@ -156,7 +156,30 @@ pub fn act(from: QuoteStatus, role: QuoteRole, action: QuoteAction) -> Result<Qu
 /// role; PENDING_REVIEW: `EDIT, FINALIZE` for the marketplace manager, nothing for sellers;
 /// CLOSED: nothing (the document's finalize example).
 pub fn available_actions(status: QuoteStatus, role: QuoteRole) -> Vec<AvailableAction> {
-    AvailableAction::ALL.into_iter().filter(|a| act(status, role, a.action()).is_ok()).collect()
+    available_actions_for(status, role, false)
+}
+
+/// [`available_actions`] of a quote whose prices may need the marketplace manager
+/// (`needs_review`, [`finalize_by`]).
+pub fn available_actions_for(status: QuoteStatus, role: QuoteRole, needs_review: bool) -> Vec<AvailableAction> {
+    AvailableAction::ALL
+        .into_iter()
+        .filter(|a| match a.action() {
+            QuoteAction::Finalize => finalize_by(status, role, needs_review).is_ok(),
+            other => act(status, role, other).is_ok(),
+        })
+        .collect()
+}
+
+/// Finalizing by `role`: [`act`]'s rule, and a quote that sells below the catalog's prices
+/// (`needs_review`: a custom price under a cost's item price plus markups) is the marketplace
+/// manager's to finalize — a seller requests a review first.
+pub fn finalize_by(status: QuoteStatus, role: QuoteRole, needs_review: bool) -> Result<QuoteStatus, String> {
+    let to = act(status, role, QuoteAction::Finalize)?;
+    if needs_review && role.is_seller() {
+        return Err("a quote priced below the catalog is finalized by the marketplace manager: request a review".into());
+    }
+    Ok(to)
 }
 
 /// Whether a quote's items may be added, edited or removed at all (by someone): not once it is
@@ -197,6 +220,9 @@ pub struct QuoteItem {
     pub custom_prices: Vec<CustomPrice>,
     pub subscription_custom_attributes: Attributes,
     pub vendor_required_fields: Attributes,
+    /// A custom price sells a cost below the catalog's price ([`below_catalog`]).
+    #[serde(default)]
+    pub below_catalog: bool,
     /// One line per cost of the plan.
     pub priced: Vec<PricedLine>,
     pub total_cents: i64,
@@ -235,6 +261,18 @@ pub fn custom_priced(
     }
     errors.into_result()?;
     Ok(out)
+}
+
+/// Whether a custom price sells a cost of `plan` below its catalog sale price in `currency`
+/// (item price plus markups).
+pub fn below_catalog(plan: &PaymentPlan, custom: &[CustomPrice], currency: &str) -> bool {
+    custom.iter().any(|c| {
+        plan.costs
+            .iter()
+            .find(|k| k.id == c.cost_id)
+            .and_then(|k| crate::subscription::unit_price(k, currency))
+            .is_some_and(|list| c.cents < list)
+    })
 }
 
 /// Problems of custom attributes at `field`: at most 50 keys of 1 to 100 characters, at most 50
@@ -435,6 +473,9 @@ mod tests {
         assert_eq!(order.total_cents, 3 * 800 + 500, "8.00 × 3 without the 2.00 markup, plus the flat fee");
         let full = crate::subscription::price_order(&p, &lines, "USD").unwrap();
         assert_eq!(full.total_cents, 3 * 1200 + 500);
+        assert!(below_catalog(&p, &custom, "USD"), "8.00 is under 10.00 + 2.00");
+        let at_list = [CustomPrice { cost_id: "cost_user".into(), cents: 1200 }];
+        assert!(!below_catalog(&p, &at_list, "USD") && !below_catalog(&p, &[], "USD"));
         let bad = [
             CustomPrice { cost_id: "nope".into(), cents: 1 },
             CustomPrice { cost_id: "cost_fee".into(), cents: -1 },
@@ -469,6 +510,7 @@ mod tests {
             custom_prices: vec![],
             subscription_custom_attributes: Attributes::new(),
             vendor_required_fields: Attributes::new(),
+            below_catalog: false,
             priced: vec![],
             total_cents: cents,
         };
@@ -483,5 +525,17 @@ mod tests {
         assert_eq!(f, friendly_id("quote_123"), "stable");
         assert_ne!(f, friendly_id("quote_124"));
         assert!(f.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) && !f.contains(['0', 'O', '1', 'I']));
+    }
+
+    #[test]
+    fn a_quote_below_the_catalog_is_the_marketplace_managers_to_finalize() {
+        assert!(finalize_by(Open, Reseller, true).is_err());
+        assert!(finalize_by(Open, SalesSupport, true).is_err());
+        assert_eq!(finalize_by(Open, ChannelAdmin, true), Ok(Closed));
+        assert_eq!(finalize_by(PendingReview, ChannelAdmin, true), Ok(Closed));
+        assert_eq!(finalize_by(Open, Reseller, false), Ok(Closed));
+        assert_eq!(available_actions_for(Open, Reseller, true), [Av::Edit, Av::RequestReview]);
+        assert_eq!(available_actions_for(Open, ChannelAdmin, true), [Av::Edit, Av::Finalize, Av::RequestReview]);
+        assert_eq!(available_actions_for(Closed, ChannelAdmin, true), []);
     }
 }

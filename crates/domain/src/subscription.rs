@@ -195,7 +195,8 @@ pub fn order_currency(plan: &PaymentPlan, requested: Option<&str>) -> Result<Str
     first.flatten().ok_or_else(|| "the payment plan has no currency every cost is priced in".into())
 }
 
-fn unit_price(cost: &Cost, currency: &str) -> Option<i64> {
+/// A cost's sale price per unit in `currency`: its item price plus every markup.
+pub fn unit_price(cost: &Cost, currency: &str) -> Option<i64> {
     let item = cost.item_prices.get(currency)?.cents();
     cost.markup_prices
         .iter()

@@ -87,6 +87,8 @@ pub struct NewQuote {
 #[derive(Debug, Clone, Default)]
 pub struct QuotePatch {
     pub name: Option<String>,
+    /// Another sales agent: a user of the quote's company (a partnerd addition).
+    pub owner_user_id: Option<String>,
     pub purchase_effective_at: Option<DateTime<Utc>>,
     pub purchase_custom_attributes: Option<Attributes>,
 }
@@ -142,6 +144,14 @@ fn renamed(errors: &ValidationErrors, prefix: &str) -> ServiceError {
     ServiceError::invalid(out)
 }
 
+/// What `searchText` matches: the ids of the quote, its sales agent and their company, the
+/// customer and their company, and the name; lower-cased.
+fn search_text(q: &QuoteRecord) -> String {
+    [&q.id, &q.owner_user_id, &q.owner_company_id, &q.customer_user_id, &q.customer_company_id, &name_of(&q.name)]
+        .map(|s| s.to_lowercase())
+        .join(" ")
+}
+
 fn name_of(part: &Option<String>) -> String {
     part.clone().unwrap_or_default()
 }
@@ -153,6 +163,13 @@ fn plausible_id(id: &str) -> bool {
 fn items_of(q: &QuoteRecord) -> Result<Vec<QuoteItem>, ServiceError> {
     serde_json::from_value(q.items.clone())
         .map_err(|e| ServiceError::unavailable(format!("stored items of quote {}: {e}", q.id)))
+}
+
+/// A concurrent change moved the item an edit was priced from: the edit starts over.
+const ITEM_MOVED: &str = "the item changed while it was being edited";
+
+fn item_moved() -> ServiceError {
+    ServiceError::conflict("opportunity", codes::CONCURRENT_CHANGE).with_detail(ITEM_MOVED)
 }
 
 fn is_stale(e: &StoreError) -> bool {
@@ -213,7 +230,8 @@ impl Quotes<'_> {
     }
 
     fn view(q: QuoteRecord, items: Vec<QuoteItem>, role: QuoteRole) -> QuoteView {
-        let available_actions = rules::available_actions(q.status, role);
+        let needs_review = items.iter().any(|i| i.below_catalog);
+        let available_actions = rules::available_actions_for(q.status, role, needs_review);
         QuoteView { quote: q, items, available_actions, partner: crate::leads::DEFAULT_PARTNER }
     }
 
@@ -277,6 +295,7 @@ impl Quotes<'_> {
         let custom_prices = input.custom_prices.clone().unwrap_or_default();
         let units = input.units.clone().unwrap_or_default();
         let priced = Self::priced(&found, &units, &custom_prices, currency).map_err(|e| renamed(&e, prefix))?;
+        let below_catalog = rules::below_catalog(&found.plan, &custom_prices, currency);
         let logo = self.store().get_product(m, &found.product_id).await?.and_then(|p| p.image_url);
         Ok(QuoteItem {
             id,
@@ -291,6 +310,7 @@ impl Quotes<'_> {
             custom_prices,
             subscription_custom_attributes,
             vendor_required_fields,
+            below_catalog,
             priced: priced.priced,
             total_cents: priced.total_cents,
         })
@@ -308,8 +328,9 @@ impl Quotes<'_> {
         purchase::price_order(&plan, units, currency)
     }
 
-    /// An item id for a new item: the client's when usable (409 when the quote has it), else new.
-    fn item_id(asked: &Option<String>, items: &[QuoteItem]) -> Result<String, ServiceError> {
+    /// An item id for a new item: the client's (400 when it is not an id, 409 when the quote has
+    /// it), else a new one. `field` names it in errors.
+    fn item_id(asked: &Option<String>, items: &[QuoteItem], field: &str) -> Result<String, ServiceError> {
         match asked.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(id) if plausible_id(id) => {
                 if items.iter().any(|i| i.id == id) {
@@ -317,7 +338,8 @@ impl Quotes<'_> {
                 }
                 Ok(id.to_owned())
             }
-            _ => Ok(new_id("item")),
+            Some(_) => Err(invalid(field, "must be 1 to 100 letters, digits, '_' or '-'")),
+            None => Ok(new_id("item")),
         }
     }
 
@@ -375,7 +397,7 @@ impl Quotes<'_> {
         }
         let mut items: Vec<QuoteItem> = Vec::with_capacity(input.items.len());
         for (i, it) in input.items.iter().enumerate() {
-            let id = Self::item_id(&it.id, &items)?;
+            let id = Self::item_id(&it.id, &items, &format!("items[{i}].id"))?;
             let item = self.price_item(m, &currency, id, it, &format!("items[{i}].")).await?;
             if rules::edition_taken(&items, &item.edition_id, None) {
                 return Err(ServiceError::conflict("opportunity", codes::EDITION_IN_QUOTE));
@@ -386,10 +408,7 @@ impl Quotes<'_> {
             rules::total_cents(&items).ok_or_else(|| invalid("items", "the opportunity's total is too large"))?;
         let now = self.now();
         let id = new_id("quote");
-        let search = [&id, &owner.id, &p.company_id, &customer.id, &company.id, &name_of(&name)]
-            .map(|s| s.to_lowercase())
-            .join(" ");
-        let q = QuoteRecord {
+        let mut q = QuoteRecord {
             id: id.clone(),
             marketplace_id: m.clone(),
             friendly_id: rules::friendly_id(&id),
@@ -414,12 +433,13 @@ impl Quotes<'_> {
             purchase_effective_at: input.purchase_effective_at,
             purchase_custom_attributes: serde_json::json!({}),
             purchase_id: None,
-            search_text: search,
+            search_text: String::new(),
             created_at: now,
             updated_at: now,
             closed_at: None,
             version: 1,
         };
+        q.search_text = search_text(&q);
         let mut events = vec![self.event(
             p,
             &q,
@@ -543,9 +563,12 @@ impl Quotes<'_> {
         Err(ServiceError::conflict("opportunity", codes::CONCURRENT_CHANGE))
     }
 
-    /// The quote's currency, for pricing an item before the change (it never changes).
-    async fn currency(&self, p: &Principal, id: &str) -> Result<String, ServiceError> {
-        Ok(self.visible(p, id, false).await?.0.currency)
+    /// The quote `id` when the caller may change its items now (409 otherwise, before any item
+    /// is looked up or priced).
+    async fn editable(&self, p: &Principal, id: &str) -> Result<QuoteRecord, ServiceError> {
+        let (q, role) = self.visible(p, id, false).await?;
+        rules::act(q.status, role, QuoteAction::Edit).map_err(refused)?;
+        Ok(q)
     }
 
     /// `PATCH /opportunities/{id}` (ROLE_RESELLER, ROLE_SALES_SUPPORT): name, purchase
@@ -561,10 +584,26 @@ impl Quotes<'_> {
             errors.into_result()?;
         }
         let attributes = patch.purchase_custom_attributes.map(|a| to_stored(&a));
+        self.visible(p, id, true).await?;
+        // A seller PATCHes only its own company's quotes: the new owner is a user of it.
+        let owner = match patch.owner_user_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(o) => Some(
+                self.member(&p.marketplace_id, &p.company_id, o)
+                    .await?
+                    .ok_or_else(|| invalid("ownerId", "is not a user of your company"))?,
+            ),
+        };
         self.change(p, id, true, QuoteAction::Edit, |q, _| {
             let before = q.clone();
             if let Some(n) = &name {
                 q.name = (!n.is_empty()).then(|| n.clone());
+            }
+            if let Some(o) = &owner {
+                q.owner_user_id = o.id.clone();
+                q.owner_first_name = name_of(&o.first_name);
+                q.owner_last_name = name_of(&o.last_name);
+                q.owner_email = o.email.clone();
             }
             if let Some(at) = patch.purchase_effective_at {
                 q.purchase_effective_at = Some(at);
@@ -575,12 +614,7 @@ impl Quotes<'_> {
             if *q == before {
                 return Ok(None);
             }
-            let name = name_of(&q.name).to_lowercase();
-            q.search_text = [&q.id, &q.owner_user_id, &q.owner_company_id, &q.customer_user_id, &q.customer_company_id]
-                .map(|s| s.to_lowercase())
-                .join(" ")
-                + " "
-                + &name;
+            q.search_text = search_text(q);
             Ok(Some(("updated", None)))
         })
         .await
@@ -594,7 +628,7 @@ impl Quotes<'_> {
         id: &str,
         input: ItemInput,
     ) -> Result<(QuoteItem, String), ServiceError> {
-        let currency = self.currency(p, id).await?;
+        let currency = self.editable(p, id).await?.currency;
         let item = self.price_item(&p.marketplace_id, &currency, new_id("item"), &input, "").await?;
         let mut added = None;
         self.change(p, id, false, QuoteAction::Edit, |_, items| {
@@ -605,7 +639,7 @@ impl Quotes<'_> {
                 return Err(ServiceError::conflict("opportunity", codes::EDITION_IN_QUOTE));
             }
             let mut it = item.clone();
-            it.id = Self::item_id(&input.id, items)?;
+            it.id = Self::item_id(&input.id, items, "id")?;
             items.push(it.clone());
             let item_id = it.id.clone();
             added = Some(it);
@@ -622,8 +656,9 @@ impl Quotes<'_> {
         items_of(&q)
     }
 
-    /// `PUT /opportunities/{id}/items/{itemId}`: what is given replaces the item's; re-priced. The
-    /// item and the quote's currency.
+    /// `PUT /opportunities/{id}/items/{itemId}`: what is given replaces the item's; re-priced
+    /// (custom prices are kept only while the pricing plan is). The item and the quote's
+    /// currency. A concurrent change of the same item makes it start over from the new item.
     pub async fn edit_item(
         &self,
         p: &Principal,
@@ -631,40 +666,54 @@ impl Quotes<'_> {
         item_id: &str,
         input: ItemInput,
     ) -> Result<(QuoteItem, String), ServiceError> {
-        let (q, _) = self.visible(p, id, false).await?;
-        let items = items_of(&q)?;
-        let current = items.iter().find(|i| i.id == item_id).ok_or(ServiceError::not_found("opportunity_item"))?;
-        let merged = ItemInput {
-            id: None,
-            pricing_plan_id: input.pricing_plan_id.clone().or_else(|| Some(current.pricing_plan_id.clone())),
-            product_id: None,
-            units: input.units.clone().or_else(|| Some(current.units.clone())),
-            custom_prices: input.custom_prices.clone().or_else(|| Some(current.custom_prices.clone())),
-            subscription_custom_attributes: input
-                .subscription_custom_attributes
-                .clone()
-                .or_else(|| Some(current.subscription_custom_attributes.clone())),
-            vendor_required_fields: input
-                .vendor_required_fields
-                .clone()
-                .or_else(|| Some(current.vendor_required_fields.clone())),
-        };
-        let priced = self.price_item(&p.marketplace_id, &q.currency, item_id.to_owned(), &merged, "").await?;
-        self.change(p, id, false, QuoteAction::Edit, |_, items| {
-            let Some(at) = items.iter().position(|i| i.id == priced.id) else {
-                return Err(ServiceError::not_found("opportunity_item"));
+        for _ in 0..ATTEMPTS {
+            let q = self.editable(p, id).await?;
+            let items = items_of(&q)?;
+            let current =
+                items.iter().find(|i| i.id == item_id).cloned().ok_or(ServiceError::not_found("opportunity_item"))?;
+            let plan = input.pricing_plan_id.clone().unwrap_or_else(|| current.pricing_plan_id.clone());
+            let same_plan = plan == current.pricing_plan_id;
+            let merged = ItemInput {
+                id: None,
+                pricing_plan_id: Some(plan),
+                product_id: None,
+                units: input.units.clone().or_else(|| same_plan.then(|| current.units.clone())),
+                custom_prices: input.custom_prices.clone().or_else(|| same_plan.then(|| current.custom_prices.clone())),
+                subscription_custom_attributes: input
+                    .subscription_custom_attributes
+                    .clone()
+                    .or_else(|| Some(current.subscription_custom_attributes.clone())),
+                vendor_required_fields: input
+                    .vendor_required_fields
+                    .clone()
+                    .or_else(|| Some(current.vendor_required_fields.clone())),
             };
-            if rules::edition_taken(items, &priced.edition_id, Some(&priced.id)) {
-                return Err(ServiceError::conflict("opportunity", codes::EDITION_IN_QUOTE));
+            let priced = self.price_item(&p.marketplace_id, &q.currency, item_id.to_owned(), &merged, "").await?;
+            let outcome = self
+                .change(p, id, false, QuoteAction::Edit, |_, items| {
+                    let Some(at) = items.iter().position(|i| i.id == priced.id) else {
+                        return Err(ServiceError::not_found("opportunity_item"));
+                    };
+                    if items[at] != current {
+                        return Err(item_moved());
+                    }
+                    if rules::edition_taken(items, &priced.edition_id, Some(&priced.id)) {
+                        return Err(ServiceError::conflict("opportunity", codes::EDITION_IN_QUOTE));
+                    }
+                    if items[at] == priced {
+                        return Ok(None);
+                    }
+                    items[at] = priced.clone();
+                    Ok(Some(("item_edited", Some(priced.id.clone()))))
+                })
+                .await;
+            match outcome {
+                Ok(_) => return Ok((priced, q.currency)),
+                Err(e) if e.detail.as_deref() == Some(ITEM_MOVED) => continue,
+                Err(e) => return Err(e),
             }
-            if items[at] == priced {
-                return Ok(None);
-            }
-            items[at] = priced.clone();
-            Ok(Some(("item_edited", Some(priced.id.clone()))))
-        })
-        .await?;
-        Ok((priced, q.currency))
+        }
+        Err(ServiceError::conflict("opportunity", codes::CONCURRENT_CHANGE))
     }
 
     /// `DELETE /opportunities/{id}/items/{itemId}`.
@@ -685,6 +734,12 @@ impl Quotes<'_> {
         self.change(p, id, false, QuoteAction::RequestReview, |_, _| Ok(Some(("review_requested", None)))).await
     }
 
+    /// `POST /opportunities/{id}/completeReview` (a partnerd addition, the marketplace manager
+    /// only): PENDING_REVIEW → OPEN, back to its sellers.
+    pub async fn complete_review(&self, p: &Principal, id: &str) -> Result<QuoteView, ServiceError> {
+        self.change(p, id, false, QuoteAction::CompleteReview, |_, _| Ok(Some(("review_completed", None)))).await
+    }
+
     /// `POST /opportunities/{id}/finalize`: every item bought, the quote closed, in one
     /// transaction. A closed quote is answered as it is (finalizing twice buys once).
     pub async fn finalize(&self, p: &Principal, id: &str) -> Result<QuoteView, ServiceError> {
@@ -694,12 +749,19 @@ impl Quotes<'_> {
             if before.status == QuoteStatus::Closed {
                 return Ok(Self::view(before, items, role));
             }
-            let to = rules::act(before.status, role, QuoteAction::Finalize).map_err(refused)?;
-            let (purchases, mut events) = self.purchases(p, &before, &items).await?;
+            let needs_review = items.iter().any(|i| i.below_catalog);
+            let to = rules::finalize_by(before.status, role, needs_review).map_err(refused)?;
+            let purchase_id = new_id("purchase");
+            let (purchases, bought, mut events) = self.purchases(p, &before, &items, &purchase_id).await?;
+            let total = bought.iter().try_fold(0i64, |sum, i| sum.checked_add(i.total_cents));
+            let total = total.ok_or_else(|| not_finalizable("items", "the purchase's total is too large"))?;
             let now = self.now();
             let mut next = before.clone();
             next.status = to;
-            next.purchase_id = Some(new_id("purchase"));
+            // The quote shows what was bought, at the prices it was bought for.
+            next.items = to_stored(&bought);
+            next.total_cents = total;
+            next.purchase_id = Some(purchase_id);
             next.purchase_effective_at = Some(before.purchase_effective_at.unwrap_or(now));
             next.closed_at = Some(now);
             next.updated_at = now;
@@ -715,19 +777,20 @@ impl Quotes<'_> {
                         customer_company_id: next.customer_company_id.clone(),
                         subscription_ids: purchases.iter().map(|x| x.subscription.id.clone()).collect(),
                         order_ids: purchases.iter().map(|x| x.order.id.clone()).collect(),
-                        total: Amount::from_cents(purchases.iter().map(|x| x.order.total_cents).sum()),
+                        total: Amount::from_cents(total),
                         currency: next.currency.clone(),
                     },
                 ),
             );
             match self.store().finalize_quote(next.clone(), before.version, purchases, events).await {
-                Ok(()) => return Ok(Self::view(next, items, role)),
+                Ok(()) => return Ok(Self::view(next, bought, role)),
                 Err(e) if is_stale(&e) => continue,
                 Err(StoreError::Conflict(msg)) if msg.starts_with(SUBSCRIPTION_EXISTS) => {
-                    let i = msg.rsplit(' ').next().unwrap_or("0");
+                    let i: usize = msg.rsplit(' ').next().and_then(|i| i.parse().ok()).unwrap_or(0);
+                    let id = items.get(i).map(|x| x.id.as_str()).unwrap_or_default();
                     return Err(not_finalizable(
                         &format!("items[{i}]"),
-                        "the customer company has a live subscription of this item's edition already",
+                        format!("(item {id}): the customer company has a live subscription of its edition already"),
                     ));
                 }
                 Err(e) => return Err(e.into()),
@@ -737,13 +800,16 @@ impl Quotes<'_> {
     }
 
     /// What finalizing `q` buys: a purchase per item, exactly as `POST /subscriptions` would
-    /// make it for the quote's reseller company, priced from the catalog as it is now.
+    /// make it for the quote's reseller company and sales agent, priced from the catalog as it
+    /// is now (the items as priced so, and the events). The subscriptions and orders can be found
+    /// by `purchase_id` (their `searchText` matches it).
     async fn purchases(
         &self,
         p: &Principal,
         q: &QuoteRecord,
         items: &[QuoteItem],
-    ) -> Result<(Vec<Purchase>, Vec<NewEvent>), ServiceError> {
+        purchase_id: &str,
+    ) -> Result<(Vec<Purchase>, Vec<QuoteItem>, Vec<NewEvent>), ServiceError> {
         let m = &q.marketplace_id;
         if items.is_empty() {
             return Err(not_finalizable("items", "an opportunity without items cannot be finalized"));
@@ -756,31 +822,45 @@ impl Quotes<'_> {
         let Some(user) = self.member(m, &company.id, &q.customer_user_id).await? else {
             return Err(not_finalizable("customerId", "is no longer a user of the customer company"));
         };
+        if self.member(m, &q.owner_company_id, &q.owner_user_id).await?.is_none() {
+            return Err(not_finalizable("ownerId", "is no longer a user of the reseller company"));
+        }
         let buyer = Buyer {
             company_id: q.owner_company_id.clone(),
             user_id: q.owner_user_id.clone(),
             partner_id: q.owner_partner_id.clone(),
         };
         let subscriptions = self.services.subscriptions();
-        let (mut purchases, mut events) = (Vec::with_capacity(items.len()), Vec::new());
+        let mut purchases = Vec::with_capacity(items.len());
+        let mut bought = Vec::with_capacity(items.len());
+        let mut events = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let field = format!("items[{i}]");
             let Some(row) = self.store().catalog_plan(m, &item.pricing_plan_id).await? else {
                 return Err(not_finalizable(
                     &format!("{field}.pricingPlanId"),
-                    "is no longer a payment plan of the catalog",
+                    format!("(item {}) is no longer a payment plan of the catalog", item.id),
                 ));
             };
             let found = CatalogPlan::of(row)?;
             let priced = Self::priced(&found, &item.units, &item.custom_prices, &q.currency).map_err(|e| {
                 let why = e.fields().values().flatten().next().cloned().unwrap_or_else(|| "cannot be priced".into());
-                not_finalizable(&field, format!("cannot be bought as quoted: {why}"))
+                not_finalizable(&field, format!("(item {}) cannot be bought as quoted: {why}", item.id))
             })?;
-            let Prepared { entry, invoice, events: e } =
+            let mut now_priced = item.clone();
+            now_priced.priced = priced.priced.clone();
+            now_priced.total_cents = priced.total_cents;
+            now_priced.below_catalog = rules::below_catalog(&found.plan, &item.custom_prices, &q.currency);
+            bought.push(now_priced);
+            let Prepared { mut entry, invoice, events: e } =
                 subscriptions.prepare(p, &buyer, &company, &user, &found, priced, None).await?;
+            for text in [&mut entry.subscription.search_text, &mut entry.order.search_text] {
+                text.push(' ');
+                text.push_str(&purchase_id.to_lowercase());
+            }
             events.extend(e);
             purchases.push(Purchase { subscription: entry.subscription, order: entry.order, invoice });
         }
-        Ok((purchases, events))
+        Ok((purchases, bought, events))
     }
 }

@@ -70,7 +70,7 @@ fn routes() -> OpenApiRouter<Services> {
 }
 
 fn opportunity_routes() -> OpenApiRouter<Services> {
-    OpenApiRouter::new().routes(routes!(quotes::request_review))
+    OpenApiRouter::new().routes(routes!(quotes::request_review)).routes(routes!(quotes::complete_review))
 }
 
 /// `/api/opportunities/{id}/requestReview` (paths relative to [`OPPORTUNITIES_PREFIX`]).

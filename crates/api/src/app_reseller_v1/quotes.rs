@@ -212,9 +212,12 @@ pub(super) struct CustomPriceDto {
 #[serde(rename_all = "camelCase")]
 #[schema(as = OpportunityItemRequest)]
 pub(super) struct ItemRequest {
-    /// Only for an edit.
+    /// The document has them on an edit; partnerd takes them on an add and a create too. A
+    /// price below the catalog's (item price plus markups) leaves the finalize to the
+    /// marketplace manager: a seller requests a review.
     custom_prices: Option<Vec<CustomPriceDto>>,
-    /// Your own id for a new item (letters, digits, `_`, `-`); a new id when absent.
+    /// Your own id for a new item (1 to 100 letters, digits, `_`, `-`; 400 otherwise, 409 when
+    /// the opportunity has it); a new id when absent.
     id: Option<String>,
     /// (Required to add) A payment plan of the catalog.
     pricing_plan_id: Option<String>,
@@ -256,6 +259,8 @@ pub(super) struct CreationRequest {
 pub(super) struct UpdateRequest {
     /// An empty name clears it.
     name: Option<String>,
+    /// Another sales agent, a user of your company (a partnerd addition).
+    owner_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     purchase_custom_attributes: Option<Attributes>,
     /// Epoch milliseconds (a number or a numeric string).
@@ -627,8 +632,9 @@ pub(super) async fn get(
 
 /// Update opportunity
 ///
-/// Changes what is given of the name (empty clears it), purchase effective date and purchase
-/// custom attributes (ROLE_RESELLER, ROLE_SALES_SUPPORT). 409 `STATUS_CONFLICT` once the
+/// Changes what is given of the name (empty clears it), purchase effective date, purchase
+/// custom attributes and — a partnerd addition — the sales agent (`ownerId`, a user of your
+/// company; 400 otherwise) (ROLE_RESELLER, ROLE_SALES_SUPPORT). 409 `STATUS_CONFLICT` once the
 /// opportunity is closed, or while a seller waits on its review.
 #[utoipa::path(patch, path = "/opportunities/{opportunityId}", tag = "Opportunities",
     params(("opportunityId" = String, Path, description = "Opportunity ID")), request_body = UpdateRequest,
@@ -644,6 +650,7 @@ pub(super) async fn update(
     opportunity_id(&id)?;
     let patch = QuotePatch {
         name: body.name,
+        owner_user_id: body.owner_id,
         purchase_effective_at: epoch(body.purchase_effective_date, "purchaseEffectiveDate")?,
         purchase_custom_attributes: body.purchase_custom_attributes,
     };
@@ -743,7 +750,11 @@ pub(super) async fn remove_item(
 /// opportunity is CLOSED with `purchaseId` and `purchaseEffectiveDate` (now, if unset). When an
 /// item cannot be bought (its plan left the catalog, the company has that edition already)
 /// nothing is bought: 409 `NOT_FINALIZABLE` naming the item. A closed opportunity is answered as
-/// it is: finalizing twice buys once. While under review only the marketplace manager finalizes.
+/// it is: finalizing twice buys once. While under review, or when a custom price is below the
+/// catalog's, only the marketplace manager finalizes (409 `STATUS_CONFLICT` for a seller). The
+/// closed opportunity's items and `totalFee` are what was bought; `GET /subscriptions` and
+/// `GET /orders` with `searchText={purchaseId}` find the purchase. The subscriptions start when
+/// finalized; `purchaseEffectiveDate` is kept as given. Item attributes stay on the opportunity.
 #[utoipa::path(post, path = "/opportunities/{opportunityId}/finalize", tag = "Opportunities",
     params(("opportunityId" = String, Path, description = "Opportunity ID")),
     responses((status = 200, description = "Success", body = OpportunityDto),
@@ -773,6 +784,26 @@ pub(super) async fn request_review(
 ) -> Result<StatusCode, ResellerError> {
     opportunity_id(&id)?;
     services.quotes().request_review(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Complete opportunity review
+///
+/// A partnerd addition (the document has no way back from a review): the marketplace manager
+/// (ROLE_CHANNEL_ADMIN) returns a PENDING_REVIEW opportunity to OPEN, to its sellers (204).
+/// 409 `STATUS_CONFLICT` for anyone else or any other status.
+#[utoipa::path(post, path = "/{opportunityId}/completeReview", tag = "Opportunities",
+    params(("opportunityId" = String, Path, description = "Opportunity ID")),
+    responses((status = 204, description = "No Content"),
+        (status = 404, description = "Not found", body = super::ErrorBody),
+        (status = 409, description = "Conflict", body = super::ErrorBody)))]
+pub(super) async fn complete_review(
+    State(services): State<Services>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ResellerError> {
+    opportunity_id(&id)?;
+    services.quotes().complete_review(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,8 +40,13 @@ async fn invoices(app: &TestApp, who: &TestPartner, company: &str) -> Vec<Value>
     inv["data"].as_array().unwrap().clone()
 }
 
-/// A user of `company` holding only `roles`, with an API key.
-async fn member(app: &TestApp, company_id: &str, email: &str, roles: &[partnerd_domain::partner::Role]) -> String {
+/// A user of `company` holding only `roles`: its id and an API key.
+async fn member(
+    app: &TestApp,
+    company_id: &str,
+    email: &str,
+    roles: &[partnerd_domain::partner::Role],
+) -> (String, String) {
     use partnerd_store::{NewAccountUser, UserRecord};
     let user = UserRecord {
         id: partnerd_domain::ids::new_id("user"),
@@ -59,7 +64,8 @@ async fn member(app: &TestApp, company_id: &str, email: &str, roles: &[partnerd_
     // The admin path (as the CLI opens it): no endpoint adds a member to a reseller's own company.
     let store = partnerd::open_store(&app.database_url).await.expect("open the store");
     store.create_account_user(new, vec![]).await.expect("member");
-    app.key(&id, &[], None).await
+    let key = app.key(&id, &[], None).await;
+    (id, key)
 }
 
 /// Who the scope cases need: a reseller, another reseller, the marketplace manager, a sales
@@ -69,6 +75,7 @@ struct Cast {
     other: TestPartner,
     manager: TestPartner,
     support: String,
+    support_id: String,
     plans: crate::subscriptions::Plans,
 }
 
@@ -76,8 +83,9 @@ async fn cast(app: &TestApp) -> Cast {
     let r = enrol(app, "Reseller", "r@r.com", &["reseller"]).await;
     let other = enrol(app, "Other Reseller", "o@o.com", &["reseller"]).await;
     let manager = enrol(app, "Marketplace Team", "m@m.com", &["channel_admin"]).await;
-    let support = member(app, &r.company_id, "sam@r.com", &[partnerd_domain::partner::Role::SalesSupport]).await;
-    Cast { r, other, manager, support, plans: catalog(app).await }
+    let (support_id, support) =
+        member(app, &r.company_id, "sam@r.com", &[partnerd_domain::partner::Role::SalesSupport]).await;
+    Cast { r, other, manager, support, support_id, plans: catalog(app).await }
 }
 
 on_both_backends!(a_quote_is_priced_reviewed_and_finalized_into_a_purchase, |backend| async move {
@@ -187,6 +195,23 @@ on_both_backends!(a_quote_is_priced_reviewed_and_finalized_into_a_purchase, |bac
         .await;
     assert_eq!(s, 200, "{custom}");
     assert_eq!(custom["totalFee"], "USD45.00", "8.00 × 5 without markups, plus the flat 5.00");
+    // Below the catalog's 12.00: the seller may no longer finalize it alone.
+    let (_, discounted) = app.read(&format!("{OPP}/{id}"), &r.api_key).await;
+    assert_eq!(discounted["availableActions"], json!(["EDIT", "REQUEST_REVIEW"]));
+    let (s, e) = app.send(reqwest::Method::POST, &format!("{OPP}/{id}/finalize"), &r.api_key, None).await;
+    assert_eq!(s, 409, "{e}");
+    assert_error(&e, 409, "STATUS_CONFLICT");
+    assert!(e["message"].as_str().unwrap().contains("below the catalog"), "{e}");
+    let (s, e) = app
+        .post(
+            &format!("{OPP}/{id}/items"),
+            &r.api_key,
+            json!({ "id": "not an id!",
+        "pricingPlanId": plans.free }),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_names(&e, "id");
     let (s, e) = app
         .put(
             &format!("{OPP}/{id}/items/{first_id}"),
@@ -230,6 +255,11 @@ on_both_backends!(a_quote_is_priced_reviewed_and_finalized_into_a_purchase, |bac
     assert_eq!(closed["purchaseEffectiveDate"], json!(ms(&app).to_string()), "now, as none was set");
     assert_eq!(closed["partner"], "PARTNERD");
     let purchase = closed["purchaseId"].as_str().unwrap().to_owned();
+    assert_eq!(closed["totalFee"], "USD165.00", "what was bought");
+    let (_, found) = app
+        .read(&format!("{AR}/subscriptions?context=RESELLER&customerCompanyId={c}&searchText={purchase}"), &r.api_key)
+        .await;
+    assert_eq!(found["page"]["totalElements"], 2, "the purchase's subscriptions by its id: {found}");
 
     // The purchase exists as POST /subscriptions would have made it, for the reseller company.
     let subs = format!("{AR}/subscriptions?context=RESELLER&customerCompanyId={c}");
@@ -270,6 +300,8 @@ on_both_backends!(a_quote_is_priced_reviewed_and_finalized_into_a_purchase, |bac
     assert_error(&e, 409, "STATUS_CONFLICT");
     let (s, _) = app.send(reqwest::Method::DELETE, &format!("{OPP}/{id}/items/{first_id}"), &r.api_key, None).await;
     assert_eq!(s, 409);
+    let (s, e) = app.put(&format!("{OPP}/{id}/items/item_nope"), &r.api_key, json!({ "units": [] })).await;
+    assert_eq!(s, 409, "closed comes first: {e}");
 
     let kinds: Vec<String> = app.events(&id).await.iter().map(|e| e.event_type.clone()).collect();
     assert_eq!(kinds.first().map(String::as_str), Some("quote.created"));
@@ -341,7 +373,7 @@ on_both_backends!(an_item_that_cannot_be_bought_finalizes_nothing, |backend| asy
 
 on_both_backends!(lists_filter_by_every_documented_parameter, |backend| async move {
     let Some(app) = spawn_app(backend).await else { return };
-    let Cast { r, other, manager, support, plans } = cast(&app).await;
+    let Cast { r, other, manager, support, plans, .. } = cast(&app).await;
     let (c, users) = customer(&app, &r, "Company A", &["Ann", "Bob"]).await;
     let (oc, ousers) = customer(&app, &other, "Company O", &["Olga"]).await;
 
@@ -441,7 +473,7 @@ on_both_backends!(lists_filter_by_every_documented_parameter, |backend| async mo
 
 on_both_backends!(each_scope_rule_holds_and_errors_are_opportunity_errors, |backend| async move {
     let Some(app) = spawn_app(backend).await else { return };
-    let Cast { r, other, manager, support, plans } = cast(&app).await;
+    let Cast { r, other, manager, support, support_id, plans } = cast(&app).await;
     let (c, users) = customer(&app, &r, "Company A", &["Ann"]).await;
     let (c2, users2) = customer(&app, &r, "Company B", &["Ben"]).await;
     let (oc, _) = customer(&app, &other, "Company O", &["Olga"]).await;
@@ -498,6 +530,26 @@ on_both_backends!(each_scope_rule_holds_and_errors_are_opportunity_errors, |back
         ),
         (json!("By support"), json!("1577750400000"), json!({ "po": ["123"] }))
     );
+    // The sales agent changes to another user of the company; a user of another company is 400.
+    let (s, moved) = app.patch(&format!("{OPP}/{id}"), &r.api_key, json!({ "ownerId": support_id })).await;
+    assert_eq!((s, moved["ownerUser"]["id"].clone()), (200, json!(support_id)), "{moved}");
+    assert_eq!(moved["ownerUser"]["email"], "sam@r.com");
+    let (_, by_owner) = app.read(&format!("{OPP}?ownerId={support_id}"), &r.api_key).await;
+    assert_eq!(ids(&by_owner), [id.as_str()]);
+    let (s, e) = app.patch(&format!("{OPP}/{id}"), &r.api_key, json!({ "ownerId": other.user_id })).await;
+    assert_eq!(s, 400, "{e}");
+    assert_names(&e, "ownerId");
+    // A review goes back to the sellers only by the marketplace manager (a partnerd addition).
+    let review = |what: &str| format!("/api/opportunities/{id}/{what}");
+    assert_eq!(app.send(reqwest::Method::POST, &review("requestReview"), &support, None).await.0, 204);
+    let (s, e) = app.send(reqwest::Method::POST, &review("completeReview"), &r.api_key, None).await;
+    assert_eq!(s, 409, "{e}");
+    assert_error(&e, 409, "STATUS_CONFLICT");
+    assert_eq!(app.send(reqwest::Method::POST, &review("completeReview"), &manager.api_key, None).await.0, 204);
+    let (_, back) = app.read(&format!("{OPP}/{id}"), &r.api_key).await;
+    assert_eq!(back["status"], "OPEN");
+    let (s, _) = app.send(reqwest::Method::POST, &review("completeReview"), &manager.api_key, None).await;
+    assert_eq!(s, 409, "not under review");
     let (s, e) = app.patch(&format!("{OPP}/{id}"), &manager.api_key, json!({ "name": "x" })).await;
     assert_eq!(s, 403, "{e}");
     assert_error(&e, 403, "FORBIDDEN");

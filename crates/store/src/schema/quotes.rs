@@ -86,9 +86,10 @@ pub fn list_quotes(
     let count = format!("SELECT COUNT(*) FROM quotes q{}", f.conditions());
     let parts = sorted(&filter.sort, "q.created_at", |s| match s {
         QuoteSort::CreatedOn => "q.created_at",
-        QuoteSort::Name => "q.name",
+        // Quotes without one last, either way, on both dialects (false sorts before true).
+        QuoteSort::Name => "q.name IS NULL, q.name",
         QuoteSort::Status => "q.status",
-        QuoteSort::PurchaseEffectiveDate => "q.purchase_effective_at",
+        QuoteSort::PurchaseEffectiveDate => "q.purchase_effective_at IS NULL, q.purchase_effective_at",
     });
     f.order_by(&parts, "q.id DESC").page(limit, offset);
     let page = format!("SELECT {} FROM quotes q{}", QuoteRecord::select_list(), f.clause());
