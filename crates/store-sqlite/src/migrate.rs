@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "payment_methods", include_str!("../migrations/0017_payment_methods.sql")),
     (18, "lead_counts", include_str!("../migrations/0018_lead_counts.sql")),
     (19, "quotes", include_str!("../migrations/0019_quotes.sql")),
+    (20, "customer_list_indexes", include_str!("../migrations/0020_customer_list_indexes.sql")),
 ];
 
 /// The newest migration this binary knows.
