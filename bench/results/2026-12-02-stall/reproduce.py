@@ -1,5 +1,9 @@
+"""Reproduces the post-write stall: seeds 1k rows, runs S4, S5, then S7 twice on one server,
+sampling thread CPU and the WAL size, and takes every thread's stack with gdb as S7 starts
+(stacks-during-s7.txt). Run from the repository root after `cargo build --release -p partnerd
+-p partnerd-bench`: python3 bench/results/2026-12-02-stall/reproduce.py"""
 import sys, os, json, subprocess, tempfile, time, threading
-sys.path.insert(0, "/work/main/bench")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import run as b
 
 class A: pass
