@@ -42,6 +42,6 @@ try:
         print(f"== {name} {r['rps']:.0f} req/s p50 {r['p50_ms']} max {r['max_ms']} ({time.time()-t:.1f}s)", flush=True)
         if name == "S5":
             # stacks of every thread right as S7 starts
-            subprocess.Popen(["bash", "-c", f"sleep 0.6; gdb -p {pid} -batch -ex 'thread apply all bt 12' > /tmp/stall/stacks.txt 2>&1"])
+            subprocess.Popen(["bash", "-c", f"sleep 0.6; gdb -p {pid} -batch -ex 'thread apply all bt 12' > stacks.txt 2>&1"])
 finally:
     stop = True; th.join(); server.stop()
