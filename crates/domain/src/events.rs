@@ -1350,8 +1350,9 @@ payload!(
     }
 );
 
-/// A quote's name, dates or items changed (`what`: `updated`, `item_added`, `item_edited`,
-/// `item_removed`).
+/// A quote's name, owner, dates or items changed, or its review was completed (`what`:
+/// `updated`, `item_added`, `item_edited`, `item_removed`, `review_completed`). The quote's
+/// state is read from the quote; the event says what moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteChanged {
     pub quote_id: String,

@@ -177,7 +177,10 @@ pub fn available_actions_for(status: QuoteStatus, role: QuoteRole, needs_review:
 pub fn finalize_by(status: QuoteStatus, role: QuoteRole, needs_review: bool) -> Result<QuoteStatus, String> {
     let to = act(status, role, QuoteAction::Finalize)?;
     if needs_review && role.is_seller() {
-        return Err("a quote priced below the catalog is finalized by the marketplace manager: request a review".into());
+        return Err(
+            "only the marketplace manager finalizes a quote priced below the catalog (request a review to hand it over)"
+                .into(),
+        );
     }
     Ok(to)
 }
@@ -264,14 +267,14 @@ pub fn custom_priced(
 }
 
 /// Whether a custom price sells a cost of `plan` below its catalog sale price in `currency`
-/// (item price plus markups).
+/// (item price plus markups), or prices a cost the catalog does not price in it.
 pub fn below_catalog(plan: &PaymentPlan, custom: &[CustomPrice], currency: &str) -> bool {
     custom.iter().any(|c| {
         plan.costs
             .iter()
             .find(|k| k.id == c.cost_id)
-            .and_then(|k| crate::subscription::unit_price(k, currency))
-            .is_some_and(|list| c.cents < list)
+            // A cost the catalog does not price in the currency has no floor: under review too.
+            .is_some_and(|k| crate::subscription::unit_price(k, currency).is_none_or(|list| c.cents < list))
     })
 }
 
@@ -476,6 +479,7 @@ mod tests {
         assert!(below_catalog(&p, &custom, "USD"), "8.00 is under 10.00 + 2.00");
         let at_list = [CustomPrice { cost_id: "cost_user".into(), cents: 1200 }];
         assert!(!below_catalog(&p, &at_list, "USD") && !below_catalog(&p, &[], "USD"));
+        assert!(below_catalog(&p, &at_list, "EUR"), "no EUR price in the catalog: no floor");
         let bad = [
             CustomPrice { cost_id: "nope".into(), cents: 1 },
             CustomPrice { cost_id: "cost_fee".into(), cents: -1 },

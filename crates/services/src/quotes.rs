@@ -629,6 +629,8 @@ impl Quotes<'_> {
         input: ItemInput,
     ) -> Result<(QuoteItem, String), ServiceError> {
         let currency = self.editable(p, id).await?.currency;
+        // A bad client id is named before anything else is looked at.
+        Self::item_id(&input.id, &[], "id")?;
         let item = self.price_item(&p.marketplace_id, &currency, new_id("item"), &input, "").await?;
         let mut added = None;
         self.change(p, id, false, QuoteAction::Edit, |_, items| {
@@ -688,7 +690,13 @@ impl Quotes<'_> {
                     .clone()
                     .or_else(|| Some(current.vendor_required_fields.clone())),
             };
-            let priced = self.price_item(&p.marketplace_id, &q.currency, item_id.to_owned(), &merged, "").await?;
+            let mut priced = self.price_item(&p.marketplace_id, &q.currency, item_id.to_owned(), &merged, "").await?;
+            if priced.product_id != current.product_id {
+                // Another product's attributes and vendor fields are its own: only what was sent.
+                priced.subscription_custom_attributes =
+                    input.subscription_custom_attributes.clone().unwrap_or_default();
+                priced.vendor_required_fields = input.vendor_required_fields.clone().unwrap_or_default();
+            }
             let outcome = self
                 .change(p, id, false, QuoteAction::Edit, |_, items| {
                     let Some(at) = items.iter().position(|i| i.id == priced.id) else {
@@ -753,6 +761,10 @@ impl Quotes<'_> {
             let to = rules::finalize_by(before.status, role, needs_review).map_err(refused)?;
             let purchase_id = new_id("purchase");
             let (purchases, bought, mut events) = self.purchases(p, &before, &items, &purchase_id).await?;
+            // The catalog may have moved since the items were priced: the floor is today's.
+            if bought.iter().any(|i| i.below_catalog) {
+                rules::finalize_by(before.status, role, true).map_err(refused)?;
+            }
             let total = bought.iter().try_fold(0i64, |sum, i| sum.checked_add(i.total_cents));
             let total = total.ok_or_else(|| not_finalizable("items", "the purchase's total is too large"))?;
             let now = self.now();
@@ -848,6 +860,9 @@ impl Quotes<'_> {
                 not_finalizable(&field, format!("(item {}) cannot be bought as quoted: {why}", item.id))
             })?;
             let mut now_priced = item.clone();
+            now_priced.product_name = found.application_name.clone();
+            now_priced.edition_name = found.edition_name.clone();
+            now_priced.frequency = found.plan.frequency;
             now_priced.priced = priced.priced.clone();
             now_priced.total_cents = priced.total_cents;
             now_priced.below_catalog = rules::below_catalog(&found.plan, &item.custom_prices, &q.currency);

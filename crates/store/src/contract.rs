@@ -2811,6 +2811,16 @@ pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) 
     assert_eq!(found(QuoteFilter { created, ..mine() }).await, [other.id.as_str()]);
     assert_eq!(found(QuoteFilter { search: Some("JARVIS".into()), ..mine() }).await, [q.id.as_str()]);
     assert_eq!(found(QuoteFilter { status: Some(QuoteStatus::Closed), ..mine() }).await.len(), 0);
+    // A quote without a name or a date comes last whichever way those are sorted.
+    for (field, order) in [
+        (QuoteSort::Name, SortOrder::Asc),
+        (QuoteSort::Name, SortOrder::Desc),
+        (QuoteSort::PurchaseEffectiveDate, SortOrder::Asc),
+        (QuoteSort::PurchaseEffectiveDate, SortOrder::Desc),
+    ] {
+        let sorted = QuoteFilter { sort: vec![(field, order)], ..mine() };
+        assert_eq!(found(sorted).await, [q.id.as_str(), other.id.as_str()], "{field:?} {order:?}");
+    }
     let oldest_first = QuoteFilter { sort: vec![(QuoteSort::CreatedOn, SortOrder::Asc)], ..mine() };
     assert_eq!(found(oldest_first).await, [q.id.clone(), other.id.clone()]);
 

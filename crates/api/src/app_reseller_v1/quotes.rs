@@ -753,7 +753,8 @@ pub(super) async fn remove_item(
 /// it is: finalizing twice buys once. While under review, or when a custom price is below the
 /// catalog's, only the marketplace manager finalizes (409 `STATUS_CONFLICT` for a seller). The
 /// closed opportunity's items and `totalFee` are what was bought; `GET /subscriptions` and
-/// `GET /orders` with `searchText={purchaseId}` find the purchase. The subscriptions start when
+/// `GET /orders` with `searchText={purchaseId}` find the purchase's subscriptions and their
+/// orders. The subscriptions start when
 /// finalized; `purchaseEffectiveDate` is kept as given. Item attributes stay on the opportunity.
 #[utoipa::path(post, path = "/opportunities/{opportunityId}/finalize", tag = "Opportunities",
     params(("opportunityId" = String, Path, description = "Opportunity ID")),

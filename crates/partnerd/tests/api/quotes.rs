@@ -4,7 +4,7 @@
 //! answered as `OpportunityError`.
 
 use crate::common::*;
-use crate::subscriptions::{AR, assert_error, assert_names, buy, catalog, customer, ms, stat};
+use crate::subscriptions::{AR, assert_error, assert_names, buy, catalog, catalog_file, customer, ms, stat};
 use partnerd_domain::Clock;
 use serde_json::{Value, json};
 
@@ -260,6 +260,8 @@ on_both_backends!(a_quote_is_priced_reviewed_and_finalized_into_a_purchase, |bac
         .read(&format!("{AR}/subscriptions?context=RESELLER&customerCompanyId={c}&searchText={purchase}"), &r.api_key)
         .await;
     assert_eq!(found["page"]["totalElements"], 2, "the purchase's subscriptions by its id: {found}");
+    let orders_of = format!("{AR}/orders?context=RESELLER&customerCompanyId={c}&searchText={purchase}");
+    assert_eq!(count(&app, &r, &orders_of).await, 2, "and their orders");
 
     // The purchase exists as POST /subscriptions would have made it, for the reseller company.
     let subs = format!("{AR}/subscriptions?context=RESELLER&customerCompanyId={c}");
@@ -363,6 +365,27 @@ on_both_backends!(an_item_that_cannot_be_bought_finalizes_nothing, |backend| asy
     assert_eq!((s1, s2), (200, 200), "{a} {b}");
     assert_eq!(a["purchaseId"], b["purchaseId"]);
     assert_eq!(count(&app, &r, &subs).await, 3, "one Trial subscription");
+
+    // Finalizing prices from the catalog as it is then: the closed quote shows what was bought.
+    let (c2, users2) = customer(&app, &r, "Company B", &["Ann"]).await;
+    let q2 = create(
+        &app,
+        &r,
+        json!({ "customerCompanyId": c2, "customerId": users2[0],
+        "items": [item(&plans.session, "SESSION", 2)] }),
+    )
+    .await;
+    assert_eq!(q2["totalFee"], "USD120.00");
+    app.server.services.catalog().import(&app.marketplace_id(), &catalog_file(75)).await.expect("re-price");
+    let (s, bought) =
+        app.send(reqwest::Method::POST, &format!("{OPP}/{}/finalize", id_of(&q2)), &r.api_key, None).await;
+    assert_eq!(s, 200, "{bought}");
+    assert_eq!(
+        (bought["totalFee"].clone(), bought["items"][0]["totalFee"].clone()),
+        (json!("USD150.00"), json!("USD150.00"))
+    );
+    let (_, sub) = app.read(&format!("{AR}/subscriptions?context=RESELLER&customerCompanyId={c2}"), &r.api_key).await;
+    assert_eq!(sub["content"][0]["activeOrder"]["totalFee"], "USD150.00", "{sub}");
 
     // A quote without items cannot be finalized.
     let empty = create(&app, &r, json!({ "customerCompanyId": c, "customerId": users[0] })).await;
@@ -498,6 +521,7 @@ on_both_backends!(each_scope_rule_holds_and_errors_are_opportunity_errors, |back
         (reqwest::Method::DELETE, format!("{OPP}/{id}/items/{item_id}"), None),
         (reqwest::Method::POST, format!("{OPP}/{id}/finalize"), None),
         (reqwest::Method::POST, format!("/api/opportunities/{id}/requestReview"), None),
+        (reqwest::Method::POST, format!("/api/opportunities/{id}/completeReview"), None),
     ] {
         let (s, e) = app.send(method.clone(), &path, &other.api_key, body.clone()).await;
         assert_eq!((s, &e), (404, &none), "{method} {path}");

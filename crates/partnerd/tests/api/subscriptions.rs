@@ -43,7 +43,22 @@ pub(crate) struct Plans {
 /// markups 1.50 and 0.50 for 1 to 50 users, plus a flat 5.00 platform fee), a one-time
 /// "Session" edition and a free "Trial" edition; and "Other" with one plan.
 pub(crate) async fn catalog(app: &TestApp) -> Plans {
-    let file = json!([
+    let file = catalog_file(60);
+    let products = app.server.services.catalog().import(&app.marketplace_id(), &file).await.expect("import");
+    let plan = |p: usize, e: usize, i: usize| products[p].editions[e].payment_plans[i].id.clone();
+    Plans {
+        monthly: plan(0, 0, 0),
+        yearly: plan(0, 0, 1),
+        session: plan(0, 1, 0),
+        free: plan(0, 2, 0),
+        other_product: plan(1, 0, 0),
+    }
+}
+
+/// The test catalog's import file, a session costing `session_usd` (60 in [`catalog`]; an
+/// import of another price re-prices the same plans, which keep their ids).
+pub(crate) fn catalog_file(session_usd: u32) -> Value {
+    json!([
         { "name": "Suite", "provider": "Acme", "editions": [
             { "name": "Pro", "revenueType": "RECURRING", "paymentPlans": [
                 { "frequency": "MONTHLY", "costs": [
@@ -56,7 +71,7 @@ pub(crate) async fn catalog(app: &TestApp) -> Plans {
                     { "unit": "USER", "pricingStrategy": "UNIT", "itemPrices": { "USD": 100 }, "minUnits": 1, "maxUnits": 50 } ] } ] },
             { "name": "Session", "revenueType": "ONE_TIME", "paymentPlans": [
                 { "frequency": "ONE_TIME", "costs": [
-                    { "unit": "SESSION", "pricingStrategy": "UNIT", "itemPrices": { "USD": 60 }, "minUnits": 1, "maxUnits": 10 } ] } ] },
+                    { "unit": "SESSION", "pricingStrategy": "UNIT", "itemPrices": { "USD": session_usd }, "minUnits": 1, "maxUnits": 10 } ] } ] },
             { "name": "Trial", "revenueType": "RECURRING", "paymentPlans": [
                 { "frequency": "MONTHLY", "costs": [
                     { "unit": "USER", "pricingStrategy": "UNIT", "itemPrices": { "USD": 0 }, "minUnits": 1, "maxUnits": 5 } ] } ] } ] },
@@ -64,16 +79,7 @@ pub(crate) async fn catalog(app: &TestApp) -> Plans {
             { "name": "Basic", "revenueType": "RECURRING", "paymentPlans": [
                 { "frequency": "MONTHLY", "costs": [
                     { "unit": "USER", "pricingStrategy": "UNIT", "itemPrices": { "USD": 3 } } ] } ] } ] }
-    ]);
-    let products = app.server.services.catalog().import(&app.marketplace_id(), &file).await.expect("import");
-    let plan = |p: usize, e: usize, i: usize| products[p].editions[e].payment_plans[i].id.clone();
-    Plans {
-        monthly: plan(0, 0, 0),
-        yearly: plan(0, 0, 1),
-        session: plan(0, 1, 0),
-        free: plan(0, 2, 0),
-        other_product: plan(1, 0, 0),
-    }
+    ])
 }
 
 pub(crate) fn buy(plan: &str, company: &str, user: &str, users: u32) -> Value {
