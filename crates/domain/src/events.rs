@@ -13,7 +13,7 @@ use crate::lead::{LeadStatus, LeadType};
 use crate::listing::ListingStatus;
 use crate::money::Amount;
 use crate::ticket::{CommentAuthor, TicketCategory, TicketPriority, TicketStatus};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -68,6 +68,7 @@ pub mod types {
     pub const SUBSCRIPTION_CREATED: &str = "subscription.created";
     pub const SUBSCRIPTION_CHANGED: &str = "subscription.changed";
     pub const SUBSCRIPTION_CANCELLED: &str = "subscription.cancelled";
+    pub const SUBSCRIPTION_RENEWED: &str = "subscription.renewed";
     pub const ORDER_CREATED: &str = "order.created";
     pub const SEAT_ASSIGNED: &str = "seat.assigned";
     pub const SEAT_UNASSIGNED: &str = "seat.unassigned";
@@ -1256,6 +1257,36 @@ payload!(
     }
 );
 
+/// A recurring subscription's period ended and the next began: its active order is invoiced
+/// for the new period (no invoice for a free order or a reseller company that is no partner).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRenewed {
+    pub subscription_id: String,
+    pub company_id: String,
+    pub order_id: String,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub invoice_id: Option<String>,
+    pub total: Amount,
+    pub currency: String,
+}
+payload!(
+    SubscriptionRenewed,
+    types::SUBSCRIPTION_RENEWED,
+    "subscription",
+    subscription_id,
+    SubscriptionRenewed {
+        subscription_id: "sub_sample".into(),
+        company_id: "company_customer".into(),
+        order_id: "order_sample".into(),
+        period_start: DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+        period_end: DateTime::<Utc>::from_timestamp(1_769_904_000, 0).unwrap_or_default(),
+        invoice_id: Some("inv_sample".into()),
+        total: Amount::from_cents(35_000),
+        currency: "USD".into(),
+    }
+);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCreated {
     pub order_id: String,
@@ -1534,6 +1565,7 @@ mod tests {
         round_trips::<SubscriptionCreated>();
         round_trips::<SubscriptionChanged>();
         round_trips::<SubscriptionCancelled>();
+        round_trips::<SubscriptionRenewed>();
         round_trips::<OrderCreated>();
         round_trips::<SeatAssigned>();
         round_trips::<SeatUnassigned>();

@@ -72,6 +72,9 @@ pub const CATALOG: &[CatalogEntry] = &[
         "A subscription's quantity or payment plan changed: a new active order (AppReseller; a partnerd addition)",
     ),
     entry::<ev::SubscriptionCancelled>("A subscription was cancelled (AppReseller; a partnerd addition)"),
+    entry::<ev::SubscriptionRenewed>(
+        "A recurring subscription began its next period and was invoiced for it (AppReseller; a partnerd addition)",
+    ),
     entry::<ev::OrderCreated>("An order was created by a subscription's purchase or change (a partnerd addition)"),
     entry::<ev::SeatAssigned>("A seat of a subscription was assigned to a user (a partnerd addition)"),
     entry::<ev::SeatUnassigned>("A seat of a subscription was unassigned (a partnerd addition)"),
@@ -372,7 +375,7 @@ mod tests {
         // Leads API v2 events, the ticket events, the company/association events, the sandbox
         // events and the invoice status events (not in the partners documents): their samples
         // are the structs'.
-        assert_eq!(documented.len() + 4 + 2 + 3 + 2 + 3 + 6 + 3, CATALOG.len());
+        assert_eq!(documented.len() + 4 + 2 + 3 + 2 + 3 + 7 + 3, CATALOG.len());
         for (name, sample) in documented {
             let entry = catalog_entry(name).unwrap();
             assert_eq!((entry.sample)(), sample, "{name}");

@@ -115,9 +115,9 @@ fn spawn_monthly_reports(services: Services, marketplace_id: String, every: Dura
     })
 }
 
-/// Customer renewals: each billed account whose period ended gets its next invoice, checked
-/// every `every` (the monthly reports' interval). Safe across processes: a renewal is a
-/// versioned write of the account, so each period is invoiced once.
+/// Renewals: each billed customer account and each recurring AppReseller subscription whose
+/// period ended gets its next invoice, checked every `every` (the monthly reports' interval).
+/// Safe across processes: a renewal is a versioned write, so each period is invoiced once.
 fn spawn_renewals(services: Services, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -125,6 +125,11 @@ fn spawn_renewals(services: Services, every: Duration) -> JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(invoices = n, "issued renewal invoices"),
                 Err(e) => tracing::warn!(error = %e, "renewal invoices failed; retrying later"),
+            }
+            match services.subscriptions().run_renewals().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(periods = n, "renewed subscriptions"),
+                Err(e) => tracing::warn!(error = %e, "subscription renewals failed; retrying later"),
             }
             tokio::time::sleep(every).await;
         }

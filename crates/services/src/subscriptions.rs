@@ -24,7 +24,7 @@ use partnerd_domain::billing::{LineItem, Period};
 use partnerd_domain::catalog::PaymentPlan;
 use partnerd_domain::events::{
     Change, EventPayload, NewEvent, OrderCreated, SeatAssigned, SeatUnassigned, SubscriptionCancelled,
-    SubscriptionChanged, SubscriptionCreated,
+    SubscriptionChanged, SubscriptionCreated, SubscriptionRenewed,
 };
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money::Amount;
@@ -74,6 +74,9 @@ pub struct PurchaseQuery {
 
 /// The contexts of the subscription and order lists.
 pub const PURCHASE_CONTEXTS: [Context; 2] = [Context::Reseller, Context::ResellerManager];
+
+/// Subscriptions read per renewal pass.
+const RENEWAL_BATCH: u32 = 200;
 
 /// How many times a change re-reads a subscription that moved under it before giving up (409).
 const CHANGE_ATTEMPTS: usize = 5;
@@ -632,6 +635,89 @@ impl Subscriptions<'_> {
             }
         }
         Err(ServiceError::conflict("subscription", codes::CONCURRENT_CHANGE))
+    }
+
+    /// Renews every active recurring subscription whose period is over: the next period begins
+    /// where the last ended and the active order is invoiced for it (with its commission), one
+    /// versioned write each, so each period is invoiced once across processes. A subscription
+    /// overdue by several periods is renewed once per pass until it is current. How many
+    /// periods were renewed.
+    pub async fn run_renewals(&self) -> Result<usize, ServiceError> {
+        let mut renewed = 0;
+        // Bounded: a pass that renews nothing (all lost to other processes) ends the run.
+        for _ in 0..1000 {
+            let now = self.now();
+            let due = self.store().subscriptions_due(now, RENEWAL_BATCH).await?;
+            if due.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for entry in due {
+                if self.renew(entry).await? {
+                    renewed += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(renewed)
+    }
+
+    async fn renew(&self, entry: SubscriptionEntry) -> Result<bool, ServiceError> {
+        let SubscriptionEntry { subscription: old, order } = entry;
+        let Some(end) = old.period_end else { return Ok(false) };
+        let Some(period) = rules::billing_period(old.frequency, end) else { return Ok(false) };
+        let priced = PricedOrder {
+            currency: order.currency.clone(),
+            lines: stored_lines(&order.order_lines, &order.id)?,
+            priced: serde_json::from_value(order.priced_lines.clone())
+                .map_err(|e| ServiceError::unavailable(format!("stored priced lines of {}: {e}", order.id)))?,
+            total_cents: order.total_cents,
+        };
+        let title = format!("{} {}", old.application_name, old.edition_name);
+        let invoice = self.invoice(&old, reasons::CYCLE, period, purchase_lines(&title, &priced, period)).await?;
+        let now = self.now();
+        let next = SubscriptionRecord {
+            period_start: Some(period.start),
+            period_end: Some(period.end),
+            updated_at: now,
+            version: old.version + 1,
+            ..old.clone()
+        };
+        let mut events = vec![
+            NewEvent::of(&SubscriptionRenewed {
+                subscription_id: old.id.clone(),
+                company_id: old.company_id.clone(),
+                order_id: order.id.clone(),
+                period_start: period.start,
+                period_end: period.end,
+                invoice_id: invoice.as_ref().map(|(i, _)| i.invoice.id.clone()),
+                total: Amount::from_cents(order.total_cents),
+                currency: order.currency.clone(),
+            })
+            .partner(old.partner_id.clone()),
+        ];
+        let invoice = invoice.map(|(i, e)| {
+            events.extend(e);
+            i
+        });
+        let change = SubscriptionChange {
+            subscription: next,
+            expected_version: old.version,
+            // The order stays the active one: renewing bills it again, it does not replace it.
+            closed_order_id: order.id.clone(),
+            closed_order_status: order.status,
+            new_order: None,
+            invoice,
+        };
+        match self.store().change_subscription(change, events).await {
+            Ok(()) => Ok(true),
+            // Another process renewed it (or a request changed it) first.
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whose purchases a list shows, by the documented context rules: a reseller its own for

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "lead_counts", include_str!("../migrations/0018_lead_counts.sql")),
     (19, "quotes", include_str!("../migrations/0019_quotes.sql")),
     (20, "customer_list_indexes", include_str!("../migrations/0020_customer_list_indexes.sql")),
+    (21, "subscription_renewals", include_str!("../migrations/0021_subscription_renewals.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -50,6 +50,11 @@ impl SubscriptionStore for PostgresStore {
         query_opt(&c, sql::GET_ORDER.postgres(), &args![marketplace_id, id]).await
     }
 
+    async fn subscriptions_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SubscriptionEntry>> {
+        let c = self.client().await?;
+        query_all(&c, sql::SUBSCRIPTIONS_DUE.postgres(), &args![now, limit]).await
+    }
+
     async fn change_subscription(&self, change: SubscriptionChange, events: Vec<NewEvent>) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;

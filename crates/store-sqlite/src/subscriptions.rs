@@ -49,6 +49,10 @@ impl SubscriptionStore for SqliteStore {
         self.readers.read(move |c| query_opt(c, sql::GET_ORDER.sqlite(), &args![m, id])).await
     }
 
+    async fn subscriptions_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SubscriptionEntry>> {
+        self.readers.read(move |c| query_all(c, sql::SUBSCRIPTIONS_DUE.sqlite(), &args![now, limit])).await
+    }
+
     async fn change_subscription(&self, change: SubscriptionChange, events: Vec<NewEvent>) -> StoreResult<()> {
         self.writer
             .write(move |c| {

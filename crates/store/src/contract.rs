@@ -2656,6 +2656,13 @@ pub async fn subscription_writes_are_whole_and_seats_never_exceed_the_quantity(s
     let p = purchase_setup(store).await;
     let (s, o) = subscription_of(&p, 1);
     store.create_subscription(s.clone(), o.clone(), None, vec![]).await.unwrap();
+    // Due for renewal once its period is over, not before.
+    assert!(store.subscriptions_due(t0() + Duration::days(30), 10).await.unwrap().is_empty());
+    let due = store.subscriptions_due(t0() + Duration::days(31), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|e| (e.subscription.id.as_str(), e.order.id.as_str())).collect::<Vec<_>>(),
+        [(s.id.as_str(), o.id.as_str())]
+    );
 
     // A second live subscription of the edition writes nothing: no order, invoice or event.
     let (twin, twin_order) = subscription_of(&p, 1);

@@ -233,6 +233,10 @@ pub trait SubscriptionStore: Send + Sync {
 
     async fn get_order(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<OrderRecord>>;
 
+    /// Active subscriptions whose billing period ended by `now`, in every marketplace, the
+    /// longest overdue first (the renewal task's read).
+    async fn subscriptions_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<SubscriptionEntry>>;
+
     /// A change or a cancellation, in one transaction: the versioned write of the subscription
     /// (`Conflict` when it moved since it was read, or when more seats are assigned than it
     /// now has: [`SEATS_IN_USE`]), the replaced order's status, the new order and its invoice.

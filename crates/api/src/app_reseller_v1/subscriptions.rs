@@ -584,7 +584,8 @@ fn required_field(v: Option<String>, name: &str) -> Result<String, ResellerError
 ///
 /// Buys the payment plan for a user of a company associated with your reseller company
 /// (ROLE_RESELLER). Priced from the catalog; the order, its invoice and the partner's
-/// commission are written with it, in one transaction. 400 names the field for an unlinked
+/// commission are written with it, in one transaction. A recurring plan's order is invoiced
+/// again at the start of each period. 400 names the field for an unlinked
 /// company, a user outside it, an unknown payment plan, a quantity outside the cost's
 /// `minUnits`/`maxUnits`, or a unit the plan has no cost for; 409 `ALREADY_SUBSCRIBED` when the
 /// company has a live subscription of the edition.

@@ -660,3 +660,59 @@ on_both_backends!(concurrent_assignments_never_exceed_the_quantity, |backend| as
         app.read(&format!("{AR}/subscriptionAssignments?subscriptionId={id}&status=in(ACTIVE)"), &r.api_key).await;
     assert_eq!(page["page"]["totalElements"], 3);
 });
+
+on_both_backends!(recurring_subscriptions_are_invoiced_each_period_once, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    let r = enrol(&app, "Reseller", "r@r.com", &["reseller"]).await;
+    let plans = catalog(&app).await;
+    let (c, users) = customer(&app, &r, "Company A", &["Michael"]).await;
+    let post = |body: Value| {
+        let app = &app;
+        let key = r.api_key.clone();
+        async move { app.post(&format!("{AR}/subscriptions"), &key, body).await }
+    };
+    let (s, monthly) = post(buy(&plans.monthly, &c, &users[0], 3)).await;
+    assert_eq!(s, 200, "{monthly}");
+    let session = json!({ "paymentPlanId": plans.session, "targetCompanyId": c, "targetUserId": users[0],
+        "orderLines": [{ "quantity": "1", "unit": "SESSION" }] });
+    assert_eq!(post(session).await.0, 200, "a one-time purchase has no next period");
+    let (s, other) = post(buy(&plans.other_product, &c, &users[0], 2)).await;
+    assert_eq!(s, 200, "{other}");
+    let other_id = other["id"].as_str().unwrap();
+    let (s, _) = app.send(reqwest::Method::DELETE, &format!("{AR}/subscriptions/{other_id}"), &r.api_key, None).await;
+    assert_eq!(s, 204, "a cancelled one is not renewed");
+    let renewals = || async { app.server.services.subscriptions().run_renewals().await };
+    let cycles = || async {
+        let (_, inv) = app.read(&format!("/api/v1/partners/invoices?customer_id={c}"), &r.api_key).await;
+        let mut out: Vec<(String, f64)> = inv["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["billing_reason"] == "subscription_cycle")
+            .map(|i| (i["period"]["start"].as_str().unwrap().to_owned(), i["total"].as_f64().unwrap()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    assert_eq!(renewals().await.unwrap(), 0, "nothing is due in the first period");
+
+    // The first period (2025-01-15 → 2025-02-15) is over: the next is invoiced, once.
+    app.clock.advance(chrono::Duration::days(31));
+    assert_eq!(renewals().await.unwrap(), 1);
+    assert_eq!(renewals().await.unwrap(), 0, "each period once");
+    assert_eq!(cycles().await, [("2025-02-15T10:30:00Z".to_owned(), 41.0)]);
+    // Two more periods overdue (the server was down): each is invoiced, in order.
+    app.clock.advance(chrono::Duration::days(60));
+    assert_eq!(renewals().await.unwrap(), 2);
+    let starts: Vec<String> = cycles().await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(starts, ["2025-02-15T10:30:00Z", "2025-03-15T10:30:00Z", "2025-04-15T10:30:00Z"]);
+
+    let id = monthly["id"].as_str().unwrap();
+    let (_, now) = app.read(&format!("{AR}/subscriptions/{id}"), &r.api_key).await;
+    assert_eq!(now["activeOrder"]["id"], monthly["activeOrder"]["id"], "renewing bills the active order again");
+    let kinds: Vec<String> = app.events(id).await.iter().map(|e| e.event_type.clone()).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "subscription.renewed").count(), 3, "{kinds:?}");
+    let (_, commissions) =
+        app.read("/api/v1/partners/commissions?start_date=2025-01-01&end_date=2025-12-31", &r.api_key).await;
+    assert!(commissions["data"]["commissions"].as_array().unwrap().len() >= 6, "each invoice earns: {commissions}");
+});

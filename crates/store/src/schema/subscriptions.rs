@@ -130,6 +130,11 @@ fn entry_select() -> String {
 /// `$1` marketplace, `$2` id.
 pub static GET_SUBSCRIPTION: Query = sql!("{} WHERE s.marketplace_id = $1 AND s.id = $2", entry_select());
 
+/// `$1` now, `$2` limit: active subscriptions whose billing period is over (every
+/// marketplace), the longest overdue first.
+pub static SUBSCRIPTIONS_DUE: Query =
+    sql!("{} WHERE s.status = 'ACTIVE' AND s.period_end <= $1 ORDER BY s.period_end, s.id LIMIT $2", entry_select());
+
 /// `$1` marketplace, `$2` plan.
 pub static GET_PLAN: Query = sql!(
     "SELECT {} FROM catalog_plans cp WHERE cp.marketplace_id = $1 AND cp.id = $2",
