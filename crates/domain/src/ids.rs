@@ -16,6 +16,12 @@ pub fn new_id(prefix: &str) -> String {
     id
 }
 
+/// True when `s` could be an id of any kind this server or a client names (1 to 100 ASCII
+/// letters, digits, `_`, `-`): what is not is "not found" (or refused) without a store read.
+pub fn plausible(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// True when `s` is shaped like an ID this server could have issued for `prefix`. Lets handlers
 /// answer 404 for garbage without a database round trip.
 pub fn looks_like(prefix: &str, s: &str) -> bool {

@@ -27,7 +27,7 @@ use partnerd_domain::events::{
     EventPayload, LeadActor, LeadQuoteLinked, NewEvent, QuoteChanged, QuoteCreated, QuoteFinalized,
     QuoteReviewRequested, to_stored,
 };
-use partnerd_domain::ids::new_id;
+use partnerd_domain::ids::{new_id, plausible as plausible_id};
 use partnerd_domain::money::Amount;
 use partnerd_domain::partner::Role;
 use partnerd_domain::quote::{
@@ -154,10 +154,6 @@ fn search_text(q: &QuoteRecord) -> String {
 
 fn name_of(part: &Option<String>) -> String {
     part.clone().unwrap_or_default()
-}
-
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn items_of(q: &QuoteRecord) -> Result<Vec<QuoteItem>, ServiceError> {
@@ -837,10 +833,16 @@ impl Quotes<'_> {
         if self.member(m, &q.owner_company_id, &q.owner_user_id).await?.is_none() {
             return Err(not_finalizable("ownerId", "is no longer a user of the reseller company"));
         }
+        // One commission-rate lookup for every item (each is invoiced to the same partner).
+        let rate = match &q.owner_partner_id {
+            Some(partner) => Some(self.services.billing().rate_for(m, partner).await?),
+            None => None,
+        };
         let buyer = Buyer {
             company_id: q.owner_company_id.clone(),
             user_id: q.owner_user_id.clone(),
             partner_id: q.owner_partner_id.clone(),
+            rate,
         };
         let subscriptions = self.services.subscriptions();
         let mut purchases = Vec::with_capacity(items.len());

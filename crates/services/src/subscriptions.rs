@@ -20,7 +20,7 @@ use crate::policy::{self, Context};
 use crate::{Principal, ServiceError, Services};
 use chrono::{DateTime, Utc};
 use partnerd_domain::ValidationErrors;
-use partnerd_domain::billing::{LineItem, Period};
+use partnerd_domain::billing::{LineItem, Period, Rate};
 use partnerd_domain::catalog::PaymentPlan;
 use partnerd_domain::events::{
     Change, EventPayload, NewEvent, OrderCreated, SeatAssigned, SeatUnassigned, SubscriptionCancelled,
@@ -155,6 +155,9 @@ pub(crate) struct Buyer {
     pub(crate) company_id: String,
     pub(crate) user_id: String,
     pub(crate) partner_id: Option<String>,
+    /// The partner's commission rate when already known (a quote's items share one lookup);
+    /// `None`: looked up when an invoice is made.
+    pub(crate) rate: Option<Rate>,
 }
 
 impl Buyer {
@@ -163,6 +166,7 @@ impl Buyer {
             company_id: p.company_id.clone(),
             user_id: p.user_id.clone(),
             partner_id: p.partner.as_ref().map(|x| x.id.clone()),
+            rate: None,
         }
     }
 }
@@ -244,20 +248,25 @@ impl Subscriptions<'_> {
             .ok_or_else(|| ServiceError::not_found("subscription"))
     }
 
-    /// The invoice of `lines` for the reseller's partner, when there is one and money moves.
+    /// The invoice of `lines` for the reseller's partner, when there is one and money moves, at
+    /// the `known` commission rate or the partner's as stored.
     async fn invoice(
         &self,
         s: &SubscriptionRecord,
         reason: &str,
         period: Period,
         lines: Vec<LineItem>,
+        known: Option<Rate>,
     ) -> Result<Option<(NewInvoice, Vec<NewEvent>)>, ServiceError> {
         let Some(partner_id) = &s.partner_id else { return Ok(None) };
         if lines.is_empty() || lines.iter().all(|l| l.amount == 0) {
             return Ok(None);
         }
         let billing = self.services.billing();
-        let rate = billing.rate_for(&s.marketplace_id, partner_id).await?;
+        let rate = match known {
+            Some(r) => r,
+            None => billing.rate_for(&s.marketplace_id, partner_id).await?,
+        };
         let payer =
             Payer { marketplace_id: &s.marketplace_id, partner_id, customer_id: &s.company_id, currency: &s.currency };
         Ok(Some(billing.invoice_for(payer, reason, period, lines, rate, self.now())))
@@ -368,7 +377,8 @@ impl Subscriptions<'_> {
         };
         let title = format!("{} {}", s.application_name, s.edition_name);
         let billed = period.unwrap_or(Period { start: now, end: now });
-        let invoice = self.invoice(&s, reasons::CREATE, billed, purchase_lines(&title, &priced, billed)).await?;
+        let lines = purchase_lines(&title, &priced, billed);
+        let invoice = self.invoice(&s, reasons::CREATE, billed, lines, buyer.rate).await?;
         let order = self.order_of(&s, &order_id, &priced, invoice.as_ref().map(|(i, _)| i.invoice.id.clone()), now);
         let mut events = vec![
             self.event(
@@ -546,7 +556,7 @@ impl Subscriptions<'_> {
                 ..old.clone()
             };
             let billed = period.unwrap_or(Period { start: now, end: now });
-            let invoice = self.invoice(&next, reasons::UPDATE, billed, lines).await?;
+            let invoice = self.invoice(&next, reasons::UPDATE, billed, lines, None).await?;
             let order =
                 self.order_of(&next, &order_id, &priced, invoice.as_ref().map(|(i, _)| i.invoice.id.clone()), now);
             let mut events = vec![
@@ -677,7 +687,7 @@ impl Subscriptions<'_> {
             total_cents: order.total_cents,
         };
         let title = format!("{} {}", old.application_name, old.edition_name);
-        let invoice = self.invoice(&old, reasons::CYCLE, period, purchase_lines(&title, &priced, period)).await?;
+        let invoice = self.invoice(&old, reasons::CYCLE, period, purchase_lines(&title, &priced, period), None).await?;
         let now = self.now();
         let next = SubscriptionRecord {
             period_start: Some(period.start),

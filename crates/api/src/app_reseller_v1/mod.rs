@@ -395,9 +395,7 @@ impl FromParam for String {
 }
 
 /// An id path segment that cannot be one of ours (too long, odd characters) is 404 at once.
-pub fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+pub use partnerd_domain::ids::plausible as plausible_id;
 
 #[cfg(test)]
 mod tests {

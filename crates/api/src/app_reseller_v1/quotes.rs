@@ -526,9 +526,9 @@ pub(super) struct ListQuery {
 
 /// Every value of the query's `name` (repeated or not) as one range, or 400 naming it.
 fn range_of(raw: &Option<String>, name: &str) -> Result<TimeRange, ResellerError> {
-    let values: Vec<String> = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
+    let values: Vec<String> = crate::kernel::repeated(raw.as_deref(), name)
+        .into_iter()
+        .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
         .collect();
     if values.is_empty() {

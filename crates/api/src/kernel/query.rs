@@ -84,6 +84,20 @@ fn percent_decode(s: &str) -> Result<String, ()> {
     String::from_utf8(out).map_err(|_| ())
 }
 
+/// Every value of the parameter `name` in the query string, in order (the typed [`query`] keeps
+/// the last): for the documented "array of string" parameters that repeat
+/// (`createdOn=gte(1)&createdOn=lte(2)`). Decoded as [`query`] decodes; a pair that does not
+/// decode is left out (the typed query refuses it first).
+pub fn repeated(raw: Option<&str>, name: &str) -> Vec<String> {
+    raw.unwrap_or("")
+        .split('&')
+        .filter_map(|segment| {
+            let (k, v) = segment.split_once('=').unwrap_or((segment, ""));
+            (percent_decode(k).ok()? == name).then(|| percent_decode(v).ok()).flatten()
+        })
+        .collect()
+}
+
 /// Whether a request path cannot name anything: a segment that does not percent-decode to
 /// UTF-8 (`%FF`, `%zz`), or decodes to a refused control character (`a%00b`). Ids never hold
 /// either (every text input refuses control characters), and such a segment must not reach a
