@@ -18,6 +18,7 @@ mod sandbox;
 mod subscriptions;
 mod tickets;
 mod usage;
+mod users;
 mod webhooks;
 mod whitelabel;
 
@@ -157,12 +158,18 @@ async fn set_company_flags(c: &impl GenericClient, id: &str, roles: &[Role]) -> 
     Ok(())
 }
 
-async fn insert_user(c: &impl GenericClient, id: &str, m: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub(crate) async fn insert_user(
+    c: &impl GenericClient,
+    id: &str,
+    m: &str,
+    email: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     execute(c, sql::INSERT_USER.postgres(), &args![id, m, email, at], "a user with this e-mail already exists").await?;
     Ok(())
 }
 
-async fn insert_membership(
+pub(crate) async fn insert_membership(
     c: &impl GenericClient,
     m: &str,
     user: &str,

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "quotes", include_str!("../migrations/0019_quotes.sql")),
     (20, "customer_list_indexes", include_str!("../migrations/0020_customer_list_indexes.sql")),
     (21, "subscription_renewals", include_str!("../migrations/0021_subscription_renewals.sql")),
+    (22, "dashboard", include_str!("../migrations/0022_dashboard.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -18,6 +18,7 @@ mod sandbox;
 mod subscriptions;
 mod tickets;
 mod usage;
+mod users;
 mod webhooks;
 mod whitelabel;
 
@@ -102,7 +103,7 @@ static INSERT_EVENT: Query = partnerd_store::sql!(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 );
 
-fn append_events(
+pub(crate) fn append_events(
     conn: &Connection,
     marketplace_id: &str,
     occurred_at: DateTime<Utc>,
@@ -157,12 +158,12 @@ fn set_company_flags(c: &Connection, id: &str, roles: &[Role]) -> StoreResult<()
     Ok(())
 }
 
-fn insert_user(c: &Connection, id: &str, m: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub(crate) fn insert_user(c: &Connection, id: &str, m: &str, email: &str, at: DateTime<Utc>) -> StoreResult<()> {
     execute(c, sql::INSERT_USER.sqlite(), &args![id, m, email, at], "a user with this e-mail already exists")?;
     Ok(())
 }
 
-fn insert_membership(
+pub(crate) fn insert_membership(
     c: &Connection,
     m: &str,
     user: &str,

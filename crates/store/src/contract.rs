@@ -1331,6 +1331,7 @@ pub async fn every_key_partner_and_event_field_round_trips(store: &dyn Store) {
         contact_email: a.contact_email.clone(),
         plan: a.plan.clone(),
         aws_account_connected: false,
+        suspended_at: None,
         created_at: a.created_at,
     };
     assert_eq!(store.get_partner(&m.id, &a.partner_id).await.unwrap(), Some(partner.clone()));
@@ -2880,6 +2881,376 @@ fn purchase_of(subscription: SubscriptionRecord, order: OrderRecord, invoice: Op
     crate::Purchase { subscription, order, invoice }
 }
 
+/// A whole-millisecond instant (SQLite's precision) `minutes` after [`t0`], with odd milliseconds.
+fn dash_at(minutes: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(t0().timestamp_millis() + minutes * 60_000 + 7).unwrap()
+}
+
+pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn Store) {
+    // A marketplace whose operator ids are known, a partner, and a sandbox: a second marketplace.
+    let (mid, op_company, op_user) = (new_id("mkt"), new_id("company"), new_id("user"));
+    let new_marketplace = NewMarketplace {
+        operator_key: key(&mid, &op_user, &op_company, t0()),
+        id: mid.clone(),
+        name: "Dash marketplace".into(),
+        operator_company_id: op_company.clone(),
+        operator_user_id: op_user.clone(),
+        operator_email: "operator@example.com".into(),
+        created_at: t0(),
+        events: vec![],
+    };
+    store.create_default_marketplace(new_marketplace).await.unwrap();
+    let p = NewPartner { created_at: dash_at(1), ..new_partner(&mid, "admin@acme.com") };
+    store.create_partner(p.clone()).await.unwrap();
+    let partner = PartnerRecord {
+        id: p.partner_id.clone(),
+        marketplace_id: mid.clone(),
+        company_id: p.company_id.clone(),
+        company_name: "Acme Corp".into(),
+        contact_email: "admin@acme.com".into(),
+        plan: "business".into(),
+        aws_account_connected: false,
+        suspended_at: None,
+        created_at: dash_at(1),
+    };
+    let sandbox = SandboxRecord {
+        id: new_id("mkt"),
+        marketplace_id: mid.clone(),
+        owner_partner_id: p.partner_id.clone(),
+        name: "Sandbox".into(),
+        status: partnerd_domain::sandbox::StoredStatus::Provisioning,
+        sandbox_partner_id: None,
+        created_at: t0(),
+        expires_at: t0() + Duration::days(7),
+    };
+    assert!(store.create_sandbox(sandbox.clone(), 5).await.unwrap());
+    let hash = |c: char| c.to_string().repeat(64);
+
+    // 1. An invitation creates its user and membership; a taken e-mail writes nothing.
+    let invited = NewInvitedUser {
+        user_id: new_id("user"),
+        email: "new@acme.com".into(),
+        company_id: p.company_id.clone(),
+        roles: vec![Role::Reseller],
+    };
+    let invitation = UserTokenRecord {
+        token_hash: hash('a'),
+        marketplace_id: mid.clone(),
+        user_id: invited.user_id.clone(),
+        purpose: "invitation".into(),
+        created_at: dash_at(10),
+        expires_at: dash_at(1000),
+        used_at: None,
+    };
+    let invited_event = event(types::USER_INVITED, "user", &invited.user_id, Some(&p.partner_id));
+    store.create_user_token(invitation.clone(), Some(invited.clone()), vec![invited_event]).await.unwrap();
+    assert_eq!(store.get_user_token(&invitation.token_hash).await.unwrap(), Some(invitation.clone()));
+    let sign_in = SignInUser {
+        user_id: invited.user_id.clone(),
+        marketplace_id: mid.clone(),
+        email: "new@acme.com".into(),
+        password_hash: None,
+    };
+    assert_eq!(store.user_by_email(&mid, "new@acme.com").await.unwrap(), Some(sign_in.clone()));
+    assert_eq!(store.user_by_email(&mid, "New@Acme.com").await.unwrap(), Some(sign_in.clone()), "any case");
+    assert_eq!(store.user_by_email(&sandbox.id, "new@acme.com").await.unwrap(), None);
+    assert_eq!(
+        store.memberships(&mid, &invited.user_id).await.unwrap(),
+        vec![Membership {
+            company_id: p.company_id.clone(),
+            roles: vec![Role::Reseller],
+            partner_id: Some(p.partner_id.clone())
+        }]
+    );
+    let dup_user = NewInvitedUser { user_id: new_id("user"), ..invited.clone() };
+    let dup_token = UserTokenRecord { token_hash: hash('b'), user_id: dup_user.user_id.clone(), ..invitation.clone() };
+    let dup_event = event(types::USER_INVITED, "user", &dup_user.user_id, Some(&p.partner_id));
+    let dup = store.create_user_token(dup_token.clone(), Some(dup_user.clone()), vec![dup_event]).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    assert_eq!(store.get_user_token(&dup_token.token_hash).await.unwrap(), None);
+    assert!(store.memberships(&mid, &dup_user.user_id).await.unwrap().is_empty());
+    assert!(store.user_emails(&mid, std::slice::from_ref(&dup_user.user_id)).await.unwrap().is_empty());
+    assert!(store.events_for_subject(&mid, &dup_user.user_id).await.unwrap().is_empty());
+    // Links for existing users: a reset for the partner's user, one used already for the operator.
+    let reset = UserTokenRecord {
+        token_hash: hash('c'),
+        marketplace_id: mid.clone(),
+        user_id: p.user_id.clone(),
+        purpose: "reset".into(),
+        created_at: dash_at(12),
+        expires_at: dash_at(20),
+        used_at: None,
+    };
+    store.create_user_token(reset.clone(), None, vec![]).await.unwrap();
+    assert_eq!(store.get_user_token(&reset.token_hash).await.unwrap(), Some(reset.clone()));
+    let used = UserTokenRecord {
+        token_hash: hash('d'),
+        user_id: op_user.clone(),
+        created_at: dash_at(13),
+        expires_at: dash_at(1000),
+        used_at: Some(dash_at(14)),
+        ..reset.clone()
+    };
+    store.create_user_token(used.clone(), None, vec![]).await.unwrap();
+    assert_eq!(store.get_user_token(&used.token_hash).await.unwrap(), Some(used.clone()));
+    assert_eq!(store.get_user_token(&hash('e')).await.unwrap(), None);
+
+    // 2. Sessions: every field but `created_at` (which nothing reads) comes back in `SessionAuth`.
+    let session = |id: char, user: &str, company: &str, created: i64, expires: i64| SessionRecord {
+        id_hash: hash(id),
+        marketplace_id: mid.clone(),
+        user_id: user.into(),
+        company_id: company.into(),
+        csrf_token: format!("csrf-{id}"),
+        created_at: dash_at(created),
+        last_seen_at: dash_at(created + 1),
+        expires_at: dash_at(expires),
+    };
+    let auth_of = |s: &SessionRecord, email: &str, roles: Vec<Role>, partner: Option<PartnerRecord>| SessionAuth {
+        id_hash: s.id_hash.clone(),
+        marketplace_id: s.marketplace_id.clone(),
+        user_id: s.user_id.clone(),
+        user_email: email.into(),
+        company_id: s.company_id.clone(),
+        roles,
+        csrf_token: s.csrf_token.clone(),
+        last_seen_at: s.last_seen_at,
+        expires_at: s.expires_at,
+        partner,
+    };
+    let s_invited = session('1', &invited.user_id, &p.company_id, 15, 500);
+    let s_partner = session('2', &p.user_id, &p.company_id, 15, 500);
+    store.create_session(s_invited.clone()).await.unwrap();
+    store.create_session(s_partner.clone()).await.unwrap();
+    assert!(matches!(store.create_session(s_partner.clone()).await, Err(StoreError::Conflict(_))));
+    let invited_auth = auth_of(&s_invited, "new@acme.com", vec![Role::Reseller], Some(partner.clone()));
+    let partner_auth = auth_of(&s_partner, "admin@acme.com", p.roles.clone(), Some(partner.clone()));
+    assert_eq!(store.session_for_auth(&s_invited.id_hash, dash_at(30)).await.unwrap(), Some(invited_auth));
+    assert_eq!(store.session_for_auth(&s_partner.id_hash, dash_at(30)).await.unwrap(), Some(partner_auth.clone()));
+    assert_eq!(store.session_for_auth(&hash('9'), dash_at(30)).await.unwrap(), None);
+
+    // 6. (before any redeem) every user once, with their first membership, none with a password.
+    let operator_entry = UserEntry {
+        user_id: op_user.clone(),
+        email: "operator@example.com".into(),
+        company_id: op_company.clone(),
+        company_name: "Dash marketplace".into(),
+        partner_id: None,
+        roles: vec![Role::ChannelAdmin],
+        has_password: false,
+        created_at: t0(),
+    };
+    let partner_entry = UserEntry {
+        user_id: p.user_id.clone(),
+        email: "admin@acme.com".into(),
+        company_id: p.company_id.clone(),
+        company_name: "Acme Corp".into(),
+        partner_id: Some(p.partner_id.clone()),
+        roles: p.roles.clone(),
+        has_password: false,
+        created_at: dash_at(1),
+    };
+    let invited_entry = UserEntry {
+        user_id: invited.user_id.clone(),
+        email: "new@acme.com".into(),
+        roles: vec![Role::Reseller],
+        created_at: dash_at(10),
+        ..partner_entry.clone()
+    };
+    assert_eq!(
+        store.dashboard_users(&mid).await.unwrap(),
+        vec![operator_entry.clone(), partner_entry.clone(), invited_entry.clone()]
+    );
+    assert!(store.dashboard_users(&sandbox.id).await.unwrap().is_empty());
+
+    // 3. Redeeming: once, sets the password, ends the user's other sessions, starts the new one.
+    let first_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Zmlyc3Q".to_owned();
+    let s_redeemed = session('3', &invited.user_id, &p.company_id, 40, 400);
+    let set = event(types::USER_PASSWORD_SET, "user", &invited.user_id, Some(&p.partner_id));
+    let redeemed =
+        store.redeem_user_token(&invitation.token_hash, dash_at(40), first_hash.clone(), s_redeemed.clone(), vec![set]);
+    assert!(redeemed.await.unwrap());
+    let with_password = SignInUser { password_hash: Some(first_hash.clone()), ..sign_in.clone() };
+    assert_eq!(store.user_by_email(&mid, "new@acme.com").await.unwrap(), Some(with_password.clone()));
+    assert_eq!(store.session_for_auth(&s_invited.id_hash, dash_at(41)).await.unwrap(), None, "other sessions end");
+    let redeemed_auth = auth_of(&s_redeemed, "new@acme.com", vec![Role::Reseller], Some(partner.clone()));
+    assert_eq!(store.session_for_auth(&s_redeemed.id_hash, dash_at(41)).await.unwrap(), Some(redeemed_auth.clone()));
+    assert_eq!(
+        store.session_for_auth(&s_partner.id_hash, dash_at(41)).await.unwrap(),
+        Some(partner_auth.clone()),
+        "another user's sessions stay"
+    );
+    let used_invitation = UserTokenRecord { used_at: Some(dash_at(40)), ..invitation.clone() };
+    assert_eq!(store.get_user_token(&invitation.token_hash).await.unwrap(), Some(used_invitation.clone()));
+    // A second redeem writes nothing: not the password, the session, the events or the use time.
+    let s_again = session('4', &invited.user_id, &p.company_id, 41, 400);
+    let set_again = event(types::USER_PASSWORD_SET, "user", &invited.user_id, Some(&p.partner_id));
+    let again = store.redeem_user_token(
+        &invitation.token_hash,
+        dash_at(41),
+        "$argon2id$other".into(),
+        s_again.clone(),
+        vec![set_again],
+    );
+    assert!(!again.await.unwrap());
+    assert_eq!(store.user_by_email(&mid, "new@acme.com").await.unwrap(), Some(with_password.clone()));
+    assert_eq!(store.session_for_auth(&s_again.id_hash, dash_at(42)).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_redeemed.id_hash, dash_at(42)).await.unwrap(), Some(redeemed_auth.clone()));
+    assert_eq!(store.get_user_token(&invitation.token_hash).await.unwrap(), Some(used_invitation));
+    let logged = store.events_for_subject(&mid, &invited.user_id).await.unwrap();
+    assert_eq!(
+        logged.iter().map(|e| (e.event_type.as_str(), e.occurred_at)).collect::<Vec<_>>(),
+        vec![(types::USER_INVITED, dash_at(10)), (types::USER_PASSWORD_SET, dash_at(40))]
+    );
+    // An expired link (expires_at <= now) and a used one are refused and write nothing.
+    let s_expired = session('5', &p.user_id, &p.company_id, 20, 400);
+    let expired = store.redeem_user_token(
+        &reset.token_hash,
+        reset.expires_at,
+        "$argon2id$late".into(),
+        s_expired.clone(),
+        vec![],
+    );
+    assert!(!expired.await.unwrap());
+    assert_eq!(store.get_user_token(&reset.token_hash).await.unwrap(), Some(reset.clone()));
+    assert_eq!(store.user_by_email(&mid, "admin@acme.com").await.unwrap().unwrap().password_hash, None);
+    assert_eq!(store.session_for_auth(&s_expired.id_hash, dash_at(42)).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_partner.id_hash, dash_at(42)).await.unwrap(), Some(partner_auth.clone()));
+    let s_used = session('6', &op_user, &op_company, 41, 400);
+    assert!(
+        !store
+            .redeem_user_token(&used.token_hash, dash_at(41), "$argon2id$x".into(), s_used.clone(), vec![])
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.user_by_email(&mid, "operator@example.com").await.unwrap().unwrap().password_hash, None);
+    assert_eq!(store.session_for_auth(&s_used.id_hash, dash_at(42)).await.unwrap(), None);
+    assert_eq!(store.get_user_token(&used.token_hash).await.unwrap(), Some(used));
+    // 6. (after) only the redeemer has a password.
+    assert_eq!(
+        store.dashboard_users(&mid).await.unwrap(),
+        vec![operator_entry, partner_entry, UserEntry { has_password: true, ..invited_entry }]
+    );
+
+    // 4. Expiry, touching, ending one session or all of a user's, and purging.
+    let before_expiry = s_redeemed.expires_at - Duration::milliseconds(1);
+    assert!(store.session_for_auth(&s_redeemed.id_hash, before_expiry).await.unwrap().is_some());
+    assert_eq!(store.session_for_auth(&s_redeemed.id_hash, s_redeemed.expires_at).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_redeemed.id_hash, dash_at(450)).await.unwrap(), None);
+    store.touch_session(&s_redeemed.id_hash, dash_at(50)).await.unwrap();
+    assert_eq!(
+        store.session_for_auth(&s_redeemed.id_hash, dash_at(51)).await.unwrap(),
+        Some(SessionAuth { last_seen_at: dash_at(50), ..redeemed_auth })
+    );
+    assert!(store.delete_session(&s_redeemed.id_hash).await.unwrap());
+    assert!(!store.delete_session(&s_redeemed.id_hash).await.unwrap());
+    assert_eq!(store.session_for_auth(&s_redeemed.id_hash, dash_at(51)).await.unwrap(), None);
+    let s_op1 = session('7', &op_user, &op_company, 50, 600);
+    let s_op2 = session('8', &op_user, &op_company, 50, 100);
+    store.create_session(s_op1.clone()).await.unwrap();
+    store.create_session(s_op2.clone()).await.unwrap();
+    assert_eq!(
+        store.session_for_auth(&s_op1.id_hash, dash_at(52)).await.unwrap(),
+        Some(auth_of(&s_op1, "operator@example.com", vec![Role::ChannelAdmin], None))
+    );
+    assert_eq!(store.delete_user_sessions(&sandbox.id, &op_user).await.unwrap(), 0, "scoped by marketplace");
+    assert_eq!(store.delete_user_sessions(&mid, &op_user).await.unwrap(), 2);
+    assert_eq!(store.delete_user_sessions(&mid, &op_user).await.unwrap(), 0);
+    assert_eq!(store.session_for_auth(&s_op1.id_hash, dash_at(52)).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_partner.id_hash, dash_at(52)).await.unwrap(), Some(partner_auth.clone()));
+    // Live now: the partner's (expires at 500). Two more that expire at 100 and 200.
+    let s_old1 = session('a', &p.user_id, &p.company_id, 55, 100);
+    let s_old2 = session('b', &invited.user_id, &p.company_id, 55, 200);
+    store.create_session(s_old1.clone()).await.unwrap();
+    store.create_session(s_old2.clone()).await.unwrap();
+    assert!(store.session_for_auth(&s_old1.id_hash, dash_at(60)).await.unwrap().is_some());
+
+    // 5. Sign-in failures, per subject and marketplace, from `since` on.
+    let (email, ip) = ("email:new@acme.com".to_owned(), "ip:10.0.0.1".to_owned());
+    store.record_sign_in_failure(&mid, &[email.clone(), ip.clone()], dash_at(60)).await.unwrap();
+    store.record_sign_in_failure(&mid, &[email.clone(), ip.clone()], dash_at(61)).await.unwrap();
+    store.record_sign_in_failure(&mid, std::slice::from_ref(&ip), dash_at(62)).await.unwrap();
+    store.record_sign_in_failure(&sandbox.id, std::slice::from_ref(&email), dash_at(61)).await.unwrap();
+    let count = |m: String, s: String, since: DateTime<Utc>| async move {
+        store.sign_in_failures(&m, &s, since).await.unwrap()
+    };
+    assert_eq!(count(mid.clone(), email.clone(), dash_at(60)).await, 2);
+    assert_eq!(count(mid.clone(), email.clone(), dash_at(61)).await, 1, "at `since` counts");
+    assert_eq!(count(mid.clone(), email.clone(), dash_at(61) + Duration::milliseconds(1)).await, 0);
+    assert_eq!(count(mid.clone(), ip.clone(), t0()).await, 3);
+    assert_eq!(count(mid.clone(), ip.clone(), dash_at(62)).await, 1);
+    assert_eq!(count(mid.clone(), "email:other@acme.com".into(), t0()).await, 0);
+    assert_eq!(count(sandbox.id.clone(), email.clone(), t0()).await, 1);
+    assert_eq!(count(sandbox.id.clone(), ip.clone(), t0()).await, 0);
+    store.clear_sign_in_failures(&mid, &email).await.unwrap();
+    assert_eq!(count(mid.clone(), email.clone(), t0()).await, 0);
+    assert_eq!(count(mid.clone(), ip.clone(), t0()).await, 3, "another subject is kept");
+    assert_eq!(count(sandbox.id.clone(), email.clone(), t0()).await, 1, "another marketplace is kept");
+
+    // 4. Purging: sessions expired at `now` (the boundary included), failures before `failures_before`.
+    assert_eq!(store.purge_sessions(dash_at(200), dash_at(61)).await.unwrap(), 2);
+    assert_eq!(store.session_for_auth(&s_old1.id_hash, dash_at(60)).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_old2.id_hash, dash_at(60)).await.unwrap(), None);
+    assert_eq!(store.session_for_auth(&s_partner.id_hash, dash_at(60)).await.unwrap(), Some(partner_auth.clone()));
+    assert_eq!(count(mid.clone(), ip.clone(), t0()).await, 2, "the failure at 60 is gone, at 61 stays");
+    assert_eq!(count(sandbox.id.clone(), email.clone(), t0()).await, 1);
+    assert_eq!(store.purge_sessions(dash_at(200), dash_at(63)).await.unwrap(), 0);
+    assert_eq!(count(mid.clone(), ip.clone(), t0()).await, 0);
+    assert_eq!(count(sandbox.id.clone(), email.clone(), t0()).await, 0);
+
+    // 7. The operator's partner changes: plan and suspension, seen by keys and sessions.
+    let updated = |id: &str| event(types::PARTNER_UPDATED, "partner", id, Some(id));
+    let suspend = store.update_partner(
+        &mid,
+        &p.partner_id,
+        "enterprise",
+        Some(dash_at(70)),
+        dash_at(70),
+        vec![updated(&p.partner_id)],
+    );
+    suspend.await.unwrap();
+    let suspended = PartnerRecord { plan: "enterprise".into(), suspended_at: Some(dash_at(70)), ..partner.clone() };
+    assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(suspended.clone()));
+    let key_auth = store.find_key_for_auth(&p.key.id).await.unwrap().unwrap();
+    assert_eq!(key_auth.partner.as_ref().and_then(|x| x.suspended_at), Some(dash_at(70)));
+    assert_eq!(key_auth.partner, Some(suspended.clone()));
+    assert_eq!(
+        store.session_for_auth(&s_partner.id_hash, dash_at(71)).await.unwrap(),
+        Some(SessionAuth { partner: Some(suspended.clone()), ..partner_auth.clone() })
+    );
+    let lift = store.update_partner(&mid, &p.partner_id, "business", None, dash_at(71), vec![updated(&p.partner_id)]);
+    lift.await.unwrap();
+    assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(partner.clone()));
+    assert_eq!(store.find_key_for_auth(&p.key.id).await.unwrap().unwrap().partner.unwrap().suspended_at, None);
+    let unknown = store
+        .update_partner(&mid, "partner_nobody", "business", None, dash_at(72), vec![updated("partner_nobody")])
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound("partner"))), "{unknown:?}");
+    assert!(store.events_for_subject(&mid, "partner_nobody").await.unwrap().is_empty());
+    let elsewhere = store
+        .update_partner(
+            &sandbox.id,
+            &p.partner_id,
+            "enterprise",
+            Some(dash_at(73)),
+            dash_at(73),
+            vec![updated(&p.partner_id)],
+        )
+        .await;
+    assert!(matches!(elsewhere, Err(StoreError::NotFound("partner"))), "{elsewhere:?}");
+    assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(partner));
+    assert!(store.events_for_subject(&sandbox.id, &p.partner_id).await.unwrap().is_empty());
+    let partner_events = store.events_for_subject(&mid, &p.partner_id).await.unwrap();
+    assert_eq!(
+        partner_events.iter().map(|e| (e.event_type.as_str(), e.occurred_at)).collect::<Vec<_>>(),
+        vec![
+            (types::PARTNER_CREATED, dash_at(1)),
+            (types::PARTNER_UPDATED, dash_at(70)),
+            (types::PARTNER_UPDATED, dash_at(71))
+        ]
+    );
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -2952,6 +3323,7 @@ macro_rules! store_contract_tests {
             every_payment_method_field_round_trips,
             payment_methods_keep_one_default_per_owner_and_seller,
             quote_fields_round_trip_and_finalizing_is_whole,
+            dashboard_links_sessions_and_sign_in_failures_behave,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

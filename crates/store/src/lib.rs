@@ -19,6 +19,7 @@ mod records;
 pub mod schema;
 mod subscriptions;
 mod tickets;
+mod users;
 
 pub use accounts::*;
 pub use leads::*;
@@ -27,6 +28,7 @@ pub use payment_methods::*;
 pub use quotes::*;
 pub use subscriptions::*;
 pub use tickets::*;
+pub use users::*;
 
 pub use records::*;
 pub use schema::billing::{CommissionFilter, CommissionRecord, InvoiceFilter, InvoiceRecord, NewInvoice};
@@ -681,6 +683,7 @@ pub trait Store:
     + SubscriptionStore
     + PaymentMethodStore
     + QuoteStore
+    + UserStore
     + Send
     + Sync
     + 'static

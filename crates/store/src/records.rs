@@ -49,6 +49,8 @@ pub struct PartnerRecord {
     pub plan: String,
     pub aws_account_connected: bool,
     pub created_at: DateTime<Utc>,
+    /// Set while the operator has suspended the partner: its keys and sessions are refused.
+    pub suspended_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]

@@ -17,5 +17,6 @@ pub mod sandbox;
 pub mod subscriptions;
 pub mod tickets;
 pub mod usage;
+pub mod users;
 pub mod webhooks;
 pub mod whitelabel;

@@ -22,6 +22,7 @@ record! {
         plan: read "p.plan",
         aws_account_connected: read "p.aws_account_connected",
         created_at: read "p.created_at",
+        suspended_at: read "p.suspended_at",
     }
 }
 
