@@ -24,6 +24,9 @@ pub mod types {
     pub const PARTNER_CREATED: &str = "partner.created";
     pub const API_KEY_CREATED: &str = "api_key.created";
     pub const API_KEY_REVOKED: &str = "api_key.revoked";
+    pub const PARTNER_UPDATED: &str = "partner.updated";
+    pub const USER_INVITED: &str = "user.invited";
+    pub const USER_PASSWORD_SET: &str = "user.password_set";
     pub const LISTING_CREATED: &str = "listing.created";
     pub const LISTING_UPDATED: &str = "listing.updated";
     pub const SEO_SCORE_CHANGED: &str = "seo.score_changed";
@@ -82,8 +85,9 @@ pub mod types {
 }
 
 /// Event types after which a cached principal may be stale. The subject of `api_key.revoked`
-/// is the key id; that of `sandbox.deleted` the sandbox's marketplace, every key of which goes.
-pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED, types::SANDBOX_DELETED];
+/// is the key id; that of `sandbox.deleted` the sandbox's marketplace, every key of which goes;
+/// that of `partner.updated` (plan, suspension) the partner, every key of which goes.
+pub const AUTH_RELEVANT: &[&str] = &[types::API_KEY_REVOKED, types::SANDBOX_DELETED, types::PARTNER_UPDATED];
 
 /// An event about to be appended. `payload` is the stored form of one of the payload structs
 /// below; build events with [`NewEvent::of`].
@@ -237,6 +241,50 @@ pub struct ApiKeyRevoked {
     pub key_id: String,
 }
 payload!(ApiKeyRevoked, types::API_KEY_REVOKED, "api_key", key_id, ApiKeyRevoked { key_id: "key_sample".into() });
+
+/// The operator changed a partner's plan or suspension (internal: it drops cached keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerUpdated {
+    pub partner_id: String,
+    pub plan: String,
+    pub suspended: bool,
+}
+payload!(
+    PartnerUpdated,
+    types::PARTNER_UPDATED,
+    "partner",
+    partner_id,
+    PartnerUpdated { partner_id: "partner_sample".into(), plan: "business".into(), suspended: false }
+);
+
+/// A dashboard invitation or password-reset link was issued (internal, for the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInvited {
+    pub user_id: String,
+    pub email: String,
+    /// `invitation` or `reset`.
+    pub purpose: String,
+    pub expires_at: DateTime<Utc>,
+}
+payload!(
+    UserInvited,
+    types::USER_INVITED,
+    "user",
+    user_id,
+    UserInvited {
+        user_id: "user_sample".into(),
+        email: "admin@acme.example".into(),
+        purpose: "invitation".into(),
+        expires_at: DateTime::UNIX_EPOCH,
+    }
+);
+
+/// A user set their dashboard password through a link (internal, for the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPasswordSet {
+    pub user_id: String,
+}
+payload!(UserPasswordSet, types::USER_PASSWORD_SET, "user", user_id, UserPasswordSet { user_id: "user_sample".into() });
 
 // Listings and their content.
 

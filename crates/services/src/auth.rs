@@ -50,6 +50,8 @@ pub enum AuthFailure {
     IpNotAllowed,
     #[error("X-Partner-ID does not match the partner of this API key")]
     PartnerMismatch,
+    #[error("This partner account is suspended")]
+    Suspended,
     #[error("authentication is temporarily unavailable")]
     Unavailable,
 }
@@ -57,7 +59,7 @@ pub enum AuthFailure {
 impl AuthFailure {
     /// 403 rather than 401: the key is valid but may not be used this way.
     pub fn is_forbidden(&self) -> bool {
-        matches!(self, AuthFailure::IpNotAllowed | AuthFailure::PartnerMismatch)
+        matches!(self, AuthFailure::IpNotAllowed | AuthFailure::PartnerMismatch | AuthFailure::Suspended)
     }
 }
 
@@ -138,6 +140,9 @@ impl Authenticator {
         if key.expires_at.is_some_and(|t| t <= self.clock.now()) {
             return Err(AuthFailure::Expired);
         }
+        if key.principal.partner.as_ref().is_some_and(|p| p.suspended_at.is_some()) {
+            return Err(AuthFailure::Suspended);
+        }
         if !ip::allowed(&key.allowed_ips, client_ip) {
             return Err(AuthFailure::IpNotAllowed);
         }
@@ -183,6 +188,15 @@ impl Authenticator {
         self.cache.write().expect("key cache lock").retain(|_, k| k.principal.marketplace_id != marketplace_id);
     }
 
+    /// Drops the cached principals of every key of a partner (its plan or suspension changed).
+    pub fn evict_partner(&self, partner_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache
+            .write()
+            .expect("key cache lock")
+            .retain(|_, k| k.principal.partner.as_ref().is_none_or(|p| p.id != partner_id));
+    }
+
     /// Reads auth-relevant events from the shared log every `interval` and evicts what they
     /// name. Runs until the returned task is aborted.
     pub fn spawn_invalidation(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
@@ -198,6 +212,8 @@ impl Authenticator {
                         for e in events {
                             if e.event_type == partnerd_domain::events::types::SANDBOX_DELETED {
                                 this.evict_marketplace(&e.subject_id);
+                            } else if e.event_type == partnerd_domain::events::types::PARTNER_UPDATED {
+                                this.evict_partner(&e.subject_id);
                             } else {
                                 this.evict(&e.subject_id);
                             }

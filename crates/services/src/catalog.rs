@@ -69,6 +69,38 @@ impl Catalog<'_> {
         Ok(products)
     }
 
+    /// [`Self::import`] for the signed-in operator (the dashboard's catalog form); a partner's
+    /// user is refused.
+    pub async fn import_as(
+        &self,
+        operator: &Principal,
+        file: &serde_json::Value,
+    ) -> Result<Vec<Product>, ServiceError> {
+        policy::require_operator(operator)?;
+        self.import(&operator.marketplace_id, file).await
+    }
+
+    /// The operator's view of the catalog: the visible products as resellers list them (by
+    /// name, `search` as the API's `searchText`), with their editions.
+    pub async fn operator_products(
+        &self,
+        operator: &Principal,
+        search: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Product>, u64), ServiceError> {
+        policy::require_operator(operator)?;
+        let (rows, total) = self.services.store.list_products(&operator.marketplace_id, search, offset, limit).await?;
+        Ok((rows.into_iter().map(decode).collect::<Result<_, _>>()?, total))
+    }
+
+    /// One product for the operator, hidden ones included.
+    pub async fn operator_product(&self, operator: &Principal, product_id: &str) -> Result<Product, ServiceError> {
+        policy::require_operator(operator)?;
+        let record = self.services.store.get_product(&operator.marketplace_id, product_id).await?;
+        decode(record.ok_or(ServiceError::not_found("product"))?)
+    }
+
     /// 403 unless the caller is a reseller (the catalog's scope table), and a `targetUserId`
     /// is the caller or a user of a company it manages.
     async fn reseller(&self, p: &Principal, target_user_id: Option<&str>) -> Result<(), ServiceError> {

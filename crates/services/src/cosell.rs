@@ -13,7 +13,7 @@ use partnerd_domain::events::{
 };
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money::{Amount, AmountInput};
-use partnerd_store::{EventRecord, OpportunityFilter, OpportunityPage, OpportunityRecord, StoreError};
+use partnerd_store::{EventRecord, OpportunityFilter, OpportunityPage, OpportunityRecord, StatusFigure, StoreError};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -182,6 +182,14 @@ impl Cosell<'_> {
     ) -> Result<OpportunityPage, ServiceError> {
         let viewer = policy::partner_id(who)?;
         Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, limit).await?)
+    }
+
+    /// Every opportunity the partner is party to (either side, the same set as an unfiltered
+    /// `list`), by status: one figure per status, with its count and total value.
+    pub async fn pipeline_by_status(&self, who: &Principal) -> Result<Vec<StatusFigure>, ServiceError> {
+        let viewer = policy::partner_id(who)?;
+        let now = self.services.clock.now();
+        Ok(self.services.store.cosell_figures(&who.marketplace_id, viewer, now, now).await?.by_status)
     }
 
     /// Either party may update. Status follows the domain's state machine; a refused change is

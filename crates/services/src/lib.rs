@@ -27,6 +27,7 @@ pub mod secrets;
 pub mod subscriptions;
 pub mod tickets;
 pub mod usage;
+pub mod users;
 pub mod webhooks;
 pub mod whitelabel;
 
@@ -213,6 +214,10 @@ impl Services {
     }
 
     /// AppReseller payment methods.
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users { services: self }
+    }
+
     pub fn payment_methods(&self) -> payment_methods::PaymentMethods<'_> {
         payment_methods::PaymentMethods { services: self }
     }

@@ -131,3 +131,178 @@ impl Metrics<'_> {
         })
     }
 }
+
+/// One partner's line of [`MarketplaceFigures`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerLine {
+    pub partner_id: String,
+    pub company_name: String,
+    pub plan: String,
+    pub suspended: bool,
+    pub listings: u64,
+    pub customers: u64,
+    pub mrr_cents: i128,
+    /// Invoiced within the window, as [`PartnerMetrics::invoiced_cents`].
+    pub invoiced_cents: i128,
+    /// Commissions earned within the window and not reversed.
+    pub commissions_cents: i128,
+}
+
+/// The marketplace at a glance, for the operator (`GET /dashboard/operator`): every partner's
+/// figures summed with the definitions of [`PartnerMetrics`] and the analytics summary. A
+/// co-sell deal has two partners, each of whom counts it, so the co-sell sums are halved (each
+/// deal once). Leads are those before the marketplace: what a reseller manager sees
+/// (company- and product-profile leads, and manual leads once their conversion is requested).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketplaceFigures {
+    pub period: Period,
+    pub window: Window,
+    pub currency: String,
+    pub partners_total: u64,
+    /// Every plan of the catalog (zero included), then any other plan a partner has.
+    pub partners_by_plan: Vec<(String, u64)>,
+    pub partners_suspended: u64,
+    pub listings_total: u64,
+    /// Hundredths; `None` without listings.
+    pub average_listing_score: Option<i128>,
+    /// Every status, each deal once: `(status, count, value in cents)`.
+    pub cosell_by_status: Vec<(partnerd_domain::cosell::OpportunityStatus, u64, i128)>,
+    pub cosell_created: u64,
+    /// Open and in-progress deals now.
+    pub cosell_pipeline_cents: i128,
+    /// Won within the window.
+    pub cosell_won_cents: i128,
+    pub leads_by_status: Vec<(partnerd_domain::lead::LeadStatus, u64)>,
+    pub customers_total: u64,
+    pub invoiced_cents: i128,
+    pub collected_cents: i128,
+    pub outstanding_cents: i128,
+    pub mrr_cents: i128,
+    pub commissions_cents: i128,
+    /// In the store's partner order.
+    pub partners: Vec<PartnerLine>,
+}
+
+impl Metrics<'_> {
+    /// Marketplace-wide figures for the operator (a partner's user is refused). Reads each
+    /// partner's figures in turn (a few indexed aggregates per partner).
+    pub async fn marketplace(&self, operator: &Principal, period: Period) -> Result<MarketplaceFigures, ServiceError> {
+        use partnerd_domain::cosell::OpportunityStatus;
+        use partnerd_domain::lead::LeadStatus;
+        use partnerd_store::{CommissionFilter, LeadFilter, LeadSort, SortOrder};
+        policy::require_operator(operator)?;
+        let store = &self.services.store;
+        let m = operator.marketplace_id.as_str();
+        let window = period.window(self.services.clock.now());
+        let windows =
+            MetricsWindows { previous_start: window.start - period.duration(), start: window.start, end: window.end };
+        let prices = &self.services.billing.prices;
+        let partners = store.list_partners(m).await?;
+
+        let mut by_plan: Vec<(String, u64)> = self.services.plans.names().map(|n| (n.to_owned(), 0)).collect();
+        let mut cosell: Vec<(OpportunityStatus, u64, i128)> =
+            OpportunityStatus::ALL.iter().map(|s| (*s, 0, 0)).collect();
+        let (mut cosell_created, mut pipeline, mut won) = (0u64, 0i128, 0i128);
+        let (mut listings, mut score_sum) = (0u64, 0u64);
+        let mut basis = Vec::new();
+        let mut lines = Vec::with_capacity(partners.len());
+        let mut totals = (0u64, 0i128, 0i128, 0i128, 0i128);
+        for p in &partners {
+            match by_plan.iter_mut().find(|(n, _)| *n == p.plan) {
+                Some((_, n)) => *n += 1,
+                None => by_plan.push((p.plan.clone(), 1)),
+            }
+            let l = store.listing_totals(m, &p.id).await?;
+            listings += l.count;
+            score_sum += l.score_sum;
+            let c = store.cosell_figures(m, &p.id, window.start, window.end).await?;
+            cosell_created += c.created;
+            pipeline += c.pipeline_cents;
+            won += c.won_cents;
+            for f in &c.by_status {
+                if let Some(row) = cosell.iter_mut().find(|(s, _, _)| *s == f.status) {
+                    row.1 += f.count;
+                    row.2 += f.value_cents;
+                }
+            }
+            let f = store.partner_metrics(m, &p.id, windows).await?;
+            let customers: u64 = f.customers_by_status.iter().map(|(_, n)| n).sum();
+            let priced: Vec<_> = f
+                .mrr_basis
+                .iter()
+                .filter_map(|b| prices.price(&b.plan).map(|price| (price, b.billing_cycle, b.now)))
+                .collect();
+            let mrr = monthly_recurring(priced.iter().copied());
+            basis.extend(priced);
+            let filter = CommissionFilter {
+                customer_id: None,
+                earned_from: Some(window.start),
+                earned_before: Some(window.end),
+            };
+            let commissions: i128 = store
+                .list_commissions(m, &p.id, &filter)
+                .await?
+                .iter()
+                .filter(|c| c.status == "earned")
+                .map(|c| i128::from(c.amount_cents))
+                .sum();
+            totals.0 += customers;
+            totals.1 += f.invoiced_cents;
+            totals.2 += f.collected_cents;
+            totals.3 += f.outstanding_cents;
+            totals.4 += commissions;
+            lines.push(PartnerLine {
+                partner_id: p.id.clone(),
+                company_name: p.company_name.clone(),
+                plan: p.plan.clone(),
+                suspended: p.suspended_at.is_some(),
+                listings: l.count,
+                customers,
+                mrr_cents: mrr,
+                invoiced_cents: f.invoiced_cents,
+                commissions_cents: commissions,
+            });
+        }
+        let mut leads = Vec::with_capacity(LeadStatus::ALL.len());
+        for status in LeadStatus::ALL {
+            let filter = LeadFilter {
+                viewer_company_id: operator.company_id.clone(),
+                manager: true,
+                statuses: vec![status],
+                from: None,
+                to: None,
+                search: None,
+                sort: LeadSort::Date,
+                order: SortOrder::Desc,
+            };
+            let (_, n) = store.list_leads(m, &filter, 0, 1).await?;
+            leads.push((status, n));
+        }
+        for row in &mut cosell {
+            row.1 /= 2;
+            row.2 /= 2;
+        }
+        Ok(MarketplaceFigures {
+            period,
+            window,
+            currency: prices.currency.clone(),
+            partners_total: partners.len() as u64,
+            partners_by_plan: by_plan,
+            partners_suspended: partners.iter().filter(|p| p.suspended_at.is_some()).count() as u64,
+            listings_total: listings,
+            average_listing_score: hundredths(i128::from(score_sum), i128::from(listings)),
+            cosell_by_status: cosell,
+            cosell_created: cosell_created / 2,
+            cosell_pipeline_cents: pipeline / 2,
+            cosell_won_cents: won / 2,
+            leads_by_status: leads,
+            customers_total: totals.0,
+            invoiced_cents: totals.1,
+            collected_cents: totals.2,
+            outstanding_cents: totals.3,
+            mrr_cents: monthly_recurring(basis),
+            commissions_cents: totals.4,
+            partners: lines,
+        })
+    }
+}

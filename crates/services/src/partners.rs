@@ -4,7 +4,9 @@
 use crate::error::codes;
 use crate::{Principal, ServiceError, Services, policy};
 use chrono::{DateTime, Utc};
-use partnerd_domain::events::{ApiKeyCreated, ApiKeyRevoked, MarketplaceCreated, NewEvent, PartnerCreated};
+use partnerd_domain::events::{
+    ApiKeyCreated, ApiKeyRevoked, MarketplaceCreated, NewEvent, PartnerCreated, PartnerUpdated,
+};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::ip::IpRule;
 use partnerd_domain::partner::{CompanyName, Email, PlanName, Role};
@@ -47,13 +49,21 @@ pub struct CreateKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// The operator's change to a partner: a new plan, suspension (`Some(true)`) or its end.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerChange {
+    pub plan: Option<String>,
+    pub suspended: Option<bool>,
+}
+
 #[derive(Debug, Clone)]
 pub struct CreatedKey {
     pub key_id: String,
     pub api_key: String,
 }
 
-const OPERATOR_EMAIL: &str = "operator@localhost";
+/// The operator user's e-mail on a new marketplace (its dashboard sign-in).
+pub const OPERATOR_EMAIL: &str = "operator@localhost";
 
 impl Partners<'_> {
     /// Finds the default marketplace, creating it with its operator on a brand-new database.
@@ -151,6 +161,49 @@ impl Partners<'_> {
         Ok(CreatedPartner { partner_id, company_id, user_id, key_id: key.key_id, api_key: key.token })
     }
 
+    /// Changes a partner's plan or suspension (an operator action). A suspended partner's keys
+    /// and dashboard sessions are refused until it is resumed; its data stays. Cached keys are
+    /// dropped here at once and in other processes on their next poll (`partner.updated`).
+    pub async fn update(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        change: PartnerChange,
+    ) -> Result<PartnerRecord, ServiceError> {
+        let store = &self.services.store;
+        let current = store.get_partner(marketplace_id, partner_id).await?.ok_or(ServiceError::not_found("partner"))?;
+        let plan = match &change.plan {
+            None => current.plan.clone(),
+            Some(p) => {
+                let plan = PlanName::parse(p).map_err(|e| ValidationErrors::single("plan", e))?;
+                if self.services.plans.limits(plan.as_str()).is_none() {
+                    let known: Vec<&str> = self.services.plans.names().collect();
+                    return Err(ValidationErrors::single(
+                        "plan",
+                        format!("unknown plan '{plan}' (expected one of: {})", known.join(", ")),
+                    )
+                    .into());
+                }
+                plan.as_str().to_owned()
+            }
+        };
+        let now = self.services.clock.now();
+        let suspended_at = match change.suspended {
+            None => current.suspended_at,
+            Some(true) => current.suspended_at.or(Some(now)),
+            Some(false) => None,
+        };
+        let event = NewEvent::of(&PartnerUpdated {
+            partner_id: partner_id.to_owned(),
+            plan: plan.clone(),
+            suspended: suspended_at.is_some(),
+        })
+        .partner(Some(partner_id.to_owned()));
+        store.update_partner(marketplace_id, partner_id, &plan, suspended_at, now, vec![event]).await?;
+        self.services.auth.evict_partner(partner_id);
+        Ok(PartnerRecord { plan, suspended_at, ..current })
+    }
+
     pub async fn list(&self, marketplace_id: &str) -> Result<Vec<PartnerRecord>, ServiceError> {
         Ok(self.services.store.list_partners(marketplace_id).await?)
     }
@@ -205,6 +258,38 @@ impl Partners<'_> {
         Ok(self.services.store.list_keys(marketplace_id, user_id).await?)
     }
 
+    /// The caller's own keys (the dashboard's Settings > API keys).
+    pub async fn own_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyRecord>, ServiceError> {
+        let keys = self.services.store.list_keys(&principal.marketplace_id, &principal.user_id).await?;
+        Ok(keys.into_iter().filter(|k| k.company_id == principal.company_id).collect())
+    }
+
+    /// A new key for the caller, in the company it acts in, with the CLI's rules.
+    pub async fn create_own_key(
+        &self,
+        principal: &Principal,
+        name: &str,
+        allowed_ips: Vec<String>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<CreatedKey, ServiceError> {
+        let input = CreateKey {
+            user_id: principal.user_id.clone(),
+            company_id: Some(principal.company_id.clone()),
+            name: name.to_owned(),
+            allowed_ips,
+            expires_at,
+        };
+        self.create_key(&principal.marketplace_id, input).await
+    }
+
+    /// Revokes one of the caller's own keys (another user's is not found), as the CLI does.
+    pub async fn revoke_own_key(&self, principal: &Principal, key_id: &str) -> Result<ApiKeyRecord, ServiceError> {
+        if !self.own_keys(principal).await?.iter().any(|k| k.id == key_id) {
+            return Err(ServiceError::not_found("api_key"));
+        }
+        self.revoke_key(&principal.marketplace_id, key_id).await
+    }
+
     /// Revokes a key; this process stops accepting it at once, others within their poll interval.
     pub async fn revoke_key(&self, marketplace_id: &str, key_id: &str) -> Result<ApiKeyRecord, ServiceError> {
         let now = self.services.clock.now();
@@ -212,6 +297,66 @@ impl Partners<'_> {
         let revoked = self.services.store.revoke_key(marketplace_id, key_id, now, ev).await?;
         self.services.auth.evict(key_id);
         Ok(revoked)
+    }
+}
+
+/// The operator's dashboard: the CLI's use cases above, for a signed-in operator (a partner's
+/// user is refused), in the operator's marketplace.
+impl Partners<'_> {
+    /// `partners create` for the operator.
+    pub async fn enrol(&self, operator: &Principal, input: CreatePartner) -> Result<CreatedPartner, ServiceError> {
+        policy::require_operator(operator)?;
+        self.create(&operator.marketplace_id, input).await
+    }
+
+    /// `partners update` for the operator.
+    pub async fn change(
+        &self,
+        operator: &Principal,
+        partner_id: &str,
+        change: PartnerChange,
+    ) -> Result<PartnerRecord, ServiceError> {
+        policy::require_operator(operator)?;
+        self.update(&operator.marketplace_id, partner_id, change).await
+    }
+
+    /// Every partner of the operator's marketplace.
+    pub async fn all(&self, operator: &Principal) -> Result<Vec<PartnerRecord>, ServiceError> {
+        policy::require_operator(operator)?;
+        self.list(&operator.marketplace_id).await
+    }
+
+    /// One partner of the operator's marketplace (suspended ones too).
+    pub async fn get(&self, operator: &Principal, partner_id: &str) -> Result<PartnerRecord, ServiceError> {
+        policy::require_operator(operator)?;
+        self.services
+            .store
+            .get_partner(&operator.marketplace_id, partner_id)
+            .await?
+            .ok_or(ServiceError::not_found("partner"))
+    }
+
+    /// The API keys of the partner's users in the partner's company (revoked ones included).
+    pub async fn partner_keys(
+        &self,
+        operator: &Principal,
+        partner_id: &str,
+    ) -> Result<Vec<ApiKeyRecord>, ServiceError> {
+        let partner = self.get(operator, partner_id).await?;
+        let store = &self.services.store;
+        let users: std::collections::BTreeSet<String> = store
+            .dashboard_users(&operator.marketplace_id)
+            .await?
+            .into_iter()
+            .filter(|u| u.partner_id.as_deref() == Some(partner_id))
+            .map(|u| u.user_id)
+            .collect();
+        let mut keys = Vec::new();
+        for user_id in users {
+            let of_user = store.list_keys(&operator.marketplace_id, &user_id).await?;
+            keys.extend(of_user.into_iter().filter(|k| k.company_id == partner.company_id));
+        }
+        Ok(keys)
     }
 }
 

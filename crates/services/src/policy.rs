@@ -193,6 +193,21 @@ pub fn require_scope(principal: &Principal, roles: &[Role]) -> Result<(), Servic
     }
 }
 
+/// The marketplace operator acting as its own reseller manager: the operator's staff approve
+/// lead conversions (the product brief), and the dashboard's approvals page acts in the
+/// `RESELLER_MANAGER` context for the operator through the same lead use cases. Only the
+/// operator (no partner, `channel_admin`) may; anyone else is refused.
+pub fn operator_as_reseller_manager(principal: &Principal) -> Result<Principal, ServiceError> {
+    if principal.partner.is_some() || !principal.has_role(Role::ChannelAdmin) {
+        return Err(ServiceError::forbidden("lead", codes::ROLE_REQUIRED));
+    }
+    let mut manager = principal.clone();
+    if !manager.has_role(Role::ResellerManager) {
+        manager.roles.push(Role::ResellerManager);
+    }
+    Ok(manager)
+}
+
 /// The companies a caller acting in `context` manages: a reseller its associated customers, a
 /// reseller manager the marketplace's reseller and referral companies. 403 for a context the
 /// caller does not hold; other contexts manage no companies (`None`).
@@ -274,9 +289,22 @@ mod tests {
                 contact_email: "a@acme.example".into(),
                 plan: "starter".into(),
                 aws_account_connected: false,
+                suspended_at: None,
                 created_at: chrono::DateTime::UNIX_EPOCH,
             }),
         }
+    }
+
+    #[test]
+    fn only_the_operator_acts_as_its_own_reseller_manager() {
+        let operator = principal(None, &[Role::ChannelAdmin]);
+        let manager = operator_as_reseller_manager(&operator).unwrap();
+        assert!(manager.has_role(Role::ResellerManager) && manager.has_role(Role::ChannelAdmin));
+        assert_eq!(operator_as_reseller_manager(&manager).unwrap().roles.len(), 2, "the role is added once");
+        let partner = principal(Some("partner_1"), &[Role::ChannelAdmin, Role::Reseller]);
+        assert_eq!(operator_as_reseller_manager(&partner).unwrap_err().kind, ErrorKind::Forbidden);
+        let staff = principal(None, &[Role::SalesSupport]);
+        assert_eq!(operator_as_reseller_manager(&staff).unwrap_err().kind, ErrorKind::Forbidden);
     }
 
     #[derive(Debug)]

@@ -879,6 +879,47 @@ impl Subscriptions<'_> {
         Ok(self.store().list_seats(&p.marketplace_id, &filter, offset, limit).await?)
     }
 
+    /// Every subscription the caller's reseller company bought, across its customers (the
+    /// dashboard's list; `filter.common.company_id` narrows it to one customer), ROLE_RESELLER.
+    /// `filter.common.reseller_company_id` is replaced by the caller's company.
+    pub async fn list_own(
+        &self,
+        p: &Principal,
+        mut filter: SubscriptionFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<SubscriptionEntry>, u64), ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        filter.common.reseller_company_id = p.company_id.clone();
+        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, offset, limit).await?)
+    }
+
+    /// Every order of the caller's subscription `id` (its purchase, changes and
+    /// cancellation), newest first, at most `limit`; another company's is "not found".
+    pub async fn orders_of(&self, p: &Principal, id: &str, limit: u32) -> Result<Vec<OrderRecord>, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        let s = self.own(p, id).await?.subscription;
+        let filter = OrderFilter {
+            common: PurchaseFilter {
+                reseller_company_id: p.company_id.clone(),
+                company_id: Some(s.company_id.clone()),
+                search: Some(s.id.to_lowercase()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (rows, _) = self.store().list_orders(&p.marketplace_id, &filter, 0, limit).await?;
+        Ok(rows.into_iter().filter(|o| o.subscription_id == s.id).collect())
+    }
+
+    /// The events of the caller's subscription `id`, oldest first (created, changed, renewed,
+    /// cancelled); another company's is "not found".
+    pub async fn history(&self, p: &Principal, id: &str) -> Result<Vec<partnerd_store::EventRecord>, ServiceError> {
+        policy::require_scope(p, &[Role::Reseller])?;
+        let s = self.own(p, id).await?.subscription;
+        Ok(self.store().events_for_subject(&p.marketplace_id, &s.id).await?)
+    }
+
     /// The counts the company's `stats` show: `(free trials, expired trials, purchased,
     /// suspended)`.
     pub(crate) async fn company_counts(&self, m: &str, company_id: &str) -> Result<[u64; 4], ServiceError> {
