@@ -544,6 +544,22 @@ pub struct Recommendation {
     pub impact: u32,
 }
 
+/// The update that applies a recommendation's proposal to `field` (the same change its
+/// `impact` was measured with); `None` for an asset only the partner can supply (images, logo).
+pub fn proposal_patch(field: &str, proposal: &Proposal) -> Option<crate::listing::ListingPatch> {
+    use crate::listing::ListingPatch;
+    let mut patch = ListingPatch::default();
+    match (field, proposal) {
+        ("title", Proposal::Text(t)) => patch.title = Some(t.clone()),
+        ("short_description", Proposal::Text(t)) => patch.short_description = Some(t.clone()),
+        ("long_description", Proposal::Text(t)) => patch.long_description = Some(t.clone()),
+        ("highlights", Proposal::List(l)) => patch.highlights = Some(l.clone()),
+        ("keywords", Proposal::List(l)) => patch.keywords = Some(l.clone()),
+        _ => return None,
+    }
+    Some(patch)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recommendations {
     pub items: Vec<Recommendation>,
@@ -868,6 +884,18 @@ mod tests {
     }
 
     #[test]
+    fn a_proposal_patches_its_own_field_and_assets_are_left_to_the_partner() {
+        let p = proposal_patch("keywords", &Proposal::List(vec!["x".into()])).unwrap();
+        assert_eq!(p.keywords, Some(vec!["x".to_owned()]));
+        assert_eq!(p.title, None);
+        let t = proposal_patch("title", &Proposal::Text("Suite".into())).unwrap();
+        assert_eq!(t.title.as_deref(), Some("Suite"));
+        assert!(proposal_patch("images", &Proposal::Add(2)).is_none());
+        assert!(proposal_patch("logo_url", &Proposal::Add(1)).is_none());
+        assert!(proposal_patch("title", &Proposal::List(vec![])).is_none(), "a proposal of the wrong shape");
+    }
+
+    #[test]
     fn every_impact_is_the_score_change_when_applied_through_validation() {
         for c in corpus() {
             let before = score(&c).overall;
@@ -875,17 +903,8 @@ mod tests {
             for r in &recs.items {
                 assert!(r.impact > 0);
                 let patch = match (&r.proposal, r.field) {
-                    (Proposal::Text(t), "title") => ListingPatch { title: Some(t.clone()), ..Default::default() },
-                    (Proposal::Text(t), "short_description") => {
-                        ListingPatch { short_description: Some(t.clone()), ..Default::default() }
-                    }
-                    (Proposal::Text(t), "long_description") => {
-                        ListingPatch { long_description: Some(t.clone()), ..Default::default() }
-                    }
-                    (Proposal::List(l), "highlights") => {
-                        ListingPatch { highlights: Some(l.clone()), ..Default::default() }
-                    }
-                    (Proposal::List(l), "keywords") => ListingPatch { keywords: Some(l.clone()), ..Default::default() },
+                    (Proposal::Text(_) | Proposal::List(_), field) => proposal_patch(field, &r.proposal)
+                        .unwrap_or_else(|| panic!("no patch for the proposal to {field}")),
                     (Proposal::Add(n), "images") => {
                         let mut imgs = c.images.clone();
                         imgs.extend((0..*n).map(|i| format!("https://cdn.example.com/s{i}.png")));

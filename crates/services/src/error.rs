@@ -48,6 +48,9 @@ pub mod codes {
     pub const INACTIVE: &str = "inactive";
     /// `Conflict`: a user with this e-mail exists already.
     pub const EMAIL_TAKEN: &str = "email_taken";
+    /// `Conflict`: the user belongs to no partner and is not the operator's (an AppReseller
+    /// customer's user), or is disabled: it has no dashboard, so no link is issued.
+    pub const NO_DASHBOARD: &str = "no_dashboard";
     /// `Forbidden`: the endpoint's scope table names none of the caller's roles.
     pub const SCOPE_REQUIRED: &str = "scope_required";
     /// `Forbidden`: a `companyId` (or `createdByCompanyId`) the caller may not act for.
@@ -139,6 +142,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
     &[
         (Invalid, "request", INVALID),
         (NotFound, "listing", NOT_FOUND),
+        (NotFound, "recommendation", NOT_FOUND),
         (NotFound, "draft", NOT_FOUND),
         (NotFound, "opportunity", NOT_FOUND),
         (NotFound, "report", NOT_FOUND),
@@ -181,6 +185,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Conflict, "webhook", INACTIVE),
         (Conflict, "sandbox", LIMIT_REACHED),
         (Conflict, "user", EMAIL_TAKEN),
+        (Conflict, "user", NO_DASHBOARD),
         (Conflict, "user", EXTERNAL_ID_TAKEN),
         (Conflict, "company", EXTERNAL_ID_TAKEN),
         (Conflict, "company_association", RESELLER_REQUIRED),

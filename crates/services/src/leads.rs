@@ -528,6 +528,25 @@ impl Leads<'_> {
         self.change_status(&a, before, LeadAction::ApproveConversion).await
     }
 
+    /// A reseller manager turns a conversion request down (the operator's approvals page; the
+    /// document has no reject): the lead is disqualified, as the manager's delete would, in one
+    /// versioned update, so it cannot race an approval. Refused unless the lead awaits approval.
+    pub async fn reject_conversion(
+        &self,
+        p: &Principal,
+        context: Context,
+        lead_id: &str,
+    ) -> Result<LeadRecord, ServiceError> {
+        let a = self.acting(p, context, None, MANAGERS).await?;
+        let before = self.visible(&a, lead_id).await?;
+        if before.status != LeadStatus::PendingConversionApproval {
+            return Err(refused(format!("is {}: it is not awaiting conversion approval", before.status.as_str())));
+        }
+        let held_by_other = before.recipient_company_id.as_deref().is_some_and(|r| r != p.company_id);
+        let action = discard_action(before.lead_type, false, held_by_other);
+        self.change_status(&a, before, action).await
+    }
+
     /// `POST /companyAssociation`: the lead is linked to an existing company and one of its
     /// users; a conversion then uses them instead of creating new ones.
     pub async fn associate_company(

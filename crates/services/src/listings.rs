@@ -149,11 +149,27 @@ impl Listings<'_> {
     /// another writer got there first, so concurrent updates never lose each other's fields
     /// (see `contention`: writers in this process take turns, other processes' are retried).
     pub async fn update(&self, who: &Principal, id: &str, patch: &ListingPatch) -> Result<ListingRecord, ServiceError> {
+        self.update_from(who, id, patch, None).await
+    }
+
+    /// [`Self::update`] of the listing as the caller last read it: when `read_version` is
+    /// given and the listing has changed since, nothing is written (409 `concurrent_change`),
+    /// so an edit form cannot overwrite a change it never showed.
+    pub async fn update_from(
+        &self,
+        who: &Principal,
+        id: &str,
+        patch: &ListingPatch,
+        read_version: Option<i64>,
+    ) -> Result<ListingRecord, ServiceError> {
         policy::require(&who.roles, Resource::Listing, Access::Write)?;
         let _turn = EDIT_LOCKS.turn(edit_key(who, id)).await;
         for attempt in 1..=WRITE_ATTEMPTS {
             pause_before(attempt).await;
             let current = self.get(who, id).await?;
+            if read_version.is_some_and(|v| v != current.version) {
+                return Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE));
+            }
             let content = patch.apply(&current.content)?;
             let status = patch.status.unwrap_or(current.status);
             if content == current.content && status == current.status {
@@ -192,6 +208,31 @@ impl Listings<'_> {
 
     pub async fn recommendations(&self, who: &Principal, id: &str) -> Result<Recommendations, ServiceError> {
         Ok(seo::recommend(&self.get(who, id).await?.content))
+    }
+
+    /// Applies the recommendation for `field`: writes its proposed value through the normal
+    /// update (the document defines a recommendation's impact as exactly that change), from
+    /// the listing at `read_version`. 404 `recommendation` when the listing has none for the
+    /// field any more or its proposal is an asset only the partner can supply (images, logo);
+    /// 409 when the listing changed since it was read.
+    pub async fn apply_recommendation(
+        &self,
+        who: &Principal,
+        id: &str,
+        field: &str,
+        read_version: Option<i64>,
+    ) -> Result<ListingRecord, ServiceError> {
+        let current = self.get(who, id).await?;
+        if read_version.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE));
+        }
+        let patch = seo::recommend(&current.content)
+            .items
+            .iter()
+            .find(|r| r.field == field)
+            .and_then(|r| seo::proposal_patch(r.field, &r.proposal))
+            .ok_or(ServiceError::not_found("recommendation"))?;
+        self.update_from(who, id, &patch, Some(current.version)).await
     }
 
     /// Generates an improved draft of the listing's copy from its recommendations.

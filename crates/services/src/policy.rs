@@ -165,9 +165,11 @@ pub fn partner_id(principal: &Principal) -> Result<&str, ServiceError> {
     acting(principal, None).map(|a| a.partner_id)
 }
 
-/// 403 unless the caller acts for the marketplace's operator (a company that is no partner).
+/// 403 unless the caller acts for the marketplace's operator: a member of no partner's
+/// company holding `channel_admin` (the operator company's role; the users of AppReseller
+/// customer companies are no partner's either, but hold no membership role).
 pub fn require_operator(principal: &Principal) -> Result<(), ServiceError> {
-    if principal.partner.is_none() {
+    if principal.partner.is_none() && principal.has_role(Role::ChannelAdmin) {
         Ok(())
     } else {
         Err(ServiceError::forbidden("operator", codes::OPERATOR_REQUIRED))
@@ -198,9 +200,7 @@ pub fn require_scope(principal: &Principal, roles: &[Role]) -> Result<(), Servic
 /// `RESELLER_MANAGER` context for the operator through the same lead use cases. Only the
 /// operator (no partner, `channel_admin`) may; anyone else is refused.
 pub fn operator_as_reseller_manager(principal: &Principal) -> Result<Principal, ServiceError> {
-    if principal.partner.is_some() || !principal.has_role(Role::ChannelAdmin) {
-        return Err(ServiceError::forbidden("lead", codes::ROLE_REQUIRED));
-    }
+    require_operator(principal)?;
     let mut manager = principal.clone();
     if !manager.has_role(Role::ResellerManager) {
         manager.roles.push(Role::ResellerManager);
@@ -369,10 +369,17 @@ mod tests {
 
     #[test]
     fn only_partners_act_and_only_in_contexts_they_hold() {
-        let operator = principal(None, &[Role::Partner]);
+        let operator = principal(None, &[Role::ChannelAdmin]);
         let e = acting(&operator, None).unwrap_err();
         assert!(e.is(ErrorKind::Forbidden, "partner", codes::PARTNER_REQUIRED));
         assert!(require_operator(&operator).is_ok());
+        // A customer company's user is no partner's, and still not the operator.
+        let customer = principal(None, &[]);
+        assert!(require_operator(&customer).unwrap_err().is(
+            ErrorKind::Forbidden,
+            "operator",
+            codes::OPERATOR_REQUIRED
+        ));
 
         let p = principal(Some("partner_a"), &[Role::Reseller, Role::PartnerRead]);
         assert!(require_operator(&p).unwrap_err().is(ErrorKind::Forbidden, "operator", codes::OPERATOR_REQUIRED));

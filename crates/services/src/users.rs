@@ -13,7 +13,7 @@ use partnerd_domain::ValidationErrors;
 use partnerd_domain::events::{NewEvent, UserInvited, UserPasswordSet};
 use partnerd_domain::ids::{new_id, random_token};
 use partnerd_domain::partner::{Email, Role};
-use partnerd_store::{NewInvitedUser, SessionAuth, SessionRecord, StoreError, UserEntry, UserTokenRecord};
+use partnerd_store::{Membership, NewInvitedUser, SessionAuth, SessionRecord, StoreError, UserEntry, UserTokenRecord};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 
@@ -161,8 +161,20 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&random_token(24)).unwrap_or_default())
 }
 
+/// Password hashes computed at once, process-wide: each takes 19 MiB and a core for tens of
+/// milliseconds, so a flood of sign-in attempts queues here instead of exhausting memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+    let _permit = HASHING.acquire().await.map_err(|e| ServiceError::unavailable(format!("hashing: {e}")))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| ServiceError::unavailable(format!("hashing task: {e}")))
+}
+
+/// The membership a user works in on the dashboard: its partner's company, or the operator's
+/// (`channel_admin`). Users of AppReseller customer companies belong to neither and have no
+/// dashboard.
+fn dashboard_membership(memberships: Vec<Membership>) -> Option<Membership> {
+    memberships.into_iter().find(|m| m.partner_id.is_some() || m.roles.contains(&Role::ChannelAdmin))
 }
 
 fn normalized(email: &str) -> String {
@@ -184,7 +196,22 @@ impl Users<'_> {
         let email = normalized(email);
         let existing = store.user_by_email(marketplace_id, &email).await?;
         let (user_id, email, invited) = match (existing, new_user) {
-            (Some(u), _) => (u.user_id, u.email, None),
+            (Some(u), place) => {
+                let membership = dashboard_membership(store.memberships(marketplace_id, &u.user_id).await?)
+                    .filter(|_| u.enabled)
+                    .ok_or(ServiceError::conflict("user", crate::error::codes::NO_DASHBOARD))?;
+                // An existing e-mail is not moved: inviting it elsewhere is a conflict, not a
+                // link into the company it already belongs to.
+                let elsewhere = match &place {
+                    Some(NewUserIn::Operator) => membership.partner_id.is_some(),
+                    Some(NewUserIn::Partner { partner_id, .. }) => membership.partner_id.as_ref() != Some(partner_id),
+                    None => false,
+                };
+                if elsewhere {
+                    return Err(ServiceError::conflict("user", crate::error::codes::EMAIL_TAKEN));
+                }
+                (u.user_id, u.email, None)
+            }
             (None, None) => return Err(ServiceError::not_found("user")),
             (None, Some(place)) => {
                 let email = Email::parse(&email).map_err(|e| ValidationErrors::single("email", e))?;
@@ -256,6 +283,16 @@ impl Users<'_> {
     ) -> Result<IssuedLink, ServiceError> {
         crate::policy::require_operator(operator)?;
         self.issue_link(&operator.marketplace_id, email, purpose, new_user).await
+    }
+
+    /// A new link for one of the marketplace's users (operator only): a reset link, or a new
+    /// invitation for a user who never set a password.
+    pub async fn link_for_user(&self, operator: &Principal, user_id: &str) -> Result<IssuedLink, ServiceError> {
+        crate::policy::require_operator(operator)?;
+        let users = self.all(&operator.marketplace_id).await?;
+        let user = users.into_iter().find(|u| u.user_id == user_id).ok_or(ServiceError::not_found("user"))?;
+        let purpose = if user.has_password { LinkPurpose::Reset } else { LinkPurpose::Invitation };
+        self.issue_link(&operator.marketplace_id, &user.email, purpose, None).await
     }
 
     async fn operator_user(&self, marketplace_id: &str) -> Result<String, ServiceError> {
@@ -345,13 +382,16 @@ impl Users<'_> {
         let since = now - FAILURE_WINDOW;
         let email = normalized(email);
         let subjects = [format!("email:{email}"), format!("ip:{client}")];
+        // The attempt is counted before the password is checked, so concurrent guesses cannot
+        // all pass the limit: each sees the ones recorded before it, itself included.
+        store.record_sign_in_failure(marketplace_id, &subjects, now).await?;
         let account = store.sign_in_failures(marketplace_id, &subjects[0], since).await?;
         let address = store.sign_in_failures(marketplace_id, &subjects[1], since).await?;
-        if account >= MAX_FAILURES_PER_ACCOUNT || address >= MAX_FAILURES_PER_ADDRESS {
+        if account > MAX_FAILURES_PER_ACCOUNT || address > MAX_FAILURES_PER_ADDRESS {
             return Ok(SignIn::Throttled { retry_after: FAILURE_WINDOW.num_seconds() });
         }
         let user = if email.is_empty() { None } else { store.user_by_email(marketplace_id, &email).await? };
-        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let stored = user.as_ref().filter(|u| u.enabled).and_then(|u| u.password_hash.clone());
         let password = password.to_owned();
         let ok = blocking(move || {
             let ok = verify_password(&password, stored.as_deref().unwrap_or_else(|| dummy_hash()));
@@ -359,14 +399,15 @@ impl Users<'_> {
         })
         .await?;
         let membership = match (&user, ok) {
-            (Some(u), true) => store.memberships(marketplace_id, &u.user_id).await?.into_iter().next(),
+            (Some(u), true) => dashboard_membership(store.memberships(marketplace_id, &u.user_id).await?),
             _ => None,
         };
         let (Some(user), Some(membership)) = (user, membership) else {
-            store.record_sign_in_failure(marketplace_id, &subjects, now).await?;
             return Ok(SignIn::Refused);
         };
+        // A right password: the account's failures are forgiven, this attempt is not one.
         store.clear_sign_in_failures(marketplace_id, &subjects[0]).await?;
+        store.forget_sign_in_attempt(marketplace_id, &subjects[1], now).await?;
         let (session, started) = self.new_session(marketplace_id, &user.user_id, &membership.company_id);
         store.create_session(session).await?;
         Ok(SignIn::Started(started))
@@ -387,6 +428,10 @@ impl Users<'_> {
             return Ok(None);
         }
         if s.partner.as_ref().is_some_and(|p| p.suspended_at.is_some()) {
+            return Ok(None);
+        }
+        if s.partner.is_none() && !s.roles.contains(&Role::ChannelAdmin) {
+            // Only partners' and the operator's users have a dashboard (see `dashboard_membership`).
             return Ok(None);
         }
         if now - s.last_seen_at >= TOUCH_EVERY {
@@ -444,6 +489,20 @@ fn web_session(s: SessionAuth) -> WebSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_partner_and_operator_memberships_have_a_dashboard() {
+        let m = |partner: Option<&str>, roles: Vec<Role>| Membership {
+            company_id: "company_1".into(),
+            roles,
+            partner_id: partner.map(str::to_owned),
+        };
+        assert!(dashboard_membership(vec![m(Some("partner_1"), vec![])]).is_some());
+        assert!(dashboard_membership(vec![m(None, vec![Role::ChannelAdmin])]).is_some());
+        assert!(dashboard_membership(vec![m(None, vec![])]).is_none(), "a customer company's user");
+        let picked = dashboard_membership(vec![m(None, vec![]), m(Some("partner_1"), vec![Role::Reseller])]);
+        assert_eq!(picked.and_then(|m| m.partner_id).as_deref(), Some("partner_1"));
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {

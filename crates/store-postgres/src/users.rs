@@ -54,6 +54,7 @@ impl UserStore for PostgresStore {
         }
         let (m, u) = (&session.marketplace_id, &session.user_id);
         execute(&tx, usql::SET_PASSWORD.postgres(), &args![u, m, password_hash, now], "").await?;
+        execute(&tx, usql::RETIRE_USER_TOKENS.postgres(), &args![m, u, now], "").await?;
         execute(&tx, usql::DELETE_USER_SESSIONS.postgres(), &args![m, u], "").await?;
         insert(&tx, &session, "session exists").await?;
         append_events(&tx, m, now, &events).await?;
@@ -116,6 +117,11 @@ impl UserStore for PostgresStore {
     async fn clear_sign_in_failures(&self, marketplace_id: &str, subject: &str) -> StoreResult<()> {
         let c = self.client().await?;
         execute(&c, usql::CLEAR_FAILURES.postgres(), &args![marketplace_id, subject], "").await.map(drop)
+    }
+
+    async fn forget_sign_in_attempt(&self, marketplace_id: &str, subject: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let c = self.client().await?;
+        execute(&c, usql::FORGET_ATTEMPT.postgres(), &args![marketplace_id, subject, at], "").await.map(drop)
     }
 
     async fn dashboard_users(&self, marketplace_id: &str) -> StoreResult<Vec<UserEntry>> {

@@ -54,6 +54,7 @@ impl UserStore for SqliteStore {
                 }
                 let (m, u) = (&session.marketplace_id, &session.user_id);
                 run(c, &usql::SET_PASSWORD, &args![u, m, password_hash, now])?;
+                run(c, &usql::RETIRE_USER_TOKENS, &args![m, u, now])?;
                 run(c, &usql::DELETE_USER_SESSIONS, &args![m, u])?;
                 insert(c, &session, "session exists")?;
                 append_events(c, m, now, &events)?;
@@ -126,6 +127,11 @@ impl UserStore for SqliteStore {
     async fn clear_sign_in_failures(&self, marketplace_id: &str, subject: &str) -> StoreResult<()> {
         let (m, s) = (marketplace_id.to_owned(), subject.to_owned());
         self.writer.write(move |c| run(c, &usql::CLEAR_FAILURES, &args![m, s]).map(drop)).await
+    }
+
+    async fn forget_sign_in_attempt(&self, marketplace_id: &str, subject: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let (m, s) = (marketplace_id.to_owned(), subject.to_owned());
+        self.writer.write(move |c| run(c, &usql::FORGET_ATTEMPT, &args![m, s, at]).map(drop)).await
     }
 
     async fn dashboard_users(&self, marketplace_id: &str) -> StoreResult<Vec<UserEntry>> {

@@ -2950,6 +2950,7 @@ pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn St
         marketplace_id: mid.clone(),
         email: "new@acme.com".into(),
         password_hash: None,
+        enabled: true,
     };
     assert_eq!(store.user_by_email(&mid, "new@acme.com").await.unwrap(), Some(sign_in.clone()));
     assert_eq!(store.user_by_email(&mid, "New@Acme.com").await.unwrap(), Some(sign_in.clone()), "any case");
@@ -3065,11 +3066,16 @@ pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn St
 
     // 3. Redeeming: once, sets the password, ends the user's other sessions, starts the new one.
     let first_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Zmlyc3Q".to_owned();
+    // Another unused link of the same user is retired when one is used.
+    let spare = UserTokenRecord { token_hash: "f".repeat(64), created_at: dash_at(15), ..invitation.clone() };
+    store.create_user_token(spare.clone(), None, vec![]).await.unwrap();
     let s_redeemed = session('3', &invited.user_id, &p.company_id, 40, 400);
     let set = event(types::USER_PASSWORD_SET, "user", &invited.user_id, Some(&p.partner_id));
     let redeemed =
         store.redeem_user_token(&invitation.token_hash, dash_at(40), first_hash.clone(), s_redeemed.clone(), vec![set]);
     assert!(redeemed.await.unwrap());
+    let spare_after = store.get_user_token(&spare.token_hash).await.unwrap().unwrap();
+    assert_eq!(spare_after.used_at, Some(dash_at(40)), "the user's other links are retired");
     let with_password = SignInUser { password_hash: Some(first_hash.clone()), ..sign_in.clone() };
     assert_eq!(store.user_by_email(&mid, "new@acme.com").await.unwrap(), Some(with_password.clone()));
     assert_eq!(store.session_for_auth(&s_invited.id_hash, dash_at(41)).await.unwrap(), None, "other sessions end");

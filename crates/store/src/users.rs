@@ -16,6 +16,8 @@ pub struct SignInUser {
     pub email: String,
     /// An Argon2id PHC string; `None` until the user accepted an invitation.
     pub password_hash: Option<String>,
+    /// A user disabled through the AppReseller API cannot sign in (and its sessions end).
+    pub enabled: bool,
 }
 
 /// An invitation (`invitation`: first password) or a password reset (`reset`).
@@ -135,6 +137,11 @@ pub trait UserStore: Send + Sync {
     async fn sign_in_failures(&self, marketplace_id: &str, subject: &str, since: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn clear_sign_in_failures(&self, marketplace_id: &str, subject: &str) -> StoreResult<()>;
+
+    /// Removes the one attempt recorded for `subject` at `at` (an attempt is recorded before
+    /// the password is checked, so concurrent guesses cannot all pass the count; a right one
+    /// is then forgotten).
+    async fn forget_sign_in_attempt(&self, marketplace_id: &str, subject: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     /// Every user of the marketplace with their first membership, oldest first.
     async fn dashboard_users(&self, marketplace_id: &str) -> StoreResult<Vec<UserEntry>>;

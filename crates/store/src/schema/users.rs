@@ -10,6 +10,7 @@ record! {
         marketplace_id: read "u.marketplace_id",
         email: read "u.email",
         password_hash: read "pw.password_hash",
+        enabled: read "u.enabled",
     }
 }
 
@@ -81,6 +82,11 @@ pub static GET_TOKEN: Query =
 pub static USE_TOKEN: Query =
     sql!("UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2");
 
+/// `$1` marketplace, `$2` user, `$3` when: retires the user's other unused links once one is
+/// used (an older invitation that leaked must not outlive a reset).
+pub static RETIRE_USER_TOKENS: Query =
+    sql!("UPDATE user_tokens SET used_at = $3 WHERE marketplace_id = $1 AND user_id = $2 AND used_at IS NULL");
+
 /// `$1` user, `$2` marketplace, `$3` PHC string, `$4` when.
 pub static SET_PASSWORD: Query = sql!(
     "INSERT INTO user_passwords (user_id, marketplace_id, password_hash, updated_at) VALUES ($1, $2, $3, $4)
@@ -95,7 +101,7 @@ pub static SESSION_FOR_AUTH: Query = sql!(
      JOIN memberships m ON m.user_id = s.user_id AND m.company_id = s.company_id
      JOIN companies c ON c.id = s.company_id
      LEFT JOIN partners p ON p.company_id = s.company_id
-     WHERE s.id_hash = $1 AND s.expires_at > $2",
+     WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.enabled AND m.enabled",
     crate::kit::column_list::<SessionAuth>()
 );
 
@@ -124,6 +130,10 @@ pub static COUNT_FAILURES: Query =
 
 /// `$1` marketplace, `$2` subject.
 pub static CLEAR_FAILURES: Query = sql!("DELETE FROM sign_in_failures WHERE marketplace_id = $1 AND subject = $2");
+
+/// `$1` marketplace, `$2` subject, `$3` the attempt's time.
+pub static FORGET_ATTEMPT: Query =
+    sql!("DELETE FROM sign_in_failures WHERE marketplace_id = $1 AND subject = $2 AND at = $3");
 
 /// `$1` marketplace: each user once, with their first membership.
 pub static LIST_USERS: Query = sql!(
