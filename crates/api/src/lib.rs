@@ -23,9 +23,16 @@ pub const PARTNERS_PREFIX: &str = "/api/v1/partners";
 
 /// The whole HTTP application: every surface, with the shared layers.
 pub fn router(services: Services) -> Router {
+    router_with(services, Router::new())
+}
+
+/// The application with `extra` routes beside the API surfaces (the dashboard), under the
+/// same outer layers (request ids, metrics, panic catching, body limit).
+pub fn router_with(services: Services, extra: Router<Services>) -> Router {
     let (root, _) = openapi::root_routes().split_for_parts();
     let metrics = ops::Metrics::new();
-    root.nest(PARTNERS_PREFIX, partners_v1::router(services.clone()))
+    root.merge(extra)
+        .nest(PARTNERS_PREFIX, partners_v1::router(services.clone()))
         .nest(app_reseller_v1::PREFIX, app_reseller_v1::router(services.clone()))
         .nest(app_reseller_v1::LEAD_PREFIX, app_reseller_v1::lead_router(services.clone()))
         .nest(app_reseller_v1::OPPORTUNITIES_PREFIX, app_reseller_v1::opportunity_router(services.clone()))

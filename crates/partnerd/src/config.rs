@@ -52,6 +52,8 @@ pub const MAX_PRICE_CENTS: i64 = 100_000_000;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
+    /// The URL users reach the dashboard at, e.g. `https://partners.example.com`.
+    pub public_url: Option<String>,
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub operator_plan: Option<String>,

@@ -58,6 +58,43 @@ enum Command {
     /// Customers' metered usage from the operator's platform
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Dashboard users: invitation and password-reset links
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Print a one-time invitation link (7 days) with which the user sets a password. A new
+    /// e-mail needs --partner (a user of that partner) or --operator (an operator user).
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// The partner a new user joins
+        #[arg(long, conflicts_with = "operator")]
+        partner: Option<String>,
+        /// Roles of a new partner user (repeatable) [default: reseller]
+        #[arg(long = "role", requires = "partner")]
+        roles: Vec<String>,
+        /// The new user joins the operator's company
+        #[arg(long)]
+        operator: bool,
+        /// Print `{"user_id", "email", "invitation_url", "expires_at"}`
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a one-time password-reset link (24 hours); using it signs the user out everywhere
+    Reset {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the marketplace's users and whether they have set a password
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -136,6 +173,10 @@ struct ServeArgs {
     /// Let webhooks use plain http and reach loopback/private addresses (development only)
     #[arg(long, env = "PARTNERD_ALLOW_PRIVATE_WEBHOOKS")]
     allow_private_webhooks: bool,
+    /// The URL users reach the dashboard at (invitation links; https makes cookies Secure)
+    /// [default: http:// and the listen address]
+    #[arg(long, env = "PARTNERD_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
     /// Close a connection whose request headers take longer than this, from their first byte [default: 10s]
     #[arg(long, env = "PARTNERD_HEADER_TIMEOUT", value_name = "DURATION")]
     header_timeout: Option<String>,
@@ -169,6 +210,19 @@ enum PartnersCommand {
     },
     /// List the marketplace's partners
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a partner's plan, or suspend it (its keys and dashboard sessions are refused
+    /// until it is resumed; its data stays)
+    Update {
+        partner_id: String,
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long, conflicts_with = "resume")]
+        suspend: bool,
+        #[arg(long)]
+        resume: bool,
         #[arg(long)]
         json: bool,
     },
@@ -257,8 +311,12 @@ impl From<ServiceError> for Failure {
         match (e.kind, e.entity, e.code) {
             (ErrorKind::Invalid, ..) => Failure { code: 2, message: e.fields.to_string() },
             (ErrorKind::Conflict, "user", codes::EMAIL_TAKEN) => {
-                Failure { code: 2, message: "email: a user with this e-mail exists already".into() }
+                Failure { code: 2, message: "email: a user with this e-mail exists already, elsewhere".into() }
             }
+            (ErrorKind::Conflict, "user", codes::NO_DASHBOARD) => Failure {
+                code: 2,
+                message: "email: this user belongs to no partner and is not the operator's (or is disabled)".into(),
+            },
             _ => Failure::other(e.to_string()),
         }
     }
@@ -337,7 +395,9 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
                 .map_err(|m| Failure { code: 2, message: m })?;
             let billing = file.billing_settings(&plans).map_err(|m| Failure { code: 2, message: m })?;
             let sandbox = file.sandbox_settings().map_err(|m| Failure { code: 2, message: m })?;
+            let public_url = args.public_url.or(file.public_url.clone());
             let opts = ServerOptions {
+                public_url,
                 listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
                 redis_url: args.redis.or(file.redis_url),
                 database_url: database_url.clone(),
@@ -384,7 +444,12 @@ async fn run(cli: Cli, file: FileConfig) -> Result<(), Failure> {
         Command::Partners(cmd) => {
             let services = admin_services(&database_url, plans).await?;
             let marketplace = marketplace_id(&services, &database_url).await?;
-            partners(&services, &marketplace, cmd).await
+            partners(&services, &marketplace, &link_settings(&file), cmd).await
+        }
+        Command::Users(cmd) => {
+            let services = admin_services(&database_url, plans).await?;
+            let marketplace = marketplace_id(&services, &database_url).await?;
+            users(&services, &marketplace, &link_settings(&file), cmd).await
         }
         Command::Keys(cmd) => {
             let services = admin_services(&database_url, plans).await?;
@@ -484,7 +549,19 @@ async fn serve(
     let database_url = opts.database_url.clone();
     let mut running = server::start_keyed(opts, limits, keys).await.map_err(Failure::other)?;
     if let Some(key) = &running.bootstrap.operator_key {
-        print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url);
+        // The operator's way into the dashboard on a brand-new database.
+        let link = running
+            .services
+            .users()
+            .issue_link(
+                &running.bootstrap.marketplace.id,
+                partnerd_services::partners::OPERATOR_EMAIL,
+                partnerd_services::users::LinkPurpose::Invitation,
+                None,
+            )
+            .await?;
+        let web = partnerd_web::WebSettings { public_url: running.public_url.clone() };
+        print_operator_banner(&running.bootstrap.marketplace.id, key, &database_url, &web.link_url(&link.token));
     }
     tracing::info!("partnerd listening on http://{} ({} store)", running.addr, running.services.backend_name());
     tokio::select! {
@@ -515,11 +592,12 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-fn print_operator_banner(marketplace_id: &str, key: &str, database_url: &str) {
+fn print_operator_banner(marketplace_id: &str, key: &str, database_url: &str, invitation: &str) {
     let db = if database_url == DEFAULT_DATABASE_URL { String::new() } else { format!(" --database '{database_url}'") };
     println!(
         "\npartnerd: created marketplace {marketplace_id}.\n\
          Operator API key (shown only this once; store it now):\n\n    {key}\n\n\
+         Open the dashboard and set the operator's password (one use, 7 days):\n\n    {invitation}\n\n\
          Create a partner and its API key with:\n\n    \
          partnerd{db} partners create --name \"Acme Corp\" --email admin@acme.com --plan business\n"
     );
@@ -596,11 +674,91 @@ fn print_json(value: serde_json::Value) {
     println!("{value}");
 }
 
-async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersCommand) -> Result<(), Failure> {
+/// Where invitation links point: `public_url`, else `http://` and the listen address.
+fn link_settings(file: &FileConfig) -> partnerd_web::WebSettings {
+    let public_url = std::env::var("PARTNERD_PUBLIC_URL").ok().or(file.public_url.clone()).unwrap_or_else(|| {
+        let listen =
+            std::env::var("PARTNERD_LISTEN").ok().or(file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"))
+    });
+    partnerd_web::WebSettings { public_url }
+}
+
+async fn users(
+    services: &Services,
+    marketplace_id: &str,
+    web: &partnerd_web::WebSettings,
+    cmd: UsersCommand,
+) -> Result<(), Failure> {
+    use partnerd_services::users::{LinkPurpose, NewUserIn};
+    let (link, json) = match cmd {
+        UsersCommand::Invite { email, partner, roles, operator, json } => {
+            let place = match (partner, operator) {
+                (Some(partner_id), _) => Some(NewUserIn::Partner { partner_id, roles }),
+                (None, true) => Some(NewUserIn::Operator),
+                (None, false) => None,
+            };
+            (services.users().issue_link(marketplace_id, &email, LinkPurpose::Invitation, place).await?, json)
+        }
+        UsersCommand::Reset { email, json } => {
+            (services.users().issue_link(marketplace_id, &email, LinkPurpose::Reset, None).await?, json)
+        }
+        UsersCommand::List { json } => {
+            let list = services.users().all(marketplace_id).await?;
+            if json {
+                print_json(serde_json::Value::Array(
+                    list.iter()
+                        .map(|u| {
+                            json!({ "user_id": u.user_id, "email": u.email, "company_id": u.company_id,
+                                    "company_name": u.company_name, "partner_id": u.partner_id,
+                                    "has_password": u.has_password })
+                        })
+                        .collect(),
+                ));
+            } else {
+                for u in list {
+                    let pw = if u.has_password { "password set" } else { "no password yet" };
+                    println!("{}  {}  {}  {pw}", u.user_id, u.email, u.company_name);
+                }
+            }
+            return Ok(());
+        }
+    };
+    let url = web.link_url(&link.token);
+    if json {
+        print_json(json!({
+            "user_id": link.user_id, "email": link.email, "purpose": link.purpose.as_str(),
+            "invitation_url": url, "expires_at": link.expires_at.to_rfc3339(),
+        }));
+    } else {
+        println!(
+            "{} link for {} (one use, until {}):\n\n    {url}\n",
+            link.purpose.as_str(),
+            link.email,
+            link.expires_at.to_rfc3339()
+        );
+    }
+    Ok(())
+}
+
+async fn partners(
+    services: &Services,
+    marketplace_id: &str,
+    web: &partnerd_web::WebSettings,
+    cmd: PartnersCommand,
+) -> Result<(), Failure> {
     match cmd {
         PartnersCommand::Create { name, email, plan, roles, json } => {
-            let created =
-                services.partners().create(marketplace_id, CreatePartner { name, email, plan, roles }).await?;
+            let created = services
+                .partners()
+                .create(marketplace_id, CreatePartner { name, email: email.clone(), plan, roles })
+                .await?;
+            // The admin user's way into the dashboard: set a password through this link.
+            let link = services
+                .users()
+                .issue_link(marketplace_id, &email, partnerd_services::users::LinkPurpose::Invitation, None)
+                .await?;
+            let url = web.link_url(&link.token);
             if json {
                 print_json(json!({
                     "partner_id": created.partner_id,
@@ -609,6 +767,7 @@ async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersComman
                     "key_id": created.key_id,
                     "api_key": created.api_key,
                     "marketplace_id": marketplace_id,
+                    "invitation_url": url,
                 }));
             } else {
                 println!("partner:  {}", created.partner_id);
@@ -616,6 +775,27 @@ async fn partners(services: &Services, marketplace_id: &str, cmd: PartnersComman
                 println!("user:     {}", created.user_id);
                 println!("key:      {}", created.key_id);
                 println!("API key (shown only this once): {}", created.api_key);
+                println!("Dashboard invitation (one use, 7 days): {url}");
+            }
+        }
+        PartnersCommand::Update { partner_id, plan, suspend, resume, json } => {
+            let suspended = if suspend {
+                Some(true)
+            } else if resume {
+                Some(false)
+            } else {
+                None
+            };
+            if plan.is_none() && suspended.is_none() {
+                return Err(bad_usage("give --plan PLAN, --suspend or --resume"));
+            }
+            let change = partnerd_services::partners::PartnerChange { plan, suspended };
+            let p = services.partners().update(marketplace_id, &partner_id, change).await?;
+            if json {
+                print_json(json!({ "partner_id": p.id, "plan": p.plan, "suspended": p.suspended_at.is_some() }));
+            } else {
+                let state = if p.suspended_at.is_some() { "suspended" } else { "active" };
+                println!("{}  plan {}  {state}", p.id, p.plan);
             }
         }
         PartnersCommand::SetCommission { partner_id, rate, default, json } => {

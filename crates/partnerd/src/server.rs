@@ -36,10 +36,15 @@ pub struct ServerOptions {
     pub billing: partnerd_services::billing::BillingSettings,
     /// The default sandbox expiry.
     pub sandbox: partnerd_services::sandboxes::SandboxSettings,
+    /// Where users reach the dashboard (invitation links, `Secure` cookies when https);
+    /// `None`: `http://` and the address listened on.
+    pub public_url: Option<String>,
 }
 
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The dashboard's base URL (the configured one, or `http://` and `addr`).
+    pub public_url: String,
     pub services: Services,
     pub bootstrap: Bootstrap,
     slots: ConnectionSlots,
@@ -169,6 +174,12 @@ fn spawn_idempotency_purge(services: Services, every: Duration) -> JoinHandle<()
                 Ok(n) => tracing::info!(keys = n, "purged expired idempotency keys"),
                 Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed; retrying later"),
             }
+            // Dashboard sessions past their end and sign-in failures out of the window.
+            match services.users().purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged expired dashboard sessions"),
+                Err(e) => tracing::warn!(error = %e, "purging dashboard sessions failed; retrying later"),
+            }
             tokio::time::sleep(every).await;
         }
     })
@@ -214,11 +225,17 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
         spawn_renewals(services.clone(), opts.schedule_interval),
         spawn_sandbox_sweep(services.clone(), SANDBOX_SWEEP_INTERVAL.min(opts.schedule_interval)),
     ];
-    let app = partnerd_api::router(services.clone());
+    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let dashboard = partnerd_web::routes(
+        services.clone(),
+        bootstrap.marketplace.id.clone(),
+        partnerd_web::WebSettings { public_url: public_url.clone() },
+    );
+    let app = partnerd_api::router_with(services.clone(), dashboard);
     let (tx, rx) = oneshot::channel::<()>();
     let slots = crate::http::ConnectionSlots::new(limits.max_connections);
     let task = tokio::spawn(crate::http::serve(listener, app, limits, slots.clone(), async move {
         let _ = rx.await;
     }));
-    Ok(RunningServer { addr, services, bootstrap, slots, shutdown: Some(tx), task, background })
+    Ok(RunningServer { addr, public_url, services, bootstrap, slots, shutdown: Some(tx), task, background })
 }
