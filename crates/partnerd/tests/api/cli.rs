@@ -189,6 +189,9 @@ fn serve_prints_the_operator_key_once_and_stops_on_sigterm() {
         if run == 0 {
             assert!(stdout.contains("Operator API key") && stdout.contains("pdk_"), "{stdout}");
             assert!(stdout.contains("partners create"));
+            // The operator's way into the dashboard, at the address it listens on.
+            let link = format!("http://{addr}/dashboard/invitation/");
+            assert!(stdout.contains(&link), "{link} in {stdout}");
         } else {
             assert!(!stdout.contains("pdk_"), "the key is shown only once");
         }
@@ -239,4 +242,103 @@ on_both_backends!(listings_are_imported_all_or_nothing, |backend| async move {
     let out = partnerd(&app.database_url, &["listings", "create", "--partner", "partner_nobody", "--title", "x"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("partner not found"));
+});
+
+fn partnerd_at(database_url: &str, public_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_partnerd"))
+        .args(args)
+        .env("PARTNERD_DATABASE_URL", database_url)
+        .env("PARTNERD_PUBLIC_URL", public_url)
+        .env_remove("PARTNERD_CONFIG")
+        .env("PARTNERD_LOG", "warn")
+        .output()
+        .expect("run partnerd")
+}
+
+/// The path of a printed dashboard link that starts with the server's own address.
+fn link_path(app: &TestApp, url: &serde_json::Value) -> String {
+    let url = url.as_str().unwrap_or_else(|| panic!("no link in {url}"));
+    let path = url.strip_prefix(&app.base).unwrap_or_else(|| panic!("{url} does not start with {}", app.base));
+    assert!(path.starts_with("/dashboard/invitation/"), "{path}");
+    path.to_owned()
+}
+
+/// The server learns of another process's change from the event log within its poll interval
+/// (half a second): waits up to 3 s for the profile to answer `status`, and returns its body.
+async fn profile_becomes(app: &TestApp, key: &str, status: u16) -> serde_json::Value {
+    let mut last = (0, serde_json::Value::Null);
+    for _ in 0..60 {
+        last = app.read("/api/v1/partners/profile", key).await;
+        if last.0 == status {
+            return last.1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the profile answers {} ({}), not {status}", last.0, last.1);
+}
+
+on_both_backends!(dashboard_links_plans_and_suspension_from_the_cli, |backend| async move {
+    use crate::dashboard::{Browserless, PASSWORD};
+    let Some(app) = spawn_app(backend).await else { return };
+    let run = |args: &[&str]| stdout_json(&partnerd_at(&app.database_url, &app.base, args));
+    let app_ref = &app;
+
+    // `partners create` prints the admin's invitation link under the public URL; it works once.
+    let created = run(&["partners", "create", "--name", "Acme Corp", "--email", "admin@acme.com", "--json"]);
+    let path = link_path(&app, &created["invitation_url"]);
+    let mut b = Browserless::new(&app);
+    b.get(&path).await.has("admin@acme.com");
+    let done = b.post(&path, &[("password", PASSWORD), ("password_confirmation", PASSWORD)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(b.get("/dashboard/settings/api-keys").await.status, 200);
+
+    // A new user of that partner, invited by the CLI, with a role.
+    let partner = created["partner_id"].as_str().unwrap();
+    let invited =
+        run(&["users", "invite", "--email", "ops@acme.com", "--partner", partner, "--role", "developer", "--json"]);
+    assert_eq!(invited["email"], "ops@acme.com");
+    assert_eq!(Browserless::new(&app).get(&link_path(&app, &invited["invitation_url"])).await.status, 200);
+    // A new e-mail without a place to join is a usage error.
+    let out = partnerd_at(&app.database_url, &app.base, &["users", "invite", "--email", "nobody@acme.com"]);
+    assert!(!out.status.success());
+    let listed = run(&["users", "list", "--json"]);
+    let users = listed.as_array().unwrap();
+    let admin = users.iter().find(|u| u["email"] == "admin@acme.com").unwrap();
+    assert_eq!(admin["has_password"], true);
+    let ops = users.iter().find(|u| u["email"] == "ops@acme.com").unwrap();
+    assert_eq!(ops["has_password"], false);
+    assert_eq!(ops["partner_id"], created["partner_id"]);
+
+    // A reset link signs the admin out everywhere once used.
+    let reset = run(&["users", "reset", "--email", "admin@acme.com", "--json"]);
+    assert_eq!(reset["purpose"], "reset");
+    let path = link_path(&app, &reset["invitation_url"]);
+    let mut other = Browserless::new(&app);
+    other.get(&path).await;
+    let new_password = "another long passphrase";
+    let done = other.post(&path, &[("password", new_password), ("password_confirmation", new_password)]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(b.get("/dashboard/settings/api-keys").await.status, 303, "the old session ended");
+
+    // Plan and suspension reach the running server's cached key (another process's change).
+    let key = created["api_key"].as_str().unwrap();
+    let changed = run(&["partners", "update", partner, "--plan", "enterprise", "--json"]);
+    assert_eq!(changed["plan"], "enterprise");
+    let mut plan = serde_json::Value::Null;
+    for _ in 0..60 {
+        plan = profile_becomes(app_ref, key, 200).await["data"]["plan"].clone();
+        if plan == "enterprise" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(plan, "enterprise");
+    assert_eq!(run(&["partners", "update", partner, "--suspend", "--json"])["suspended"], true);
+    profile_becomes(app_ref, key, 403).await;
+    assert_eq!(run(&["partners", "update", partner, "--resume", "--json"])["suspended"], false);
+    profile_becomes(app_ref, key, 200).await;
+    let out = partnerd_at(&app.database_url, &app.base, &["partners", "update", partner]);
+    assert_eq!(out.status.code(), Some(2), "nothing to change is a usage error");
+    let out = partnerd_at(&app.database_url, &app.base, &["partners", "update", partner, "--plan", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown plan: {}", String::from_utf8_lossy(&out.stderr));
 });

@@ -196,6 +196,7 @@ pub async fn spawn_with(
         dispatcher: partnerd_webhooks::DispatcherOptions { poll: Duration::from_millis(5), ..Default::default() },
         billing: Default::default(),
         sandbox: Default::default(),
+        public_url: None,
     })
     .await
     .expect("server starts");

@@ -66,6 +66,7 @@ async fn spawn_limited(backend: Backend, limits: HttpLimits) -> Option<TestApp> 
             dispatcher: partnerd_webhooks::DispatcherOptions::default(),
             billing: Default::default(),
             sandbox: Default::default(),
+            public_url: None,
         },
         limits,
     )
