@@ -753,12 +753,19 @@ async fn partners(
                 .partners()
                 .create(marketplace_id, CreatePartner { name, email: email.clone(), plan, roles })
                 .await?;
-            // The admin user's way into the dashboard: set a password through this link.
+            // The admin user's way into the dashboard: set a password through this link. The
+            // partner exists by now, so a failure here must not hide its key.
             let link = services
                 .users()
                 .issue_link(marketplace_id, &email, partnerd_services::users::LinkPurpose::Invitation, None)
-                .await?;
-            let url = web.link_url(&link.token);
+                .await;
+            let url = match &link {
+                Ok(link) => Some(web.link_url(&link.token)),
+                Err(e) => {
+                    eprintln!("partnerd: no invitation link ({e}); `partnerd users invite --email {email}` makes one");
+                    None
+                }
+            };
             if json {
                 print_json(json!({
                     "partner_id": created.partner_id,
@@ -775,7 +782,9 @@ async fn partners(
                 println!("user:     {}", created.user_id);
                 println!("key:      {}", created.key_id);
                 println!("API key (shown only this once): {}", created.api_key);
-                println!("Dashboard invitation (one use, 7 days): {url}");
+                if let Some(url) = url {
+                    println!("Dashboard invitation (one use, 7 days): {url}");
+                }
             }
         }
         PartnersCommand::Update { partner_id, plan, suspend, resume, json } => {

@@ -225,7 +225,13 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
         spawn_renewals(services.clone(), opts.schedule_interval),
         spawn_sandbox_sweep(services.clone(), SANDBOX_SWEEP_INTERVAL.min(opts.schedule_interval)),
     ];
-    let public_url = opts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    // Without a configured address, links name this machine (a wildcard listen address is no
+    // place to browse to; the CLI makes the same choice).
+    let public_url = opts.public_url.clone().unwrap_or_else(|| {
+        let shown =
+            if addr.ip().is_unspecified() { std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+        format!("http://{shown}")
+    });
     let dashboard = partnerd_web::routes(
         services.clone(),
         bootstrap.marketplace.id.clone(),

@@ -99,6 +99,8 @@ pub enum SignIn {
     Started(StartedSession),
     /// Unknown e-mail or wrong password: the same answer for both.
     Refused,
+    /// The password is right, but the user's partner is suspended: no session.
+    Suspended,
     /// Too many failures for the account or the address; retry after this many seconds.
     Throttled {
         retry_after: i64,
@@ -174,7 +176,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// (`channel_admin`). Users of AppReseller customer companies belong to neither and have no
 /// dashboard.
 fn dashboard_membership(memberships: Vec<Membership>) -> Option<Membership> {
-    memberships.into_iter().find(|m| m.partner_id.is_some() || m.roles.contains(&Role::ChannelAdmin))
+    memberships.into_iter().find(|m| has_dashboard(m.partner_id.as_deref(), &m.roles))
+}
+
+/// Whether a member of a company with this partner (if any) and these roles has a dashboard.
+pub fn has_dashboard(partner_id: Option<&str>, roles: &[Role]) -> bool {
+    partner_id.is_some() || roles.contains(&Role::ChannelAdmin)
 }
 
 fn normalized(email: &str) -> String {
@@ -332,14 +339,8 @@ impl Users<'_> {
         check_password(password, confirmation)?;
         let gone = || ValidationErrors::single("token", "this link has expired or was used already");
         let t = self.usable_link(token).await?.ok_or_else(gone)?;
-        let membership = self
-            .services
-            .store
-            .memberships(&t.marketplace_id, &t.user_id)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(ServiceError::not_found("membership"))?;
+        let memberships = self.services.store.memberships(&t.marketplace_id, &t.user_id).await?;
+        let membership = dashboard_membership(memberships).ok_or(ServiceError::not_found("membership"))?;
         let password = password.to_owned();
         let hash = blocking(move || hash_password(&password)).await??;
         let (session, started) = self.new_session(&t.marketplace_id, &t.user_id, &membership.company_id);
@@ -405,6 +406,16 @@ impl Users<'_> {
         let (Some(user), Some(membership)) = (user, membership) else {
             return Ok(SignIn::Refused);
         };
+        // The right password of a suspended partner's user: say so rather than start a
+        // session that would not open a page.
+        if let Some(partner_id) = &membership.partner_id {
+            let partner = store.get_partner(marketplace_id, partner_id).await?;
+            if partner.is_some_and(|p| p.suspended_at.is_some()) {
+                store.clear_sign_in_failures(marketplace_id, &subjects[0]).await?;
+                store.forget_sign_in_attempt(marketplace_id, &subjects[1], now).await?;
+                return Ok(SignIn::Suspended);
+            }
+        }
         // A right password: the account's failures are forgiven, this attempt is not one.
         store.clear_sign_in_failures(marketplace_id, &subjects[0]).await?;
         store.forget_sign_in_attempt(marketplace_id, &subjects[1], now).await?;

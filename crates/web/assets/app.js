@@ -1,4 +1,8 @@
 // Progressive enhancement only: every page works without this file.
+// Copy buttons are hidden until a script can make them work.
+document.querySelectorAll("button[data-copy]").forEach(function (button) {
+  button.hidden = false;
+});
 document.addEventListener("click", function (event) {
   var button = event.target.closest("button[data-copy]");
   if (!button) return;

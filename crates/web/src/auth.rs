@@ -99,6 +99,20 @@ async fn sign_in(
                 &sign_in_form(&current, &form.email, &next, &alert("The e-mail or the password is wrong.")),
             ),
         ),
+        SignIn::Suspended => html(
+            StatusCode::FORBIDDEN,
+            page(
+                None,
+                "Sign in",
+                Nav::None,
+                &sign_in_form(
+                    &current,
+                    &form.email,
+                    &next,
+                    &alert("Your partner account is suspended. Ask the marketplace operator to resume it."),
+                ),
+            ),
+        ),
         SignIn::Throttled { retry_after } => {
             let minutes = (retry_after + 59) / 60;
             let message = alert(&format!(

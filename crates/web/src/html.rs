@@ -305,6 +305,15 @@ pub(crate) fn action_button(action: &str, csrf: &str, label: &str, class: &str, 
     out
 }
 
+/// A value shown once, with a copy button: hidden until `app.js` shows it (without scripts
+/// the value is selected by hand, and a button that does nothing is not offered).
+pub(crate) fn copy_row(id: &str, value: &str) -> String {
+    format!(
+        "<p class=\"copy-row\"><code id=\"{id}\">{}</code> <button type=\"button\" class=\"copy\" data-copy=\"{id}\" hidden>Copy</button></p>",
+        esc(value)
+    )
+}
+
 /// A table: `head` are column titles, each row's cells are already HTML.
 pub(crate) fn table(caption: &str, head: &[&str], rows: &[Vec<String>], empty: &str) -> String {
     if rows.is_empty() {
@@ -312,7 +321,12 @@ pub(crate) fn table(caption: &str, head: &[&str], rows: &[Vec<String>], empty: &
     }
     let mut out = format!("<div class=\"table-wrap\"><table><caption>{}</caption><thead><tr>", esc(caption));
     for h in head {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+        if h.is_empty() {
+            // A column of buttons still has a header for screen readers.
+            out.push_str("<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th>");
+        } else {
+            let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+        }
     }
     out.push_str("</tr></thead><tbody>");
     for row in rows {
@@ -437,16 +451,23 @@ pub(crate) fn any_of<'a>(any: &'a str, names: &'a [&'a str]) -> Vec<(&'a str, &'
 
 /// A list's filter form (GET): its `fields`, a Filter button, and a link clearing the filters.
 pub(crate) fn list_filters(action: &str, label: &str, fields: &[String], clear: &str, clear_text: &str) -> String {
+    let fields = filter_ids(&fields.concat());
     format!(
         "<form method=\"get\" action=\"{}\" class=\"filters\" aria-label=\"{}\">{}\
          <div class=\"field\"><button type=\"submit\">Filter</button></div>\
          <div class=\"field\"><a href=\"{}\">{}</a></div></form>",
         esc(action),
         esc(label),
-        fields.concat(),
+        fields,
         esc(clear),
         esc(clear_text)
     )
+}
+
+/// A filter form's fields with their own ids (`q-…` instead of the `f-…` every field gets),
+/// so a page with a filter and a form over the same names keeps each label on its own field.
+pub(crate) fn filter_ids(fields: &str) -> String {
+    fields.replace("id=\"f-", "id=\"q-").replace("for=\"f-", "for=\"q-").replace("describedby=\"f-", "describedby=\"q-")
 }
 
 /// The notice of the `done=` code a redirect after an action carries (`messages` are

@@ -4,7 +4,9 @@
 
 use crate::Web;
 use crate::forms::comma_list;
-use crate::html::{Field, Nav, action_button, badge, csrf_field, esc, notice, other_errors, page, table, time};
+use crate::html::{
+    Field, Nav, action_button, badge, copy_row, csrf_field, esc, notice, other_errors, page, table, time,
+};
 use crate::session::{PageError, PageResult, Signed, html, see_other};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -171,9 +173,8 @@ async fn create_key(State(web): State<Web>, Signed(s): Signed, Form(form): Form<
             let top = format!(
                 "<section class=\"card secret\" aria-labelledby=\"created-h\"><h2 id=\"created-h\">Your new key</h2>\
                  <p>Copy it now and store it securely: it is shown only this once.</p>\
-                 <p class=\"copy-row\"><code id=\"new-key\">{}</code> <button type=\"button\" class=\"copy\" data-copy=\"new-key\">Copy</button></p>\
-                 <p class=\"muted\">Send it as <code>Authorization: Bearer …</code>.</p></section>",
-                esc(&created.api_key)
+                 {}<p class=\"muted\">Send it as <code>Authorization: Bearer …</code>.</p></section>",
+                copy_row("new-key", &created.api_key)
             );
             render(&web, &s, StatusCode::CREATED, &top, &KeyForm::default(), None).await
         }

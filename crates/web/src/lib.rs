@@ -98,6 +98,13 @@ fn router<S>(services: Services, marketplace_id: String, settings: WebSettings) 
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../assets/app.js")) }),
         )
         .fallback(|| async { session::PageError::not_found() })
+        // A form's address opened with a GET (Enter in the address bar after a 422 page).
+        .method_not_allowed_fallback(|| async {
+            session::PageError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "This address takes a form, not a visit: open the page again from the dashboard.",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(web.clone(), session::guard))
         .with_state(web)
 }

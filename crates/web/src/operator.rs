@@ -8,8 +8,8 @@ use crate::Web;
 use crate::charts::{Bar, bar_chart, hbar_chart};
 use crate::forms::DoneQuery;
 use crate::html::{
-    Field, Nav, action_button, alert, as_options, badge, csrf_field, done_notice, esc, money_cents, money_sum, notice,
-    other_errors, page, pager, select, table, time, urlenc,
+    Field, Nav, action_button, alert, as_options, badge, copy_row, csrf_field, done_notice, esc, filter_ids,
+    money_cents, money_sum, notice, other_errors, page, pager, select, table, time, urlenc,
 };
 use crate::keys::{key_cells, key_state};
 use crate::list::{PER_PAGE, offset_of, page_number, search_of};
@@ -64,14 +64,6 @@ fn search(raw: &str, body: &mut String) -> Option<String> {
         body.push_str(&alert(&format!("The search {m}.")));
         None
     })
-}
-
-/// A value shown once, with a copy button (`app.js`); selectable by hand without scripts.
-fn copy_row(id: &str, value: &str) -> String {
-    format!(
-        "<p class=\"copy-row\"><code id=\"{id}\">{}</code> <button type=\"button\" class=\"copy\" data-copy=\"{id}\">Copy</button></p>",
-        esc(value)
-    )
 }
 
 const NO_EMAIL: &str =
@@ -361,13 +353,18 @@ async fn render_partners(web: &Web, s: &Arc<WebSession>, q: &PartnersQuery, v: P
     let _ = write!(
         body,
         "<section aria-labelledby=\"list-h\"><h2 id=\"list-h\">Partners</h2>\
-         <form method=\"get\" action=\"/dashboard/operator/partners\" class=\"filters\">{}{}{}<button type=\"submit\" class=\"secondary\">Filter</button></form>{}",
-        Field::text("search", "Search", &q.search)
-            .hint("Company, contact e-mail or partner ID")
-            .kind("search")
-            .render(None),
-        select("plan", "Plan", &as_options(&plan_filter), plan, None),
-        select("status", "Status", &statuses, status, None),
+         <form method=\"get\" action=\"/dashboard/operator/partners\" class=\"filters\">{}<button type=\"submit\" class=\"secondary\">Filter</button></form>{}",
+        filter_ids(
+            &[
+                Field::text("search", "Search", &q.search)
+                    .hint("Company, contact e-mail or partner ID")
+                    .kind("search")
+                    .render(None),
+                select("plan", "Plan", &as_options(&plan_filter), plan, None),
+                select("status", "Status", &statuses, status, None),
+            ]
+            .concat()
+        ),
         table(
             "Partners of the marketplace",
             &["Company", "Partner ID", "Contact", "Plan", "Status", "Enrolled"],
@@ -754,13 +751,17 @@ async fn render_users(
                 esc(&roles_text(&u.roles)).to_string(),
                 if u.has_password { "set".to_owned() } else { badge("pending") + " not yet" },
                 time(u.created_at),
-                action_button(
-                    &format!("/dashboard/operator/users/{}/reset", u.user_id),
-                    &s.csrf_token,
-                    if u.has_password { "Reset link" } else { "New invitation link" },
-                    "secondary",
-                    &[],
-                ),
+                if partnerd_services::users::has_dashboard(u.partner_id.as_deref(), &u.roles) {
+                    action_button(
+                        &format!("/dashboard/operator/users/{}/reset", u.user_id),
+                        &s.csrf_token,
+                        if u.has_password { "Reset link" } else { "New invitation link" },
+                        "secondary",
+                        &[],
+                    )
+                } else {
+                    "<span class=\"muted\">no dashboard (a customer's user)</span>".to_owned()
+                },
             ]
         })
         .collect();
@@ -1352,6 +1353,7 @@ async fn leads_page(State(web): State<Web>, OperatorUser(s): OperatorUser, Query
         &[
             ("approved", "The conversion was approved: the reseller can convert the lead now."),
             ("rejected", "The conversion request was rejected: the lead is disqualified."),
+            ("decided", "That lead is no longer awaiting approval: it was decided already (see below)."),
         ],
     );
     let search = search(&q.search, &mut body);
@@ -1435,14 +1437,24 @@ async fn leads_page(State(web): State<Web>, OperatorUser(s): OperatorUser, Query
 
 async fn approve_lead(State(web): State<Web>, OperatorUser(s): OperatorUser, Path(id): Path<String>) -> PageResult {
     let m = partnerd_services::policy::operator_as_reseller_manager(&s.principal).map_err(keep_nav(&s))?;
-    web.services.leads().approve_conversion(&m, Context::ResellerManager, &id).await.map_err(keep_nav(&s))?;
-    Ok(see_other("/dashboard/operator/leads?done=approved"))
+    let done = web.services.leads().approve_conversion(&m, Context::ResellerManager, &id).await;
+    decided(done.map(drop), "approved", &s)
 }
 
 async fn reject_lead(State(web): State<Web>, OperatorUser(s): OperatorUser, Path(id): Path<String>) -> PageResult {
     let m = partnerd_services::policy::operator_as_reseller_manager(&s.principal).map_err(keep_nav(&s))?;
-    web.services.leads().reject_conversion(&m, Context::ResellerManager, &id).await.map_err(keep_nav(&s))?;
-    Ok(see_other("/dashboard/operator/leads?done=rejected"))
+    let done = web.services.leads().reject_conversion(&m, Context::ResellerManager, &id).await;
+    decided(done.map(drop), "rejected", &s)
+}
+
+/// After an approval or a rejection: a lead decided meanwhile (a double click, another
+/// operator) is not an error page but a notice on the list.
+fn decided(done: Result<(), ServiceError>, what: &str, s: &Arc<WebSession>) -> PageResult {
+    match done {
+        Ok(()) => Ok(see_other(&format!("/dashboard/operator/leads?done={what}"))),
+        Err(e) if e.kind == ErrorKind::Invalid => Ok(see_other("/dashboard/operator/leads?done=decided")),
+        Err(e) => Err(keep_nav(s)(e)),
+    }
 }
 
 #[cfg(test)]

@@ -125,6 +125,16 @@ pub(crate) async fn guard(State(web): State<Web>, req: Request, next: Next) -> R
             (Some(e), Some(s)) => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
             _ => false,
         };
+        if !ok && current.session.is_none() && current.session_token.is_some() {
+            // The session ended (idle, expired, signed out elsewhere) while the form was open:
+            // nothing ran; sign in again and come back.
+            let back = parts.headers.get(axum::http::header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let back =
+                back.split_once("/dashboard").map_or("/dashboard/".to_owned(), |(_, p)| format!("/dashboard{p}"));
+            let mut r = see_other(&format!("/dashboard/sign-in?next={}", crate::html::urlenc(safe_next(&back))));
+            r.headers_mut().append(SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, "Lax", secure));
+            return r;
+        }
         if !ok {
             // A form from before a sign-in or sign-out carries the wrong token: say what to do.
             return PageError::new(

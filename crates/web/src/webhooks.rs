@@ -7,8 +7,8 @@
 use crate::Web;
 use crate::forms::given;
 use crate::html::{
-    Field, Nav, action_button, alert, badge, csrf_field, done_notice, esc, field_errors, notice, other_errors, page,
-    pager, select, table, time, urlenc,
+    Field, Nav, action_button, alert, badge, copy_row, csrf_field, done_notice, esc, field_errors, notice,
+    other_errors, page, pager, select, table, time, urlenc,
 };
 use crate::list::{PER_PAGE, offset_of, page_number, pair};
 use crate::session::{PageError, PageResult, PartnerUser, html, keep_nav, see_other};
@@ -106,10 +106,10 @@ fn secret_card(secret: &str, what: &str) -> String {
     format!(
         "<section class=\"card secret\" aria-labelledby=\"secret-h\"><h2 id=\"secret-h\">{}</h2>\
          <p>Copy it now and store it where your receiver can read it: it is shown only this once.</p>\
-         <p class=\"copy-row\"><code id=\"new-secret\">{}</code> <button type=\"button\" class=\"copy\" data-copy=\"new-secret\">Copy</button></p>\
+         {}\
          <p class=\"muted\">Deliveries are signed with it (<code>X-Vellocity-Signature</code> and the Standard Webhooks headers).</p></section>",
         esc(what),
-        esc(secret)
+        copy_row("new-secret", secret)
     )
 }
 

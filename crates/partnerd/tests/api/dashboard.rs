@@ -232,6 +232,13 @@ on_both_backends!(sessions_end_on_sign_out_reset_and_idle_and_are_shared_by_proc
     let mut idle = signed_in(&app, "admin@acme.com").await;
     app.clock.advance(partnerd_services::users::SESSION_IDLE + chrono::Duration::minutes(1));
     assert_eq!(idle.get("/dashboard/settings/api-keys").await.status, 303);
+    // A form sent after its session ended runs nothing and asks to sign in again.
+    let (token, referer) = (idle.csrf.clone().unwrap(), format!("{}/dashboard/settings/api-keys", app.base));
+    let form = [("csrf", token.as_str()), ("name", "late")];
+    let stale = idle.post_raw("/dashboard/settings/api-keys", &form, &[("referer", referer.as_str())]).await;
+    assert_eq!(stale.status, 303, "{}", stale.body);
+    assert_eq!(stale.location.as_deref(), Some("/dashboard/sign-in?next=%2Fdashboard%2Fsettings%2Fapi-keys"));
+    assert!(!idle.cookies.contains_key("pd_session"), "the dead session's cookie is cleared");
     other.server.stop().await.unwrap();
 });
 
@@ -378,6 +385,13 @@ on_both_backends!(partners_are_refused_the_operator_pages_and_suspension_locks_t
         .unwrap();
     assert_eq!(app.read("/api/v1/partners/profile", &acme.api_key).await.0, 403);
     assert_eq!(partner.get("/dashboard/settings/api-keys").await.status, 303);
+    // The right password of a suspended partner's user says why there is no session.
+    let mut fresh = Browserless::new(&app);
+    fresh.get("/dashboard/sign-in").await;
+    let r = fresh.post("/dashboard/sign-in", &[("email", "admin@acme.com"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    r.has("suspended");
+    assert!(!fresh.cookies.contains_key("pd_session"));
     partners
         .update(&app.marketplace_id(), &acme.partner_id, PartnerChange { suspended: Some(false), plan: None })
         .await
@@ -468,4 +482,8 @@ on_both_backends!(a_signed_in_user_can_use_a_link_and_assets_carry_no_form_token
     let twice = b.post("/dashboard/settings/api-keys", &[("name", "one"), ("name", "two")]).await;
     assert!((400..500).contains(&twice.status), "{}", twice.status);
     twice.has("<!doctype html>").has("The request was refused").has("duplicate field");
+    // A form's address visited with a GET is a page too.
+    let visit = b.get("/dashboard/sign-out").await;
+    assert_eq!(visit.status, 405);
+    visit.has("<!doctype html>").has("takes a form");
 });

@@ -61,7 +61,7 @@ on_both_backends!(leads_from_the_api_are_listed_filtered_and_moved, |backend| as
     br.get("/dashboard/leads?toDate=2025-01-15&sortField=COMPANY_NAME&sortOrder=ASC").await.has("Globex");
     let bad = br.get("/dashboard/leads?status=OPEN&fromDate=soon").await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    bad.has("must be one of").has("f-fromDate-error").has("aria-invalid=\"true\"");
+    bad.has("must be one of").has("q-fromDate-error").has("aria-invalid=\"true\"");
 
     // A new lead: the API's validation, each message beside its field.
     br.get("/dashboard/leads/new").await.has("name=\"customer.company.name\"");
@@ -180,7 +180,7 @@ on_both_backends!(quotes_and_subscriptions_show_their_totals_and_act, |backend| 
     br.get("/dashboard/quotes?searchText=jarvis&sort=-createdOn").await.has("Jarvis Initiative");
     let bad = br.get("/dashboard/quotes?status=WON&sort=-size").await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    bad.has("must be one of").has("f-sort-error");
+    bad.has("must be one of").has("q-sort-error");
 
     // One quote: items, totals, moves.
     let page = br.get(&format!("/dashboard/quotes/{quote}")).await;

@@ -81,7 +81,7 @@ on_both_backends!(the_pipeline_totals_each_status_and_filters_like_the_api, |bac
     b.get("/dashboard/cosell?created_after=2025-01-15").await.has("Open Alpha");
     let bad = b.get("/dashboard/cosell?status=closed&created_after=soon").await;
     assert_eq!(bad.status, 422);
-    bad.has("id=\"f-status-error\"").has("id=\"f-created_after-error\"").has("aria-invalid=\"true\"");
+    bad.has("id=\"q-status-error\"").has("id=\"q-created_after-error\"").has("aria-invalid=\"true\"");
 
     // Paged: 20 a page, the filters kept in the pager's links.
     for i in 0..20 {
