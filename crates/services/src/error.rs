@@ -175,6 +175,7 @@ pub const CATALOG: &[(ErrorKind, &str, &str)] = {
         (Forbidden, "lead", NOT_ASSIGNEE),
         (Forbidden, "sandbox", SANDBOX_KEY),
         (Conflict, "listing", CONCURRENT_CHANGE),
+        (Conflict, "partner", CONCURRENT_CHANGE),
         (Conflict, "opportunity", CONCURRENT_CHANGE),
         (Conflict, "customer", CONCURRENT_CHANGE),
         (Conflict, "invoice", CONCURRENT_CHANGE),

@@ -1,6 +1,7 @@
 //! Partner enrolment, API keys and the marketplace bootstrap: the operator's use cases (CLI),
 //! and the partner's view of itself.
 
+use crate::contention::WRITE_ATTEMPTS;
 use crate::error::codes;
 use crate::{Principal, ServiceError, Services, policy};
 use chrono::{DateTime, Utc};
@@ -11,7 +12,9 @@ use partnerd_domain::ids::new_id;
 use partnerd_domain::ip::IpRule;
 use partnerd_domain::partner::{CompanyName, Email, PlanName, Role};
 use partnerd_domain::{ValidationErrors, api_key};
-use partnerd_store::{ApiKeyRecord, Marketplace, NewApiKey, NewMarketplace, NewPartner, PartnerRecord, StoreError};
+use partnerd_store::{
+    ApiKeyRecord, Marketplace, NewApiKey, NewMarketplace, NewPartner, PartnerRecord, PartnerState, StoreError,
+};
 
 pub struct Partners<'a> {
     pub(crate) services: &'a Services,
@@ -171,9 +174,8 @@ impl Partners<'_> {
         change: PartnerChange,
     ) -> Result<PartnerRecord, ServiceError> {
         let store = &self.services.store;
-        let current = store.get_partner(marketplace_id, partner_id).await?.ok_or(ServiceError::not_found("partner"))?;
         let plan = match &change.plan {
-            None => current.plan.clone(),
+            None => None,
             Some(p) => {
                 let plan = PlanName::parse(p).map_err(|e| ValidationErrors::single("plan", e))?;
                 if self.services.plans.limits(plan.as_str()).is_none() {
@@ -184,24 +186,40 @@ impl Partners<'_> {
                     )
                     .into());
                 }
-                plan.as_str().to_owned()
+                Some(plan.as_str().to_owned())
             }
         };
-        let now = self.services.clock.now();
-        let suspended_at = match change.suspended {
-            None => current.suspended_at,
-            Some(true) => current.suspended_at.or(Some(now)),
-            Some(false) => None,
-        };
-        let event = NewEvent::of(&PartnerUpdated {
-            partner_id: partner_id.to_owned(),
-            plan: plan.clone(),
-            suspended: suspended_at.is_some(),
-        })
-        .partner(Some(partner_id.to_owned()));
-        store.update_partner(marketplace_id, partner_id, &plan, suspended_at, now, vec![event]).await?;
-        self.services.auth.evict_partner(partner_id);
-        Ok(PartnerRecord { plan, suspended_at, ..current })
+        // Compare-and-set from the state read: a plan change racing a suspension (the CLI and
+        // a dashboard tab) must not undo it; the loser re-reads and applies its own change.
+        for _ in 0..WRITE_ATTEMPTS {
+            let current =
+                store.get_partner(marketplace_id, partner_id).await?.ok_or(ServiceError::not_found("partner"))?;
+            let now = self.services.clock.now();
+            let from = PartnerState { plan: current.plan.clone(), suspended_at: current.suspended_at };
+            let to = PartnerState {
+                plan: plan.clone().unwrap_or_else(|| current.plan.clone()),
+                suspended_at: match change.suspended {
+                    None => current.suspended_at,
+                    Some(true) => current.suspended_at.or(Some(now)),
+                    Some(false) => None,
+                },
+            };
+            let event = NewEvent::of(&PartnerUpdated {
+                partner_id: partner_id.to_owned(),
+                plan: to.plan.clone(),
+                suspended: to.suspended_at.is_some(),
+            })
+            .partner(Some(partner_id.to_owned()));
+            match store.update_partner(marketplace_id, partner_id, &from, &to, now, vec![event]).await {
+                Ok(()) => {
+                    self.services.auth.evict_partner(partner_id);
+                    return Ok(PartnerRecord { plan: to.plan, suspended_at: to.suspended_at, ..current });
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::conflict("partner", codes::CONCURRENT_CHANGE))
     }
 
     pub async fn list(&self, marketplace_id: &str) -> Result<Vec<PartnerRecord>, ServiceError> {

@@ -133,16 +133,18 @@ impl UserStore for PostgresStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        plan: &str,
-        suspended_at: Option<DateTime<Utc>>,
+        from: &PartnerState,
+        to: &PartnerState,
         at: DateTime<Utc>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
-        let args = args![marketplace_id, partner_id, plan, suspended_at];
+        let args = args![marketplace_id, partner_id, to.plan, to.suspended_at, from.plan, from.suspended_at];
         if execute(&tx, usql::UPDATE_PARTNER.postgres(), &args, "").await? != 1 {
-            return Err(StoreError::NotFound("partner"));
+            let (n,): (i64,) =
+                query_one(&tx, usql::PARTNER_EXISTS.postgres(), &args![marketplace_id, partner_id]).await?;
+            return Err(if n == 0 { StoreError::NotFound("partner") } else { StoreError::Conflict("partner".into()) });
         }
         append_events(&tx, marketplace_id, at, &events).await?;
         tx.commit().await.map_err(pg)

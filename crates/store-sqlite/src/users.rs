@@ -143,16 +143,22 @@ impl UserStore for SqliteStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        plan: &str,
-        suspended_at: Option<DateTime<Utc>>,
+        from: &PartnerState,
+        to: &PartnerState,
         at: DateTime<Utc>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()> {
-        let (m, p, plan) = (marketplace_id.to_owned(), partner_id.to_owned(), plan.to_owned());
+        let (m, p, from, to) = (marketplace_id.to_owned(), partner_id.to_owned(), from.clone(), to.clone());
         self.writer
             .write(move |c| {
-                if run(c, &usql::UPDATE_PARTNER, &args![m, p, plan, suspended_at])? != 1 {
-                    return Err(StoreError::NotFound("partner"));
+                let changed = args![m, p, to.plan, to.suspended_at, from.plan, from.suspended_at];
+                if run(c, &usql::UPDATE_PARTNER, &changed)? != 1 {
+                    let (n,): (i64,) = query_one(c, usql::PARTNER_EXISTS.sqlite(), &args![m, p])?;
+                    return Err(if n == 0 {
+                        StoreError::NotFound("partner")
+                    } else {
+                        StoreError::Conflict("partner".into())
+                    });
                 }
                 append_events(c, &m, at, &events)
             })

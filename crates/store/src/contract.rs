@@ -3206,14 +3206,10 @@ pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn St
 
     // 7. The operator's partner changes: plan and suspension, seen by keys and sessions.
     let updated = |id: &str| event(types::PARTNER_UPDATED, "partner", id, Some(id));
-    let suspend = store.update_partner(
-        &mid,
-        &p.partner_id,
-        "enterprise",
-        Some(dash_at(70)),
-        dash_at(70),
-        vec![updated(&p.partner_id)],
-    );
+    let state = |plan: &str, at: Option<i64>| PartnerState { plan: plan.into(), suspended_at: at.map(dash_at) };
+    let (active, suspending) = (state("business", None), state("enterprise", Some(70)));
+    let suspend =
+        store.update_partner(&mid, &p.partner_id, &active, &suspending, dash_at(70), vec![updated(&p.partner_id)]);
     suspend.await.unwrap();
     let suspended = PartnerRecord { plan: "enterprise".into(), suspended_at: Some(dash_at(70)), ..partner.clone() };
     assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(suspended.clone()));
@@ -3224,24 +3220,24 @@ pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn St
         store.session_for_auth(&s_partner.id_hash, dash_at(71)).await.unwrap(),
         Some(SessionAuth { partner: Some(suspended.clone()), ..partner_auth.clone() })
     );
-    let lift = store.update_partner(&mid, &p.partner_id, "business", None, dash_at(71), vec![updated(&p.partner_id)]);
+    // A change from a state the partner is no longer in writes nothing (a compare-and-set).
+    let stale = store
+        .update_partner(&mid, &p.partner_id, &active, &state("tiny", None), dash_at(71), vec![updated(&p.partner_id)])
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(suspended.clone()));
+    let lift =
+        store.update_partner(&mid, &p.partner_id, &suspending, &active, dash_at(71), vec![updated(&p.partner_id)]);
     lift.await.unwrap();
     assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(partner.clone()));
     assert_eq!(store.find_key_for_auth(&p.key.id).await.unwrap().unwrap().partner.unwrap().suspended_at, None);
     let unknown = store
-        .update_partner(&mid, "partner_nobody", "business", None, dash_at(72), vec![updated("partner_nobody")])
+        .update_partner(&mid, "partner_nobody", &active, &active, dash_at(72), vec![updated("partner_nobody")])
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound("partner"))), "{unknown:?}");
     assert!(store.events_for_subject(&mid, "partner_nobody").await.unwrap().is_empty());
     let elsewhere = store
-        .update_partner(
-            &sandbox.id,
-            &p.partner_id,
-            "enterprise",
-            Some(dash_at(73)),
-            dash_at(73),
-            vec![updated(&p.partner_id)],
-        )
+        .update_partner(&sandbox.id, &p.partner_id, &active, &suspending, dash_at(73), vec![updated(&p.partner_id)])
         .await;
     assert!(matches!(elsewhere, Err(StoreError::NotFound("partner"))), "{elsewhere:?}");
     assert_eq!(store.get_partner(&mid, &p.partner_id).await.unwrap(), Some(partner));

@@ -61,6 +61,13 @@ pub struct SessionAuth {
     pub partner: Option<PartnerRecord>,
 }
 
+/// What the operator changes of a partner: its plan and whether (since when) it is suspended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerState {
+    pub plan: String,
+    pub suspended_at: Option<DateTime<Utc>>,
+}
+
 /// A user of the marketplace, for the operator's list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserEntry {
@@ -146,13 +153,15 @@ pub trait UserStore: Send + Sync {
     /// Every user of the marketplace with their first membership, oldest first.
     async fn dashboard_users(&self, marketplace_id: &str) -> StoreResult<Vec<UserEntry>>;
 
-    /// Writes the partner's plan and suspension; `NotFound("partner")` when it has none.
+    /// Moves the partner's plan and suspension from `from` (as read) to `to`, with the events;
+    /// `Conflict("partner")` when it is no longer `from` (another change came first: nothing
+    /// is written), `NotFound("partner")` when the marketplace has no such partner.
     async fn update_partner(
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        plan: &str,
-        suspended_at: Option<DateTime<Utc>>,
+        from: &PartnerState,
+        to: &PartnerState,
         at: DateTime<Utc>,
         events: Vec<NewEvent>,
     ) -> StoreResult<()>;

@@ -487,3 +487,25 @@ on_both_backends!(a_signed_in_user_can_use_a_link_and_assets_carry_no_form_token
     assert_eq!(visit.status, 405);
     visit.has("<!doctype html>").has("takes a form");
 });
+
+on_both_backends!(a_plan_change_racing_a_suspension_keeps_both, |backend| async move {
+    use partnerd_services::partners::PartnerChange;
+    let Some(app) = spawn_app(backend).await else { return };
+    let m = app.marketplace_id();
+    for round in 0..8 {
+        let p = app.partner(&format!("Racer {round}"), &format!("admin{round}@racer.com"), "business").await;
+        let change = |plan: Option<&str>, suspended: Option<bool>| {
+            let (services, m, id) = (app.server.services.clone(), m.clone(), p.partner_id.clone());
+            let change = PartnerChange { plan: plan.map(str::to_owned), suspended };
+            tokio::spawn(async move { services.partners().update(&m, &id, change).await })
+        };
+        let (plan, suspend) = (change(Some("enterprise"), None), change(None, Some(true)));
+        plan.await.unwrap().unwrap();
+        suspend.await.unwrap().unwrap();
+        let after = app.server.services.partners().list(&m).await.unwrap();
+        let after = after.iter().find(|x| x.id == p.partner_id).unwrap();
+        assert_eq!(after.plan, "enterprise", "round {round}: the plan change was lost");
+        assert!(after.suspended_at.is_some(), "round {round}: the suspension was lost");
+        assert_eq!(app.read("/api/v1/partners/profile", &p.api_key).await.0, 403);
+    }
+});

@@ -149,6 +149,13 @@ pub static LIST_USERS: Query = sql!(
     crate::kit::column_list::<UserEntry>()
 );
 
-/// `$1` marketplace, `$2` partner, `$3` plan, `$4` suspended at.
-pub static UPDATE_PARTNER: Query =
-    sql!("UPDATE partners SET plan = $3, suspended_at = $4 WHERE marketplace_id = $1 AND id = $2");
+/// `$1` marketplace, `$2` partner, `$3` plan, `$4` suspended at; only from `$5` plan and `$6`
+/// suspended at (a compare-and-set: a change that came first is not overwritten).
+pub static UPDATE_PARTNER: Query = sql!(
+    "UPDATE partners SET plan = $3, suspended_at = $4
+     WHERE marketplace_id = $1 AND id = $2 AND plan = $5
+       AND (suspended_at = $6 OR (suspended_at IS NULL AND $6 IS NULL))"
+);
+
+/// `$1` marketplace, `$2` partner.
+pub static PARTNER_EXISTS: Query = sql!("SELECT COUNT(*) FROM partners WHERE marketplace_id = $1 AND id = $2");
