@@ -200,6 +200,19 @@ impl Cosell<'_> {
         id: &str,
         change: &OpportunityChange,
     ) -> Result<OpportunityRecord, ServiceError> {
+        self.update_from(who, id, change, None).await
+    }
+
+    /// [`Self::update`] of the deal as the caller last read it: when `read_version` is given
+    /// and either party has changed the deal since, nothing is written (409
+    /// `concurrent_change`), so an edit form cannot overwrite what it never showed.
+    pub async fn update_from(
+        &self,
+        who: &Principal,
+        id: &str,
+        change: &OpportunityChange,
+        read_version: Option<i64>,
+    ) -> Result<OpportunityRecord, ServiceError> {
         policy::require(&who.roles, Resource::Opportunity, Access::Write)?;
         // Writers of one opportunity in this process take turns; other processes' are retried
         // (see `contention`).
@@ -207,6 +220,9 @@ impl Cosell<'_> {
         for attempt in 1..=WRITE_ATTEMPTS {
             pause_before(attempt).await;
             let current = self.get(who, id).await?;
+            if read_version.is_some_and(|v| v != current.version) {
+                return Err(ServiceError::conflict("opportunity", codes::CONCURRENT_CHANGE));
+            }
             let mut e = ValidationErrors::new();
             let mut next = current.clone();
             if let Some(s) = &change.status

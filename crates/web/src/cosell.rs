@@ -314,7 +314,7 @@ async fn create(State(web): State<Web>, PartnerUser(s): PartnerUser, Form(form):
 // ---------------------------------------------------------------------------------------------
 // One opportunity
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub(crate) struct EditForm {
     #[serde(default)]
     customer_name: String,
@@ -326,6 +326,10 @@ pub(crate) struct EditForm {
     expected_close_date: String,
     #[serde(default)]
     notes: String,
+    /// The version the form was read at: a deal changed since (by either party) is not
+    /// overwritten.
+    #[serde(default)]
+    version: String,
 }
 
 const EDIT_FIELDS: &[&str] = &["customer_name", "deal_value", "description", "expected_close_date", "notes"];
@@ -338,6 +342,7 @@ impl EditForm {
             description: o.description.clone(),
             expected_close_date: o.expected_close_date.map(|d| d.to_string()).unwrap_or_default(),
             notes: o.notes.clone(),
+            version: o.version.to_string(),
         }
     }
 }
@@ -474,10 +479,12 @@ async fn render_detail(web: &Web, s: &Arc<WebSession>, id: &str, shown: Shown<'_
     let _ = write!(
         body,
         "<section aria-labelledby=\"edit-h\"><h2 id=\"edit-h\">Update the deal</h2>{}\
-         <form method=\"post\" action=\"{path}\" class=\"card\" novalidate>{}{}{}{}{}{}\
+         <form method=\"post\" action=\"{path}\" class=\"card\" novalidate>{}<input type=\"hidden\" name=\"version\" value=\"{}\">{}{}{}{}{}\
          <button type=\"submit\" id=\"update-opportunity\">Save changes</button></form></section>",
         other_errors(errors, EDIT_FIELDS),
         csrf_field(&s.csrf_token),
+        // A form re-shown for its errors keeps the version it was read at.
+        esc(if form.version.is_empty() { &current.version } else { &form.version }),
         Field::text("customer_name", "Customer name", &form.customer_name).required().render(errors),
         Field::text("deal_value", "Deal value (USD)", &form.deal_value)
             .required()
@@ -562,8 +569,21 @@ async fn update(
         description: Some(form.description.clone()),
         expected_close_date: Some(given(&form.expected_close_date)),
     };
-    match web.services.cosell().update(&s.principal, &id, &change).await {
+    let read_version = form.version.trim().parse::<i64>().ok();
+    match web.services.cosell().update_from(&s.principal, &id, &change, read_version).await {
         Ok(o) => Ok(see_other(&format!("/dashboard/cosell/{}?done=updated", urlenc(&o.id)))),
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            let shown = Shown {
+                status: StatusCode::CONFLICT,
+                top: alert(
+                    "The deal was changed (by you elsewhere or by the other partner) since you opened this form: \
+                     your values are kept below and the facts above are the saved ones. Review them and save again.",
+                ),
+                // Saving again, after review, applies them over the version now shown.
+                edit: Some((&EditForm { version: String::new(), ..form.clone() }, &ValidationErrors::new())),
+            };
+            render_detail(&web, &s, &id, shown).await
+        }
         Err(e) if e.kind == ErrorKind::Invalid => {
             let shown = Shown {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -224,6 +224,38 @@ on_both_backends!(status_moves_follow_the_machine_and_show_in_the_timeline, |bac
         (json!(80000), json!("Deal closed successfully"))
     );
 
+    // A form read before a change made elsewhere does not overwrite it; saving the re-shown
+    // form, after review, does.
+    let version_of = |body: &str| {
+        let at = body.find("name=\"version\" value=\"").unwrap() + "name=\"version\" value=\"".len();
+        body[at..].split('"').next().unwrap().to_owned()
+    };
+    let read = version_of(&b.get(&path).await.body);
+    let (code, body) = app.patch(&format!("{OPPS}/{id}"), &acme.api_key, json!({ "notes": "From the API" })).await;
+    assert_eq!(code, 200, "{body}");
+    let mine = |version: &str| {
+        vec![
+            ("customer_name", "Global Corp".to_owned()),
+            ("deal_value", "80000".to_owned()),
+            ("description", String::new()),
+            ("expected_close_date", String::new()),
+            ("notes", "Mine".to_owned()),
+            ("version", version.to_owned()),
+        ]
+    };
+    let fields = mine(&read);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let stale = b.post(&path, &pairs).await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    stale.has("was changed").has(">Mine</textarea>");
+    let (_, api) = app.read(&format!("{OPPS}/{id}"), &acme.api_key).await;
+    assert_eq!(api["data"]["notes"], "From the API");
+    let fields = mine(&version_of(&stale.body));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(b.post(&path, &pairs).await.status, 303);
+    let (_, api) = app.read(&format!("{OPPS}/{id}"), &acme.api_key).await;
+    assert_eq!(api["data"]["notes"], "Mine");
+
     // Won is final: no more buttons, and a forged move says why.
     assert_eq!(b.post(&format!("{path}/status"), &[("status", "won")]).await.status, 303);
     b.get(&path).await.has("its status is final").lacks("Mark lost");
