@@ -1045,7 +1045,10 @@ async fn render_subscription(
     let orders = subs.orders_of(p, id, 100).await.map_err(fail)?;
     let history = subs.history(p, id).await.map_err(fail)?;
     let seat_filter = SeatFilter { subscription_id: entry.subscription.id.clone(), ..Default::default() };
+    let active_filter = SeatFilter { statuses: vec![SeatStatus::Active], ..seat_filter.clone() };
     let (seats, seats_total) = subs.seats(p, seat_filter, 0, 100).await.map_err(fail)?;
+    // Counted by the store, not from the first page of seats shown below.
+    let (_, assigned) = subs.seats(p, active_filter, 0, 1).await.map_err(fail)?;
     let (sub, order) = (&entry.subscription, &entry.order);
     let lines = order_lines_of(&order.order_lines);
 
@@ -1064,11 +1067,7 @@ async fn render_subscription(
         &format!("{}<br>{}", esc(&sub.company_name), esc(&person(&sub.user_first_name, &sub.user_last_name))),
     );
     text_fact(&mut facts, "Units", &lines_text(&lines));
-    text_fact(
-        &mut facts,
-        "Seats",
-        &format!("{} ({} assigned)", sub.seats, seats.iter().filter(|x| x.status == SeatStatus::Active).count()),
-    );
+    text_fact(&mut facts, "Seats", &format!("{} ({assigned} assigned)", sub.seats));
     fact(&mut facts, "Price", &format!("<span class=\"amount\">{}</span>", esc(&price_of(&entry))));
     if let (Some(a), Some(b)) = (sub.period_start, sub.period_end) {
         fact(&mut facts, "Current period", &format!("{} to {}", time(a), time(b)));
@@ -1105,8 +1104,14 @@ async fn render_subscription(
     let mut moves = String::new();
     let live = sub.status != SubscriptionStatus::Cancelled;
     if live && transition(sub.status, SubscriptionAction::Change).is_ok() {
-        let plans: Vec<(String, String, String)> =
+        let mut plans: Vec<(String, String, String)> =
             plan_choices(web, p).await.into_iter().filter(|(_, _, product)| *product == sub.product_id).collect();
+        // The current plan is always a choice (a re-import may have dropped it from the
+        // catalog), so changing only the quantity never switches the plan.
+        if !plans.is_empty() && !plans.iter().any(|(id, _, _)| *id == sub.payment_plan_id) {
+            let current = format!("The current plan ({})", sub.payment_plan_id);
+            plans.insert(0, (sub.payment_plan_id.clone(), current, sub.product_id.clone()));
+        }
         let (form, errors) = match change {
             Some((f, e)) => (Some(f), Some(e)),
             None => (None, None),
