@@ -239,13 +239,9 @@ impl Metrics<'_> {
                 earned_from: Some(window.start),
                 earned_before: Some(window.end),
             };
-            let commissions: i128 = store
-                .list_commissions(m, &p.id, &filter)
-                .await?
-                .iter()
-                .filter(|c| c.status == "earned")
-                .map(|c| i128::from(c.amount_cents))
-                .sum();
+            // The commission report's own sum (earned, not reversed).
+            let rows = store.list_commissions(m, &p.id, &filter).await?;
+            let commissions = i128::from(crate::billing::totals(&rows).earned_cents);
             totals.0 += customers;
             totals.1 += f.invoiced_cents;
             totals.2 += f.collected_cents;

@@ -361,20 +361,7 @@ impl Partners<'_> {
         partner_id: &str,
     ) -> Result<Vec<ApiKeyRecord>, ServiceError> {
         let partner = self.get(operator, partner_id).await?;
-        let store = &self.services.store;
-        let users: std::collections::BTreeSet<String> = store
-            .dashboard_users(&operator.marketplace_id)
-            .await?
-            .into_iter()
-            .filter(|u| u.partner_id.as_deref() == Some(partner_id))
-            .map(|u| u.user_id)
-            .collect();
-        let mut keys = Vec::new();
-        for user_id in users {
-            let of_user = store.list_keys(&operator.marketplace_id, &user_id).await?;
-            keys.extend(of_user.into_iter().filter(|k| k.company_id == partner.company_id));
-        }
-        Ok(keys)
+        Ok(self.services.store.list_company_keys(&operator.marketplace_id, &partner.company_id).await?)
     }
 }
 

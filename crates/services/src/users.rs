@@ -119,6 +119,12 @@ pub struct Users<'a> {
     pub(crate) services: &'a Services,
 }
 
+/// Whether `token` can be one of ours (43 alphanumerics, as `random_token(43)` makes): other
+/// input is refused before any database read.
+fn token_shaped(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// SHA-256 of a token, hex: what the store keeps of links and sessions.
 pub fn token_digest(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
@@ -320,7 +326,7 @@ impl Users<'_> {
     }
 
     async fn usable_link(&self, token: &str) -> Result<Option<UserTokenRecord>, ServiceError> {
-        if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if !token_shaped(token) {
             return Ok(None);
         }
         let now = self.services.clock.now();
@@ -427,7 +433,7 @@ impl Users<'_> {
     /// The request's session: `None` when the cookie names no live one (expired, idle too
     /// long, signed out, its membership gone, its partner suspended).
     pub async fn session(&self, token: &str) -> Result<Option<WebSession>, ServiceError> {
-        if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if !token_shaped(token) {
             return Ok(None);
         }
         let store = &self.services.store;

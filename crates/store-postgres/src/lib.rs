@@ -278,6 +278,11 @@ impl KeyStore for PostgresStore {
         query_all(&c, sql::LIST_KEYS.postgres(), &args![marketplace_id, user_id]).await
     }
 
+    async fn list_company_keys(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
+        let c = self.client().await?;
+        query_all(&c, sql::LIST_COMPANY_KEYS.postgres(), &args![marketplace_id, company_id]).await
+    }
+
     async fn revoke_key(
         &self,
         marketplace_id: &str,

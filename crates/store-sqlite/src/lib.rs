@@ -282,6 +282,11 @@ impl KeyStore for SqliteStore {
         self.readers.read(move |c| query_all(c, sql::LIST_KEYS.sqlite(), &args![m, u])).await
     }
 
+    async fn list_company_keys(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
+        let (m, company) = (marketplace_id.to_owned(), company_id.to_owned());
+        self.readers.read(move |c| query_all(c, sql::LIST_COMPANY_KEYS.sqlite(), &args![m, company])).await
+    }
+
     async fn revoke_key(
         &self,
         marketplace_id: &str,

@@ -142,6 +142,7 @@ pub async fn reads_are_scoped_by_marketplace(store: &dyn Store) {
     assert_eq!(store.get_partner("mkt_elsewhere", &p.partner_id).await.unwrap(), None);
     assert!(store.list_partners("mkt_elsewhere").await.unwrap().is_empty());
     assert!(store.list_keys("mkt_elsewhere", &p.user_id).await.unwrap().is_empty());
+    assert!(store.list_company_keys("mkt_elsewhere", &p.company_id).await.unwrap().is_empty());
     assert!(store.events_for_subject("mkt_elsewhere", &p.partner_id).await.unwrap().is_empty());
     let revoke = store
         .revoke_key("mkt_elsewhere", &p.key.id, t0(), event(types::API_KEY_REVOKED, "api_key", &p.key.id, None))
@@ -181,6 +182,9 @@ pub async fn keys_are_created_listed_and_revoked(store: &dyn Store) {
     assert_eq!(keys[1].allowed_ips, extra.allowed_ips);
     assert_eq!(keys[1].expires_at, extra.expires_at);
     assert_eq!(keys[1].display_prefix, extra.display_prefix);
+    let of_company = store.list_company_keys(&m.id, &p.company_id).await.unwrap();
+    assert_eq!(of_company, keys, "the company's keys are its users' keys made for it");
+    assert!(store.list_company_keys(&m.id, "company_nobody").await.unwrap().is_empty());
 
     let at = t0() + Duration::hours(1);
     let revoked = store

@@ -88,6 +88,9 @@ pub trait KeyStore: Send + Sync {
 
     async fn list_keys(&self, marketplace_id: &str, user_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
 
+    /// Every key made for acting in `company_id` (all its users'), oldest first.
+    async fn list_company_keys(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
+
     /// Marks the key revoked (idempotent: revoking twice keeps the first time and appends no
     /// second event). `NotFound` when the marketplace has no such key.
     async fn revoke_key(

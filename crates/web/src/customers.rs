@@ -638,15 +638,18 @@ async fn render_detail(
         billing.commissions(&s.principal, range, Some(a.customer_id.clone())).await.map_err(keep_nav(s))?;
     commissions.reverse();
     let shown = commissions.len().min(20);
+    // The shown commissions' invoices: from the page of invoices above, else one read of the
+    // customer's newest ones (not a read per commission).
+    let mut periods: Vec<InvoiceRecord> = Vec::new();
+    if commissions.iter().take(shown).any(|c| !invoices.iter().any(|i| i.id == c.invoice_id)) {
+        let (newest, _) = billing.list_invoices(&s.principal, &filter, 0, 100).await.map_err(keep_nav(s))?;
+        periods = newest;
+    }
     let mut rows = Vec::with_capacity(shown);
     for c in commissions.iter().take(shown) {
-        let period = match invoices.iter().find(|i| i.id == c.invoice_id) {
-            Some(i) => format!("{} – {}", date_of(i.period_start), date_of(i.period_end)),
-            None => match billing.get_invoice(&s.principal, &c.invoice_id).await {
-                Ok(i) => format!("{} – {}", date_of(i.period_start), date_of(i.period_end)),
-                Err(_) => "—".to_owned(),
-            },
-        };
+        let invoice = invoices.iter().chain(&periods).find(|i| i.id == c.invoice_id);
+        let period = invoice
+            .map_or_else(|| "—".to_owned(), |i| format!("{} – {}", date_of(i.period_start), date_of(i.period_end)));
         rows.push(vec![
             link(&invoice_href(&c.customer_id, &c.invoice_id), &c.invoice_number),
             period,

@@ -92,11 +92,6 @@ fn router<S>(services: Services, marketplace_id: String, settings: WebSettings) 
         .merge(leads::routes())
         .merge(quotes::routes())
         .merge(operator::routes())
-        .route("/assets/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
-        .route(
-            "/assets/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../assets/app.js")) }),
-        )
         .fallback(|| async { session::PageError::not_found() })
         // A form's address opened with a GET (Enter in the address bar after a 422 page).
         .method_not_allowed_fallback(|| async {
@@ -106,6 +101,13 @@ fn router<S>(services: Services, marketplace_id: String, settings: WebSettings) 
             )
         })
         .layer(axum::middleware::from_fn_with_state(web.clone(), session::guard))
+        // Added after the guard's layer, so outside it: a stylesheet needs no session (and no
+        // database read per asset of every page).
+        .route("/assets/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route(
+            "/assets/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../assets/app.js")) }),
+        )
         .with_state(web)
 }
 
@@ -127,5 +129,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut r = body.into_response();
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     r
 }

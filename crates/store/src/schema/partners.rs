@@ -136,6 +136,12 @@ pub static LIST_KEYS: Query = sql!(
     column_list::<ApiKeyRecord>()
 );
 
+/// `$1` marketplace, `$2` company.
+pub static LIST_COMPANY_KEYS: Query = sql!(
+    "SELECT {} FROM api_keys k WHERE k.marketplace_id = $1 AND k.company_id = $2 ORDER BY k.created_at, k.id",
+    column_list::<ApiKeyRecord>()
+);
+
 /// `$1` marketplace, `$2` key.
 pub static GET_KEY: Query =
     sql!("SELECT {} FROM api_keys k WHERE k.marketplace_id = $1 AND k.id = $2", column_list::<ApiKeyRecord>());
