@@ -260,6 +260,9 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
 
     let listing_ids = sample_ids(&services, &who, "listings", listings).await?;
     let opportunity_ids = sample_ids(&services, &who, "opportunities", opportunities).await?;
+    let t = Instant::now();
+    let deep_cursors = cursors_along(&services, &who).await?;
+    eprintln!("walked the active listings by cursor in {:.1} s", t.elapsed().as_secs_f64());
     let summary = json!({
         "api_key": main.api_key,
         "partner_id": main.partner_id,
@@ -270,6 +273,7 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
         "webhooks": webhooks,
         "seed_seconds": started.elapsed().as_secs_f64(),
         "listing_ids": listing_ids,
+        "deep_cursors": deep_cursors,
         "opportunity_ids": opportunity_ids,
         "customers": customers,
         "customer_ids": customer_ids,
@@ -285,6 +289,27 @@ async fn seed(database: &str, config: &std::path::Path, rows: Rows, out: &std::p
         "operator_key": bootstrap.operator_key,
     });
     std::fs::write(out, summary.to_string()).map_err(|e| e.to_string())
+}
+
+/// Walks every page of the active listings by cursor (100 a page) and keeps about 1,000
+/// cursors spread from the newest to the oldest: where S3-cursor's pages start.
+async fn cursors_along(services: &Services, who: &partnerd_services::Principal) -> Result<Vec<String>, String> {
+    use partnerd_domain::listing::ListingStatus;
+    use partnerd_store::Window;
+    let mut seen = Vec::new();
+    let mut window = Window::Offset(0);
+    loop {
+        let page = services
+            .listings()
+            .list(who, Some(ListingStatus::Active), &window, 100)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(next) = page.next else { break };
+        seen.push(next.encode());
+        window = Window::After(next);
+    }
+    let step = (seen.len() / 1_000).max(1);
+    Ok(seen.into_iter().step_by(step).collect())
 }
 
 /// Up to 10,000 ids spread over the whole set, read through the services.
@@ -303,7 +328,7 @@ async fn sample_ids(
         let batch: Vec<String> = match what {
             "listings" => services
                 .listings()
-                .list(who, None, offset, 100)
+                .list(who, None, &partnerd_store::Window::Offset(offset), 100)
                 .await
                 .map_err(|e| e.to_string())?
                 .items
@@ -312,7 +337,7 @@ async fn sample_ids(
                 .collect(),
             _ => services
                 .cosell()
-                .list(who, &Default::default(), offset, 100)
+                .list(who, &Default::default(), &partnerd_store::Window::Offset(offset), 100)
                 .await
                 .map_err(|e| e.to_string())?
                 .items

@@ -218,7 +218,7 @@ pub async fn start_keyed(opts: ServerOptions, limits: HttpLimits, keys: SecretKe
         TcpListener::bind(&opts.listen).await.map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let background = vec![
-        services.auth().spawn_invalidation(opts.invalidation_interval),
+        services.spawn_cache_invalidation(opts.invalidation_interval),
         spawn_monthly_reports(services.clone(), bootstrap.marketplace.id.clone(), opts.schedule_interval),
         spawn_dispatcher(services.clone(), sender, opts.dispatcher),
         spawn_idempotency_purge(services.clone(), IDEMPOTENCY_PURGE_INTERVAL),

@@ -17,6 +17,7 @@ use partnerd_store::{
     CompanyRecord, CompanyScope, EMAIL_TAKEN, EXTERNAL_ID_TAKEN, NewAccountUser, StoreError, USER_EXTERNAL_ID_TAKEN,
     UserFilter, UserMembership, UserRecord,
 };
+use partnerd_store::{Paged, Window};
 use std::collections::HashMap;
 
 pub struct Accounts<'a> {
@@ -139,11 +140,11 @@ impl Accounts<'_> {
         p: &Principal,
         context: Context,
         mut filter: CompanyFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<CompanyRecord>, u64), ServiceError> {
+    ) -> Result<Paged<CompanyRecord>, ServiceError> {
         filter.scope = Self::scope(p, context)?;
-        Ok(self.store().list_companies(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_companies(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// `POST /companies`: a customer company created by, and associated with, the caller's
@@ -262,16 +263,16 @@ impl Accounts<'_> {
         p: &Principal,
         context: Context,
         mut filter: UserFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<UserView>, u64), ServiceError> {
+    ) -> Result<Paged<UserView>, ServiceError> {
         let scope = Self::scope(p, context)?;
         if let Some(c) = &filter.company_id {
             self.require_managed(p, &scope, c).await?;
         }
         filter.scope = scope.clone();
-        let (users, total) = self.store().list_users(&p.marketplace_id, &filter, offset, limit).await?;
-        Ok((self.visible_memberships(p, &scope, users).await?, total))
+        let Paged { items, total, next } = self.store().list_users(&p.marketplace_id, &filter, window, limit).await?;
+        Ok(Paged { items: self.visible_memberships(p, &scope, items).await?, total, next })
     }
 
     /// `GET /users/{id}`: a user of `company_id`, which the caller must manage.
@@ -370,11 +371,11 @@ impl Accounts<'_> {
         &self,
         p: &Principal,
         filter: &AssociationFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<AssociationRecord>, u64), ServiceError> {
+    ) -> Result<Paged<AssociationRecord>, ServiceError> {
         policy::require_scope(p, ASSOCIATION_SCOPE)?;
-        Ok(self.store().list_associations(&p.marketplace_id, filter, offset, limit).await?)
+        Ok(self.store().list_associations(&p.marketplace_id, filter, window, limit).await?)
     }
 
     /// `POST /companyAssociations`: 404 for a missing company, 409 when the reseller company is

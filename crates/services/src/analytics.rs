@@ -20,6 +20,7 @@ use partnerd_domain::analytics::{Period, ReportType, Window, previous_month};
 use partnerd_domain::events::{NewEvent, ReportGenerated, ReportTrigger, to_stored};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money::Total;
+use partnerd_store::Paged;
 use partnerd_store::{CosellFigures, ReportRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -188,11 +189,11 @@ impl Analytics<'_> {
     pub async fn list_reports(
         &self,
         who: &Principal,
-        offset: u64,
+        window: &partnerd_store::Window,
         limit: u32,
-    ) -> Result<(Vec<ReportRecord>, u64), ServiceError> {
+    ) -> Result<Paged<ReportRecord>, ServiceError> {
         let partner = policy::partner_id(who)?;
-        Ok(self.services.store.list_reports(&who.marketplace_id, partner, offset, limit).await?)
+        Ok(self.services.store.list_reports(&who.marketplace_id, partner, window, limit).await?)
     }
 
     pub async fn get_report(&self, who: &Principal, id: &str) -> Result<ReportRecord, ServiceError> {

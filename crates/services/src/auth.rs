@@ -6,7 +6,6 @@
 //! shared event log.
 
 use chrono::{DateTime, Utc};
-use partnerd_domain::events::AUTH_RELEVANT;
 use partnerd_domain::ip::{self, IpRule};
 use partnerd_domain::partner::Role;
 use partnerd_domain::{Clock, api_key};
@@ -15,7 +14,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 /// Who is calling: a user acting in one company with that membership's roles.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,9 +103,6 @@ impl CachedKey {
 
 /// Bounds memory if someone presents many distinct valid keys; clearing is always correct.
 const MAX_CACHED_KEYS: usize = 100_000;
-/// How far back the invalidation poll re-reads, so an event whose transaction committed late
-/// (after a newer one was already seen) is still noticed.
-const INVALIDATION_LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
@@ -197,32 +192,15 @@ impl Authenticator {
             .retain(|_, k| k.principal.partner.as_ref().is_none_or(|p| p.id != partner_id));
     }
 
-    /// Reads auth-relevant events from the shared log every `interval` and evicts what they
-    /// name. Runs until the returned task is aborted.
-    pub fn spawn_invalidation(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            // Wall-clock time: `recorded_at` is written by the database host's clock.
-            let mut since = Utc::now() - INVALIDATION_LOOKBACK;
-            loop {
-                tokio::time::sleep(interval).await;
-                let started = Utc::now();
-                match this.store.events_recorded_since(since, AUTH_RELEVANT).await {
-                    Ok(events) => {
-                        for e in events {
-                            if e.event_type == partnerd_domain::events::types::SANDBOX_DELETED {
-                                this.evict_marketplace(&e.subject_id);
-                            } else if e.event_type == partnerd_domain::events::types::PARTNER_UPDATED {
-                                this.evict_partner(&e.subject_id);
-                            } else {
-                                this.evict(&e.subject_id);
-                            }
-                        }
-                        since = started - INVALIDATION_LOOKBACK;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "key cache invalidation poll failed; retrying"),
-                }
-            }
-        })
+    /// Evicts what an auth-relevant event names (the invalidation poll in `caches` calls this
+    /// for other processes' changes).
+    pub(crate) fn apply(&self, e: &partnerd_store::EventRecord) {
+        if e.event_type == partnerd_domain::events::types::SANDBOX_DELETED {
+            self.evict_marketplace(&e.subject_id);
+        } else if e.event_type == partnerd_domain::events::types::PARTNER_UPDATED {
+            self.evict_partner(&e.subject_id);
+        } else {
+            self.evict(&e.subject_id);
+        }
     }
 }

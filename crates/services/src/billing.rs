@@ -25,6 +25,7 @@ use partnerd_domain::money::Amount;
 use partnerd_store::{
     CommissionFilter, CommissionRecord, CustomerAccountRecord, InvoiceFilter, InvoiceRecord, NewInvoice, StoreError,
 };
+use partnerd_store::{Paged, Window};
 use std::collections::BTreeMap;
 
 /// The price list customers buy from and what partners earn on it.
@@ -265,11 +266,11 @@ impl Billing<'_> {
         &self,
         who: &crate::Principal,
         filter: &InvoiceFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<InvoiceRecord>, u64), ServiceError> {
+    ) -> Result<Paged<InvoiceRecord>, ServiceError> {
         let me = crate::policy::acting(who, None)?;
-        Ok(self.services.store.list_invoices(me.marketplace_id(), me.partner_id, filter, offset, limit).await?)
+        Ok(self.services.store.list_invoices(me.marketplace_id(), me.partner_id, filter, window, limit).await?)
     }
 
     /// `GET /commissions`: the partner's commissions earned within the range, oldest first.

@@ -9,6 +9,7 @@ use partnerd_domain::events::{NewEvent, ProductImported};
 use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::Role;
 use partnerd_store::ProductRecord;
+use partnerd_store::{Paged, Window};
 
 pub struct Catalog<'a> {
     pub(crate) services: &'a Services,
@@ -86,12 +87,13 @@ impl Catalog<'_> {
         &self,
         operator: &Principal,
         search: Option<&str>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<Product>, u64), ServiceError> {
+    ) -> Result<Paged<Product>, ServiceError> {
         policy::require_operator(operator)?;
-        let (rows, total) = self.services.store.list_products(&operator.marketplace_id, search, offset, limit).await?;
-        Ok((rows.into_iter().map(decode).collect::<Result<_, _>>()?, total))
+        let Paged { items, total, next } =
+            self.services.store.list_products(&operator.marketplace_id, search, window, limit).await?;
+        Ok(Paged { items: items.into_iter().map(decode).collect::<Result<_, _>>()?, total, next })
     }
 
     /// One product for the operator, hidden ones included.
@@ -121,11 +123,11 @@ impl Catalog<'_> {
         p: &Principal,
         target_user_id: Option<&str>,
         search: Option<&str>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<ProductRecord>, u64), ServiceError> {
+    ) -> Result<Paged<ProductRecord>, ServiceError> {
         self.reseller(p, target_user_id).await?;
-        Ok(self.services.store.list_products(&p.marketplace_id, search, offset, limit).await?)
+        Ok(self.services.store.list_products(&p.marketplace_id, search, window, limit).await?)
     }
 
     /// `GET /catalog/sellableProducts/{id}/editions`: 404 for a missing or hidden product.

@@ -13,7 +13,9 @@ use partnerd_domain::events::{
 };
 use partnerd_domain::ids::new_id;
 use partnerd_domain::money::{Amount, AmountInput};
-use partnerd_store::{EventRecord, OpportunityFilter, OpportunityPage, OpportunityRecord, StatusFigure, StoreError};
+use partnerd_store::{
+    EventRecord, OpportunityFilter, OpportunityPage, OpportunityRecord, StatusFigure, StoreError, Window,
+};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -177,11 +179,11 @@ impl Cosell<'_> {
         &self,
         who: &Principal,
         filter: &OpportunityFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> Result<OpportunityPage, ServiceError> {
         let viewer = policy::partner_id(who)?;
-        Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, offset, limit).await?)
+        Ok(self.services.store.list_opportunities(&who.marketplace_id, viewer, filter, window, limit).await?)
     }
 
     /// Every opportunity the partner is party to (either side, the same set as an unfiltered

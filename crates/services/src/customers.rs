@@ -33,6 +33,7 @@ use partnerd_store::{
     ASSOCIATION_EXISTS, AssociationRecord, CompanyRecord, CustomerAccountRecord, CustomerEntry, CustomerFilter,
     CustomerLink, EXTERNAL_ID_TAKEN, InvoiceRecord, NewInvoice, StoreError,
 };
+use partnerd_store::{Paged, Window};
 
 /// `POST /customers` as given.
 #[derive(Debug, Clone, Default)]
@@ -246,11 +247,11 @@ impl Customers<'_> {
         &self,
         who: &Principal,
         filter: &CustomerFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<CustomerEntry>, u64), ServiceError> {
+    ) -> Result<Paged<CustomerEntry>, ServiceError> {
         let me = policy::acting(who, None)?;
-        Ok(self.store().list_customers(me.marketplace_id(), &who.company_id, filter, offset, limit).await?)
+        Ok(self.store().list_customers(me.marketplace_id(), &who.company_id, filter, window, limit).await?)
     }
 
     /// `PUT /customers/{id}` on a customer without a plan: setting `plan` opens its account as

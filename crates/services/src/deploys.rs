@@ -17,6 +17,7 @@ use partnerd_domain::deploy::{self, ConfigChanges, Configuration, ConfigurationI
 use partnerd_domain::events::{ConfigurationDeployed, NewEvent};
 use partnerd_domain::ids::new_id;
 use partnerd_store::{DeploymentRecord, StoreError};
+use partnerd_store::{Paged, Window};
 
 /// One version of a customer's configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,13 +130,13 @@ impl Deploys<'_> {
         &self,
         who: &Principal,
         id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<Deployment>, u64), ServiceError> {
+    ) -> Result<Paged<Deployment>, ServiceError> {
         let a = own_account(self.services, who, id, false).await?;
-        let (rows, total) =
-            self.services.store.list_deployments(&a.marketplace_id, &a.customer_id, offset, limit).await?;
-        Ok((rows.into_iter().map(deployment).collect::<Result<_, _>>()?, total))
+        let Paged { items, total, next } =
+            self.services.store.list_deployments(&a.marketplace_id, &a.customer_id, window, limit).await?;
+        Ok(Paged { items: items.into_iter().map(deployment).collect::<Result<_, _>>()?, total, next })
     }
 
     pub async fn get(&self, who: &Principal, id: &str, version: i64) -> Result<Deployment, ServiceError> {

@@ -271,6 +271,10 @@ impl From<StoreError> for ServiceError {
                 ServiceError::conflict("request", codes::REFERENCE_CONFLICT).with_detail(msg)
             }
             StoreError::Conflict(msg) => ServiceError::conflict("request", codes::CONFLICT).with_detail(msg),
+            StoreError::InvalidCursor => ServiceError::invalid(partnerd_domain::validation::ValidationErrors::single(
+                "cursor",
+                "belongs to another sort of this list: start again without it",
+            )),
             // Any other store failure (the backend, data it cannot decode) is a 5xx.
             other => ServiceError::unavailable(other.to_string()),
         }

@@ -22,6 +22,7 @@ use partnerd_store::{
     AssociationRecord, CompanyRecord, EMAIL_TAKEN, LeadConversion, LeadFilter, LeadRecord, LeadSort, NewAccountUser,
     SortOrder, StoreError, UserRecord,
 };
+use partnerd_store::{Paged, Window};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -361,9 +362,9 @@ impl Leads<'_> {
         context: Context,
         company_id: &str,
         q: ListLeads,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<LeadRecord>, u64), ServiceError> {
+    ) -> Result<Paged<LeadRecord>, ServiceError> {
         let a = self.acting(p, context, Some(company_id), ANY).await?;
         let filter = LeadFilter {
             viewer_company_id: p.company_id.clone(),
@@ -375,7 +376,7 @@ impl Leads<'_> {
             sort: q.sort,
             order: q.order,
         };
-        Ok(self.store().list_leads(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_leads(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// `GET /leads/{id}`.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod auth;
 pub mod billing;
+pub mod caches;
 pub mod catalog;
 pub mod contention;
 pub mod cosell;
@@ -55,6 +56,7 @@ pub struct Services {
     billing: Arc<billing::BillingSettings>,
     sandbox: Arc<sandboxes::SandboxSettings>,
     outcomes: Arc<ops::DeliveryOutcomes>,
+    listing_cache: Arc<caches::ListingCache>,
 }
 
 impl Services {
@@ -76,7 +78,13 @@ impl Services {
             billing: Arc::new(billing::BillingSettings::default()),
             sandbox: Arc::default(),
             outcomes: Arc::default(),
+            listing_cache: Arc::default(),
         }
+    }
+
+    /// Keeps this process's caches in step with writes made elsewhere (see `caches`).
+    pub fn spawn_cache_invalidation(&self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        caches::spawn_invalidation(self.store.clone(), self.auth.clone(), self.listing_cache.clone(), interval)
     }
 
     /// The same services with these webhook settings (the sender, the schedule).

@@ -1,6 +1,7 @@
 //! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
 //! transaction as every content change), recommendations, and generated content drafts.
 
+use crate::caches::HEAD_ROWS;
 use crate::contention::{EDIT_LOCKS, WRITE_ATTEMPTS, pause_before};
 use crate::error::{ErrorKind, codes};
 use crate::policy::{self, Access, Resource};
@@ -12,7 +13,8 @@ use partnerd_domain::events::{
 use partnerd_domain::ids::new_id;
 use partnerd_domain::listing::{ListingContent, ListingPatch, ListingStatus, changes};
 use partnerd_domain::seo::{self, Recommendations, SeoScore};
-use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError};
+use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError, Window};
+use std::sync::Arc;
 
 pub struct Listings<'a> {
     pub(crate) services: &'a Services,
@@ -55,14 +57,90 @@ impl Listings<'_> {
         &self,
         who: &Principal,
         status: Option<ListingStatus>,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> Result<ListingPage, ServiceError> {
         let partner = policy::partner_id(who)?;
-        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, offset, limit).await?)
+        if let Window::Offset(offset) = window
+            && offset + u64::from(limit) <= u64::from(HEAD_ROWS)
+            && let Some(page) = self.page_from_head(&who.marketplace_id, partner, status, *offset, limit).await?
+        {
+            return Ok(page);
+        }
+        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, window, limit).await?)
     }
 
+    /// A page within the list's head (`caches::ListHeads`): its ids from the cached head, its
+    /// rows from the listing cache and one read for those it lacks. `None` when a row went
+    /// missing meanwhile (the store's own page answers then).
+    async fn page_from_head(
+        &self,
+        marketplace_id: &str,
+        partner: &str,
+        status: Option<ListingStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Option<ListingPage>, ServiceError> {
+        let cache = &self.services.listing_cache;
+        let key = (marketplace_id.to_owned(), partner.to_owned(), status);
+        let head = match cache.heads().get(&key) {
+            Some(head) => head,
+            None => {
+                let generation = cache.heads().generation();
+                let head =
+                    Arc::new(self.services.store.listing_head(marketplace_id, partner, status, HEAD_ROWS).await?);
+                cache.heads().fill(generation, key, head.clone());
+                head
+            }
+        };
+        let len = head.ids.len();
+        // Within the head (the caller checked offset + limit <= HEAD_ROWS), so these fit.
+        let from = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+        let to = from.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+        let ids = &head.ids[from..to];
+        let mut rows: Vec<Option<ListingRecord>> =
+            ids.iter().map(|id| cache.get(marketplace_id, partner, id).map(|l| ListingRecord::clone(&l))).collect();
+        let missing: Vec<String> =
+            ids.iter().zip(&rows).filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
+        if !missing.is_empty() {
+            let generation = cache.generation();
+            let found = self.services.store.get_listings(marketplace_id, partner, &missing).await?;
+            for l in found {
+                if let Some(slot) = ids.iter().position(|id| *id == l.id) {
+                    cache.fill(generation, Arc::new(l.clone()));
+                    rows[slot] = Some(l);
+                }
+            }
+        }
+        let Some(items) = rows.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+        let more = to < len || !head.complete;
+        let next = match items.last() {
+            Some(last) if more => {
+                Some(partnerd_store::schema::listings::cursor_after(self.services.store.dialect(), last, status))
+            }
+            _ => None,
+        };
+        Ok(Some(ListingPage { items, total: head.total, next }))
+    }
+
+    /// The partner's listing, from this process's cache when it holds it (see `caches`: every
+    /// write here evicts what it changed before it is acknowledged).
     pub async fn get(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
+        let me = policy::acting(who, None)?;
+        let cache = &self.services.listing_cache;
+        if let Some(hit) = cache.get(me.marketplace_id(), me.partner_id, id) {
+            return me.visible(Some(ListingRecord::clone(&hit)), Resource::Listing);
+        }
+        let generation = cache.generation();
+        let found = self.services.store.get_listing(me.marketplace_id(), me.partner_id, id).await?;
+        if let Some(l) = &found {
+            cache.fill(generation, Arc::new(l.clone()));
+        }
+        me.visible(found, Resource::Listing)
+    }
+
+    /// The stored listing, never the cache: what a write starts from.
+    async fn get_fresh(&self, who: &Principal, id: &str) -> Result<ListingRecord, ServiceError> {
         let me = policy::acting(who, None)?;
         me.visible(self.services.store.get_listing(me.marketplace_id(), me.partner_id, id).await?, Resource::Listing)
     }
@@ -141,7 +219,10 @@ impl Listings<'_> {
                 NewEvent::of(&created).partner(Some(l.partner_id.clone())).actor(actor_user_id.map(str::to_owned))
             })
             .collect();
-        self.services.store.create_listings(listings.clone(), events).await?;
+        let created = self.services.store.create_listings(listings.clone(), events).await;
+        // New listings come first in every list of the partner, committed or not.
+        self.services.listing_cache.heads().evict_partner(marketplace_id, partner_id);
+        created?;
         Ok(listings)
     }
 
@@ -166,7 +247,7 @@ impl Listings<'_> {
         let _turn = EDIT_LOCKS.turn(edit_key(who, id)).await;
         for attempt in 1..=WRITE_ATTEMPTS {
             pause_before(attempt).await;
-            let current = self.get(who, id).await?;
+            let current = self.get_fresh(who, id).await?;
             if read_version.is_some_and(|v| v != current.version) {
                 return Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE));
             }
@@ -184,7 +265,14 @@ impl Listings<'_> {
                 ..current.clone()
             };
             let events = update_events(&current, &next, who);
-            match self.services.store.update_listing(next.clone(), current.version, events).await {
+            let written = self.services.store.update_listing(next.clone(), current.version, events).await;
+            // Whatever the outcome, the row may differ from what was cached; a status change
+            // moves it between lists.
+            self.services.listing_cache.evict(id);
+            if next.status != current.status {
+                self.services.listing_cache.heads().evict_partner(&next.marketplace_id, &next.partner_id);
+            }
+            match written {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -222,7 +310,7 @@ impl Listings<'_> {
         field: &str,
         read_version: Option<i64>,
     ) -> Result<ListingRecord, ServiceError> {
-        let current = self.get(who, id).await?;
+        let current = self.get_fresh(who, id).await?;
         if read_version.is_some_and(|v| v != current.version) {
             return Err(ServiceError::conflict("listing", codes::CONCURRENT_CHANGE));
         }
@@ -291,7 +379,7 @@ impl Listings<'_> {
             if draft.published_at.is_some() {
                 return Err(ServiceError::conflict("draft", codes::ALREADY_PUBLISHED));
             }
-            let current = self.get(who, listing_id).await?;
+            let current = self.get_fresh(who, listing_id).await?;
             let patch = ListingPatch {
                 title: Some(draft.title.clone()),
                 short_description: Some(draft.short_description.clone()),
@@ -313,7 +401,10 @@ impl Listings<'_> {
                 ContentPublished { listing_id: next.id.clone(), draft_id: draft.id.clone(), seo_score: next.seo_score };
             let mut events = vec![event(&published, &next, who)];
             events.extend(update_events(&current, &next, who));
-            match self.services.store.publish_draft(&draft.id, now, next.clone(), current.version, events).await {
+            let written =
+                self.services.store.publish_draft(&draft.id, now, next.clone(), current.version, events).await;
+            self.services.listing_cache.evict(&next.id);
+            match written {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),

@@ -271,7 +271,7 @@ impl Metrics<'_> {
                 sort: LeadSort::Date,
                 order: SortOrder::Desc,
             };
-            let (_, n) = store.list_leads(m, &filter, 0, 1).await?;
+            let n = store.list_leads(m, &filter, &partnerd_store::Window::Offset(0), 1).await?.total;
             leads.push((status, n));
         }
         for row in &mut cosell {

@@ -22,6 +22,7 @@ use partnerd_domain::ids::new_id;
 use partnerd_domain::partner::Role;
 use partnerd_domain::payment_method::{BillingAddress, CardInput, PaymentMethodType};
 use partnerd_store::PaymentMethodRecord;
+use partnerd_store::{Paged, Window};
 
 /// The endpoints' scope table.
 pub const SCOPE: [Role; 2] = [Role::Reseller, Role::SalesSupport];
@@ -105,12 +106,12 @@ impl PaymentMethods<'_> {
         company_id: &str,
         owner_id: &str,
         method_type: Option<PaymentMethodType>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<PaymentMethodRecord>, u64), ServiceError> {
+    ) -> Result<Paged<PaymentMethodRecord>, ServiceError> {
         self.authorize(p, company_id, owner_id).await?;
         let store = &self.services.store;
-        Ok(store.list_payment_methods(&p.marketplace_id, &p.company_id, owner_id, method_type, offset, limit).await?)
+        Ok(store.list_payment_methods(&p.marketplace_id, &p.company_id, owner_id, method_type, window, limit).await?)
     }
 
     /// `DELETE /paymentMethods/{id}`: the caller's company's method (another's is not found).

@@ -35,6 +35,7 @@ use partnerd_domain::quote::{
 };
 use partnerd_domain::subscription::{self as purchase, OrderLine};
 use partnerd_store::{CompanyRecord, Purchase, QuoteFilter, QuoteRecord, SUBSCRIPTION_EXISTS, StoreError, UserRecord};
+use partnerd_store::{Paged, Window};
 
 pub struct Quotes<'a> {
     pub(crate) services: &'a Services,
@@ -493,15 +494,14 @@ impl Quotes<'_> {
         p: &Principal,
         context: Option<QuoteContext>,
         mut filter: QuoteFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<QuoteView>, u64), ServiceError> {
+    ) -> Result<Paged<QuoteView>, ServiceError> {
         let manager = context.is_none() && p.has_role(Role::ChannelAdmin);
         let role = if manager { QuoteRole::ChannelAdmin } else { Self::seller_role(p, context)? };
         filter.owner_company_id = (!manager).then(|| p.company_id.clone());
-        let (rows, total) = self.store().list_quotes(&p.marketplace_id, &filter, offset, limit).await?;
-        let views = rows.into_iter().map(|q| Self::view(q, Vec::new(), role)).collect();
-        Ok((views, total))
+        let page = self.store().list_quotes(&p.marketplace_id, &filter, window, limit).await?;
+        Ok(page.map(|q| Self::view(q, Vec::new(), role)))
     }
 
     /// A change of the quote by `action`'s rule, retried on a concurrent write: `apply` edits

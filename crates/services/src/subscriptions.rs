@@ -38,6 +38,7 @@ use partnerd_store::{
     SUBSCRIPTION_EXISTS, SUBSCRIPTION_NOT_ACTIVE, SeatFilter, SeatRecord, StoreError, SubscriptionChange,
     SubscriptionEntry, SubscriptionFilter, SubscriptionRecord, UserRecord,
 };
+use partnerd_store::{Paged, Window};
 
 pub struct Subscriptions<'a> {
     pub(crate) services: &'a Services,
@@ -772,12 +773,12 @@ impl Subscriptions<'_> {
         p: &Principal,
         q: &PurchaseQuery,
         mut filter: SubscriptionFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<SubscriptionEntry>, u64), ServiceError> {
+    ) -> Result<Paged<SubscriptionEntry>, ServiceError> {
         let whose = self.purchases(p, q).await?;
         filter.common = scoped(filter.common, whose);
-        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// `GET /orders`.
@@ -786,12 +787,12 @@ impl Subscriptions<'_> {
         p: &Principal,
         q: &PurchaseQuery,
         mut filter: OrderFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<OrderRecord>, u64), ServiceError> {
+    ) -> Result<Paged<OrderRecord>, ServiceError> {
         let whose = self.purchases(p, q).await?;
         filter.common = scoped(filter.common, whose);
-        Ok(self.store().list_orders(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_orders(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// `POST /subscriptionAssignments` (ROLE_RESELLER): a seat of the caller's subscription for
@@ -871,12 +872,12 @@ impl Subscriptions<'_> {
         &self,
         p: &Principal,
         filter: SeatFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<SeatRecord>, u64), ServiceError> {
+    ) -> Result<Paged<SeatRecord>, ServiceError> {
         policy::require_scope(p, &[Role::Reseller])?;
         self.own(p, &filter.subscription_id).await?;
-        Ok(self.store().list_seats(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_seats(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// Every subscription the caller's reseller company bought, across its customers (the
@@ -886,12 +887,12 @@ impl Subscriptions<'_> {
         &self,
         p: &Principal,
         mut filter: SubscriptionFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<SubscriptionEntry>, u64), ServiceError> {
+    ) -> Result<Paged<SubscriptionEntry>, ServiceError> {
         policy::require_scope(p, &[Role::Reseller])?;
         filter.common.reseller_company_id = p.company_id.clone();
-        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, offset, limit).await?)
+        Ok(self.store().list_subscriptions(&p.marketplace_id, &filter, window, limit).await?)
     }
 
     /// Every order of the caller's subscription `id` (its purchase, changes and
@@ -908,7 +909,7 @@ impl Subscriptions<'_> {
             },
             ..Default::default()
         };
-        let (rows, _) = self.store().list_orders(&p.marketplace_id, &filter, 0, limit).await?;
+        let rows = self.store().list_orders(&p.marketplace_id, &filter, &Window::Offset(0), limit).await?.items;
         Ok(rows.into_iter().filter(|o| o.subscription_id == s.id).collect())
     }
 

@@ -32,6 +32,7 @@ use partnerd_domain::ticket::{
     required_text, transition,
 };
 use partnerd_store::{EventRecord, StoreError, TicketFilter, TicketRecord};
+use partnerd_store::{Paged, Window};
 use std::collections::BTreeSet;
 
 /// `POST /support/tickets` as given.
@@ -217,12 +218,12 @@ impl Tickets<'_> {
         &self,
         who: &Principal,
         filter: &TicketFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<TicketRecord>, u64), ServiceError> {
+    ) -> Result<Paged<TicketRecord>, ServiceError> {
         let me = policy::acting(who, None)?;
         me.require(Resource::Ticket, Access::Read)?;
-        Ok(self.store().list_tickets(me.marketplace_id(), me.partner_id, filter, offset, limit).await?)
+        Ok(self.store().list_tickets(me.marketplace_id(), me.partner_id, filter, window, limit).await?)
     }
 
     /// Reads the ticket, lets `apply` check and change it (returning its events), and writes

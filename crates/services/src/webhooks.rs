@@ -16,6 +16,7 @@ use partnerd_domain::webhooks::{self as wh, DeliveryStatus};
 use partnerd_store::{
     AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, SecretChange, SecretRotation, WebhookRecord,
 };
+use partnerd_store::{Paged, Window};
 
 /// What one HTTP attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,11 +325,11 @@ impl Webhooks<'_> {
         &self,
         who: &Principal,
         webhook_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> Result<(Vec<DeliveryRecord>, u64), ServiceError> {
+    ) -> Result<Paged<DeliveryRecord>, ServiceError> {
         let w = self.get(who, webhook_id).await?;
-        Ok(self.services.store.list_deliveries(&w.marketplace_id, &w.partner_id, &w.id, offset, limit).await?)
+        Ok(self.services.store.list_deliveries(&w.marketplace_id, &w.partner_id, &w.id, window, limit).await?)
     }
 
     /// Sends an event again as a new delivery with a fresh retry schedule.
@@ -404,6 +405,24 @@ impl DeliveryQueue<'_> {
         until: chrono::DateTime<Utc>,
     ) -> Result<Vec<String>, ServiceError> {
         Ok(self.services.store.renew_claims(claimer, held, until).await?)
+    }
+
+    /// Fired after commits that created deliveries: what the worker waits on between claims.
+    pub fn wake(&self) -> partnerd_store::DeliveryWake {
+        self.services.store.delivery_wake()
+    }
+
+    /// Records several attempts in one write, each fenced on its own: whether each was
+    /// recorded (`false`: this claimer no longer holds that delivery).
+    pub async fn finish_all(&self, results: Vec<AttemptResult>) -> Result<Vec<bool>, ServiceError> {
+        let nexts: Vec<_> = results.iter().map(|r| r.next.clone()).collect();
+        let recorded = self.services.store.finish_attempts(results).await?;
+        for (next, ok) in nexts.iter().zip(&recorded) {
+            if *ok {
+                self.services.outcomes.count(next);
+            }
+        }
+        Ok(recorded)
     }
 
     /// Records an attempt; `false` when this claimer no longer holds the delivery.

@@ -39,13 +39,14 @@ impl AccountStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &CompanyFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CompanyRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_companies(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<CompanyRecord>> {
+        let (total_sql, page_sql, f) = sql::list_companies(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("companies", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("companies", total)?, next })
     }
 
     async fn is_linked(&self, marketplace_id: &str, reseller: &str, customer: &str) -> StoreResult<bool> {
@@ -78,13 +79,14 @@ impl AccountStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &AssociationFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<AssociationRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_associations(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<AssociationRecord>> {
+        let (total_sql, page_sql, f) = sql::list_associations(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("company associations", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("company associations", total)?, next })
     }
 
     async fn delete_association(
@@ -146,13 +148,14 @@ impl AccountStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &UserFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<UserRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_users(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<UserRecord>> {
+        let (total_sql, page_sql, f) = sql::list_users(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("users", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("users", total)?, next })
     }
 
     async fn user_memberships(&self, marketplace_id: &str, user_ids: &[String]) -> StoreResult<Vec<UserMembership>> {
@@ -195,12 +198,13 @@ impl AccountStore for PostgresStore {
         &self,
         marketplace_id: &str,
         search: Option<&str>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ProductRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_products(DIALECT, marketplace_id, search, offset, limit);
+    ) -> StoreResult<Paged<ProductRecord>> {
+        let (total_sql, page_sql, f) = sql::list_products(DIALECT, marketplace_id, search, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("products", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("products", total)?, next })
     }
 }

@@ -1,5 +1,6 @@
 //! Analytics aggregates and stored reports on PostgreSQL: the SQL is `partnerd_store::schema::analytics`.
 
+use crate::kit::DIALECT;
 use crate::kit::{execute, query_all, query_one, query_opt};
 use crate::{PostgresStore, append_events, pg};
 use async_trait::async_trait;
@@ -78,14 +79,14 @@ impl AnalyticsStore for PostgresStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ReportRecord>, u64)> {
+    ) -> StoreResult<Paged<ReportRecord>> {
+        let (page_sql, f) = sql::list_reports(DIALECT, marketplace_id, partner_id, window, limit)?;
         let c = self.client().await?;
-        let (total,): (i64,) = query_one(&c, sql::REPORT_COUNT.postgres(), &args![marketplace_id, partner_id]).await?;
-        let items =
-            query_all(&c, sql::REPORT_PAGE.postgres(), &args![marketplace_id, partner_id, limit, offset]).await?;
-        Ok((items, count("reports", total)?))
+        let (total,): (i64,) = query_one(&c, sql::REPORT_COUNT.postgres(), f.condition_args()).await?;
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("reports", total)?, next })
     }
 
     async fn get_report(&self, marketplace_id: &str, partner_id: &str, id: &str) -> StoreResult<Option<ReportRecord>> {

@@ -85,15 +85,15 @@ impl BillingStore for PostgresStore {
         marketplace_id: &str,
         partner_company_id: &str,
         filter: &CustomerFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerEntry>, u64)> {
+    ) -> StoreResult<Paged<CustomerEntry>> {
         let (total_sql, page_sql, f) =
-            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, offset, limit);
+            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        let links: Vec<CustomerLink> = query_all(&c, &page_sql, f.args()).await?;
-        Ok((with_accounts(&c, marketplace_id, links).await?, count("customers", total)?))
+        let (links, next): (Vec<CustomerLink>, _) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items: with_accounts(&c, marketplace_id, links).await?, total: count("customers", total)?, next })
     }
 
     async fn get_customer_entry(
@@ -170,13 +170,14 @@ impl BillingStore for PostgresStore {
         marketplace_id: &str,
         partner_id: &str,
         filter: &InvoiceFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<InvoiceRecord>, u64)> {
-        let (total_sql, page_sql, f) = bsql::list_invoices(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<Paged<InvoiceRecord>> {
+        let (total_sql, page_sql, f) = bsql::list_invoices(DIALECT, marketplace_id, partner_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("invoices", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("invoices", total)?, next })
     }
 
     async fn latest_invoice_ids(

@@ -33,14 +33,14 @@ impl CosellStore for PostgresStore {
         marketplace_id: &str,
         viewer: &str,
         filter: &OpportunityFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> StoreResult<OpportunityPage> {
-        let (total_sql, page_sql, f) = cosell::list(DIALECT, marketplace_id, viewer, filter, offset, limit);
+        let (total_sql, page_sql, f) = cosell::list(DIALECT, marketplace_id, viewer, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        let items = query_all(&c, &page_sql, f.args()).await?;
-        Ok(OpportunityPage { items, total: count("opportunities", total)? })
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(OpportunityPage { items, total: count("opportunities", total)?, next })
     }
 
     async fn update_opportunity(

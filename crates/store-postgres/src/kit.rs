@@ -75,6 +75,24 @@ impl PgRow<'_> {
 }
 
 impl RowRead for PgRow<'_> {
+    fn width(&self) -> usize {
+        self.0.len()
+    }
+    fn any(&self, idx: usize) -> Result<Value<'static>, String> {
+        use std::borrow::Cow::Owned;
+        if self.is_null(idx)? {
+            return Ok(Value::Null);
+        }
+        Ok(match *self.column_type(idx)? {
+            Type::INT2 | Type::INT4 | Type::INT8 => Value::Int(self.int(idx)?),
+            Type::BOOL => Value::Bool(self.boolean(idx)?),
+            Type::TIMESTAMPTZ => Value::Time(self.time(idx)?),
+            Type::DATE => Value::Date(self.date(idx)?),
+            Type::BYTEA => Value::Bytes(Owned(self.bytes(idx)?)),
+            Type::JSON | Type::JSONB => Value::Json(Owned(self.json(idx)?)),
+            _ => Value::Text(Owned(self.text(idx)?)),
+        })
+    }
     fn is_null(&self, idx: usize) -> Result<bool, String> {
         self.get::<Option<Present>>(idx).map(|p| p.is_none())
     }
@@ -206,7 +224,7 @@ mod tests {
         .unwrap();
         let e = backend_error(store.find_key_for_auth(&a.key.id).await);
         assert!(e.contains("m.roles") && e.contains("wizard"), "{e}");
-        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, 0, 10).await);
+        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 10).await);
         assert!(e.contains("negative count -5"), "{e}");
     }
 }

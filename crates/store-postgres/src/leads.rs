@@ -39,13 +39,14 @@ impl LeadStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &LeadFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<LeadRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_leads(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<LeadRecord>> {
+        let (total_sql, page_sql, f) = sql::list_leads(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("leads", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("leads", total)?, next })
     }
 
     async fn update_lead(&self, lead: LeadRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {

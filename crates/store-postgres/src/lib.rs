@@ -41,6 +41,16 @@ const POOL_SIZE: usize = 16;
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Fired by the `LISTEN` task (see [`listen`]) when any process commits deliveries.
+    wake: DeliveryWake,
+    listener: tokio::task::AbortHandle,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Its connection closes with it.
+        self.listener.abort();
+    }
 }
 
 impl PostgresStore {
@@ -48,7 +58,8 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<Arc<Self>> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -56,7 +67,9 @@ impl PostgresStore {
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let store = Self { pool };
+        let wake = DeliveryWake::new();
+        let listener = tokio::spawn(listen(config, wake.clone())).abort_handle();
+        let store = Self { pool, wake, listener };
         let mut client = store.client().await?;
         migrate::run(&mut client).await?;
         Ok(Arc::new(store))
@@ -64,6 +77,57 @@ impl PostgresStore {
 
     pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(|e| StoreError::Backend(format!("PostgreSQL unavailable: {e}")))
+    }
+}
+
+/// Keeps one connection listening on the deliveries channel for as long as the store lives,
+/// and fires `wake` for every notification: fan-out's `NOTIFY`, delivered at COMMIT by
+/// whichever process wrote (this one included). A lost connection is reopened (backing off up
+/// to 5 s); each time it listens again it wakes once, for whatever was committed meanwhile.
+/// Notifications only hurry the workers along: they still poll, so none is needed for
+/// correctness.
+async fn listen(mut config: tokio_postgres::Config, wake: DeliveryWake) {
+    // A dead peer is noticed in about a minute even when nothing is sent.
+    config.keepalives(true).keepalives_idle(std::time::Duration::from_secs(30));
+    config.connect_timeout(std::time::Duration::from_secs(10));
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let heard = wake.clone();
+                // Drives the connection (the LISTEN below included) and hears notifications.
+                let driver = tokio::spawn(async move {
+                    loop {
+                        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                            Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => heard.fire(),
+                            Some(Ok(_)) => {}
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "PostgreSQL LISTEN connection lost");
+                                return;
+                            }
+                            None => return,
+                        }
+                    }
+                });
+                let statement = format!("LISTEN {}", webhooks::CHANNEL);
+                match client.batch_execute(&statement).await {
+                    Ok(()) => {
+                        backoff = std::time::Duration::from_millis(100);
+                        wake.fire();
+                        // Holds the client until the connection ends.
+                        let _ = driver.await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %pg(e), "could not LISTEN for webhook deliveries");
+                        driver.abort();
+                    }
+                }
+                drop(client);
+            }
+            Err(e) => tracing::warn!(error = %pg(e), "could not open the PostgreSQL LISTEN connection"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
     }
 }
 

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use partnerd_domain::events::NewEvent;
 use partnerd_domain::listing::ListingStatus;
-use partnerd_store::kit::{CountDeltas, Table, count};
+use partnerd_store::kit::{CountDeltas, Keyed, Table, count};
 use partnerd_store::schema::listings as sql;
 use partnerd_store::*;
+use tokio_postgres::IsolationLevel;
 
 /// Applies the counter changes; `l` names the marketplace and partner whose counters they are.
 async fn apply(c: &impl GenericClient, deltas: &CountDeltas, l: &ListingRecord) -> StoreResult<()> {
@@ -61,17 +62,55 @@ impl ListingStore for PostgresStore {
         marketplace_id: &str,
         partner_id: &str,
         status: Option<ListingStatus>,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> StoreResult<ListingPage> {
-        let (page_sql, f) = sql::list(DIALECT, marketplace_id, partner_id, status, offset, limit);
+        let (page_sql, f) = sql::list(DIALECT, marketplace_id, partner_id, status, window, limit)?;
         let c = self.client().await?;
-        let items = query_all(&c, &page_sql, f.args()).await?;
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
         let total: Option<(i64,)> = match status {
             Some(_) => query_opt(&c, sql::COUNT_OF_STATUS.postgres(), f.condition_args()).await?,
             None => query_opt(&c, sql::COUNT_ALL.postgres(), f.condition_args()).await?,
         };
-        Ok(ListingPage { items, total: count("listings", total.map_or(0, |(n,)| n))? })
+        Ok(ListingPage { items, total: count("listings", total.map_or(0, |(n,)| n))?, next })
+    }
+
+    async fn listing_head(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        rows: u32,
+    ) -> StoreResult<ListingHead> {
+        let (head_sql, f) = sql::head(DIALECT, marketplace_id, partner_id, status, rows)?;
+        let mut c = self.client().await?;
+        // One snapshot for the ids and the total.
+        let tx = c
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .start()
+            .await
+            .map_err(pg)?;
+        let (ids, next) = f.finish(query_all::<Keyed<(String,)>>(&tx, &head_sql, f.args()).await?);
+        let total: Option<(i64,)> = match status {
+            Some(_) => query_opt(&tx, sql::COUNT_OF_STATUS.postgres(), f.condition_args()).await?,
+            None => query_opt(&tx, sql::COUNT_ALL.postgres(), f.condition_args()).await?,
+        };
+        tx.commit().await.map_err(pg)?;
+        let ids = ids.into_iter().map(|(id,)| id).collect();
+        Ok(ListingHead { ids, complete: next.is_none(), total: count("listings", total.map_or(0, |(n,)| n))? })
+    }
+
+    async fn get_listings(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<ListingRecord>> {
+        let (rows_sql, f) = sql::by_ids(DIALECT, marketplace_id, partner_id, ids);
+        let c = self.client().await?;
+        query_all(&c, &rows_sql, f.args()).await
     }
 
     async fn update_listing(&self, l: ListingRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {

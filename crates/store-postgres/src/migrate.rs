@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "customer_list_indexes", include_str!("../migrations/0020_customer_list_indexes.sql")),
     (21, "subscription_renewals", include_str!("../migrations/0021_subscription_renewals.sql")),
     (22, "dashboard", include_str!("../migrations/0022_dashboard.sql")),
+    (23, "delivery_claim_index", include_str!("../migrations/0023_delivery_claim_index.sql")),
 ];
 
 /// The newest migration this binary knows.

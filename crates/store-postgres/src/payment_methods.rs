@@ -49,14 +49,15 @@ impl PaymentMethodStore for PostgresStore {
         seller_company_id: &str,
         owner_user_id: &str,
         method_type: Option<PaymentMethodType>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<PaymentMethodRecord>, u64)> {
+    ) -> StoreResult<Paged<PaymentMethodRecord>> {
         let (total_sql, page_sql, f) =
-            psql::list(DIALECT, marketplace_id, seller_company_id, owner_user_id, method_type, offset, limit);
+            psql::list(DIALECT, marketplace_id, seller_company_id, owner_user_id, method_type, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("payment methods", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("payment methods", total)?, next })
     }
 
     async fn delete_payment_method(

@@ -59,13 +59,14 @@ impl QuoteStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &QuoteFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<QuoteRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_quotes(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<QuoteRecord>> {
+        let (total_sql, page_sql, f) = sql::list_quotes(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("quotes", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("quotes", total)?, next })
     }
 
     async fn leads_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<LeadRecord>> {

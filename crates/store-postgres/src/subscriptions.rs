@@ -87,26 +87,28 @@ impl SubscriptionStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &SubscriptionFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SubscriptionEntry>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_subscriptions(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<SubscriptionEntry>> {
+        let (total_sql, page_sql, f) = sql::list_subscriptions(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("subscriptions", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("subscriptions", total)?, next })
     }
 
     async fn list_orders(
         &self,
         marketplace_id: &str,
         filter: &OrderFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<OrderRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_orders(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<OrderRecord>> {
+        let (total_sql, page_sql, f) = sql::list_orders(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("orders", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("orders", total)?, next })
     }
 
     async fn company_subscription_counts(
@@ -162,12 +164,13 @@ impl SubscriptionStore for PostgresStore {
         &self,
         marketplace_id: &str,
         filter: &SeatFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SeatRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_seats(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<SeatRecord>> {
+        let (total_sql, page_sql, f) = sql::list_seats(DIALECT, marketplace_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("subscription assignments", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("subscription assignments", total)?, next })
     }
 }

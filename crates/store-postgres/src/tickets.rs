@@ -30,13 +30,14 @@ impl TicketStore for PostgresStore {
         marketplace_id: &str,
         partner_id: &str,
         filter: &TicketFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<TicketRecord>, u64)> {
-        let (total_sql, page_sql, f) = tsql::list_tickets(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<Paged<TicketRecord>> {
+        let (total_sql, page_sql, f) = tsql::list_tickets(DIALECT, marketplace_id, partner_id, filter, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("tickets", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("tickets", total)?, next })
     }
 
     async fn update_ticket(&self, t: TicketRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {

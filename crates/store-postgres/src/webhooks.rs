@@ -3,6 +3,7 @@
 //! locks its rows and skips rows others hold (`FOR UPDATE SKIP LOCKED`), and every attempt is
 //! fenced by claimer and attempt number.
 
+use crate::kit::DIALECT;
 use crate::kit::{execute, insert, query_all, query_one, query_opt};
 use crate::{PostgresStore, append_events, pg};
 use async_trait::async_trait;
@@ -15,15 +16,29 @@ use partnerd_store::{
     AttemptNext, AttemptRecord, AttemptResult, Claim, ClaimedDelivery, DeliveryRecord, SecretChange, SecretRotation,
     StoreError, StoreResult, StoredSecret, WebhookRecord, WebhookStore, args,
 };
+use partnerd_store::{Paged, Window};
 
+/// The channel every process's `LISTEN` connection hears (see `crate::listen`).
+pub(crate) const CHANNEL: &str = "partnerd_deliveries";
+
+/// One statement: the deliveries, and a `NOTIFY` only when there are any. PostgreSQL delivers
+/// the notification at COMMIT (never for a rolled-back transaction) and sends one per channel
+/// and payload per transaction, however many events fanned out in it.
 static FAN_OUT: Query = partnerd_store::sql!(
-    "INSERT INTO webhook_deliveries (id, marketplace_id, partner_id, webhook_id, event_id, event_type, status,
-                                     attempts, next_attempt_at, created_at)
-     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.marketplace_id, s.partner_id, s.webhook_id,
-            $1, $2, 'pending', 0, $3, $3
-     FROM webhook_subscriptions s
-     WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)"
+    "WITH created AS (
+         INSERT INTO webhook_deliveries (id, marketplace_id, partner_id, webhook_id, event_id, event_type, status,
+                                         attempts, next_attempt_at, created_at)
+         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.marketplace_id, s.partner_id, s.webhook_id,
+                $1, $2, 'pending', 0, $3, $3
+         FROM webhook_subscriptions s
+         WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)
+         RETURNING 1)
+     SELECT pg_notify('{}', '') WHERE EXISTS (SELECT 1 FROM created)",
+    CHANNEL
 );
+
+/// Wakes the workers of every process at COMMIT (for deliveries written here, not by fan-out).
+static NOTIFY: Query = partnerd_store::sql!("SELECT pg_notify('{}', '')", CHANNEL);
 
 pub(crate) async fn fan_out(
     c: &impl GenericClient,
@@ -70,8 +85,13 @@ async fn insert_attempt(
     Ok(())
 }
 
-/// One statement (one round trip): lock due rows others do not hold, keep at most
-/// `per_webhook` of each webhook, mark them claimed, return them with their events.
+/// One statement (one round trip): read the oldest due rows others do not hold (in the order
+/// of the `webhook_deliveries_due_order` index, so only the window is read), keep at most
+/// `per_webhook` of each webhook, then lock those alone, skipping rows another claimer holds
+/// (`FOR UPDATE SKIP LOCKED`; a row another claimer took and committed meanwhile fails the
+/// rechecked condition), mark them claimed and return them with their events. Locking only
+/// the chosen rows keeps a claim from writing a lock into every row of its window. Ids go
+/// through arrays so each step is an index lookup, never a scan of the table.
 static CLAIM: Query = partnerd_store::sql!(
     "WITH candidates AS (
          SELECT d.id, d.webhook_id, d.next_attempt_at
@@ -81,19 +101,23 @@ static CLAIM: Query = partnerd_store::sql!(
            AND w.active AND w.deleted_at IS NULL
            AND NOT (d.webhook_id = ANY($2))
          ORDER BY d.next_attempt_at, d.id
-         LIMIT $3
-         FOR UPDATE OF d SKIP LOCKED),
+         LIMIT $3),
      chosen AS (
-         SELECT id FROM (
-             SELECT id, next_attempt_at,
-                    row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
-             FROM candidates) ranked
-         WHERE nth <= $4
-         ORDER BY next_attempt_at, id
-         LIMIT $5),
+         SELECT d.id FROM webhook_deliveries d
+         WHERE d.id = ANY(ARRAY(
+                   SELECT id FROM (
+                       SELECT id, next_attempt_at,
+                              row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+                       FROM candidates) ranked
+                   WHERE nth <= $4
+                   ORDER BY next_attempt_at, id
+                   LIMIT $5))
+           AND d.status = 'pending' AND d.next_attempt_at <= $1
+           AND (d.claimed_until IS NULL OR d.claimed_until < $1)
+         FOR UPDATE SKIP LOCKED),
      claimed AS (
          UPDATE webhook_deliveries d SET claimed_by = $6, claimed_until = $7
-         FROM chosen WHERE d.id = chosen.id
+         WHERE d.id = ANY(ARRAY(SELECT id FROM chosen))
          RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.attempts, d.next_attempt_at)
      SELECT {} FROM claimed d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id
      ORDER BY d.next_attempt_at, d.id",
@@ -114,12 +138,61 @@ static FINISH: Query = partnerd_store::sql!(
      RETURNING (SELECT webhook_id FROM moved)"
 );
 
+/// [`FINISH`] for many attempts in one statement (one round trip, one commit), each row fenced
+/// on its own. The arrays are text, paired by position: `$1` delivery, `$2` claimer, `$3`
+/// attempt, `$4` status, `$5` next attempt, `$6` status code, `$7` error, `$8` completed,
+/// `$9` attempted, `$10` latency; a nullable value is `""` for NULL and `"v…"` otherwise.
+/// Answers the deliveries recorded.
+static FINISH_MANY: Query = partnerd_store::sql!(
+    "WITH r AS (
+         SELECT id, claimer, attempt::int AS attempt, status,
+                CASE WHEN next_at = '' THEN NULL ELSE substr(next_at, 2)::timestamptz END AS next_at,
+                CASE WHEN code = '' THEN NULL ELSE substr(code, 2)::int END AS code,
+                CASE WHEN error = '' THEN NULL ELSE substr(error, 2) END AS error,
+                CASE WHEN completed = '' THEN NULL ELSE substr(completed, 2)::timestamptz END AS completed,
+                attempted::timestamptz AS attempted, latency::bigint AS latency
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::text[])
+              AS u(id, claimer, attempt, status, next_at, code, error, completed, attempted, latency)),
+     moved AS (
+         UPDATE webhook_deliveries d
+         SET status = r.status, attempts = r.attempt, next_attempt_at = r.next_at, claimed_by = NULL,
+             claimed_until = NULL, last_status_code = r.code, last_error = r.error, completed_at = r.completed
+         FROM r
+         WHERE d.id = ANY($1::text[]) AND d.id = r.id AND d.claimed_by = r.claimer AND d.attempts = r.attempt - 1
+           AND d.status = 'pending'
+         RETURNING d.id, r.attempt, r.attempted, r.code, r.latency, r.error, r.next_at, r.claimer)
+     INSERT INTO webhook_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, error, next_retry_at, claimed_by)
+     SELECT * FROM moved
+     RETURNING delivery_id"
+);
+
+/// A nullable value for [`FINISH_MANY`]'s text arrays.
+fn opt_text(v: Option<String>) -> String {
+    v.map(|v| format!("v{v}")).unwrap_or_default()
+}
+
+/// A time for the text arrays, at PostgreSQL's precision (microseconds, truncated as the
+/// binary encoding truncates).
+fn time_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// What an attempt moves its delivery to: the status and the next attempt's time.
+fn outcome(r: &AttemptResult) -> (&'static str, Option<DateTime<Utc>>) {
+    match &r.next {
+        AttemptNext::Delivered => ("delivered", None),
+        AttemptNext::RetryAt(t) => ("pending", Some(*t)),
+        AttemptNext::Failed | AttemptNext::DisableWebhook => ("failed", None),
+    }
+}
+
 /// One statement for all of a worker's leases: `$1` deliveries and `$3` their attempts in
 /// flight (as text, paired by position), `$2` claimer, `$4` until.
 static RENEW: Query = partnerd_store::sql!(
     "UPDATE webhook_deliveries d SET claimed_until = $4
      FROM unnest($1::text[], $3::text[]) AS h(id, attempt)
-     WHERE d.id = h.id AND d.claimed_by = $2 AND d.attempts = h.attempt::int - 1 AND d.status = 'pending'
+     WHERE d.id = ANY($1::text[]) AND d.id = h.id AND d.claimed_by = $2 AND d.attempts = h.attempt::int - 1 AND d.status = 'pending'
      RETURNING d.id"
 );
 
@@ -150,6 +223,10 @@ impl Decode for DeliveryAttempt {
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
+    fn delivery_wake(&self) -> partnerd_store::DeliveryWake {
+        self.wake.clone()
+    }
+
     async fn create_webhook(&self, w: WebhookRecord, max_per_partner: u32, events: Vec<NewEvent>) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
@@ -277,11 +354,7 @@ impl WebhookStore for PostgresStore {
 
     async fn finish_attempt(&self, r: AttemptResult) -> StoreResult<bool> {
         let c = self.client().await?;
-        let (status, next) = match &r.next {
-            AttemptNext::Delivered => ("delivered", None),
-            AttemptNext::RetryAt(t) => ("pending", Some(*t)),
-            AttemptNext::Failed | AttemptNext::DisableWebhook => ("failed", None),
-        };
+        let (status, next) = outcome(&r);
         let completed = (status != "pending").then_some(r.attempted_at);
         let args = args![
             r.delivery_id,
@@ -312,6 +385,47 @@ impl WebhookStore for PostgresStore {
         Ok(true)
     }
 
+    async fn finish_attempts(&self, results: Vec<AttemptResult>) -> StoreResult<Vec<bool>> {
+        // 410 Gone changes the webhook too: those go one by one (they are rare).
+        let (gone, plain): (Vec<_>, Vec<_>) =
+            results.iter().enumerate().partition(|(_, r)| r.next == AttemptNext::DisableWebhook);
+        let mut recorded = vec![false; results.len()];
+        if !plain.is_empty() {
+            let mut cols: [Vec<String>; 10] = Default::default();
+            for (_, r) in &plain {
+                let (status, next) = outcome(r);
+                let completed = (status != "pending").then_some(r.attempted_at);
+                let row = [
+                    r.delivery_id.clone(),
+                    r.claimer.clone(),
+                    r.attempt.to_string(),
+                    status.to_owned(),
+                    opt_text(next.map(time_text)),
+                    opt_text(r.status_code.map(|c| c.to_string())),
+                    opt_text(r.error.clone()),
+                    opt_text(completed.map(time_text)),
+                    time_text(r.attempted_at),
+                    r.latency_ms.to_string(),
+                ];
+                for (col, v) in cols.iter_mut().zip(row) {
+                    col.push(v);
+                }
+            }
+            let [ids, claimers, attempts, statuses, nexts, codes, errors, completed, attempted, latencies] = cols;
+            let args = args![ids, claimers, attempts, statuses, nexts, codes, errors, completed, attempted, latencies];
+            let c = self.client().await?;
+            let done: Vec<(String,)> = query_all(&c, FINISH_MANY.postgres(), &args).await?;
+            let done: std::collections::HashSet<String> = done.into_iter().map(|(id,)| id).collect();
+            for (i, r) in &plain {
+                recorded[*i] = done.contains(&r.delivery_id);
+            }
+        }
+        for (i, r) in gone {
+            recorded[i] = self.finish_attempt(r.clone()).await?;
+        }
+        Ok(recorded)
+    }
+
     async fn release_deliveries(&self, ids: &[String], claimer: &str) -> StoreResult<()> {
         let c = self.client().await?;
         execute(&c, RELEASE.postgres(), &args![ids, claimer], "").await?;
@@ -339,14 +453,13 @@ impl WebhookStore for PostgresStore {
         marketplace_id: &str,
         partner_id: &str,
         webhook_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeliveryRecord>, u64)> {
+    ) -> StoreResult<Paged<DeliveryRecord>> {
+        let (page_sql, f) = sql::delivery_page(DIALECT, marketplace_id, partner_id, webhook_id, window, limit)?;
         let c = self.client().await?;
-        let (total,): (i64,) =
-            query_one(&c, sql::DELIVERY_COUNT.postgres(), &args![marketplace_id, partner_id, webhook_id]).await?;
-        let page = args![marketplace_id, partner_id, webhook_id, limit, offset];
-        let mut items: Vec<DeliveryRecord> = query_all(&c, sql::DELIVERY_PAGE.postgres(), &page).await?;
+        let (total,): (i64,) = query_one(&c, sql::DELIVERY_COUNT.postgres(), f.condition_args()).await?;
+        let (mut items, next): (Vec<DeliveryRecord>, _) = f.finish(query_all(&c, &page_sql, f.args()).await?);
         let ids: Vec<String> = items.iter().map(|d| d.id.clone()).collect();
         let attempts: Vec<DeliveryAttempt> = query_all(&c, ATTEMPTS.postgres(), &args![ids]).await?;
         for DeliveryAttempt(id, attempt) in attempts {
@@ -354,7 +467,7 @@ impl WebhookStore for PostgresStore {
                 d.log.push(attempt);
             }
         }
-        Ok((items, count("deliveries", total)?))
+        Ok(Paged { items, total: count("deliveries", total)?, next })
     }
 
     async fn redeliver(
@@ -385,6 +498,7 @@ impl WebhookStore for PostgresStore {
             ..original
         };
         insert(&tx, &again, "delivery id taken").await?;
+        execute(&tx, NOTIFY.postgres(), &args![], "").await?;
         tx.commit().await.map_err(pg)?;
         Ok(again)
     }

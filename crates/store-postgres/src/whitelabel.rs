@@ -73,13 +73,14 @@ impl WhiteLabelStore for PostgresStore {
         &self,
         marketplace_id: &str,
         customer_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeploymentRecord>, u64)> {
-        let (total_sql, page_sql, f) = wsql::list_deployments(DIALECT, marketplace_id, customer_id, offset, limit);
+    ) -> StoreResult<Paged<DeploymentRecord>> {
+        let (total_sql, page_sql, f) = wsql::list_deployments(DIALECT, marketplace_id, customer_id, window, limit)?;
         let c = self.client().await?;
         let (total,): (i64,) = query_one(&c, &total_sql, f.condition_args()).await?;
-        Ok((query_all(&c, &page_sql, f.args()).await?, count("deployments", total)?))
+        let (items, next) = f.finish(query_all(&c, &page_sql, f.args()).await?);
+        Ok(Paged { items, total: count("deployments", total)?, next })
     }
 
     async fn record_deployment(

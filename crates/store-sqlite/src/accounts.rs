@@ -38,14 +38,15 @@ impl AccountStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &CompanyFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CompanyRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_companies(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<CompanyRecord>> {
+        let (total_sql, page_sql, f) = sql::list_companies(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("companies", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("companies", total)?, next })
             })
             .await
     }
@@ -85,14 +86,15 @@ impl AccountStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &AssociationFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<AssociationRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_associations(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<AssociationRecord>> {
+        let (total_sql, page_sql, f) = sql::list_associations(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("company associations", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("company associations", total)?, next })
             })
             .await
     }
@@ -152,14 +154,15 @@ impl AccountStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &UserFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<UserRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_users(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<UserRecord>> {
+        let (total_sql, page_sql, f) = sql::list_users(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("users", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("users", total)?, next })
             })
             .await
     }
@@ -204,14 +207,15 @@ impl AccountStore for SqliteStore {
         &self,
         marketplace_id: &str,
         search: Option<&str>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ProductRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_products(DIALECT, marketplace_id, search, offset, limit);
+    ) -> StoreResult<Paged<ProductRecord>> {
+        let (total_sql, page_sql, f) = sql::list_products(DIALECT, marketplace_id, search, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("products", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("products", total)?, next })
             })
             .await
     }

@@ -1,5 +1,6 @@
 //! Analytics aggregates and stored reports on SQLite: the SQL is `partnerd_store::schema::analytics`.
 
+use crate::kit::DIALECT;
 use crate::kit::{execute, query_all, query_one, query_opt};
 use crate::{SqliteStore, append_events};
 use async_trait::async_trait;
@@ -92,15 +93,15 @@ impl AnalyticsStore for SqliteStore {
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ReportRecord>, u64)> {
-        let (m, p) = (marketplace_id.to_owned(), partner_id.to_owned());
+    ) -> StoreResult<Paged<ReportRecord>> {
+        let (page_sql, f) = sql::list_reports(DIALECT, marketplace_id, partner_id, window, limit)?;
         self.readers
             .read(move |c| {
-                let (total,): (i64,) = query_one(c, sql::REPORT_COUNT.sqlite(), &args![m, p])?;
-                let items = query_all(c, sql::REPORT_PAGE.sqlite(), &args![m, p, limit, offset])?;
-                Ok((items, count("reports", total)?))
+                let (total,): (i64,) = query_one(c, sql::REPORT_COUNT.sqlite(), f.condition_args())?;
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("reports", total)?, next })
             })
             .await
     }

@@ -82,17 +82,17 @@ impl BillingStore for SqliteStore {
         marketplace_id: &str,
         partner_company_id: &str,
         filter: &CustomerFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerEntry>, u64)> {
+    ) -> StoreResult<Paged<CustomerEntry>> {
         let m = marketplace_id.to_owned();
         let (total_sql, page_sql, f) =
-            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, offset, limit);
+            csql::list_customers(DIALECT, marketplace_id, partner_company_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                let links: Vec<CustomerLink> = query_all(c, &page_sql, f.args())?;
-                Ok((with_accounts(c, &m, links)?, count("customers", total)?))
+                let (links, next): (Vec<CustomerLink>, _) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items: with_accounts(c, &m, links)?, total: count("customers", total)?, next })
             })
             .await
     }
@@ -171,14 +171,15 @@ impl BillingStore for SqliteStore {
         marketplace_id: &str,
         partner_id: &str,
         filter: &InvoiceFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<InvoiceRecord>, u64)> {
-        let (total_sql, page_sql, f) = bsql::list_invoices(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<Paged<InvoiceRecord>> {
+        let (total_sql, page_sql, f) = bsql::list_invoices(DIALECT, marketplace_id, partner_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("invoices", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("invoices", total)?, next })
             })
             .await
     }

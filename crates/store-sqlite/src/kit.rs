@@ -41,6 +41,18 @@ fn binds<'a>(args: &'a [Value<'a>]) -> impl rusqlite::Params + 'a {
 pub(crate) struct SqliteRow<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
 
 impl RowRead for SqliteRow<'_, '_> {
+    fn width(&self) -> usize {
+        self.0.as_ref().column_count()
+    }
+    fn any(&self, idx: usize) -> Result<Value<'static>, String> {
+        Ok(match self.0.get_ref(idx).map_err(|e| e.to_string())? {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(n) => Value::Int(n),
+            ValueRef::Text(t) => Value::Text(std::borrow::Cow::Owned(String::from_utf8_lossy(t).into_owned())),
+            ValueRef::Blob(b) => Value::Bytes(std::borrow::Cow::Owned(b.to_vec())),
+            ValueRef::Real(_) => return Err("a REAL sort key".into()),
+        })
+    }
     fn is_null(&self, idx: usize) -> Result<bool, String> {
         self.0.get_ref(idx).map(|v| v == ValueRef::Null).map_err(|e| e.to_string())
     }
@@ -193,7 +205,7 @@ mod tests {
         );
         store.create_listings(vec![l], vec![]).await.unwrap();
         raw.execute_batch("UPDATE listing_counts SET n = -5").unwrap();
-        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, 0, 10).await);
+        let e = backend_error(store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 10).await);
         assert!(e.contains("negative count -5"), "{e}");
         store.close();
     }

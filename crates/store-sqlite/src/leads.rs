@@ -43,14 +43,15 @@ impl LeadStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &LeadFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<LeadRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_leads(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<LeadRecord>> {
+        let (total_sql, page_sql, f) = sql::list_leads(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("leads", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("leads", total)?, next })
             })
             .await
     }

@@ -41,6 +41,8 @@ pub struct SqliteStore {
     path: PathBuf,
     pub(crate) writer: Writer,
     pub(crate) readers: Readers,
+    /// Fired after a COMMIT that created deliveries (see `webhooks::deliveries_created`).
+    pub(crate) wake: DeliveryWake,
 }
 
 impl SqliteStore {
@@ -49,9 +51,17 @@ impl SqliteStore {
         let mut setup = open_connection(path, false)?;
         migrate::run(&mut setup)?;
         let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
+        let wake = DeliveryWake::new();
+        let fire = wake.clone();
+        let after_commit = Box::new(move |committed: bool| {
+            if webhooks::take_deliveries_created() && committed {
+                fire.fire();
+            }
+        });
         Ok(Arc::new(Self {
             path: path.to_owned(),
-            writer: Writer::spawn(setup),
+            writer: Writer::spawn(setup, after_commit)?,
+            wake,
             readers: Readers::open(path, readers)?,
         }))
     }

@@ -40,15 +40,16 @@ impl PaymentMethodStore for SqliteStore {
         seller_company_id: &str,
         owner_user_id: &str,
         method_type: Option<PaymentMethodType>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<PaymentMethodRecord>, u64)> {
+    ) -> StoreResult<Paged<PaymentMethodRecord>> {
         let (total_sql, page_sql, f) =
-            psql::list(DIALECT, marketplace_id, seller_company_id, owner_user_id, method_type, offset, limit);
+            psql::list(DIALECT, marketplace_id, seller_company_id, owner_user_id, method_type, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("payment methods", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("payment methods", total)?, next })
             })
             .await
     }

@@ -62,14 +62,15 @@ impl QuoteStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &QuoteFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<QuoteRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_quotes(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<QuoteRecord>> {
+        let (total_sql, page_sql, f) = sql::list_quotes(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("quotes", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("quotes", total)?, next })
             })
             .await
     }

@@ -88,14 +88,15 @@ impl SubscriptionStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &SubscriptionFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SubscriptionEntry>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_subscriptions(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<SubscriptionEntry>> {
+        let (total_sql, page_sql, f) = sql::list_subscriptions(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("subscriptions", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("subscriptions", total)?, next })
             })
             .await
     }
@@ -104,14 +105,15 @@ impl SubscriptionStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &OrderFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<OrderRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_orders(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<OrderRecord>> {
+        let (total_sql, page_sql, f) = sql::list_orders(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("orders", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("orders", total)?, next })
             })
             .await
     }
@@ -171,14 +173,15 @@ impl SubscriptionStore for SqliteStore {
         &self,
         marketplace_id: &str,
         filter: &SeatFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SeatRecord>, u64)> {
-        let (total_sql, page_sql, f) = sql::list_seats(DIALECT, marketplace_id, filter, offset, limit);
+    ) -> StoreResult<Paged<SeatRecord>> {
+        let (total_sql, page_sql, f) = sql::list_seats(DIALECT, marketplace_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("subscription assignments", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("subscription assignments", total)?, next })
             })
             .await
     }

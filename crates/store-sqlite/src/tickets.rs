@@ -30,14 +30,15 @@ impl TicketStore for SqliteStore {
         marketplace_id: &str,
         partner_id: &str,
         filter: &TicketFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<TicketRecord>, u64)> {
-        let (total_sql, page_sql, f) = tsql::list_tickets(DIALECT, marketplace_id, partner_id, filter, offset, limit);
+    ) -> StoreResult<Paged<TicketRecord>> {
+        let (total_sql, page_sql, f) = tsql::list_tickets(DIALECT, marketplace_id, partner_id, filter, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("tickets", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("tickets", total)?, next })
             })
             .await
     }

@@ -2,6 +2,7 @@
 //! `partnerd_store::schema::webhooks`. Claims run on the single writer, so one process never
 //! hands a delivery out twice; across processes SQLite's write lock serialises claims.
 
+use crate::kit::DIALECT;
 use crate::kit::{
     execute, insert, prepare, query_all, query_all_prepared, query_one, query_opt, query_prepared, run, run_prepared,
 };
@@ -34,8 +35,28 @@ pub(crate) fn fan_out(
     partner_id: &str,
     related_partner_id: Option<&str>,
 ) -> StoreResult<()> {
-    run(c, &FAN_OUT, &args![event_id, event_type, occurred_at, marketplace_id, partner_id, related_partner_id])?;
+    let args = args![event_id, event_type, occurred_at, marketplace_id, partner_id, related_partner_id];
+    if run(c, &FAN_OUT, &args)? > 0 {
+        deliveries_created();
+    }
     Ok(())
+}
+
+thread_local! {
+    /// Set on the writer thread when a job of the batch in progress created deliveries.
+    static CREATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the transaction in progress on this (the writer) thread created deliveries: the
+/// writer fires the store's wake after it commits (a rolled-back job makes a spurious wake
+/// at worst, which only costs a look).
+pub(crate) fn deliveries_created() {
+    CREATED.with(|c| c.set(true));
+}
+
+/// Whether the batch just ended created deliveries; clears the note.
+pub(crate) fn take_deliveries_created() -> bool {
+    CREATED.with(|c| c.replace(false))
 }
 
 /// Candidates looked at per claim: enough to share among endpoints, never the whole backlog.
@@ -103,8 +124,43 @@ static ATTEMPTS: Query = partnerd_store::sql!(
     *sql::ATTEMPT_COLUMNS
 );
 
+/// Records one attempt on the writer: the fenced move, the attempt row and, after 410 Gone,
+/// the webhook's deactivation. `false` (nothing written) when the claim is no longer held.
+fn finish(c: &Connection, r: &AttemptResult) -> StoreResult<bool> {
+    let (status, next) = match &r.next {
+        AttemptNext::Delivered => ("delivered", None),
+        AttemptNext::RetryAt(t) => ("pending", Some(*t)),
+        AttemptNext::Failed | AttemptNext::DisableWebhook => ("failed", None),
+    };
+    let completed = (status != "pending").then_some(r.attempted_at);
+    let args = args![r.delivery_id, r.claimer, r.attempt, status, next, r.status_code, r.error, completed];
+    if run(c, &FINISH, &args)? == 0 {
+        return Ok(false);
+    }
+    let record = AttemptRecord {
+        attempt: r.attempt,
+        attempted_at: r.attempted_at,
+        status_code: r.status_code,
+        latency_ms: r.latency_ms,
+        error: r.error.clone(),
+        next_retry_at: next,
+    };
+    insert_attempt(c, &r.delivery_id, &record, &r.claimer)?;
+    if r.next == AttemptNext::DisableWebhook {
+        let (webhook,): (String,) = query_one(c, WEBHOOK_OF_DELIVERY.sqlite(), &args![r.delivery_id])?;
+        run(c, &sql::DISABLE_WEBHOOK, &args![webhook, r.attempted_at])?;
+        run(c, &sql::DELETE_SUBSCRIPTIONS, &args![webhook])?;
+        run(c, &sql::CANCEL_PENDING, &args![webhook, r.attempted_at])?;
+    }
+    Ok(true)
+}
+
 #[async_trait]
 impl WebhookStore for SqliteStore {
+    fn delivery_wake(&self) -> DeliveryWake {
+        self.wake.clone()
+    }
+
     async fn create_webhook(&self, w: WebhookRecord, max_per_partner: u32, events: Vec<NewEvent>) -> StoreResult<bool> {
         // One writer job: the count and the insert see no other write in between.
         self.writer
@@ -240,36 +296,12 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn finish_attempt(&self, r: AttemptResult) -> StoreResult<bool> {
-        self.writer
-            .write(move |c| {
-                let (status, next) = match &r.next {
-                    AttemptNext::Delivered => ("delivered", None),
-                    AttemptNext::RetryAt(t) => ("pending", Some(*t)),
-                    AttemptNext::Failed | AttemptNext::DisableWebhook => ("failed", None),
-                };
-                let completed = (status != "pending").then_some(r.attempted_at);
-                let args = args![r.delivery_id, r.claimer, r.attempt, status, next, r.status_code, r.error, completed];
-                if run(c, &FINISH, &args)? == 0 {
-                    return Ok(false);
-                }
-                let record = AttemptRecord {
-                    attempt: r.attempt,
-                    attempted_at: r.attempted_at,
-                    status_code: r.status_code,
-                    latency_ms: r.latency_ms,
-                    error: r.error.clone(),
-                    next_retry_at: next,
-                };
-                insert_attempt(c, &r.delivery_id, &record, &r.claimer)?;
-                if r.next == AttemptNext::DisableWebhook {
-                    let (webhook,): (String,) = query_one(c, WEBHOOK_OF_DELIVERY.sqlite(), &args![r.delivery_id])?;
-                    run(c, &sql::DISABLE_WEBHOOK, &args![webhook, r.attempted_at])?;
-                    run(c, &sql::DELETE_SUBSCRIPTIONS, &args![webhook])?;
-                    run(c, &sql::CANCEL_PENDING, &args![webhook, r.attempted_at])?;
-                }
-                Ok(true)
-            })
-            .await
+        self.writer.write(move |c| finish(c, &r)).await
+    }
+
+    async fn finish_attempts(&self, results: Vec<AttemptResult>) -> StoreResult<Vec<bool>> {
+        // One writer job: the batch commits together (one savepoint, one fsync).
+        self.writer.write(move |c| results.iter().map(|r| finish(c, r)).collect()).await
     }
 
     async fn release_deliveries(&self, ids: &[String], claimer: &str) -> StoreResult<()> {
@@ -311,20 +343,19 @@ impl WebhookStore for SqliteStore {
         marketplace_id: &str,
         partner_id: &str,
         webhook_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeliveryRecord>, u64)> {
-        let (m, p, w) = (marketplace_id.to_owned(), partner_id.to_owned(), webhook_id.to_owned());
+    ) -> StoreResult<Paged<DeliveryRecord>> {
+        let (page_sql, f) = sql::delivery_page(DIALECT, marketplace_id, partner_id, webhook_id, window, limit)?;
         self.readers
             .read(move |c| {
-                let (total,): (i64,) = query_one(c, sql::DELIVERY_COUNT.sqlite(), &args![m, p, w])?;
-                let mut items: Vec<DeliveryRecord> =
-                    query_all(c, sql::DELIVERY_PAGE.sqlite(), &args![m, p, w, limit, offset])?;
+                let (total,): (i64,) = query_one(c, sql::DELIVERY_COUNT.sqlite(), f.condition_args())?;
+                let (mut items, next): (Vec<DeliveryRecord>, _) = f.finish(query_all(c, &page_sql, f.args())?);
                 let mut attempts = prepare(c, &ATTEMPTS)?;
                 for d in &mut items {
                     d.log = query_all_prepared(&mut attempts, &args![d.id])?;
                 }
-                Ok((items, count("deliveries", total)?))
+                Ok(Paged { items, total: count("deliveries", total)?, next })
             })
             .await
     }
@@ -363,6 +394,7 @@ impl WebhookStore for SqliteStore {
                     ..original
                 };
                 insert(c, &again, "delivery id taken")?;
+                deliveries_created();
                 Ok(again)
             })
             .await

@@ -74,14 +74,15 @@ impl WhiteLabelStore for SqliteStore {
         &self,
         marketplace_id: &str,
         customer_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeploymentRecord>, u64)> {
-        let (total_sql, page_sql, f) = wsql::list_deployments(DIALECT, marketplace_id, customer_id, offset, limit);
+    ) -> StoreResult<Paged<DeploymentRecord>> {
+        let (total_sql, page_sql, f) = wsql::list_deployments(DIALECT, marketplace_id, customer_id, window, limit)?;
         self.readers
             .read(move |c| {
                 let (total,): (i64,) = query_one(c, &total_sql, f.condition_args())?;
-                Ok((query_all(c, &page_sql, f.args())?, count("deployments", total)?))
+                let (items, next) = f.finish(query_all(c, &page_sql, f.args())?);
+                Ok(Paged { items, total: count("deployments", total)?, next })
             })
             .await
     }

@@ -3,6 +3,7 @@
 //! both backends implement.
 
 use crate::StoreResult;
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
@@ -213,9 +214,9 @@ pub trait AccountStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &CompanyFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CompanyRecord>, u64)>;
+    ) -> StoreResult<Paged<CompanyRecord>>;
 
     /// Whether `customer` is associated with the reseller company `reseller`.
     async fn is_linked(&self, marketplace_id: &str, reseller: &str, customer: &str) -> StoreResult<bool>;
@@ -233,9 +234,9 @@ pub trait AccountStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &AssociationFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<AssociationRecord>, u64)>;
+    ) -> StoreResult<Paged<AssociationRecord>>;
 
     /// `NotFound` when there is no such association; `Conflict(CUSTOMER_ACCOUNT_ACTIVE)` when
     /// it carries a customer account that is not cancelled (checked in the deleting
@@ -258,9 +259,9 @@ pub trait AccountStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &UserFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<UserRecord>, u64)>;
+    ) -> StoreResult<Paged<UserRecord>>;
 
     /// The memberships of these users, each with its company, oldest first per user.
     async fn user_memberships(&self, marketplace_id: &str, user_ids: &[String]) -> StoreResult<Vec<UserMembership>>;
@@ -278,9 +279,9 @@ pub trait AccountStore: Send + Sync {
         &self,
         marketplace_id: &str,
         search: Option<&str>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ProductRecord>, u64)>;
+    ) -> StoreResult<Paged<ProductRecord>>;
 }
 
 /// `Conflict` messages of this store, which the services tell apart.

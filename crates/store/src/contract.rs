@@ -14,6 +14,17 @@ use partnerd_domain::listing::{ListingContent, ListingStatus};
 use partnerd_domain::partner::Role;
 use serde_json::json;
 
+/// A page as `(items, total)`, for the cases that check only those.
+trait Pair<T> {
+    fn pair(self) -> (Vec<T>, u64);
+}
+
+impl<T> Pair<T> for Paged<T> {
+    fn pair(self) -> (Vec<T>, u64) {
+        (self.items, self.total)
+    }
+}
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 15, 10, 30, 0).unwrap()
 }
@@ -289,7 +300,7 @@ pub async fn listings_are_private_to_their_partner(store: &dyn Store) {
     assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(l.clone()));
     assert_eq!(store.get_listing(&m.id, &b.partner_id, &l.id).await.unwrap(), None);
     assert_eq!(store.get_listing("mkt_elsewhere", &a.partner_id, &l.id).await.unwrap(), None);
-    assert_eq!(store.list_listings(&m.id, &b.partner_id, None, 0, 20).await.unwrap().total, 0);
+    assert_eq!(store.list_listings(&m.id, &b.partner_id, None, &Window::Offset(0), 20).await.unwrap().total, 0);
     let events = store.events_for_subject(&m.id, &l.id).await.unwrap();
     assert_eq!(events.len(), 1);
 }
@@ -304,19 +315,28 @@ pub async fn listings_page_newest_first_with_totals(store: &dyn Store) {
         ids.push(l.id);
     }
     store.create_listings(vec![listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0())], vec![]).await.unwrap();
-    let all = store.list_listings(&m.id, &a.partner_id, None, 0, 20).await.unwrap();
+    let all = store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 20).await.unwrap();
     assert_eq!(all.total, 5);
     let titles: Vec<&str> = all.items.iter().map(|l| l.content.title.as_str()).collect();
     assert_eq!(titles, vec!["L4", "L3", "L2", "L1", "L0"]);
-    let page = store.list_listings(&m.id, &a.partner_id, None, 2, 2).await.unwrap();
+    let page = store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(2), 2).await.unwrap();
     assert_eq!((page.total, page.items.len()), (5, 2));
     assert_eq!(page.items[0].content.title, "L2");
-    let active = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap();
+    let active =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), &Window::Offset(0), 20).await.unwrap();
     assert_eq!(active.total, 3);
     assert!(active.items.iter().all(|l| l.status == ListingStatus::Active));
-    let past_end = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), 40, 20).await.unwrap();
+    let past_end =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), &Window::Offset(40), 20).await.unwrap();
     assert_eq!((past_end.total, past_end.items.len()), (2, 0));
-    assert_eq!(store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), 0, 20).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), &Window::Offset(0), 20)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 pub async fn listing_updates_are_versioned_and_counted(store: &dyn Store) {
@@ -333,8 +353,10 @@ pub async fn listing_updates_are_versioned_and_counted(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.get_listing(&m.id, &a.partner_id, &l.id).await.unwrap(), Some(next.clone()));
-    let active = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap();
-    let drafts = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), 0, 20).await.unwrap();
+    let active =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), &Window::Offset(0), 20).await.unwrap();
+    let drafts =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Draft), &Window::Offset(0), 20).await.unwrap();
     assert_eq!((active.total, drafts.total), (1, 0), "counts follow the status change");
     // A writer that read version 1 loses: nothing it wrote lands.
     let mut stale = l.clone();
@@ -405,7 +427,7 @@ pub async fn a_batch_of_listings_is_all_or_nothing(store: &dyn Store) {
     let first = listing(&m.id, &a.partner_id, "One", ListingStatus::Active, t0());
     let second = listing(&m.id, &a.partner_id, "Two", ListingStatus::Draft, t0());
     store.create_listings(vec![first.clone(), second], vec![]).await.unwrap();
-    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, 0, 20).await.unwrap().total, 2);
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 20).await.unwrap().total, 2);
     // The second row reuses an id: the whole batch, its first row included, is refused.
     let fresh = listing(&m.id, &a.partner_id, "Three", ListingStatus::Active, t0());
     let dup = ListingRecord { content: fresh.content.clone(), ..first.clone() };
@@ -414,7 +436,14 @@ pub async fn a_batch_of_listings_is_all_or_nothing(store: &dyn Store) {
         .await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
     assert_eq!(store.get_listing(&m.id, &a.partner_id, &fresh.id).await.unwrap(), None);
-    assert_eq!(store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 20).await.unwrap().total, 1);
+    assert_eq!(
+        store
+            .list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), &Window::Offset(0), 20)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
     assert!(store.events_for_subject(&m.id, &fresh.id).await.unwrap().is_empty());
 }
 
@@ -439,7 +468,7 @@ pub async fn concurrent_listing_writes_do_not_deadlock(store: &dyn Store) {
     for r in [r0, r1, r2, r3] {
         r.expect("concurrent imports succeed");
     }
-    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, 0, 1).await.unwrap().total, 200);
+    assert_eq!(store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 1).await.unwrap().total, 200);
     // Opposite transitions at once: active → draft on one, draft → active on another.
     let flip = |l: &ListingRecord, to: ListingStatus| ListingRecord { status: to, version: 2, ..l.clone() };
     let active = b0.iter().find(|l| l.status == ListingStatus::Active).unwrap();
@@ -452,13 +481,16 @@ pub async fn concurrent_listing_writes_do_not_deadlock(store: &dyn Store) {
     y.unwrap();
     let mut totals = Vec::new();
     for s in [ListingStatus::Active, ListingStatus::Draft, ListingStatus::Archived] {
-        totals.push(store.list_listings(&m.id, &a.partner_id, Some(s), 0, 1).await.unwrap().total);
+        totals.push(store.list_listings(&m.id, &a.partner_id, Some(s), &Window::Offset(0), 1).await.unwrap().total);
     }
     let (act, dr, ar) = (totals[0], totals[1], totals[2]);
     assert_eq!(act + dr + ar, 200);
-    let real_active =
-        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), 0, 200).await.unwrap().items.len()
-            as u64;
+    let real_active = store
+        .list_listings(&m.id, &a.partner_id, Some(ListingStatus::Active), &Window::Offset(0), 200)
+        .await
+        .unwrap()
+        .items
+        .len() as u64;
     assert_eq!(act, real_active, "counters match the rows");
 }
 
@@ -510,11 +542,19 @@ pub async fn opportunities_are_seen_by_both_parties_only(store: &dyn Store) {
     assert_eq!(seen_by_a.expected_close_date, o.expected_close_date);
     assert_eq!(store.get_opportunity(&m.id, &c.partner_id, &o.id).await.unwrap(), None);
     assert_eq!(
-        store.list_opportunities(&m.id, &c.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap().total,
+        store
+            .list_opportunities(&m.id, &c.partner_id, &OpportunityFilter::default(), &Window::Offset(0), 20)
+            .await
+            .unwrap()
+            .total,
         0
     );
     assert_eq!(
-        store.list_opportunities(&m.id, &b.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap().total,
+        store
+            .list_opportunities(&m.id, &b.partner_id, &OpportunityFilter::default(), &Window::Offset(0), 20)
+            .await
+            .unwrap()
+            .total,
         1
     );
     let events = store.events_for_subject(&m.id, &o.id).await.unwrap();
@@ -535,23 +575,29 @@ pub async fn opportunities_filter_and_page(store: &dyn Store) {
         store.create_opportunity(o.clone(), vec![]).await.unwrap();
         ids.push(o.id);
     }
-    let all = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 0, 20).await.unwrap();
+    let all = store
+        .list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), &Window::Offset(0), 20)
+        .await
+        .unwrap();
     assert_eq!(all.total, 6);
     assert_eq!(
         all.items.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
         ids.iter().rev().cloned().collect::<Vec<_>>()
     );
-    let page = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 4, 4).await.unwrap();
+    let page = store
+        .list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), &Window::Offset(4), 4)
+        .await
+        .unwrap();
     assert_eq!((page.total, page.items.len()), (6, 2));
     let with_c = OpportunityFilter { other_partner_id: Some(c.partner_id.clone()), ..Default::default() };
-    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &with_c, 0, 20).await.unwrap().total, 3);
-    let with_c_for_b = store.list_opportunities(&m.id, &b.partner_id, &with_c, 0, 20).await.unwrap();
+    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &with_c, &Window::Offset(0), 20).await.unwrap().total, 3);
+    let with_c_for_b = store.list_opportunities(&m.id, &b.partner_id, &with_c, &Window::Offset(0), 20).await.unwrap();
     assert_eq!(with_c_for_b.total, 0, "b has no deal with c");
     let in_progress = OpportunityFilter { status: Some(OpportunityStatus::InProgress), ..Default::default() };
-    let found = store.list_opportunities(&m.id, &a.partner_id, &in_progress, 0, 20).await.unwrap();
+    let found = store.list_opportunities(&m.id, &a.partner_id, &in_progress, &Window::Offset(0), 20).await.unwrap();
     assert_eq!((found.total, found.items[0].id.clone()), (1, ids[5].clone()));
     let recent = OpportunityFilter { created_after: Some(t0() + Duration::minutes(150)), ..Default::default() };
-    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &recent, 0, 20).await.unwrap().total, 3);
+    assert_eq!(store.list_opportunities(&m.id, &a.partner_id, &recent, &Window::Offset(0), 20).await.unwrap().total, 3);
 }
 
 pub async fn opportunity_updates_are_versioned(store: &dyn Store) {
@@ -719,13 +765,13 @@ pub async fn reports_are_stored_listed_and_scheduled_once(store: &dyn Store) {
         store.create_report(report("on_demand", t0() + Duration::minutes(3)), vec![]).await.unwrap(),
         "on demand: any number"
     );
-    let (items, total) = store.list_reports(&m.id, &a.partner_id, 0, 2).await.unwrap();
+    let (items, total) = store.list_reports(&m.id, &a.partner_id, &Window::Offset(0), 2).await.unwrap().pair();
     assert_eq!(total, 3);
     assert_eq!(items.len(), 2);
     assert_eq!(items[1], scheduled, "newest first");
     assert_eq!(store.get_report(&m.id, &a.partner_id, &first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(store.get_report(&m.id, &b.partner_id, &first.id).await.unwrap(), None);
-    assert_eq!(store.list_reports(&m.id, &b.partner_id, 0, 20).await.unwrap().1, 0);
+    assert_eq!(store.list_reports(&m.id, &b.partner_id, &Window::Offset(0), 20).await.unwrap().pair().1, 0);
 }
 
 pub async fn user_emails_are_found_by_id(store: &dyn Store) {
@@ -778,12 +824,12 @@ pub async fn webhooks_are_registered_per_partner(store: &dyn Store) {
     let l = listing(&m.id, &a.partner_id, "Quiet", ListingStatus::Draft, t0());
     let mut ev = event(types::LISTING_UPDATED, "listing", &l.id, Some(&a.partner_id));
     store.create_listings(vec![l.clone()], vec![ev.clone()]).await.unwrap();
-    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 0);
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair().1, 0);
     store.update_webhook(w.clone(), vec![]).await.unwrap();
     let l2 = listing(&m.id, &a.partner_id, "Loud", ListingStatus::Draft, t0());
     ev.subject_id = l2.id.clone();
     store.create_listings(vec![l2], vec![ev]).await.unwrap();
-    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 1);
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair().1, 1);
     let mut changed = w.clone();
     changed.events = vec!["seo.score_changed".into()];
     changed.url = "https://hooks.example.com/new".into();
@@ -966,7 +1012,7 @@ pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
     assert!(store.finish_attempt(ok).await.unwrap());
     assert!(store.claim_deliveries(&claim(later + Duration::days(1), "w1")).await.unwrap().is_empty());
 
-    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair();
     assert_eq!(total, 1);
     assert_eq!((log[0].status.as_str(), log[0].attempts, log[0].last_status_code), ("delivered", 2, Some(200)));
     assert_eq!(log[0].log.len(), 2);
@@ -1025,7 +1071,7 @@ pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn St
     assert!(store.finish_attempt(gone).await.unwrap());
     assert!(!store.get_webhook(&m.id, &a.partner_id, &w.id).await.unwrap().unwrap().active);
     assert!(store.claim_deliveries(&claim(t0() + Duration::hours(1), "w1")).await.unwrap().is_empty());
-    let (log, _) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    let (log, _) = store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair();
     let mut statuses: Vec<&str> = log.iter().map(|d| d.status.as_str()).collect();
     statuses.sort();
     assert_eq!(statuses, vec!["cancelled", "cancelled", "failed"]);
@@ -1035,7 +1081,7 @@ pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn St
         .create_listings(vec![l.clone()], vec![event(types::LISTING_CREATED, "listing", &l.id, Some(&a.partner_id))])
         .await
         .unwrap();
-    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap().1, 3);
+    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair().1, 3);
     // Released claims come back at once.
     let w2 = webhook(&m.id, &a.partner_id, &["listing.created"], true);
     store.create_webhook(w2.clone(), 20, vec![]).await.unwrap();
@@ -1079,7 +1125,7 @@ pub async fn test_deliveries_are_logged(store: &dyn Store) {
         }],
     };
     store.record_test_delivery(d.clone()).await.unwrap();
-    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 20).await.unwrap();
+    let (log, total) = store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 20).await.unwrap().pair();
     assert_eq!((total, log[0].clone()), (1, d));
     assert!(
         store.claim_deliveries(&claim(t0() + Duration::days(1), "w1")).await.unwrap().is_empty(),
@@ -1138,7 +1184,10 @@ pub async fn every_opportunity_field_round_trips(store: &dyn Store) {
         ..o.clone()
     };
     store.update_opportunity(next.clone(), 7, vec![]).await.unwrap();
-    let page = store.list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), 0, 10).await.unwrap();
+    let page = store
+        .list_opportunities(&m.id, &a.partner_id, &OpportunityFilter::default(), &Window::Offset(0), 10)
+        .await
+        .unwrap();
     assert_eq!(page.items, vec![next.clone()]);
     let moved = OpportunityRecord { owner_partner_id: b.partner_id.clone(), version: 9, ..next };
     assert!(
@@ -1189,7 +1238,8 @@ pub async fn every_listing_and_draft_field_round_trips(store: &dyn Store) {
         ..l.clone()
     };
     store.update_listing(next.clone(), 4, vec![]).await.unwrap();
-    let page = store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), 0, 10).await.unwrap();
+    let page =
+        store.list_listings(&m.id, &a.partner_id, Some(ListingStatus::Archived), &Window::Offset(0), 10).await.unwrap();
     assert_eq!((page.total, page.items), (1, vec![next.clone()]));
     let d = DraftRecord {
         id: new_id("draft"),
@@ -1228,7 +1278,7 @@ pub async fn every_report_field_round_trips(store: &dyn Store) {
     };
     assert!(store.create_report(r.clone(), vec![]).await.unwrap());
     assert_eq!(store.get_report(&m.id, &a.partner_id, &r.id).await.unwrap(), Some(r.clone()));
-    assert_eq!(store.list_reports(&m.id, &a.partner_id, 0, 10).await.unwrap(), (vec![r], 1));
+    assert_eq!(store.list_reports(&m.id, &a.partner_id, &Window::Offset(0), 10).await.unwrap().pair(), (vec![r], 1));
 }
 
 pub async fn every_webhook_and_delivery_field_round_trips(store: &dyn Store) {
@@ -1297,7 +1347,10 @@ pub async fn every_webhook_and_delivery_field_round_trips(store: &dyn Store) {
         ],
     };
     store.record_test_delivery(d.clone()).await.unwrap();
-    assert_eq!(store.list_deliveries(&m.id, &a.partner_id, &w.id, 0, 10).await.unwrap(), (vec![d], 1));
+    assert_eq!(
+        store.list_deliveries(&m.id, &a.partner_id, &w.id, &Window::Offset(0), 10).await.unwrap().pair(),
+        (vec![d], 1)
+    );
 }
 
 pub async fn every_key_partner_and_event_field_round_trips(store: &dyn Store) {
@@ -1559,28 +1612,44 @@ pub async fn leads_are_listed_as_their_viewer_sees_them(store: &dyn Store) {
         order: SortOrder::Desc,
     };
     let ids = |rows: &[LeadRecord]| rows.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
-    let (rows, total) = store.list_leads(&m.id, &filter("company_a", false), 0, 10).await.unwrap();
+    let (rows, total) =
+        store.list_leads(&m.id, &filter("company_a", false), &Window::Offset(0), 10).await.unwrap().pair();
     assert_eq!((ids(&rows), total), (vec![assigned.id.clone(), own.id.clone()], 2));
-    let (rows, total) = store.list_leads(&m.id, &filter("company_m", true), 0, 10).await.unwrap();
+    let (rows, total) =
+        store.list_leads(&m.id, &filter("company_m", true), &Window::Offset(0), 10).await.unwrap().pair();
     assert_eq!(total, 2, "a manager sees the profile leads, not others' manual ones");
     assert!(ids(&rows).contains(&profile.id) && ids(&rows).contains(&product.id));
-    let (rows, total) = store.list_leads(&m.id, &filter("company_a", false), 1, 1).await.unwrap();
+    let (rows, total) =
+        store.list_leads(&m.id, &filter("company_a", false), &Window::Offset(1), 1).await.unwrap().pair();
     assert_eq!((ids(&rows), total), (vec![own.id.clone()], 2), "the total counts every page");
 
     let f = LeadFilter { statuses: vec![LeadStatus::Assigned, LeadStatus::Converted], ..filter("company_a", false) };
-    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![assigned.id.clone()]);
+    assert_eq!(
+        ids(&store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair().0),
+        vec![assigned.id.clone()]
+    );
     let f = LeadFilter { search: Some("JANE".into()), ..filter("company_a", false) };
-    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![own.id.clone()]);
+    assert_eq!(ids(&store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair().0), vec![own.id.clone()]);
     let f = LeadFilter { search: Some("%".into()), ..filter("company_a", false) };
-    assert_eq!(store.list_leads(&m.id, &f, 0, 10).await.unwrap().1, 0, "LIKE wildcards are literal");
+    assert_eq!(
+        store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair().1,
+        0,
+        "LIKE wildcards are literal"
+    );
     let f = LeadFilter { from: Some(t0() + Duration::seconds(1)), ..filter("company_a", false) };
-    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![assigned.id.clone()]);
+    assert_eq!(
+        ids(&store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair().0),
+        vec![assigned.id.clone()]
+    );
     let f = LeadFilter { to: Some(t0()), ..filter("company_a", false) };
-    assert_eq!(ids(&store.list_leads(&m.id, &f, 0, 10).await.unwrap().0), vec![own.id.clone()]);
+    assert_eq!(ids(&store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair().0), vec![own.id.clone()]);
     let f = LeadFilter { sort: LeadSort::CompanyName, order: SortOrder::Asc, ..filter("company_m", true) };
-    let (rows, _) = store.list_leads(&m.id, &f, 0, 10).await.unwrap();
+    let (rows, _) = store.list_leads(&m.id, &f, &Window::Offset(0), 10).await.unwrap().pair();
     assert_eq!(ids(&rows), vec![profile.id.clone(), product.id.clone()], "by company name, case-insensitively");
-    assert_eq!(store.list_leads("mkt_other", &filter("company_a", false), 0, 10).await.unwrap().1, 0);
+    assert_eq!(
+        store.list_leads("mkt_other", &filter("company_a", false), &Window::Offset(0), 10).await.unwrap().pair().1,
+        0
+    );
 
     // Updates name the version they read.
     let mut next = own.clone();
@@ -1627,7 +1696,15 @@ pub async fn lead_totals_follow_every_write(store: &dyn Store) {
     (done.status, done.version) = (LeadStatus::Converted, 3);
     store.update_lead(done, 2, vec![]).await.unwrap();
     agree(&[1, 0, 1, 1, 0, 1, 2, 1, 1]).await;
-    assert_eq!(store.list_leads("mkt_other", &lead_view("company_a", false, vec![]), 0, 1).await.unwrap().1, 0);
+    assert_eq!(
+        store
+            .list_leads("mkt_other", &lead_view("company_a", false, vec![]), &Window::Offset(0), 1)
+            .await
+            .unwrap()
+            .pair()
+            .1,
+        0
+    );
 }
 
 fn lead_view(viewer: &str, manager: bool, statuses: Vec<partnerd_domain::lead::LeadStatus>) -> LeadFilter {
@@ -1650,11 +1727,11 @@ async fn lead_totals_agree(store: &dyn Store, m: String, expected: &[u64]) {
     for (viewer, manager) in [("company_a", false), ("company_b", false), ("company_m", true)] {
         for statuses in [vec![], vec![LeadStatus::Assigned], vec![LeadStatus::Submitted, LeadStatus::Converted]] {
             let f = lead_view(viewer, manager, statuses);
-            let counted = store.list_leads(&m, &f, 0, 1).await.unwrap().1;
+            let counted = store.list_leads(&m, &f, &Window::Offset(0), 1).await.unwrap().pair().1;
             let scanned = LeadFilter { from: Some(t0() - Duration::days(1)), ..f };
             assert_eq!(
                 counted,
-                store.list_leads(&m, &scanned, 0, 1).await.unwrap().1,
+                store.list_leads(&m, &scanned, &Window::Offset(0), 1).await.unwrap().pair().1,
                 "{viewer} {:?}",
                 scanned.statuses
             );
@@ -1816,7 +1893,7 @@ pub async fn tickets_filter_and_page(store: &dyn Store) {
     let list = |f: TicketFilter, offset: u64, limit: u32| {
         let (m, p) = (m.id.clone(), a.partner_id.clone());
         async move {
-            let (rows, total) = store.list_tickets(&m, &p, &f, offset, limit).await.unwrap();
+            let (rows, total) = store.list_tickets(&m, &p, &f, &Window::Offset(offset), limit).await.unwrap().pair();
             (rows.into_iter().map(|t| t.id).collect::<Vec<_>>(), total)
         }
     };
@@ -2265,12 +2342,16 @@ pub async fn deployments_are_numbered_once_per_customer(store: &dyn Store) {
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))), "{results:?}");
 
-    let (page, total) = store.list_deployments(&m.id, &a, 0, 2).await.unwrap();
+    let (page, total) = store.list_deployments(&m.id, &a, &Window::Offset(0), 2).await.unwrap().pair();
     assert_eq!(total, 3);
     assert_eq!(page.iter().map(|d| d.version).collect::<Vec<_>>(), [3, 2], "newest first");
-    let (page, _) = store.list_deployments(&m.id, &a, 2, 2).await.unwrap();
+    let (page, _) = store.list_deployments(&m.id, &a, &Window::Offset(2), 2).await.unwrap().pair();
     assert_eq!(page.iter().map(|d| d.version).collect::<Vec<_>>(), [1]);
-    assert_eq!(store.list_deployments("mkt_other", &a, 0, 10).await.unwrap().1, 0, "scoped by marketplace");
+    assert_eq!(
+        store.list_deployments("mkt_other", &a, &Window::Offset(0), 10).await.unwrap().pair().1,
+        0,
+        "scoped by marketplace"
+    );
     assert_eq!(store.get_deployment(&m.id, &a, 9).await.unwrap(), None);
 }
 
@@ -2289,20 +2370,32 @@ pub async fn customers_are_the_partner_companys_associations(store: &dyn Store) 
         created_at: t0(),
     };
     store.create_company(company.clone(), Some(link.clone()), vec![]).await.unwrap();
-    let (page, total) = store.list_customers(&m.id, &a.company_id, &CustomerFilter::default(), 0, 20).await.unwrap();
+    let (page, total) = store
+        .list_customers(&m.id, &a.company_id, &CustomerFilter::default(), &Window::Offset(0), 20)
+        .await
+        .unwrap()
+        .pair();
     assert_eq!(total, 1);
     assert_eq!(page[0].link.customer_id, company.id);
     assert_eq!(page[0].link.association_id, link.id);
     assert_eq!(page[0].link.company_name, "Plan-less");
     assert_eq!(page[0].account, None);
     let active = CustomerFilter { status: Some(partnerd_domain::customer::CustomerStatus::Active), plan: None };
-    assert_eq!(store.list_customers(&m.id, &a.company_id, &active, 0, 20).await.unwrap().1, 1);
+    assert_eq!(store.list_customers(&m.id, &a.company_id, &active, &Window::Offset(0), 20).await.unwrap().pair().1, 1);
     let on_plan = CustomerFilter { status: None, plan: Some("starter".into()) };
-    assert_eq!(store.list_customers(&m.id, &a.company_id, &on_plan, 0, 20).await.unwrap().1, 0);
+    assert_eq!(store.list_customers(&m.id, &a.company_id, &on_plan, &Window::Offset(0), 20).await.unwrap().pair().1, 0);
     let entry = store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap().expect("a's customer");
     assert_eq!(entry, page[0]);
     assert_eq!(store.get_customer_entry(&m.id, &b.company_id, &company.id).await.unwrap(), None);
-    assert_eq!(store.list_customers(&m.id, &b.company_id, &CustomerFilter::default(), 0, 20).await.unwrap().1, 0);
+    assert_eq!(
+        store
+            .list_customers(&m.id, &b.company_id, &CustomerFilter::default(), &Window::Offset(0), 20)
+            .await
+            .unwrap()
+            .pair()
+            .1,
+        0
+    );
     assert_eq!(store.partner_of_company(&m.id, &a.company_id).await.unwrap(), Some(a.partner_id.clone()));
     assert_eq!(store.partner_of_company(&m.id, &company.id).await.unwrap(), None);
     assert!(store.company_billing(&m.id, &company.id).await.unwrap().is_empty());
@@ -2355,14 +2448,29 @@ pub async fn every_payment_method_field_round_trips(store: &dyn Store) {
     let stored = store.create_payment_method(p.clone(), vec![]).await.unwrap();
     let expected = PaymentMethodRecord { owner_first_name: Some("John".into()), is_default: true, ..p };
     assert_eq!(stored, expected, "the first method is the default; the owner's names are read");
-    let (page, total) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 10).await.unwrap();
+    let (page, total) =
+        store.list_payment_methods(&m.id, &a.company_id, &owner, None, &Window::Offset(0), 10).await.unwrap().pair();
     assert_eq!((page, total), (vec![expected.clone()], 1));
     let card = Some(partnerd_domain::payment_method::PaymentMethodType::Card);
-    assert_eq!(store.list_payment_methods(&m.id, &a.company_id, &owner, card, 0, 10).await.unwrap().1, 1);
-    assert_eq!(store.list_payment_methods("mkt_other", &a.company_id, &owner, None, 0, 10).await.unwrap().1, 0);
+    assert_eq!(
+        store.list_payment_methods(&m.id, &a.company_id, &owner, card, &Window::Offset(0), 10).await.unwrap().pair().1,
+        1
+    );
+    assert_eq!(
+        store
+            .list_payment_methods("mkt_other", &a.company_id, &owner, None, &Window::Offset(0), 10)
+            .await
+            .unwrap()
+            .pair()
+            .1,
+        0
+    );
     let deleted = store.delete_payment_method(&m.id, &a.company_id, &expected.id, t0(), vec![]).await.unwrap();
     assert_eq!(deleted, expected);
-    assert_eq!(store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 10).await.unwrap().1, 0);
+    assert_eq!(
+        store.list_payment_methods(&m.id, &a.company_id, &owner, None, &Window::Offset(0), 10).await.unwrap().pair().1,
+        0
+    );
 }
 
 /// One default per owner and seller: the first method is it, a new default takes it over,
@@ -2377,7 +2485,11 @@ pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn S
         ..payment_method(&m.id, &a.company_id, &company, &owner, at(minutes))
     };
     let defaults = || async {
-        let (page, _) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 50).await.unwrap();
+        let (page, _) = store
+            .list_payment_methods(&m.id, &a.company_id, &owner, None, &Window::Offset(0), 50)
+            .await
+            .unwrap()
+            .pair();
         page.into_iter().filter(|p| p.is_default).map(|p| p.id).collect::<Vec<_>>()
     };
     let first = store.create_payment_method(new(0, false), vec![]).await.unwrap();
@@ -2389,12 +2501,16 @@ pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn S
     assert!(third.is_default);
     assert_eq!(defaults().await, vec![third.id.clone()], "the new default clears the old one");
     let fourth = store.create_payment_method(new(3, false), vec![]).await.unwrap();
-    let (page, total) = store.list_payment_methods(&m.id, &a.company_id, &owner, None, 0, 2).await.unwrap();
+    let (page, total) =
+        store.list_payment_methods(&m.id, &a.company_id, &owner, None, &Window::Offset(0), 2).await.unwrap().pair();
     assert_eq!(total, 4);
     assert_eq!(page.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [fourth.id.as_str(), third.id.as_str()]);
 
     // Another seller sees none of them and deletes none of them.
-    assert_eq!(store.list_payment_methods(&m.id, &b.company_id, &owner, None, 0, 50).await.unwrap().1, 0);
+    assert_eq!(
+        store.list_payment_methods(&m.id, &b.company_id, &owner, None, &Window::Offset(0), 50).await.unwrap().pair().1,
+        0
+    );
     let e = store.delete_payment_method(&m.id, &b.company_id, &third.id, at(4), vec![]).await;
     assert!(matches!(e, Err(StoreError::NotFound("payment_method"))), "{e:?}");
     let e = store.delete_payment_method("mkt_other", &a.company_id, &third.id, at(4), vec![]).await;
@@ -2423,7 +2539,8 @@ pub async fn payment_methods_keep_one_default_per_owner_and_seller(store: &dyn S
     let (r0, r1, r2, r3) = tokio::join!(racer(0), racer(1), racer(2), racer(3));
     let results: Vec<PaymentMethodRecord> = [r0, r1, r2, r3].into_iter().map(Result::unwrap).collect();
     assert_eq!(results.iter().filter(|p| p.is_default).count(), 1, "{results:?}");
-    let (page, _) = store.list_payment_methods(&m.id, &a.company_id, &owner2, None, 0, 50).await.unwrap();
+    let (page, _) =
+        store.list_payment_methods(&m.id, &a.company_id, &owner2, None, &Window::Offset(0), 50).await.unwrap().pair();
     assert_eq!(page.iter().filter(|p| p.is_default).count(), 1);
 }
 
@@ -2616,26 +2733,29 @@ pub async fn every_subscription_order_and_seat_field_round_trips(store: &dyn Sto
         common: PurchaseFilter { reseller_company_id: p.reseller.company_id.clone(), ..Default::default() },
         ..Default::default()
     };
-    let (page, total) = store.list_subscriptions(&p.m.id, &mine, 0, 10).await.unwrap();
+    let (page, total) = store.list_subscriptions(&p.m.id, &mine, &Window::Offset(0), 10).await.unwrap().pair();
     assert_eq!((page, total), (vec![entry], 1));
     let orders = OrderFilter { common: mine.common.clone(), ..Default::default() };
-    assert_eq!(store.list_orders(&p.m.id, &orders, 0, 10).await.unwrap(), (vec![o.clone()], 1));
+    assert_eq!(store.list_orders(&p.m.id, &orders, &Window::Offset(0), 10).await.unwrap().pair(), (vec![o.clone()], 1));
     let theirs = SubscriptionFilter {
         common: PurchaseFilter { reseller_company_id: "company_other".into(), ..Default::default() },
         ..Default::default()
     };
-    assert_eq!(store.list_subscriptions(&p.m.id, &theirs, 0, 10).await.unwrap().1, 0);
+    assert_eq!(store.list_subscriptions(&p.m.id, &theirs, &Window::Offset(0), 10).await.unwrap().pair().1, 0);
     let seat = seat_for(&p, &s, &p.user.id);
     store.assign_seat(seat.clone(), vec![]).await.unwrap();
     assert_eq!(store.get_seat(&p.m.id, &seat.id).await.unwrap(), Some(seat.clone()));
     let seats = SeatFilter { subscription_id: s.id.clone(), ..Default::default() };
-    assert_eq!(store.list_seats(&p.m.id, &seats, 0, 10).await.unwrap(), (vec![seat], 1));
+    assert_eq!(store.list_seats(&p.m.id, &seats, &Window::Offset(0), 10).await.unwrap().pair(), (vec![seat], 1));
     assert_eq!(
         store.company_subscription_counts(&p.m.id, &p.company.id).await.unwrap(),
         [(SubscriptionStatus::Active, 1)]
     );
-    let (found, _) =
-        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap();
+    let (found, _) = store
+        .list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), &Window::Offset(0), 10)
+        .await
+        .unwrap()
+        .pair();
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].number.as_str(), found[0].total_cents), ("INV-000001", 2400));
     assert_eq!(store.events_for_subject(&p.m.id, &s.id).await.unwrap().len(), 1);
@@ -2682,7 +2802,12 @@ pub async fn subscription_writes_are_whole_and_seats_never_exceed_the_quantity(s
     assert!(matches!(e, Err(StoreError::Conflict(ref m)) if m == SUBSCRIPTION_EXISTS), "{e:?}");
     assert_eq!(store.get_order(&p.m.id, &twin_order.id).await.unwrap(), None);
     assert_eq!(
-        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        store
+            .list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), &Window::Offset(0), 10)
+            .await
+            .unwrap()
+            .pair()
+            .1,
         0
     );
     assert!(store.events_for_subject(&p.m.id, &twin.id).await.unwrap().is_empty());
@@ -2807,7 +2932,7 @@ pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) 
     let at = |d: i64, inclusive: bool| Some(TimeBound { at: t0() + Duration::days(d), inclusive });
     let m = p.m.id.as_str();
     let found = |f: QuoteFilter| async move {
-        let (rows, total) = store.list_quotes(m, &f, 0, 10).await.unwrap();
+        let (rows, total) = store.list_quotes(m, &f, &Window::Offset(0), 10).await.unwrap().pair();
         assert_eq!(total, u64::try_from(rows.len()).unwrap());
         rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
     };
@@ -2862,7 +2987,12 @@ pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) 
     assert_eq!(store.get_quote(&p.m.id, &q.id).await.unwrap(), Some(renamed.clone()), "the quote unchanged");
     assert!(store.get_subscription(&p.m.id, &first.id).await.unwrap().is_none(), "item 0 not bought");
     assert_eq!(
-        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        store
+            .list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), &Window::Offset(0), 10)
+            .await
+            .unwrap()
+            .pair()
+            .1,
         0
     );
     assert_eq!(store.events_for_subject(&p.m.id, &q.id).await.unwrap().len(), 1, "only quote.created");
@@ -2873,7 +3003,12 @@ pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) 
     assert_eq!(store.get_quote(&p.m.id, &q.id).await.unwrap(), Some(closed.clone()));
     assert_eq!(store.get_subscription(&p.m.id, &first.id).await.unwrap().unwrap().order, first_order);
     assert_eq!(
-        store.list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), 0, 10).await.unwrap().1,
+        store
+            .list_invoices(&p.m.id, &p.reseller.partner_id, &InvoiceFilter::default(), &Window::Offset(0), 10)
+            .await
+            .unwrap()
+            .pair()
+            .1,
         1
     );
     let e = store.finalize_quote(QuoteRecord { version: 4, ..closed }, 2, ok, finalized).await;
@@ -3257,6 +3392,189 @@ pub async fn dashboard_links_sessions_and_sign_in_failures_behave(store: &dyn St
     );
 }
 
+/// Every page of one list by offset, then every page by cursor (`|w| expr` reads the page at
+/// `w: &Window`): `(by offset, by cursor, total)`. Checks on the way that a page's `next` is
+/// there exactly when rows follow, that a cursor page is full unless it is the last, and that
+/// the walk ends.
+macro_rules! both_walks {
+    (|$w:ident| $list:expr, $size:expr) => {{
+        let size: usize = $size;
+        let (mut by_offset, mut offset) = (Vec::new(), 0u64);
+        let total = loop {
+            let $w = &Window::Offset(offset);
+            let page = $list.await.unwrap();
+            let n = page.items.len() as u64;
+            assert_eq!(page.next.is_some(), offset + n < page.total, "next at offset {offset}");
+            by_offset.extend(page.items);
+            offset += n;
+            if page.next.is_none() {
+                break page.total;
+            }
+        };
+        let (mut by_cursor, mut at, mut pages) = (Vec::new(), Window::Offset(0), 0);
+        loop {
+            let $w = &at;
+            let page = $list.await.unwrap();
+            assert_eq!(page.total, total, "the total does not depend on the window");
+            pages += 1;
+            assert!(pages <= by_offset.len() + 1, "the cursor walk does not end");
+            let n = page.items.len();
+            by_cursor.extend(page.items);
+            match page.next {
+                Some(c) => {
+                    assert_eq!(n, size, "a page with a next one is full");
+                    at = Window::After(c);
+                }
+                None => break,
+            }
+        }
+        (by_offset, by_cursor, total)
+    }};
+}
+
+fn no_repeats(ids: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    assert!(ids.iter().all(|i| seen.insert(i.clone())), "repeated rows: {ids:?}");
+}
+
+pub async fn listing_pages_walk_by_cursor(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    // Equal creation times, so the order leans on its tie-break.
+    for i in 0..11 {
+        let status = if i % 3 == 0 { ListingStatus::Draft } else { ListingStatus::Active };
+        let l = listing(&m.id, &a.partner_id, &format!("L{i}"), status, t0() + Duration::minutes(i / 2));
+        store.create_listings(vec![l], vec![]).await.unwrap();
+    }
+    store.create_listings(vec![listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0())], vec![]).await.unwrap();
+    for status in [None, Some(ListingStatus::Active), Some(ListingStatus::Draft), Some(ListingStatus::Archived)] {
+        for size in [1u32, 2, 3, 20] {
+            let (by_offset, by_cursor, total) =
+                both_walks!(|w| store.list_listings(&m.id, &a.partner_id, status, w, size), size as usize);
+            let ids = |v: &[ListingRecord]| v.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&by_cursor), ids(&by_offset), "{status:?} by {size}");
+            assert_eq!(by_cursor.len() as u64, total);
+            no_repeats(&ids(&by_cursor));
+            assert!(by_cursor.iter().all(|l| l.partner_id == a.partner_id && status.is_none_or(|s| l.status == s)));
+        }
+    }
+    // A listing written during the walk before the cursor's position (newer: earlier in the
+    // order) neither shifts nor repeats the rest; one written after it is reached.
+    let all = store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 100).await.unwrap().items;
+    let first = store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(0), 4).await.unwrap();
+    let newer = listing(&m.id, &a.partner_id, "Newer", ListingStatus::Active, t0() + Duration::days(1));
+    store.create_listings(vec![newer.clone()], vec![]).await.unwrap();
+    let (mut rest, mut next) = (Vec::new(), first.next.clone());
+    while let Some(c) = next {
+        let page = store.list_listings(&m.id, &a.partner_id, None, &Window::After(c), 4).await.unwrap();
+        rest.extend(page.items.into_iter().map(|l| l.id));
+        next = page.next;
+    }
+    let expected: Vec<String> = all[4..].iter().map(|l| l.id.clone()).collect();
+    assert_eq!(rest, expected, "rows before the cursor do not shift the walk");
+    let offset_page = store.list_listings(&m.id, &a.partner_id, None, &Window::Offset(4), 4).await.unwrap();
+    assert_eq!(offset_page.items[0].id, all[3].id, "(an offset page does shift)");
+}
+
+pub async fn sorted_pages_walk_by_cursor_over_equal_and_null_keys(store: &dyn Store) {
+    let m = marketplace(store).await;
+    let mut reseller = account_company(&m.id, "Reseller");
+    reseller.is_reseller = true;
+    store.create_company(reseller.clone(), None, vec![]).await.unwrap();
+    let names = [None, Some("Ann"), Some("bob"), Some("Ann"), None, Some("Cy"), Some("Ann"), None, Some("Bob")];
+    for (i, name) in names.iter().enumerate() {
+        let mut u = account_user(&m.id, &format!("u{}@x.example", 9 - i));
+        u.first_name = name.map(Into::into);
+        u.created_at = t0() + Duration::seconds((i / 3) as i64);
+        let new = NewAccountUser { user: u, company_id: reseller.id.clone(), roles: vec![] };
+        store.create_account_user(new, vec![]).await.unwrap();
+    }
+    let filter = |sort: UserSort, order: SortOrder| UserFilter {
+        scope: CompanyScope::ResellersAndReferrals,
+        company_id: None,
+        activity: None,
+        from: None,
+        to: None,
+        search: None,
+        sort,
+        order,
+    };
+    let ids = |v: &[UserRecord]| v.iter().map(|u| u.id.clone()).collect::<Vec<_>>();
+    for sort in [UserSort::FirstName, UserSort::CreatedOn, UserSort::Email, UserSort::Id] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for size in [1u32, 2, 4] {
+                let f = filter(sort, order);
+                let (by_offset, by_cursor, total) =
+                    both_walks!(|w| store.list_users(&m.id, &f, w, size), size as usize);
+                assert_eq!(ids(&by_cursor), ids(&by_offset), "{sort:?} {order:?} by {size}");
+                assert_eq!(by_cursor.len() as u64, total);
+                assert_eq!(total, names.len() as u64);
+                no_repeats(&ids(&by_cursor));
+            }
+        }
+    }
+    // Leads by company name: a key expression (`LOWER(…)`) with equal values in several cases.
+    use partnerd_domain::lead::LeadType;
+    for (i, name) in ["beta", "Alpha", "BETA", "alpha", "gamma", "Beta", "alpha"].iter().enumerate() {
+        let mut l = lead(&m.id, LeadType::Manual, Some("company_a"));
+        l.customer_company_name = (*name).into();
+        l.created_at = t0() + Duration::seconds((i / 2) as i64);
+        store.create_lead(l, vec![]).await.unwrap();
+    }
+    let lead_filter = |sort: LeadSort, order: SortOrder| LeadFilter {
+        viewer_company_id: "company_a".into(),
+        manager: false,
+        statuses: vec![],
+        from: None,
+        to: None,
+        search: None,
+        sort,
+        order,
+    };
+    let lead_ids = |v: &[LeadRecord]| v.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+    for sort in [LeadSort::CompanyName, LeadSort::Date] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for size in [1u32, 2, 3] {
+                let f = lead_filter(sort, order);
+                let (by_offset, by_cursor, total) =
+                    both_walks!(|w| store.list_leads(&m.id, &f, w, size), size as usize);
+                assert_eq!(lead_ids(&by_cursor), lead_ids(&by_offset), "leads {sort:?} {order:?} by {size}");
+                assert_eq!(total, 7);
+                no_repeats(&lead_ids(&by_cursor));
+            }
+        }
+    }
+    // A row written before the cursor's position during the walk does not shift it.
+    let f = filter(UserSort::FirstName, SortOrder::Asc);
+    let all = store.list_users(&m.id, &f, &Window::Offset(0), 100).await.unwrap().items;
+    let first = store.list_users(&m.id, &f, &Window::Offset(0), 4).await.unwrap();
+    let mut early = account_user(&m.id, "early@x.example");
+    early.first_name = Some("Aaron".into());
+    let new = NewAccountUser { user: early, company_id: reseller.id.clone(), roles: vec![] };
+    store.create_account_user(new, vec![]).await.unwrap();
+    let (mut rest, mut next) = (Vec::new(), first.next.clone());
+    while let Some(c) = next {
+        let page = store.list_users(&m.id, &f, &Window::After(c), 4).await.unwrap();
+        rest.extend(page.items.into_iter().map(|u| u.id));
+        next = page.next;
+    }
+    assert_eq!(rest, ids(&all[4..]), "rows before the cursor do not shift the walk");
+    // A cursor belongs to its sort: another sort, or the other direction, refuses it.
+    let cursor = first.next.clone().expect("a next page");
+    for (sort, order) in [
+        (UserSort::FirstName, SortOrder::Desc),
+        (UserSort::Email, SortOrder::Asc),
+        (UserSort::CreatedOn, SortOrder::Asc),
+    ] {
+        let refused = store.list_users(&m.id, &filter(sort, order), &Window::After(cursor.clone()), 4).await;
+        assert!(matches!(refused, Err(StoreError::InvalidCursor)), "{sort:?} {order:?}: {refused:?}");
+    }
+    let refused =
+        store.list_leads(&m.id, &lead_filter(LeadSort::Date, SortOrder::Asc), &Window::After(cursor), 4).await;
+    assert!(matches!(refused, Err(StoreError::InvalidCursor)), "another list: {refused:?}");
+    // The same sort takes it.
+    assert!(store.list_users(&m.id, &f, &Window::After(first.next.unwrap()), 4).await.is_ok());
+}
+
 /// The contract's cases: every `pub async fn <name>(store: &dyn Store)` in this file, read from
 /// its own source so that a case cannot be defined without [`crate::store_contract_tests!`]
 /// noticing it is not instantiated.
@@ -3285,6 +3603,8 @@ macro_rules! store_contract_tests {
             events_are_found_by_type_and_time,
             listings_are_private_to_their_partner,
             listings_page_newest_first_with_totals,
+            listing_pages_walk_by_cursor,
+            sorted_pages_walk_by_cursor_over_equal_and_null_keys,
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,
             a_batch_of_listings_is_all_or_nothing,

@@ -1,6 +1,7 @@
 //! Leads (Leads API v2): the record, the list filter and the trait both backends implement.
 
 use crate::{AssociationRecord, CompanyRecord, NewAccountUser, SortOrder, StoreResult};
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
@@ -97,9 +98,9 @@ pub trait LeadStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &LeadFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<LeadRecord>, u64)>;
+    ) -> StoreResult<Paged<LeadRecord>>;
 
     /// Writes `lead` if the stored one is still at `expected_version` (`Conflict` otherwise).
     async fn update_lead(&self, lead: LeadRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()>;

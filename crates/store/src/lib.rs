@@ -22,6 +22,7 @@ mod tickets;
 mod users;
 
 pub use accounts::*;
+pub use kit::{Cursor, Paged, Window};
 pub use leads::*;
 pub use ops::{OpsStore, PoolStatus};
 pub use payment_methods::*;
@@ -55,6 +56,9 @@ pub enum StoreError {
     /// The database could not be reached or failed; callers answer 5xx / exit 1.
     #[error("database error: {0}")]
     Backend(String),
+    /// A page's cursor was made for another order (another sort of the list).
+    #[error("the cursor belongs to another order of this list")]
+    InvalidCursor,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -133,9 +137,27 @@ pub trait ListingStore: Send + Sync {
         marketplace_id: &str,
         partner_id: &str,
         status: Option<ListingStatus>,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> StoreResult<ListingPage>;
+
+    /// The ids of the first `rows` listings of `list_listings`' order, whether they are all of
+    /// them, and the total: one read.
+    async fn listing_head(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        rows: u32,
+    ) -> StoreResult<ListingHead>;
+
+    /// The partner's listings among `ids`, in no particular order (missing ones left out).
+    async fn get_listings(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<ListingRecord>>;
 
     /// Writes `listing` (whose `version` must be `expected_version + 1`). `Conflict` when the
     /// stored version is no longer `expected_version`; `NotFound` when the row is gone.
@@ -192,7 +214,7 @@ pub trait CosellStore: Send + Sync {
         marketplace_id: &str,
         viewer_partner_id: &str,
         filter: &OpportunityFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
     ) -> StoreResult<OpportunityPage>;
 
@@ -240,11 +262,68 @@ pub trait AnalyticsStore: Send + Sync {
         &self,
         marketplace_id: &str,
         partner_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<ReportRecord>, u64)>;
+    ) -> StoreResult<Paged<ReportRecord>>;
 
     async fn get_report(&self, marketplace_id: &str, partner_id: &str, id: &str) -> StoreResult<Option<ReportRecord>>;
+}
+
+/// Fired after a COMMIT that created deliveries, so a delivery worker waiting on it claims at
+/// once instead of at its next poll. Cheap to clone (one shared signal); firing never blocks
+/// and never fails, and a wake nobody waits for is kept for the next wait (see
+/// [`DeliveryWaiter`]), so a commit between a worker's claim and its wait is not missed.
+///
+/// SQLite fires it from the writer thread after a batch that fanned out commits; PostgreSQL
+/// from its `LISTEN partnerd_deliveries` connection, which hears every process's commits.
+/// A wake is a hint: the claim decides what is due, and workers still poll now and then.
+#[derive(Debug, Clone)]
+pub struct DeliveryWake(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for DeliveryWake {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
+
+impl DeliveryWake {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wakes every waiter (and the next wait of a waiter not waiting now).
+    pub fn fire(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> DeliveryWaiter {
+        DeliveryWaiter(self.0.subscribe())
+    }
+}
+
+/// One worker's view of a [`DeliveryWake`].
+#[derive(Debug)]
+pub struct DeliveryWaiter(tokio::sync::watch::Receiver<u64>);
+
+impl DeliveryWaiter {
+    /// Forgets the wakes so far: call it before looking for work, then [`Self::wait`] returns
+    /// at once if a commit fired since.
+    pub fn mark_seen(&mut self) {
+        self.0.borrow_and_update();
+    }
+
+    /// Waits for a wake since the last [`Self::mark_seen`], at most `timeout`; `true` if woken.
+    pub async fn wait(&mut self, timeout: std::time::Duration) -> bool {
+        match tokio::time::timeout(timeout, self.0.changed()).await {
+            Ok(Ok(())) => true,
+            // The signal is gone (its store dropped): only the timeout is left.
+            Ok(Err(_)) => {
+                tokio::time::sleep(timeout).await;
+                false
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// Webhooks and their deliveries. Deliveries are created by the backends' `append_events`,
@@ -252,6 +331,9 @@ pub trait AnalyticsStore: Send + Sync {
 /// audience (its partner and related partner).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
+    /// The signal fired after commits that created deliveries (see [`DeliveryWake`]).
+    fn delivery_wake(&self) -> DeliveryWake;
+
     /// Creates the webhook unless its partner has `max_per_partner` (not deleted) already:
     /// `false` and nothing written then. The count and the insert are one transaction that
     /// concurrent creates for the same partner cannot interleave with.
@@ -310,6 +392,18 @@ pub trait WebhookStore: Send + Sync {
     /// claimer no longer holds the delivery at that attempt.
     async fn finish_attempt(&self, result: AttemptResult) -> StoreResult<bool>;
 
+    /// [`Self::finish_attempt`] for several attempts at once, each fenced on its own, in as
+    /// few round trips and commits as the backend can: one answer per result, in order. An
+    /// error means none of them is known to be recorded (retrying is safe: a recorded attempt
+    /// answers `false` the second time).
+    async fn finish_attempts(&self, results: Vec<AttemptResult>) -> StoreResult<Vec<bool>> {
+        let mut recorded = Vec::with_capacity(results.len());
+        for r in results {
+            recorded.push(self.finish_attempt(r).await?);
+        }
+        Ok(recorded)
+    }
+
     /// Gives claimed deliveries back without an attempt.
     async fn release_deliveries(&self, ids: &[String], claimer: &str) -> StoreResult<()>;
 
@@ -329,9 +423,9 @@ pub trait WebhookStore: Send + Sync {
         marketplace_id: &str,
         partner_id: &str,
         webhook_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeliveryRecord>, u64)>;
+    ) -> StoreResult<Paged<DeliveryRecord>>;
 
     /// A new pending delivery of the same event to the same webhook, due at `at`. `NotFound`
     /// unless the delivery is the webhook's (and not a test).
@@ -426,9 +520,9 @@ pub trait BillingStore: Send + Sync {
         marketplace_id: &str,
         partner_company_id: &str,
         filter: &CustomerFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<CustomerEntry>, u64)>;
+    ) -> StoreResult<Paged<CustomerEntry>>;
 
     /// One of the partner's customers (see `list_customers`); `None` when `customer_id` is not
     /// associated with the partner's company.
@@ -481,9 +575,9 @@ pub trait BillingStore: Send + Sync {
         marketplace_id: &str,
         partner_id: &str,
         filter: &InvoiceFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<InvoiceRecord>, u64)>;
+    ) -> StoreResult<Paged<InvoiceRecord>>;
 
     /// The customer's latest invoice ids, newest first.
     async fn latest_invoice_ids(&self, marketplace_id: &str, customer_id: &str, limit: u32)
@@ -601,9 +695,9 @@ pub trait WhiteLabelStore: Send + Sync {
         &self,
         marketplace_id: &str,
         customer_id: &str,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<DeploymentRecord>, u64)>;
+    ) -> StoreResult<Paged<DeploymentRecord>>;
 
     /// In one transaction: marks version `previous` superseded (at the deployment's time) and
     /// inserts `deployment` (version `previous + 1`, or 1 without a previous one) as current,
@@ -693,4 +787,9 @@ pub trait Store:
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn backend(&self) -> &'static str;
+
+    /// The SQL dialect (what a cursor made outside a query needs to match the query's).
+    fn dialect(&self) -> kit::Dialect {
+        if self.backend() == "postgres" { kit::Dialect::Postgres } else { kit::Dialect::Sqlite }
+    }
 }

@@ -3,6 +3,7 @@
 //! customer company). No card number or security code is ever part of it.
 
 use crate::StoreResult;
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
@@ -54,9 +55,9 @@ pub trait PaymentMethodStore: Send + Sync {
         seller_company_id: &str,
         owner_user_id: &str,
         method_type: Option<PaymentMethodType>,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<PaymentMethodRecord>, u64)>;
+    ) -> StoreResult<Paged<PaymentMethodRecord>>;
 
     /// Deletes the seller's method and answers it; when it was the default, the owner's newest
     /// remaining method (with this seller) becomes the default in the same transaction.

@@ -2,6 +2,7 @@
 //! backends implement. The SQL is `schema::quotes`.
 
 use crate::{LeadRecord, NewInvoice, OrderRecord, SortOrder, StoreResult, SubscriptionRecord, TimeRange};
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::events::NewEvent;
@@ -113,9 +114,9 @@ pub trait QuoteStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &QuoteFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<QuoteRecord>, u64)>;
+    ) -> StoreResult<Paged<QuoteRecord>>;
 
     /// The leads converted into (or linked to) `company_id`.
     async fn leads_of_company(&self, marketplace_id: &str, company_id: &str) -> StoreResult<Vec<LeadRecord>>;

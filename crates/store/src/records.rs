@@ -141,10 +141,13 @@ pub struct ListingRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListingPage {
-    pub items: Vec<ListingRecord>,
-    /// All rows matching the filter, not just this page.
+pub type ListingPage = crate::Paged<ListingRecord>;
+
+/// The start of a listing list: its first ids in order, whether that is all of it, the total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingHead {
+    pub ids: Vec<String>,
+    pub complete: bool,
     pub total: u64,
 }
 
@@ -199,11 +202,7 @@ pub struct OpportunityFilter {
     pub created_after: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpportunityPage {
-    pub items: Vec<OpportunityRecord>,
-    pub total: u64,
-}
+pub type OpportunityPage = crate::Paged<OpportunityRecord>;
 
 /// A partner's listings of every status: how many and the sum of their scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

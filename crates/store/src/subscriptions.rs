@@ -2,6 +2,7 @@
 //! and the trait both backends implement. The SQL is `schema::subscriptions`.
 
 use crate::{NewInvoice, SortOrder, StoreResult};
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::catalog::Frequency;
@@ -247,17 +248,17 @@ pub trait SubscriptionStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &SubscriptionFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SubscriptionEntry>, u64)>;
+    ) -> StoreResult<Paged<SubscriptionEntry>>;
 
     async fn list_orders(
         &self,
         marketplace_id: &str,
         filter: &OrderFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<OrderRecord>, u64)>;
+    ) -> StoreResult<Paged<OrderRecord>>;
 
     /// How many of the company's subscriptions are in each status.
     async fn company_subscription_counts(
@@ -286,7 +287,7 @@ pub trait SubscriptionStore: Send + Sync {
         &self,
         marketplace_id: &str,
         filter: &SeatFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<SeatRecord>, u64)>;
+    ) -> StoreResult<Paged<SeatRecord>>;
 }

@@ -2,6 +2,7 @@
 //! traits both backends implement.
 
 use crate::StoreResult;
+use crate::{Paged, Window};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::billing::BillingCycle;
@@ -64,9 +65,9 @@ pub trait TicketStore: Send + Sync {
         marketplace_id: &str,
         partner_id: &str,
         filter: &TicketFilter,
-        offset: u64,
+        window: &Window,
         limit: u32,
-    ) -> StoreResult<(Vec<TicketRecord>, u64)>;
+    ) -> StoreResult<Paged<TicketRecord>>;
 
     /// Writes `ticket` (its `version` must be `expected_version + 1`) with the events, in one
     /// transaction. `Conflict` when the stored version is no longer `expected_version`.

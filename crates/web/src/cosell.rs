@@ -25,7 +25,7 @@ use partnerd_domain::money::{AmountInput, to_text};
 use partnerd_services::ErrorKind;
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry, TimelineKind, TimelineValue};
 use partnerd_services::users::WebSession;
-use partnerd_store::{OpportunityFilter, OpportunityRecord};
+use partnerd_store::{OpportunityFilter, OpportunityRecord, Window};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -186,8 +186,12 @@ async fn pipeline(
         Ok(filter) => {
             body.push_str(&filter_form(&f, None));
             let offset = offset_of(f.page, PER_PAGE);
-            let found =
-                web.services.cosell().list(&s.principal, &filter, offset, PER_PAGE).await.map_err(keep_nav(&s))?;
+            let found = web
+                .services
+                .cosell()
+                .list(&s.principal, &filter, &Window::Offset(offset), PER_PAGE)
+                .await
+                .map_err(keep_nav(&s))?;
             let rows: Vec<Vec<String>> = found.items.iter().map(|o| opportunity_row(o, &s)).collect();
             let empty = if filter == OpportunityFilter::default() {
                 "No opportunities yet: register one to share a deal with another partner."
@@ -232,8 +236,12 @@ const NEW_FIELDS: &[&str] =
 
 /// The partners the viewer already co-sells with, as suggestions for the partner field.
 async fn known_partners(web: &Web, s: &Arc<WebSession>) -> Result<Vec<(String, String)>, PageError> {
-    let found =
-        web.services.cosell().list(&s.principal, &OpportunityFilter::default(), 0, 100).await.map_err(keep_nav(s))?;
+    let found = web
+        .services
+        .cosell()
+        .list(&s.principal, &OpportunityFilter::default(), &Window::Offset(0), 100)
+        .await
+        .map_err(keep_nav(s))?;
     let mut out: Vec<(String, String)> = Vec::new();
     for o in &found.items {
         let (id, name, _) = other_party(o, s);

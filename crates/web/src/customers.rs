@@ -32,6 +32,7 @@ use partnerd_services::users::WebSession;
 use partnerd_store::{
     CommissionRecord, CustomerAccountRecord, CustomerEntry, CustomerFilter, InvoiceFilter, InvoiceRecord,
 };
+use partnerd_store::{Paged, Window};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -53,8 +54,12 @@ pub(crate) fn routes() -> Router<Web> {
 /// The partner's customers that have an account (only those are billed and take tickets):
 /// `(id, company name)`, by name.
 pub(crate) async fn account_choices(web: &Web, s: &Arc<WebSession>) -> Result<Vec<(String, String)>, PageError> {
-    let (rows, _) =
-        web.services.customers().list(&s.principal, &CustomerFilter::default(), 0, 1000).await.map_err(keep_nav(s))?;
+    let Paged { items: rows, .. } = web
+        .services
+        .customers()
+        .list(&s.principal, &CustomerFilter::default(), &Window::Offset(0), 1000)
+        .await
+        .map_err(keep_nav(s))?;
     let mut out: Vec<(String, String)> =
         rows.into_iter().filter_map(|e| e.account.map(|a| (a.customer_id, a.company_name))).collect();
     out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
@@ -167,10 +172,10 @@ async fn list_page(State(web): State<Web>, PartnerUser(s): PartnerUser, RawQuery
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page(Some(&s), "Customers", Nav::Customers, &body)));
     }
     let filter = CustomerFilter { status: status_f, plan: plan_f };
-    let (rows, total) = web
+    let Paged { items: rows, total, .. } = web
         .services
         .customers()
-        .list(&s.principal, &filter, offset_of(page_no, PER_PAGE), PER_PAGE)
+        .list(&s.principal, &filter, &Window::Offset(offset_of(page_no, PER_PAGE)), PER_PAGE)
         .await
         .map_err(keep_nav(&s))?;
     let rows: Vec<Vec<String>> = rows.iter().map(list_row).collect();
@@ -603,8 +608,8 @@ async fn render_detail(
     let billing = web.services.billing();
     let inv_page = page_number(param(p, "page"));
     let filter = InvoiceFilter { customer_id: Some(a.customer_id.clone()), ..InvoiceFilter::default() };
-    let (invoices, total) = billing
-        .list_invoices(&s.principal, &filter, offset_of(inv_page, PER_PAGE), PER_PAGE)
+    let Paged { items: invoices, total, .. } = billing
+        .list_invoices(&s.principal, &filter, &Window::Offset(offset_of(inv_page, PER_PAGE)), PER_PAGE)
         .await
         .map_err(keep_nav(s))?;
     let rows: Vec<Vec<String>> = invoices.iter().map(invoice_row).collect();
@@ -642,7 +647,8 @@ async fn render_detail(
     // customer's newest ones (not a read per commission).
     let mut periods: Vec<InvoiceRecord> = Vec::new();
     if commissions.iter().take(shown).any(|c| !invoices.iter().any(|i| i.id == c.invoice_id)) {
-        let (newest, _) = billing.list_invoices(&s.principal, &filter, 0, 100).await.map_err(keep_nav(s))?;
+        let Paged { items: newest, .. } =
+            billing.list_invoices(&s.principal, &filter, &Window::Offset(0), 100).await.map_err(keep_nav(s))?;
         periods = newest;
     }
     let mut rows = Vec::with_capacity(shown);

@@ -32,6 +32,7 @@ use partnerd_services::policy::Context;
 use partnerd_services::users::WebSession;
 use partnerd_services::{ErrorKind, Principal, ServiceError};
 use partnerd_store::{LeadRecord, LeadSort, SortOrder};
+use partnerd_store::{Paged, Window};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -160,10 +161,10 @@ async fn list_page(State(web): State<Web>, PartnerUser(s): PartnerUser, Query(q)
     let page_no = page_number(&q.page);
     let (rows, total, errors) = match list_filter(&q) {
         Ok(filter) => {
-            let (rows, total) = web
+            let Paged { items: rows, total, .. } = web
                 .services
                 .leads()
-                .list(p, context, &p.company_id, filter, offset_of(page_no, PER_PAGE), PER_PAGE)
+                .list(p, context, &p.company_id, filter, &Window::Offset(offset_of(page_no, PER_PAGE)), PER_PAGE)
                 .await
                 .map_err(keep_nav(&s))?;
             (rows, total, None)

@@ -28,7 +28,7 @@ use partnerd_domain::listing::{ListingPatch, ListingStatus, MARKETPLACES, PRICIN
 use partnerd_domain::seo::{self, Component, Proposal, Recommendation};
 use partnerd_services::ErrorKind;
 use partnerd_services::users::WebSession;
-use partnerd_store::ListingRecord;
+use partnerd_store::{ListingRecord, Window};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -126,7 +126,12 @@ async fn list_page(State(web): State<Web>, PartnerUser(s): PartnerUser, Query(q)
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page(Some(&s), "Listings", Nav::Listings, &body)));
     }
     let offset = offset_of(page_no, per_page);
-    let result = web.services.listings().list(&s.principal, status, offset, per_page).await.map_err(keep_nav(&s))?;
+    let result = web
+        .services
+        .listings()
+        .list(&s.principal, status, &Window::Offset(offset), per_page)
+        .await
+        .map_err(keep_nav(&s))?;
     let rows: Vec<Vec<String>> = result
         .items
         .iter()

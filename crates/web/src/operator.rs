@@ -30,6 +30,7 @@ use partnerd_services::policy::Context;
 use partnerd_services::users::{IssuedLink, LinkPurpose, NewUserIn, WebSession};
 use partnerd_services::{ErrorKind, ServiceError};
 use partnerd_store::{LeadRecord, LeadSort, PartnerRecord, SortOrder};
+use partnerd_store::{Paged, Window};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -1051,8 +1052,8 @@ async fn render_catalog(
     let search = search(&q.search, &mut body);
     let page_no = page_number(&q.page);
     let catalog = web.services.catalog();
-    let (products, total) = catalog
-        .operator_products(&s.principal, search.as_deref(), offset_of(page_no, PER_PAGE), PER_PAGE)
+    let Paged { items: products, total, .. } = catalog
+        .operator_products(&s.principal, search.as_deref(), &Window::Offset(offset_of(page_no, PER_PAGE)), PER_PAGE)
         .await
         .map_err(keep_nav(s))?;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -1359,8 +1360,15 @@ async fn leads_page(State(web): State<Web>, OperatorUser(s): OperatorUser, Query
     let search = search(&q.search, &mut body);
     let page_no = page_number(&q.page);
     let pending = lead_filter(vec![LeadStatus::PendingConversionApproval], search.clone(), SortOrder::Asc);
-    let (rows, total) = leads
-        .list(&m, Context::ResellerManager, &m.company_id, pending, offset_of(page_no, PER_PAGE), PER_PAGE)
+    let Paged { items: rows, total, .. } = leads
+        .list(
+            &m,
+            Context::ResellerManager,
+            &m.company_id,
+            pending,
+            &Window::Offset(offset_of(page_no, PER_PAGE)),
+            PER_PAGE,
+        )
         .await
         .map_err(keep_nav(&s))?;
     let pending_rows: Vec<Vec<String>> = rows
@@ -1408,8 +1416,10 @@ async fn leads_page(State(web): State<Web>, OperatorUser(s): OperatorUser, Query
         None,
         SortOrder::Desc,
     );
-    let (mut recent, _) =
-        leads.list(&m, Context::ResellerManager, &m.company_id, decided, 0, 200).await.map_err(keep_nav(&s))?;
+    let Paged { items: mut recent, .. } = leads
+        .list(&m, Context::ResellerManager, &m.company_id, decided, &Window::Offset(0), 200)
+        .await
+        .map_err(keep_nav(&s))?;
     recent.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| b.id.cmp(&a.id)));
     let recent_rows: Vec<Vec<String>> = recent
         .iter()

@@ -20,7 +20,7 @@ use partnerd_domain::cosell::OpportunityStatus;
 use partnerd_domain::dates::DateRange;
 use partnerd_domain::money::Total;
 use partnerd_services::analytics::Summary;
-use partnerd_store::{CommissionRecord, ListingRecord, StatusFigure};
+use partnerd_store::{CommissionRecord, ListingRecord, StatusFigure, Window};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -69,7 +69,7 @@ async fn overview(State(web): State<Web>, Signed(s): Signed, Query(q): Query<Ove
     let err = keep_nav(&s);
     let summary = web.services.analytics().summary(&s.principal, period).await.map_err(err)?;
     let pipeline = web.services.cosell().pipeline_by_status(&s.principal).await.map_err(err)?;
-    let listings = web.services.listings().list(&s.principal, None, 0, SEO_READ).await.map_err(err)?;
+    let listings = web.services.listings().list(&s.principal, None, &Window::Offset(0), SEO_READ).await.map_err(err)?;
     let today = web.services.now().date_naive();
     let buckets = Buckets::of(period, today);
     let range = DateRange { start: buckets.start, end: today };

@@ -45,6 +45,7 @@ use partnerd_store::{
     CompanyFilter, CompanyScope, CompanySort, OrderRecord, PurchaseFilter, QuoteFilter, QuoteSort, SeatFilter,
     SortOrder, SubscriptionEntry, SubscriptionFilter, SubscriptionSort, TimeBound, TimeRange, UserFilter, UserSort,
 };
+use partnerd_store::{Paged, Window};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -187,7 +188,9 @@ fn refused_status(e: &ServiceError) -> StatusCode {
 /// The catalog's payment plans a reseller may sell, as `(plan id, label, product id)`; empty
 /// when the caller may not read the catalog (it is a reseller's read).
 async fn plan_choices(web: &Web, p: &Principal) -> Vec<(String, String, String)> {
-    let Ok((products, _)) = web.services.catalog().sellable_products(p, None, None, 0, CHOICES_MAX).await else {
+    let Ok(Paged { items: products, .. }) =
+        web.services.catalog().sellable_products(p, None, None, &Window::Offset(0), CHOICES_MAX).await
+    else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -278,8 +281,12 @@ async fn quotes_page(State(web): State<Web>, Signed(s): Signed, Query(q): Query<
     let (rows, total, errors) = match quote_filter(&q) {
         Ok(filter) => {
             let offset = offset_of(page_no, PER_PAGE);
-            let (rows, total) =
-                web.services.quotes().list(p, None, filter, offset, PER_PAGE).await.map_err(keep_nav(&s))?;
+            let Paged { items: rows, total, .. } = web
+                .services
+                .quotes()
+                .list(p, None, filter, &Window::Offset(offset), PER_PAGE)
+                .await
+                .map_err(keep_nav(&s))?;
             (rows, total, None)
         }
         Err(e) => (Vec::new(), 0, Some(e)),
@@ -390,7 +397,8 @@ async fn company_choices(web: &Web, p: &Principal) -> Result<Vec<(String, String
         sort: CompanySort::CreatedOn,
         order: SortOrder::Desc,
     };
-    let (companies, _) = web.services.accounts().list_companies(p, Context::Reseller, filter, 0, CHOICES_MAX).await?;
+    let Paged { items: companies, .. } =
+        web.services.accounts().list_companies(p, Context::Reseller, filter, &Window::Offset(0), CHOICES_MAX).await?;
     Ok(companies.into_iter().map(|c| (c.id, c.name)).collect())
 }
 
@@ -406,7 +414,8 @@ async fn user_choices(web: &Web, p: &Principal) -> Result<Vec<(String, String)>,
         sort: UserSort::Email,
         order: SortOrder::Asc,
     };
-    let (users, _) = web.services.accounts().list_users(p, Context::Reseller, filter, 0, CHOICES_MAX).await?;
+    let Paged { items: users, .. } =
+        web.services.accounts().list_users(p, Context::Reseller, filter, &Window::Offset(0), CHOICES_MAX).await?;
     Ok(users
         .into_iter()
         .map(|u| {
@@ -881,8 +890,12 @@ async fn subscriptions_page(
     let (rows, total, errors) = match subscription_filter(&q) {
         Ok(filter) => {
             let offset = offset_of(page_no, PER_PAGE);
-            let (rows, total) =
-                web.services.subscriptions().list_own(p, filter, offset, PER_PAGE).await.map_err(keep_nav(&s))?;
+            let Paged { items: rows, total, .. } = web
+                .services
+                .subscriptions()
+                .list_own(p, filter, &Window::Offset(offset), PER_PAGE)
+                .await
+                .map_err(keep_nav(&s))?;
             (rows, total, None)
         }
         Err(e) => (Vec::new(), 0, Some(e)),
@@ -1046,9 +1059,10 @@ async fn render_subscription(
     let history = subs.history(p, id).await.map_err(fail)?;
     let seat_filter = SeatFilter { subscription_id: entry.subscription.id.clone(), ..Default::default() };
     let active_filter = SeatFilter { statuses: vec![SeatStatus::Active], ..seat_filter.clone() };
-    let (seats, seats_total) = subs.seats(p, seat_filter, 0, 100).await.map_err(fail)?;
+    let Paged { items: seats, total: seats_total, .. } =
+        subs.seats(p, seat_filter, &Window::Offset(0), 100).await.map_err(fail)?;
     // Counted by the store, not from the first page of seats shown below.
-    let (_, assigned) = subs.seats(p, active_filter, 0, 1).await.map_err(fail)?;
+    let Paged { total: assigned, .. } = subs.seats(p, active_filter, &Window::Offset(0), 1).await.map_err(fail)?;
     let (sub, order) = (&entry.subscription, &entry.order);
     let lines = order_lines_of(&order.order_lines);
 

@@ -23,6 +23,7 @@ use partnerd_domain::ticket::{CommentAuthor, TicketCategory, TicketPriority, Tic
 use partnerd_services::ErrorKind;
 use partnerd_services::tickets::{HistoryEntry, HistoryKind, NewComment, NewRating, NewTicket, TicketChange};
 use partnerd_services::users::WebSession;
+use partnerd_store::{Paged, Window};
 use partnerd_store::{TicketFilter, TicketRecord};
 use serde::Deserialize;
 use std::fmt::Write;
@@ -90,10 +91,10 @@ async fn list_page(State(web): State<Web>, PartnerUser(s): PartnerUser, RawQuery
         body.push_str("<p class=\"empty\">Correct the filter to see your tickets.</p>");
         return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page(Some(&s), "Support tickets", Nav::Tickets, &body)));
     }
-    let (rows, total) = web
+    let Paged { items: rows, total, .. } = web
         .services
         .tickets()
-        .list(&s.principal, &filter, offset_of(page_no, PER_PAGE), PER_PAGE)
+        .list(&s.principal, &filter, &Window::Offset(offset_of(page_no, PER_PAGE)), PER_PAGE)
         .await
         .map_err(keep_nav(&s))?;
     let rows: Vec<Vec<String>> = rows.iter().map(list_row).collect();

@@ -22,6 +22,7 @@ use partnerd_services::ErrorKind;
 use partnerd_services::users::WebSession;
 use partnerd_services::webhooks::{NewWebhook, WebhookChange};
 use partnerd_store::{DeliveryRecord, WebhookRecord};
+use partnerd_store::{Paged, Window};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -317,7 +318,8 @@ async fn render_detail(web: &Web, s: &Arc<WebSession>, id: &str, shown: Shown<'_
     let hooks = web.services.webhooks();
     let w = hooks.get(&s.principal, id).await.map_err(keep_nav(s))?;
     let offset = offset_of(shown.page, PER_PAGE);
-    let (deliveries, total) = hooks.deliveries(&s.principal, &w.id, offset, PER_PAGE).await.map_err(keep_nav(s))?;
+    let Paged { items: deliveries, total, .. } =
+        hooks.deliveries(&s.principal, &w.id, &Window::Offset(offset), PER_PAGE).await.map_err(keep_nav(s))?;
     let path = hook_path(&w.id);
     let csrf = &s.csrf_token;
     let mut body = format!("<p><a href=\"/dashboard/webhooks\">← All webhooks</a></p>{}", shown.top);

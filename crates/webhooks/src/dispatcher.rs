@@ -3,6 +3,16 @@
 //! Several processes may run it against one PostgreSQL: claims skip each other's rows and a
 //! finished attempt is accepted only from its claimer.
 //!
+//! It does not poll for new work: the store fires its delivery wake after a COMMIT that
+//! created deliveries (SQLite's writer after the batch, PostgreSQL's `LISTEN` connection for
+//! every process's commits), and the worker claims then. It still looks every `poll` (for
+//! retries coming due, another process's writes on SQLite, a lost notification) and when the
+//! earliest retry it scheduled itself comes due.
+//!
+//! Finished attempts are recorded in batches: one recorder task takes every result waiting and
+//! writes them in one statement (PostgreSQL) or one writer job (SQLite), each still fenced by
+//! claimer and attempt; a delivery counts as held until its attempt is recorded.
+//!
 //! Leases are short (30 s: one attempt's 15 s timeout plus margin) and renewed every 10 s while
 //! this worker still holds them, queued or in flight, so a crashed worker's deliveries are
 //! claimable again within seconds instead of minutes. Renewal and the attempt's record are both
@@ -15,17 +25,19 @@ use partnerd_domain::ids::new_id;
 use partnerd_domain::webhooks::{self as wh, Next};
 use partnerd_services::Services;
 use partnerd_services::webhooks::WebhookSender;
-use partnerd_store::{AttemptNext, AttemptResult, Claim, ClaimedDelivery};
+use partnerd_store::{AttemptNext, AttemptResult, Claim, ClaimedDelivery, DeliveryWaiter};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct DispatcherOptions {
-    /// How often to look for due deliveries when idle.
+    /// How often to look for due deliveries when nothing woke the worker: new deliveries wake
+    /// it at their commit, so this only bounds how late a retry coming due, another process's
+    /// write on SQLite or a lost notification is noticed.
     pub poll: Duration,
     /// Deliveries this worker holds at once (claimed, waiting, sending or being recorded).
     pub capacity: u32,
@@ -44,7 +56,7 @@ pub struct DispatcherOptions {
 impl Default for DispatcherOptions {
     fn default() -> Self {
         Self {
-            poll: Duration::from_millis(10),
+            poll: Duration::from_millis(250),
             capacity: 2_048,
             per_endpoint: 16,
             queue_per_endpoint: 256,
@@ -72,9 +84,19 @@ struct Shared {
     /// Clock time of the last renewal.
     renewed_at: Mutex<Option<chrono::DateTime<Utc>>>,
     finished: Notify,
+    /// The earliest retry this worker scheduled and has not looked for yet.
+    next_retry: Mutex<Option<chrono::DateTime<Utc>>>,
+    /// Finished attempts for the recorder, each with where to say whether it was recorded.
+    record: mpsc::UnboundedSender<(AttemptResult, oneshot::Sender<Result<bool, String>>)>,
 }
 
+/// Attempts recorded in one write at most.
+const RECORD_BATCH: usize = 512;
+
 pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts: DispatcherOptions) -> JoinHandle<()> {
+    let mut waiter = services.delivery_queue().wake().subscribe();
+    let (record, results) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_attempts(services.clone(), results));
     let shared = Arc::new(Shared {
         services,
         sender,
@@ -84,33 +106,109 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
         leases: Mutex::new(HashMap::new()),
         renewed_at: Mutex::new(None),
         finished: Notify::new(),
+        next_retry: Mutex::new(None),
+        record,
     });
     tokio::spawn(async move {
+        // The recorder ends once the worker and its delivery tasks are gone (they hold the
+        // channel's sender).
+        drop(recorder);
         loop {
+            // Wakes from here on are for commits the claim below may not see.
+            waiter.mark_seen();
             match round(&shared, &opts).await {
-                Ok(0) => tokio::time::sleep(opts.poll).await,
-                Ok(_) => {}
+                Ok(Round::Took) => {}
+                Ok(Round::Idle { endpoints_full }) => idle(&shared, &opts, &mut waiter, endpoints_full).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook dispatcher could not claim deliveries; retrying");
-                    tokio::time::sleep(opts.poll.max(Duration::from_millis(500))).await;
+                    tokio::time::sleep(opts.poll.clamp(Duration::from_millis(100), Duration::from_millis(500))).await;
                 }
             }
         }
     })
 }
 
-/// One claim; returns how many deliveries it took on (1 when it only waited for room).
-async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, String> {
+/// What a round did.
+enum Round {
+    /// Took deliveries on, or waited for room: look again at once.
+    Took,
+    /// Found nothing to take; `endpoints_full` when some endpoints were left out because this
+    /// worker holds as many of theirs as it may (their deliveries may be due).
+    Idle { endpoints_full: bool },
+}
+
+/// How soon a worker looks again for the deliveries of endpoints it had no room for.
+const FULL_ENDPOINT_RECHECK: Duration = Duration::from_millis(10);
+
+/// Waits for a commit that created deliveries, the poll, or the earliest retry this worker
+/// scheduled, whichever comes first; and not long when endpoints were full (they drain fast).
+async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWaiter, endpoints_full: bool) {
+    let mut wait = if endpoints_full { opts.poll.min(FULL_ENDPOINT_RECHECK) } else { opts.poll };
+    {
+        let mut next = shared.next_retry.lock().expect("retry lock");
+        if let Some(t) = *next {
+            let now = shared.services.delivery_queue().now();
+            match (t - now).to_std() {
+                Ok(d) if d < wait => {
+                    wait = d;
+                    *next = None;
+                }
+                Ok(_) => {}
+                // Due already.
+                Err(_) => {
+                    *next = None;
+                    return;
+                }
+            }
+        }
+    }
+    waiter.wait(wait).await;
+}
+
+/// Records finished attempts, as many at once as are waiting. A batch that fails is tried
+/// one by one, so one bad attempt does not hold up the others; each sender hears its own
+/// outcome (and retries on an error).
+async fn record_attempts(
+    services: Services,
+    mut results: mpsc::UnboundedReceiver<(AttemptResult, oneshot::Sender<Result<bool, String>>)>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while results.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let (attempts, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut batch).into_iter().unzip();
+        let queue = services.delivery_queue();
+        match queue.finish_all(attempts.clone()).await {
+            Ok(recorded) => {
+                for (reply, ok) in replies.into_iter().zip(recorded) {
+                    let _ = reply.send(Ok(ok));
+                }
+            }
+            Err(e) if attempts.len() > 1 => {
+                tracing::debug!(error = %e, attempts = attempts.len(), "recording a batch of attempts failed; one by one");
+                for (attempt, reply) in attempts.into_iter().zip(replies) {
+                    let _ = reply.send(queue.finish(attempt).await.map_err(|e| e.to_string()));
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// One claim.
+async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, String> {
     renew_if_due(shared, opts).await;
     let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
     if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
-        return Ok(1);
+        return Ok(Round::Took);
     }
     let queue = shared.services.delivery_queue();
     let now = queue.now();
     if !queue.any_due(now).await.map_err(|e| e.to_string())? {
-        return Ok(0);
+        return Ok(Round::Idle { endpoints_full: false });
     }
     let full: Vec<String> = shared
         .endpoints
@@ -120,6 +218,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
         .filter(|(_, e)| e.held >= opts.queue_per_endpoint)
         .map(|(w, _)| w.clone())
         .collect();
+    let endpoints_full = !full.is_empty();
     let claim = Claim {
         now,
         lease_until: now + opts.lease,
@@ -160,7 +259,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<usize, 
             shared.finished.notify_one();
         });
     }
-    Ok(taken)
+    Ok(if taken == 0 { Round::Idle { endpoints_full } } else { Round::Took })
 }
 
 /// Extends the leases held, once per `renew_every` of clock time (checked every round, so a
@@ -226,6 +325,12 @@ async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
         Next::Failed => AttemptNext::Failed,
         Next::Disable => AttemptNext::DisableWebhook,
     };
+    if let AttemptNext::RetryAt(t) = next {
+        let mut earliest = shared.next_retry.lock().expect("retry lock");
+        if earliest.is_none_or(|e| t < e) {
+            *earliest = Some(t);
+        }
+    }
     if matches!(next, AttemptNext::DisableWebhook) {
         tracing::info!(webhook = %d.webhook_id, "endpoint answered 410 Gone: webhook disabled");
     }
@@ -243,13 +348,18 @@ async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
     // lease runs out and the delivery is sent again (at least once, never lost).
     for wait_ms in [0u64, 100, 1_000] {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-        match queue.finish(result.clone()).await {
-            Ok(true) => return,
-            Ok(false) => {
+        let (reply, outcome) = oneshot::channel();
+        if shared.record.send((result.clone(), reply)).is_err() {
+            return;
+        }
+        match outcome.await {
+            Ok(Ok(true)) => return,
+            Ok(Ok(false)) => {
                 tracing::warn!(delivery = %d.id, "attempt finished after its claim was taken over");
                 return;
             }
-            Err(e) => tracing::warn!(delivery = %d.id, error = %e, "could not record a webhook attempt"),
+            Ok(Err(e)) => tracing::warn!(delivery = %d.id, error = %e, "could not record a webhook attempt"),
+            Err(_) => tracing::warn!(delivery = %d.id, "the attempt recorder stopped"),
         }
     }
 }

@@ -12,6 +12,10 @@ use super::{
 };
 use crate::kernel::{FromParam, Param};
 use axum::Json;
+use axum::response::{IntoResponse, Response};
+
+/// The next page's cursor of a list answered as a plain array.
+const NEXT_CURSOR: &str = "x-next-cursor";
 use axum::extract::{Path, State};
 use partnerd_domain::account::TaxExemption;
 use partnerd_services::Services;
@@ -154,6 +158,11 @@ pub(super) async fn company_details(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct CompanyListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// Company activation status (completed registration): `true` or `false`.
     #[param(value_type = Option<bool>)]
     active: Option<Param<Flag>>,
@@ -197,13 +206,21 @@ pub(super) struct CompanyListQuery {
 /// In the RESELLER context, the companies associated with the caller's reseller company; in
 /// RESELLER_MANAGER, every reseller and referral company of the marketplace. The answer is a
 /// plain array, as the document shows; `page` (from 0) and `size` (default 10) select it.
+///
+/// Beyond the document: `cursor` (the previous page's `X-Next-Cursor` header) pages by keyset
+/// instead of `page`; the array has no room for page metadata, so the next page's cursor comes
+/// in the `X-Next-Cursor` response header, absent on the last page. A cursor holds only the
+/// position in the order (keep the filters and the sort the same while following it); one that
+/// is not this server's, or is of another sort, is 400 naming `cursor`.
 #[utoipa::path(get, path = "/companies", tag = "Account", params(CompanyListQuery),
-    responses((status = 200, description = "Success", body = Vec<CompanyItem>)))]
+    responses((status = 200, description = "Success", body = Vec<CompanyItem>,
+        headers(("X-Next-Cursor" = String,
+            description = "Beyond the document: the `cursor` of the next page; absent on the last page")))))]
 pub(super) async fn list_companies(
     State(services): State<Services>,
     Caller(p): Caller,
     Query(q): Query<CompanyListQuery>,
-) -> Result<Json<Vec<CompanyItem>>, ResellerError> {
+) -> Result<Response, ResellerError> {
     let context = context(q.context)?;
     let (offset, limit, _, _) = paging(q.page, q.size, DEFAULT_SIZE);
     let filter = CompanyFilter {
@@ -218,8 +235,13 @@ pub(super) async fn list_companies(
         sort: q.sort_field.map_or(CompanySort::CreatedOn, |s| s.0.0),
         order: q.sort_order.map_or(SortOrder::Desc, |o| o.0.0),
     };
-    let (companies, _) = services.accounts().list_companies(&p, context, filter, offset, limit).await?;
-    Ok(Json(companies.iter().map(CompanyItem::from).collect()))
+    let window = super::window(q.cursor, offset);
+    let found = services.accounts().list_companies(&p, context, filter, &window, limit).await?;
+    let body = Json(found.items.iter().map(CompanyItem::from).collect::<Vec<_>>());
+    Ok(match found.next {
+        Some(next) => ([(NEXT_CURSOR, next.encode())], body).into_response(),
+        None => body.into_response(),
+    })
 }
 
 /// Create company
@@ -258,6 +280,11 @@ pub(super) async fn create_company(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct UserListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// User activation status.
     #[param(value_type = Option<UserActivationName>)]
     active: Option<Param<ActivityParam>>,
@@ -313,6 +340,12 @@ fn user_item(v: &UserView, company_id: Option<&str>) -> UserItem {
 /// In the RESELLER context, the users of the customer companies associated with the caller's
 /// reseller company; in RESELLER_MANAGER, the users of reseller and referral companies. Each
 /// user's memberships are those in companies the caller may see.
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/users", tag = "Account", params(UserListQuery),
     responses((status = 200, description = "Success", body = UserPage)))]
 pub(super) async fn list_users(
@@ -340,9 +373,10 @@ pub(super) async fn list_users(
         sort,
         order,
     };
-    let (users, total) = services.accounts().list_users(&p, context, filter, offset, limit).await?;
-    let content = users.iter().map(|v| user_item(v, company_id.as_deref())).collect();
-    Ok(Json(UserPage { content, page: PageMetadata::new(page, size, total) }))
+    let window = super::window(q.cursor, offset);
+    let found = services.accounts().list_users(&p, context, filter, &window, limit).await?;
+    let content = found.items.iter().map(|v| user_item(v, company_id.as_deref())).collect();
+    Ok(Json(UserPage { content, page: PageMetadata::paged(page, size, &window, found.total, found.next.as_ref()) }))
 }
 
 /// Create user

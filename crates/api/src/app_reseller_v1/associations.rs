@@ -29,6 +29,11 @@ impl super::SortFields for AssociationSort {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct ListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// `gte([timestamp])`, `lte([timestamp])` or both comma-separated, Unix epoch milliseconds,
     /// inclusive.
     #[param(value_type = Option<String>)]
@@ -59,6 +64,12 @@ fn id_filter(v: Option<String>) -> Option<String> {
 /// List company associations
 ///
 /// Every association of the marketplace (ROLE_CHANNEL_ADMIN, ROLE_RESELLER_MANAGER).
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/companyAssociations", tag = "Company Association", params(ListQuery),
     responses((status = 200, description = "Success", body = AssociationPage)))]
 pub(super) async fn list(
@@ -80,10 +91,11 @@ pub(super) async fn list(
         search,
         sort: q.sort.map(|s| s.0.0).unwrap_or_default(),
     };
-    let (rows, total) = services.accounts().list_associations(&p, &filter, offset, limit).await?;
+    let window = super::window(q.cursor, offset);
+    let found = services.accounts().list_associations(&p, &filter, &window, limit).await?;
     Ok(Json(AssociationPage {
-        content: rows.iter().map(Association::from).collect(),
-        page: PageMetadata::new(page, size, total),
+        content: found.items.iter().map(Association::from).collect(),
+        page: PageMetadata::paged(page, size, &window, found.total, found.next.as_ref()),
     }))
 }
 

@@ -15,6 +15,11 @@ const DEFAULT_SIZE: u32 = 50;
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct ProductQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// Page number, from 0.
     #[param(value_type = Option<u32>, minimum = 0, default = 0)]
     page: Option<PageNumber>,
@@ -36,6 +41,12 @@ fn target(raw: Option<String>) -> Option<String> {
 /// List sellable products
 ///
 /// The visible products of the marketplace's catalog (ROLE_RESELLER), by name.
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/catalog/sellableProducts", tag = "Catalog", params(ProductQuery),
     responses((status = 200, description = "Success", body = ProductPage)))]
 pub(super) async fn products(
@@ -49,9 +60,11 @@ pub(super) async fn products(
         return Err(ResellerError::invalid("searchText", "must be at most 200 characters"));
     }
     let target = target(q.target_user_id);
-    let (rows, total) =
-        services.catalog().sellable_products(&p, target.as_deref(), search.as_deref(), offset, limit).await?;
-    let content = rows
+    let window = super::window(q.cursor, offset);
+    let found = services.catalog().sellable_products(&p, target.as_deref(), search.as_deref(), &window, limit).await?;
+    let page = PageMetadata::paged(page, size, &window, found.total, found.next.as_ref());
+    let content = found
+        .items
         .into_iter()
         .map(|r| ProductItem {
             blurb: r.blurb,
@@ -62,7 +75,7 @@ pub(super) async fn products(
             visible: r.visible,
         })
         .collect();
-    Ok(Json(ProductPage { content, links: vec![], page: PageMetadata::new(page, size, total) }))
+    Ok(Json(ProductPage { content, links: vec![], page }))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -592,6 +592,11 @@ pub(super) struct ApprovalQuery {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct ListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// Company ID of the caller: its API key's company (else 403).
     #[param(required = true)]
     company_id: Option<String>,
@@ -703,6 +708,12 @@ pub(super) async fn create(
 /// any lead: the company it is assigned to while it is; manual leads whose conversion was
 /// requested: the reseller managers who approve it). `totalElements` counts only those.
 /// Developers do not see product-profile leads (partnerd has no setting opening them).
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/leads", tag = "Leads", params(ListQuery),
     responses((status = 200, description = "Success", body = LeadPage)))]
 pub(super) async fn list(
@@ -727,10 +738,11 @@ pub(super) async fn list(
         sort: q.sort_field.map_or(LeadSort::Date, |s| s.0.0),
         order: q.sort_order.map_or(SortOrder::Desc, |s| s.0.0),
     };
-    let (rows, total) = services.leads().list(&p, context, &company, filter, offset, limit).await?;
+    let window = super::window(q.cursor, offset);
+    let found = services.leads().list(&p, context, &company, filter, &window, limit).await?;
     Ok(Json(LeadPage {
-        content: rows.iter().map(LeadResponse::from).collect(),
-        page: PageMetadata::new(page, size, total),
+        content: found.items.iter().map(LeadResponse::from).collect(),
+        page: PageMetadata::paged(page, size, &window, found.total, found.next.as_ref()),
     }))
 }
 
@@ -798,6 +810,9 @@ pub(super) async fn discard(
 /// `verbContext` is MARKETPLACE for what a reseller manager did, COMPANY otherwise;
 /// `contextCompany` is the company assigned, associated or converted into; `contextQuote` the
 /// opportunity made for the company the lead became (`LEAD_QUOTE_LINKED`).
+///
+/// This list pages by `page` only: it is read from the lead's events, not from a keyset
+/// index, so it takes no `cursor` and its `page.nextCursor` is always `null`.
 #[utoipa::path(get, path = "/leads/{leadId}/activities", tag = "Leads",
     params(("leadId" = String, Path, description = "Lead ID"), ActivityQuery),
     responses((status = 200, description = "Success", body = ActivityPage)))]

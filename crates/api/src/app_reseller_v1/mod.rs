@@ -30,7 +30,7 @@ use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use partnerd_services::Services;
 use partnerd_services::policy::Context;
-use partnerd_store::{SortOrder, TimeBound, TimeRange};
+use partnerd_store::{Cursor, SortOrder, TimeBound, TimeRange, Window};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::OpenApi;
@@ -247,12 +247,37 @@ pub struct PageMetadata {
     pub size: u32,
     pub total_elements: u64,
     pub total_pages: u64,
+    /// Beyond the document: pass it as `cursor` for the page after this one (keyset paging);
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl PageMetadata {
     pub fn new(number: u32, size: u32, total: u64) -> Self {
-        Self { number, size, total_elements: total, total_pages: total.div_ceil(u64::from(size.max(1))) }
+        Self {
+            number,
+            size,
+            total_elements: total,
+            total_pages: total.div_ceil(u64::from(size.max(1))),
+            next_cursor: None,
+        }
     }
+
+    /// The metadata of a page read at `window`: `number` is 0 on a page read by cursor (it has
+    /// no number), `nextCursor` the next page's cursor.
+    pub fn paged(number: u32, size: u32, window: &Window, total: u64, next: Option<&Cursor>) -> Self {
+        let number = if matches!(window, Window::After(_)) { 0 } else { number };
+        Self { next_cursor: next.map(Cursor::encode), ..Self::new(number, size, total) }
+    }
+}
+
+/// `cursor` on every list of the family: beyond the document, the previous page's
+/// `page.nextCursor` (or `X-Next-Cursor`), for keyset paging; the page number is then not used.
+pub type CursorParam = Option<Param<Cursor>>;
+
+/// Where a page starts: after `cursor` when one is given, else at `offset`.
+pub fn window(cursor: CursorParam, offset: u64) -> Window {
+    kernel::window(cursor, offset)
 }
 
 /// `number` counted from 1 (the subscription, order, assignment and payment-method lists):

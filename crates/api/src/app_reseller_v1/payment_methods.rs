@@ -349,6 +349,11 @@ pub(super) async fn create(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct ListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// Company ID: the caller's company or a customer company associated with it (else 403).
     #[param(required = true)]
     company_id: Option<String>,
@@ -375,6 +380,12 @@ pub(super) struct ListQuery {
 /// methods with the caller's company, as the default is. `paymentMethodType` other than CARD
 /// is 400. Pages count from 1 here, as the document says: `page.number` echoes
 /// the request's `number` (1 by default).
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/paymentMethods", tag = "Payment Methods", params(ListQuery),
     responses((status = 200, description = "Success", body = PaymentMethodPage)))]
 pub(super) async fn list(
@@ -387,10 +398,11 @@ pub(super) async fn list(
     let (number, size) = (q.number.map_or(1, |n| n.0), q.size.map_or(DEFAULT_SIZE, |s| s.0));
     let offset = u64::from(number - 1) * u64::from(size);
     let method_type = q.payment_method_type.map(|t| t.0.0);
-    let (rows, total) = services.payment_methods().list(&p, &company, &owner, method_type, offset, size).await?;
+    let window = super::window(q.cursor, offset);
+    let found = services.payment_methods().list(&p, &company, &owner, method_type, &window, size).await?;
     Ok(Json(PaymentMethodPage {
-        content: rows.iter().map(PaymentMethodDto::from).collect(),
-        page: PageMetadata::new(number, size, total),
+        content: found.items.iter().map(PaymentMethodDto::from).collect(),
+        page: PageMetadata::paged(number, size, &window, found.total, found.next.as_ref()),
     }))
 }
 

@@ -487,6 +487,11 @@ pub(super) struct ContextQuery {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct ListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// RESELLER or SSR: your company's opportunities, in that role (which you must hold).
     /// Without it, a marketplace manager (ROLE_CHANNEL_ADMIN) sees every opportunity of the
     /// marketplace, a seller its company's.
@@ -589,6 +594,12 @@ pub(super) async fn create(
 /// A page of opportunities, newest first unless `sort` says otherwise. A marketplace manager
 /// (ROLE_CHANNEL_ADMIN, no `context`) sees every opportunity of the marketplace; a reseller or
 /// sales support its company's.
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/opportunities", tag = "Opportunities", params(ListQuery),
     responses((status = 200, description = "Success", body = PageDto)))]
 pub(super) async fn list(
@@ -609,8 +620,12 @@ pub(super) async fn list(
         search: search(q.search_text)?,
         sort: param::<SortParam<QuoteSort>>(&q.sort, "sort")?.map(|s| s.0).unwrap_or_default(),
     };
-    let (rows, total) = services.quotes().list(&p, context, filter, offset, limit).await?;
-    Ok(Json(PageDto { content: rows.iter().map(summary_dto).collect(), page: PageMetadata::new(number, size, total) }))
+    let window = super::window(q.cursor, offset);
+    let found = services.quotes().list(&p, context, filter, &window, limit).await?;
+    Ok(Json(PageDto {
+        content: found.items.iter().map(summary_dto).collect(),
+        page: PageMetadata::paged(number, size, &window, found.total, found.next.as_ref()),
+    }))
 }
 
 /// Get opportunity details

@@ -450,6 +450,11 @@ pub(super) fn search(v: Option<String>) -> Result<Option<String>, ResellerError>
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct PurchaseListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// (Required) RESELLER or RESELLER_MANAGER; the caller must hold its role (403).
     #[param(value_type = String)]
     context: Option<Param<PurchaseContext>>,
@@ -530,6 +535,12 @@ pub(super) fn param<T: FromParam>(raw: &Option<String>, name: &str) -> Result<Op
 /// name, which must be associated with you) or that a reseller company bought (RESELLER_MANAGER:
 /// `resellerCompanyId`, required). Missing required parameters are 400 naming them. Newest
 /// first unless `sort` says otherwise.
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/subscriptions", tag = "Subscriptions", params(PurchaseListQuery),
     responses((status = 200, description = "Success", body = SubscriptionPage)))]
 pub(super) async fn list(
@@ -544,10 +555,11 @@ pub(super) async fn list(
         statuses: param::<InList<SubscriptionStatus>>(&q.status, "status")?.map(|l| l.0).unwrap_or_default(),
         sort: param::<SortParam<SubscriptionSort>>(&q.sort, "sort")?.map(|s| s.0).unwrap_or_default(),
     };
-    let (rows, total) = services.subscriptions().list(&p, &whose, filter, offset, limit).await?;
+    let window = super::window(q.cursor.clone(), offset);
+    let found = services.subscriptions().list(&p, &whose, filter, &window, limit).await?;
     Ok(Json(SubscriptionPage {
-        content: rows.iter().map(light_dto).collect(),
-        page: PageMetadata::new(number, size, total),
+        content: found.items.iter().map(light_dto).collect(),
+        page: PageMetadata::paged(number, size, &window, found.total, found.next.as_ref()),
     }))
 }
 
@@ -558,6 +570,12 @@ pub(super) async fn list(
 /// `resellerCompanyId` you name (RESELLER_MANAGER, required). `status` takes one of the
 /// document's order statuses or `in(A,B)`. Newest first unless `sort` says otherwise (fields
 /// `createdOn`, `company.name`, `applicationName`, `status`, `totalFee`).
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/orders", tag = "Orders", params(PurchaseListQuery),
     responses((status = 200, description = "Success", body = OrderPage)))]
 pub(super) async fn orders(
@@ -572,8 +590,12 @@ pub(super) async fn orders(
         statuses: param::<InList<OrderStatus>>(&q.status, "status")?.map(|l| l.0).unwrap_or_default(),
         sort: param::<SortParam<OrderSort>>(&q.sort, "sort")?.map(|s| s.0).unwrap_or_default(),
     };
-    let (rows, total) = services.subscriptions().orders(&p, &whose, filter, offset, limit).await?;
-    Ok(Json(OrderPage { content: rows.iter().map(order_dto).collect(), page: PageMetadata::new(number, size, total) }))
+    let window = super::window(q.cursor.clone(), offset);
+    let found = services.subscriptions().orders(&p, &whose, filter, &window, limit).await?;
+    Ok(Json(OrderPage {
+        content: found.items.iter().map(order_dto).collect(),
+        page: PageMetadata::paged(number, size, &window, found.total, found.next.as_ref()),
+    }))
 }
 
 fn required_field(v: Option<String>, name: &str) -> Result<String, ResellerError> {
@@ -678,6 +700,11 @@ pub(super) async fn cancel(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub(super) struct SeatListQuery {
+    /// Beyond the document: `page.nextCursor` of the previous page, for keyset paging (each page
+    /// costs the same at any depth, and rows written meanwhile neither repeat nor vanish); the
+    /// page number is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: super::CursorParam,
     /// `gte(ms)`, `lte(ms)`, or both comma-separated.
     #[param(value_type = Option<String>)]
     created_on: Option<Param<InclusiveRange>>,
@@ -703,6 +730,12 @@ pub(super) struct SeatListQuery {
 /// List subscription assignments
 ///
 /// The seats of one of your subscriptions (ROLE_RESELLER), newest first by default.
+///
+/// Beyond the document: `cursor` (the previous page's `page.nextCursor`) pages by keyset instead
+/// of the page number; `page.nextCursor` is `null` on the last page and `page.number` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters and the
+/// sort the same while following it); one that is not this server's, or is of another sort, is
+/// 400 naming `cursor`.
 #[utoipa::path(get, path = "/subscriptionAssignments", tag = "Subscription Assignments", params(SeatListQuery),
     responses((status = 200, description = "Success", body = AssignmentPage)))]
 pub(super) async fn seats(
@@ -723,10 +756,11 @@ pub(super) async fn seats(
         created: q.created_on.map(|c| c.0.0).unwrap_or_default(),
         order: sort.first().map(|(_, o)| *o).or(Some(SortOrder::Desc)),
     };
-    let (rows, total) = services.subscriptions().seats(&p, filter, offset, limit).await?;
+    let window = super::window(q.cursor.clone(), offset);
+    let found = services.subscriptions().seats(&p, filter, &window, limit).await?;
     Ok(Json(AssignmentPage {
-        content: rows.iter().map(seat_dto).collect(),
-        page: PageMetadata::new(number, size, total),
+        content: found.items.iter().map(seat_dto).collect(),
+        page: PageMetadata::paged(number, size, &window, found.total, found.next.as_ref()),
     }))
 }
 

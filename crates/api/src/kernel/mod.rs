@@ -26,7 +26,7 @@ pub use body::{json_body, json_body_or_empty};
 pub use guard::guard;
 pub use idempotency::{IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, idempotency};
 pub use panic::catch_panic;
-pub use query::{Bounded, FromParam, Param, path_is_unusable, query, repeated};
+pub use query::{Bounded, FromParam, Param, path_is_unusable, query, repeated, window};
 
 use axum::Json;
 use axum::http::StatusCode;

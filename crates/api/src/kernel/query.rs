@@ -126,6 +126,24 @@ impl<'de, T: FromParam> Deserialize<'de> for Param<T> {
     }
 }
 
+/// `cursor`, on every list of every surface: the opaque keyset position a page hands out as
+/// the start of the next (`meta.next_cursor`, `page.nextCursor`). Only cursors this server made
+/// are accepted.
+impl FromParam for partnerd_store::Cursor {
+    fn from_param(raw: &str) -> Result<Self, String> {
+        partnerd_store::Cursor::parse(raw)
+    }
+}
+
+/// Where a page starts: after the `cursor` when one is given (the page number or offset is
+/// then not used), else at `offset`.
+pub fn window(cursor: Option<Param<partnerd_store::Cursor>>, offset: u64) -> partnerd_store::Window {
+    match cursor {
+        Some(Param(c)) => partnerd_store::Window::After(c),
+        None => partnerd_store::Window::Offset(offset),
+    }
+}
+
 /// An integer within `MIN..=MAX` (surrounding spaces allowed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounded<const MIN: u32, const MAX: u32>(pub u32);

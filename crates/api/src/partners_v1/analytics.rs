@@ -2,7 +2,7 @@
 
 use super::dto::{Envelope, Money, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, PageQuery, Query, iso, ok, ok_page};
-use super::{known_id, page_offset, unknown_fields};
+use super::{known_id, unknown_fields};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -256,6 +256,10 @@ pub(super) async fn create_report(
 /// List Reports
 ///
 /// Stored reports, newest first, without their data.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `page`; `meta.next_cursor` is `null` on the last page and `meta.page` is 0 on a
+/// page read by cursor. A cursor that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/analytics/reports", tag = "Analytics", params(PageQuery),
     responses((status = 200, description = "A page of reports", body = PagedEnvelope<ReportHead>)))]
 pub(super) async fn list_reports(
@@ -263,9 +267,9 @@ pub(super) async fn list_reports(
     Caller(who): Caller,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let (page, per_page) = q.get();
-    let (items, total) = s.analytics().list_reports(&who, page_offset(page, per_page), per_page).await?;
-    Ok(ok_page(items.iter().map(report_head).collect(), page, per_page, total))
+    let (at, per_page) = q.get();
+    let page = s.analytics().list_reports(&who, &at.window, per_page).await?;
+    Ok(ok_page(page.items.iter().map(report_head).collect(), &at, per_page, page.total, page.next.as_ref()))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use super::customers::{Limit, Offset, OffsetEnvelope, ok_offset};
 use super::dto::{Envelope, Money};
 use super::{ApiError, Caller, Query, iso, known_id, ok};
-use crate::kernel::{FromParam, Param};
+use crate::kernel::{self, FromParam, Param};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use partnerd_domain::billing::LineItem as DomainLine;
@@ -11,7 +11,7 @@ use partnerd_domain::dates::{self, DateRange};
 use partnerd_domain::invoice::InvoiceStatus;
 use partnerd_services::Services;
 use partnerd_services::billing::totals;
-use partnerd_store::{CommissionRecord, InvoiceFilter, InvoiceRecord};
+use partnerd_store::{CommissionRecord, Cursor, InvoiceFilter, InvoiceRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -192,6 +192,11 @@ pub(super) struct InvoiceQuery {
     limit: Option<Limit>,
     #[param(value_type = Option<u32>, minimum = 0, default = 0)]
     offset: Option<Offset>,
+    /// Beyond the document: `meta.next_cursor` of the previous page, for keyset paging (each
+    /// page costs the same at any depth, and rows written meanwhile neither repeat nor vanish).
+    /// `offset` is then not used, and `meta.offset` is 0.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List Invoices
@@ -200,6 +205,11 @@ pub(super) struct InvoiceQuery {
 /// (`start_date`, `end_date`: exactly YYYY-MM-DD, UTC days, both inclusive, years 1970–9999;
 /// either may be given alone, leaving that side open); `meta` has `limit`, `offset`, `total`.
 /// A bad date, or an `end_date` before `start_date`, is 422 naming the field.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `offset`; `meta.next_cursor` is `null` on the last page and `meta.offset` is 0 on
+/// a page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/invoices", tag = "Billing", params(InvoiceQuery),
     responses((status = 200, description = "A page of invoices", body = OffsetEnvelope<Invoice>)))]
 pub(super) async fn list(
@@ -216,8 +226,9 @@ pub(super) async fn list(
         issued_from: start.map(dates::day_start),
         issued_before: end.map(dates::day_end),
     };
-    let (rows, total) = s.billing().list_invoices(&who, &filter, offset, limit).await?;
-    Ok(ok_offset(rows.iter().map(invoice).collect(), limit, offset, total))
+    let window = kernel::window(q.cursor, offset);
+    let page = s.billing().list_invoices(&who, &filter, &window, limit).await?;
+    Ok(ok_offset(page.items.iter().map(invoice).collect(), limit, &window, page.total, page.next.as_ref()))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -2,7 +2,7 @@
 
 use super::dto::{Envelope, Money, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
-use super::{known_id, page_offset, paging, unknown_fields};
+use super::{PageAt, known_id, paging, unknown_fields};
 use crate::kernel::{FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use partnerd_domain::cosell::OpportunityStatus;
 use partnerd_domain::money::AmountInput;
 use partnerd_services::cosell::{NewOpportunity, OpportunityChange, TimelineEntry, TimelineValue};
 use partnerd_services::{Principal, Services};
-use partnerd_store::{OpportunityFilter, OpportunityRecord};
+use partnerd_store::{Cursor, OpportunityFilter, OpportunityRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -185,6 +185,10 @@ pub(super) struct ListQuery {
     /// Above 100: 422.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
     per_page: Option<PerPage>,
+    /// Beyond the document: `meta.next_cursor` of the previous page (keyset paging; `page` is
+    /// then not used).
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List Opportunities
@@ -192,6 +196,11 @@ pub(super) struct ListQuery {
 /// Opportunities the partner is party to, either side, newest first. In every item `partner`
 /// is the other party: the co-sell partner for deals you shared, the sharing partner for deals
 /// shared with you; the `partner_id` filter means that other party.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `page`; `meta.next_cursor` is `null` on the last page and `meta.page` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/cosell/opportunities", tag = "Co-Sell", params(ListQuery),
     responses((status = 200, description = "A page of opportunities", body = PagedEnvelope<Opportunity>)))]
 pub(super) async fn list(
@@ -200,14 +209,15 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let (page, per_page) = paging(q.page, q.per_page);
+    let at = PageAt::new(page, per_page, q.cursor);
     let filter = OpportunityFilter {
         status: q.status.map(|p| p.0),
         other_partner_id: q.partner_id,
         created_after: q.created_after.map(|p| p.0.0),
     };
-    let result = s.cosell().list(&who, &filter, page_offset(page, per_page), per_page).await?;
+    let result = s.cosell().list(&who, &filter, &at.window, per_page).await?;
     let items = result.items.iter().map(|o| opportunity(o, &who)).collect();
-    Ok(ok_page(items, page, per_page, result.total))
+    Ok(ok_page(items, &at, per_page, result.total, result.next.as_ref()))
 }
 
 /// Create Opportunity

@@ -3,7 +3,7 @@
 use super::billing::{InvoiceRef, Period, money};
 use super::dto::{Envelope, Money};
 use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, refuse_unknown_fields};
-use crate::kernel::{Bounded, FromParam, Param};
+use crate::kernel::{self, Bounded, FromParam, Param};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use partnerd_domain::customer::CustomerStatus;
 use partnerd_services::Services;
 use partnerd_services::customers::{CustomerChange, CustomerDetail, CustomerWrite, NewCustomer, next_invoice_at};
-use partnerd_store::{CustomerAccountRecord, CustomerEntry, CustomerFilter};
+use partnerd_store::{Cursor, CustomerAccountRecord, CustomerEntry, CustomerFilter, Window};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,10 +40,25 @@ pub(super) struct OffsetMeta {
     offset: u64,
     /// Every item matching the filter.
     total: u64,
+    /// Beyond the document: pass it as `cursor` for the page after this one (keyset paging);
+    /// `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-pub(super) fn ok_offset<T: Serialize>(data: Vec<T>, limit: u32, offset: u64, total: u64) -> Response {
-    Json(OffsetEnvelope { success: true, data, meta: OffsetMeta { limit, offset, total } }).into_response()
+/// The offset list's envelope; `meta.offset` is 0 on a page read by cursor.
+pub(super) fn ok_offset<T: Serialize>(
+    data: Vec<T>,
+    limit: u32,
+    window: &Window,
+    total: u64,
+    next: Option<&Cursor>,
+) -> Response {
+    let offset = match window {
+        Window::Offset(o) => *o,
+        Window::After(_) => 0,
+    };
+    let meta = OffsetMeta { limit, offset, total, next_cursor: next.map(Cursor::encode) };
+    Json(OffsetEnvelope { success: true, data, meta }).into_response()
 }
 
 impl FromParam for CustomerStatus {
@@ -391,6 +406,11 @@ pub(super) struct ListQuery {
     status: Option<Param<CustomerStatus>>,
     /// A plan of `GET /plans`.
     plan: Option<String>,
+    /// Beyond the document: `meta.next_cursor` of the previous page, for keyset paging (each
+    /// page costs the same at any depth, and rows written meanwhile neither repeat nor vanish).
+    /// `offset` is then not used, and `meta.offset` is 0.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List Partner Customers
@@ -401,6 +421,11 @@ pub(super) struct ListQuery {
 /// reseller company — including those without a plan yet (created there with
 /// `POST /api/appReseller/v1/companies`): `plan` and `billing_cycle` `null`, status `active`,
 /// not billed. A `plan` filter matches only customers on that plan.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `offset`; `meta.next_cursor` is `null` on the last page and `meta.offset` is 0 on
+/// a page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/customers", tag = "Customers", params(ListQuery),
     responses((status = 200, description = "A page of accounts", body = OffsetEnvelope<Customer>)))]
 pub(super) async fn list(
@@ -413,9 +438,16 @@ pub(super) async fn list(
         s.billing().settings().prices.plan(p).map_err(|m| ApiError::validation_single("plan", &m))?;
     }
     let filter = CustomerFilter { status: q.status.map(|p| p.0), plan: q.plan };
-    let (rows, total) = s.customers().list(&who, &filter, offset, limit).await?;
+    let window = kernel::window(q.cursor, offset);
+    let page = s.customers().list(&who, &filter, &window, limit).await?;
     let currency = s.billing().settings().prices.currency.clone();
-    Ok(ok_offset(rows.iter().map(|e| listed(e, &currency)).collect(), limit, offset, total))
+    Ok(ok_offset(
+        page.items.iter().map(|e| listed(e, &currency)).collect(),
+        limit,
+        &window,
+        page.total,
+        page.next.as_ref(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -2,6 +2,7 @@
 
 use super::customers::{Limit, Offset, ok_offset};
 use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, unknown_fields};
+use crate::kernel::{self, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use partnerd_domain::deploy::{
 };
 use partnerd_services::Services;
 use partnerd_services::deploys::Deployment;
+use partnerd_store::Cursor;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -414,6 +416,11 @@ pub(super) struct ListQuery {
     limit: Option<Limit>,
     #[param(value_type = Option<u32>, minimum = 0, default = 0)]
     offset: Option<Offset>,
+    /// Beyond the document: `meta.next_cursor` of the previous page, for keyset paging (each
+    /// page costs the same at any depth, and rows written meanwhile neither repeat nor vanish).
+    /// `offset` is then not used, and `meta.offset` is 0.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List Customer Deployments
@@ -421,6 +428,11 @@ pub(super) struct ListQuery {
 /// The customer's configuration versions, newest first, without their configurations (read a
 /// version for it); `meta` has `limit`, `offset` and the `total`. Another partner's customer is
 /// 404.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `offset`; `meta.next_cursor` is `null` on the last page and `meta.offset` is 0 on
+/// a page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/customers/{customer_id}/deployments", tag = "Deployments",
     params(("customer_id" = String, Path), ListQuery),
     responses((status = 200, description = "A page of versions", body = super::customers::OffsetEnvelope<DeploymentDto>)))]
@@ -431,8 +443,10 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let (limit, offset) = (q.limit.map_or(20, |l| l.0), q.offset.map_or(0, |o| u64::from(o.0)));
-    let (rows, total) = s.deploys().list(&who, customer_id(&id)?, offset, limit).await?;
-    Ok(ok_offset(rows.into_iter().map(|d| deployment(d, false)).collect(), limit, offset, total))
+    let window = kernel::window(q.cursor, offset);
+    let page = s.deploys().list(&who, customer_id(&id)?, &window, limit).await?;
+    let items = page.items.into_iter().map(|d| deployment(d, false)).collect();
+    Ok(ok_offset(items, limit, &window, page.total, page.next.as_ref()))
 }
 
 /// Get Customer Deployment

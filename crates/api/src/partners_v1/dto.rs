@@ -37,6 +37,9 @@ pub struct PageMeta {
     pub per_page: u32,
     /// Every item matching the filter, on all pages.
     pub total: u64,
+    /// Beyond the document: pass it as `cursor` for the page after this one (keyset paging);
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// An amount (or a sum of amounts) of integer cents, written as the documents show it: a whole

@@ -2,7 +2,7 @@
 
 use super::dto::{self, Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, Page, PerPage, Query, iso, ok, ok_page};
-use super::{known_id, page_offset, paging, unknown_fields};
+use super::{PageAt, known_id, paging, unknown_fields};
 use crate::kernel::Param;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use partnerd_domain::ValidationErrors;
 use partnerd_domain::listing::{ListingPatch, ListingStatus};
 use partnerd_domain::seo::{Component, Proposal};
 use partnerd_services::Services;
-use partnerd_store::{DraftRecord, ListingRecord};
+use partnerd_store::{Cursor, DraftRecord, ListingRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -362,12 +362,21 @@ pub struct ListQuery {
     per_page: Option<PerPage>,
     #[param(inline, value_type = Option<ListingStatusName>)]
     status: Option<Param<ListingStatus>>,
+    /// Beyond the document: `meta.next_cursor` of the previous page (keyset paging; `page` is
+    /// then not used).
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List All Listings
 ///
 /// The partner's listings, newest first (then by id). `total` counts every listing matching the
 /// filter.
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `page`; `meta.next_cursor` is `null` on the last page and `meta.page` is 0 on a
+/// page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/listings", tag = "Listings", params(ListQuery),
     responses((status = 200, description = "A page of listings", body = PagedEnvelope<ListingSummary>)))]
 pub async fn list(
@@ -376,10 +385,11 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let (page, per_page) = paging(q.page, q.per_page);
+    let at = PageAt::new(page, per_page, q.cursor);
     let status = q.status.map(|p| p.0);
-    let result = s.listings().list(&who, status, page_offset(page, per_page), per_page).await?;
+    let result = s.listings().list(&who, status, &at.window, per_page).await?;
     let items: Vec<ListingSummary> = result.items.iter().map(ListingSummary::from).collect();
-    Ok(ok_page(items, page, per_page, result.total))
+    Ok(ok_page(items, &at, per_page, result.total, result.next.as_ref()))
 }
 
 /// Create Listing

@@ -21,11 +21,12 @@ pub use error::ApiError;
 
 crate::kernel::extractors!(ApiError);
 
-use crate::kernel::{self, Bounded, FromParam};
+use crate::kernel::{self, Bounded, FromParam, Param};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use partnerd_services::Services;
+use partnerd_store::{Cursor, Window};
 use serde::Serialize;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -113,9 +114,29 @@ pub fn page_offset(page: u32, per_page: u32) -> u64 {
     u64::from(page.saturating_sub(1)) * u64::from(per_page)
 }
 
-/// `{"success": true, "data": […], "meta": {page, per_page, total}}`.
-pub fn ok_page<T: Serialize>(data: Vec<T>, page: u32, per_page: u32, total: u64) -> Response {
-    Json(dto::PagedEnvelope { success: true, data, meta: dto::PageMeta { page, per_page, total } }).into_response()
+/// `{"success": true, "data": […], "meta": {page, per_page, total, next_cursor}}`; `page` is 0
+/// on a page read by cursor.
+pub fn ok_page<T: Serialize>(data: Vec<T>, at: &PageAt, per_page: u32, total: u64, next: Option<&Cursor>) -> Response {
+    let meta = dto::PageMeta { page: at.page(), per_page, total, next_cursor: next.map(Cursor::encode) };
+    Json(dto::PagedEnvelope { success: true, data, meta }).into_response()
+}
+
+/// A page asked for by number (`page`/`per_page`) or by `cursor`.
+pub struct PageAt {
+    pub window: Window,
+    page: u32,
+}
+
+impl PageAt {
+    pub fn new(page: u32, per_page: u32, cursor: Option<Param<Cursor>>) -> Self {
+        let by_cursor = cursor.is_some();
+        let window = kernel::window(cursor, page_offset(page, per_page));
+        Self { window, page: if by_cursor { 0 } else { page } }
+    }
+
+    pub fn page(&self) -> u32 {
+        self.page
+    }
 }
 
 /// ISO-8601 UTC with a `Z`, to the second, as the document's examples show.
@@ -168,11 +189,17 @@ pub struct PageQuery {
     /// Above 100: 422.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
     per_page: Option<PerPage>,
+    /// Beyond the document: `meta.next_cursor` of the previous page, for keyset paging (each
+    /// page costs the same at any depth, and rows written meanwhile neither repeat nor vanish).
+    /// `page` is then not used.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 impl PageQuery {
-    pub fn get(&self) -> (u32, u32) {
-        paging(self.page, self.per_page)
+    pub fn get(&self) -> (PageAt, u32) {
+        let (page, per_page) = paging(self.page, self.per_page);
+        (PageAt::new(page, per_page, self.cursor.clone()), per_page)
     }
 }
 

@@ -3,14 +3,14 @@
 use super::customers::{Limit, Offset, OffsetEnvelope, ok_offset};
 use super::dto::Envelope;
 use super::{ApiError, ApiJson, Caller, Query, iso, known_id, ok, refuse_unknown_fields};
-use crate::kernel::{FromParam, Param};
+use crate::kernel::{self, FromParam, Param};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use partnerd_domain::ticket::{TicketCategory, TicketPriority, TicketStatus};
 use partnerd_services::Services;
 use partnerd_services::tickets::{HistoryEntry, NewComment, NewRating, NewTicket, TicketChange};
-use partnerd_store::{TicketFilter, TicketRecord};
+use partnerd_store::{Cursor, TicketFilter, TicketRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -437,6 +437,11 @@ pub(super) struct ListQuery {
     category: Option<Param<TicketCategory>>,
     /// One of your customer accounts (another id matches nothing).
     customer_id: Option<String>,
+    /// Beyond the document: `meta.next_cursor` of the previous page, for keyset paging (each
+    /// page costs the same at any depth, and rows written meanwhile neither repeat nor vanish).
+    /// `offset` is then not used, and `meta.offset` is 0.
+    #[param(value_type = Option<String>)]
+    cursor: Option<Param<Cursor>>,
 }
 
 /// List Support Tickets
@@ -444,6 +449,11 @@ pub(super) struct ListQuery {
 /// Your tickets, newest first, filtered by `status`, `priority`, `category` and
 /// `customer_id` (all that are given); `meta` has `limit`, `offset` and the `total`
 /// matching. Items carry no `history` (read one ticket for it).
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `offset`; `meta.next_cursor` is `null` on the last page and `meta.offset` is 0 on
+/// a page read by cursor. A cursor holds only the position in the order (keep the filters the
+/// same while following it); one that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/support/tickets", tag = "Support", params(ListQuery),
     responses((status = 200, description = "A page of tickets", body = OffsetEnvelope<Ticket>)))]
 pub(super) async fn list(
@@ -458,6 +468,7 @@ pub(super) async fn list(
         category: q.category.map(|p| p.0),
         customer_id: q.customer_id.map(|c| c.trim().to_owned()),
     };
-    let (rows, total) = s.tickets().list(&who, &filter, offset, limit).await?;
-    Ok(ok_offset(rows.iter().map(ticket).collect(), limit, offset, total))
+    let window = kernel::window(q.cursor, offset);
+    let page = s.tickets().list(&who, &filter, &window, limit).await?;
+    Ok(ok_offset(page.items.iter().map(ticket).collect(), limit, &window, page.total, page.next.as_ref()))
 }

@@ -2,7 +2,7 @@
 
 use super::dto::{self, Envelope, PagedEnvelope};
 use super::{ApiError, ApiJson, Caller, JsonOrEmpty, PageQuery, Query, iso, ok, ok_page};
-use super::{known_id, page_offset, refuse_unknown_fields};
+use super::{known_id, refuse_unknown_fields};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -411,6 +411,10 @@ fn delivery(d: &DeliveryRecord) -> Delivery {
 ///
 /// The webhook's deliveries, newest first, each with every attempt (time, status code, latency,
 /// error, next retry).
+///
+/// Beyond the document: `cursor` (the previous page's `meta.next_cursor`) pages by keyset
+/// instead of `page`; `meta.next_cursor` is `null` on the last page and `meta.page` is 0 on a
+/// page read by cursor. A cursor that is not this server's, or is of another order, is 422.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "Webhooks", params(("id" = String, Path), PageQuery),
     responses((status = 200, description = "Deliveries", body = PagedEnvelope<Delivery>)))]
 pub(super) async fn deliveries(
@@ -419,9 +423,9 @@ pub(super) async fn deliveries(
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let (page, per_page) = q.get();
-    let (items, total) = s.webhooks().deliveries(&who, webhook_id(&id)?, page_offset(page, per_page), per_page).await?;
-    Ok(ok_page(items.iter().map(delivery).collect(), page, per_page, total))
+    let (at, per_page) = q.get();
+    let page = s.webhooks().deliveries(&who, webhook_id(&id)?, &at.window, per_page).await?;
+    Ok(ok_page(page.items.iter().map(delivery).collect(), &at, per_page, page.total, page.next.as_ref()))
 }
 
 /// Redeliver

@@ -358,7 +358,10 @@ on_both_backends!(users_are_created_listed_and_read_in_the_documented_shapes, |b
 
     let (s, page) = app.read(&format!("{AR}/users?context=RESELLER"), &r.api_key).await;
     assert_eq!(s, 200, "{page}");
-    assert_eq!(page["page"], json!({ "number": 0, "size": 10, "totalElements": 1, "totalPages": 1 }));
+    assert_eq!(
+        page["page"],
+        json!({ "number": 0, "size": 10, "totalElements": 1, "totalPages": 1, "nextCursor": null })
+    );
     let item = &page["content"][0];
     assert_eq!(item["activated"], json!(false));
     assert_eq!(item["invitationRequired"], json!(true));
@@ -480,7 +483,10 @@ on_both_backends!(company_associations_link_and_unlink_what_resellers_see, |back
     // Listing, by the operator (channel admin) and the manager, with filters.
     let (s, page) = app.read(&url, &operator).await;
     assert_eq!(s, 200, "{page}");
-    assert_eq!(page["page"], json!({ "number": 0, "size": 10, "totalElements": 2, "totalPages": 1 }));
+    assert_eq!(
+        page["page"],
+        json!({ "number": 0, "size": 10, "totalElements": 2, "totalPages": 1, "nextCursor": null })
+    );
     assert_eq!(ids(&page)[0], link_id, "newest first");
     for (q, n) in [
         (format!("resellerCompanyId={}", b.company_id), 1),
@@ -667,7 +673,10 @@ on_both_backends!(the_catalog_is_imported_all_or_nothing_and_sold_by_resellers, 
 
     let (s, page) = app.read(&format!("{AR}/catalog/sellableProducts"), &r.api_key).await;
     assert_eq!(s, 200, "{page}");
-    assert_eq!(page["page"], json!({ "number": 0, "size": 50, "totalElements": 1, "totalPages": 1 }));
+    assert_eq!(
+        page["page"],
+        json!({ "number": 0, "size": 50, "totalElements": 1, "totalPages": 1, "nextCursor": null })
+    );
     assert_eq!(page["links"], json!([]));
     assert_eq!(
         page["content"][0],
@@ -677,7 +686,10 @@ on_both_backends!(the_catalog_is_imported_all_or_nothing_and_sold_by_resellers, 
     let (_, found) = app.read(&format!("{AR}/catalog/sellableProducts?searchText=appdirect"), &r.api_key).await;
     assert_eq!(found["page"]["totalElements"], json!(1));
     let (_, none) = app.read(&format!("{AR}/catalog/sellableProducts?searchText=zzz&size=5&page=0"), &r.api_key).await;
-    assert_eq!(none["page"], json!({ "number": 0, "size": 5, "totalElements": 0, "totalPages": 0 }));
+    assert_eq!(
+        none["page"],
+        json!({ "number": 0, "size": 5, "totalElements": 0, "totalPages": 0, "nextCursor": null })
+    );
 
     let (s, editions) = app.read(&format!("{AR}/catalog/sellableProducts/{product_id}/editions"), &r.api_key).await;
     assert_eq!(s, 200, "{editions}");

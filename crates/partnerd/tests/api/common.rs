@@ -447,3 +447,15 @@ pub async fn dump_every_row(database_url: &str) -> Vec<u8> {
 pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// A page's metadata with its next cursor (`next_cursor`, `nextCursor`), when it is one, shown
+/// as `"CURSOR"`: cursors are opaque, a test compares the rest exactly.
+pub fn cursor_masked(meta: &Value) -> Value {
+    let mut m = meta.clone();
+    for k in ["next_cursor", "nextCursor"] {
+        if m.get(k).is_some_and(Value::is_string) {
+            m[k] = Value::String("CURSOR".into());
+        }
+    }
+    m
+}

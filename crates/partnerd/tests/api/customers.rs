@@ -182,7 +182,7 @@ on_both_backends!(renewals_issue_once_per_period_and_cancellation_stops_them, |b
     });
     assert_eq!(n1 + n2, 3, "each period once: {n1} + {n2}");
     let (_, body) = app.read(&format!("/api/v1/partners/invoices?customer_id={id}&limit=10"), &a.api_key).await;
-    assert_eq!(body["meta"], json!({ "limit": 10, "offset": 0, "total": 4 }));
+    assert_eq!(body["meta"], json!({ "limit": 10, "offset": 0, "total": 4, "next_cursor": null }));
     let starts: Vec<&str> =
         body["data"].as_array().unwrap().iter().map(|i| i["period"]["start"].as_str().unwrap()).collect();
     assert_eq!(
@@ -253,11 +253,11 @@ on_both_backends!(customers_list_filter_and_page, |backend| async move {
 
     let (status, body) = app.read(CUSTOMERS, &a.api_key).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["meta"], json!({ "limit": 20, "offset": 0, "total": 3 }));
+    assert_eq!(body["meta"], json!({ "limit": 20, "offset": 0, "total": 3, "next_cursor": null }));
     let listed: Vec<&str> = body["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(listed, [ids[2].as_str(), ids[1].as_str(), ids[0].as_str()], "newest first");
     let (_, body) = app.read(&format!("{CUSTOMERS}?limit=1&offset=1"), &a.api_key).await;
-    assert_eq!(body["meta"], json!({ "limit": 1, "offset": 1, "total": 3 }));
+    assert_eq!(cursor_masked(&body["meta"]), json!({ "limit": 1, "offset": 1, "total": 3, "next_cursor": "CURSOR" }));
     assert_eq!(body["data"][0]["id"], ids[1].as_str());
     let (_, body) = app.read(&format!("{CUSTOMERS}?plan=starter&status=active"), &a.api_key).await;
     assert_eq!(body["meta"]["total"], 1);

@@ -1,8 +1,11 @@
 //! Dynamic filters: a where-clause builder that appends conditions and binds their values with
 //! the dialect's placeholders, plus `+field`/`-field` sorts checked against an allowlist.
 
+use super::page::{Cursor, Window, fnv};
+use super::record::Decode;
 use super::sql::Dialect;
-use super::value::Value;
+use super::value::{RowRead, Value};
+use crate::{StoreError, StoreResult};
 use std::fmt::Write;
 
 #[derive(Debug, Clone)]
@@ -12,6 +15,14 @@ pub struct Filter {
     args: Vec<Value<'static>>,
     /// How many of `args` belong to the conditions (the rest page).
     condition_args: usize,
+    /// The keyset condition of a cursor page (not part of the count).
+    seek: String,
+    /// The order's columns, tie-break last: a cursor's key.
+    keys: Vec<(String, Order)>,
+    /// How many of `keys` come from the tie-break (NOT NULL columns); the others may be NULL.
+    tie_keys: usize,
+    /// The page size asked for (one more row is read, to know whether a next page exists).
+    limit: usize,
     tail: String,
 }
 
@@ -28,6 +39,10 @@ impl Filter {
             conditions: String::with_capacity(192),
             args: Vec::with_capacity(8),
             condition_args: 0,
+            seek: String::new(),
+            keys: Vec::new(),
+            tie_keys: 0,
+            limit: usize::MAX,
             tail: String::new(),
         }
     }
@@ -106,21 +121,144 @@ impl Filter {
         Ok(self.order_by(&parts, tie_break))
     }
 
+    /// `ORDER BY parts, tie_break`; `tie_break` is a comma-separated list of NOT NULL columns,
+    /// each with an optional `ASC`/`DESC`, ending in a unique one (so pages are stable and a
+    /// cursor's key names one row). A part's column may be NULL; a part may also be several
+    /// comma-separated expressions (`q.name IS NULL, q.name`): all but the last ascend, the last
+    /// runs the part's way.
     pub fn order_by(&mut self, parts: &[(&str, Order)], tie_break: &str) -> &mut Self {
         self.tail.push_str(" ORDER BY ");
         for (column, order) in parts {
-            let _ = write!(self.tail, "{column} {}, ", if *order == Order::Desc { "DESC" } else { "ASC" });
+            let pieces: Vec<&str> = column.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let order = if i + 1 == pieces.len() { *order } else { Order::Asc };
+                let _ = write!(self.tail, "{piece} {}, ", if order == Order::Desc { "DESC" } else { "ASC" });
+                self.keys.push(((*piece).to_owned(), order));
+            }
         }
         self.tail.push_str(tie_break);
+        let before = self.keys.len();
+        for part in tie_break.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (column, order) = match part.rsplit_once(' ') {
+                Some((c, o)) if o.eq_ignore_ascii_case("DESC") => (c.trim(), Order::Desc),
+                Some((c, o)) if o.eq_ignore_ascii_case("ASC") => (c.trim(), Order::Asc),
+                _ => (part, Order::Asc),
+            };
+            self.keys.push((column.to_owned(), order));
+        }
+        self.tie_keys = self.keys.len() - before;
         self
     }
 
-    /// `LIMIT … OFFSET …`, bound after the conditions' values.
-    pub fn page(&mut self, limit: u32, offset: u64) -> &mut Self {
-        let l = self.bind(Value::Int(i64::from(limit)));
-        let o = self.bind(Value::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
-        let _ = write!(self.tail, " LIMIT {l} OFFSET {o}");
-        self
+    /// A page of `limit` rows of the order (call after `order_by`): from an offset, or after a
+    /// cursor's row (a keyset seek). Reads one row more than `limit`, so [`Filter::finish`] knows
+    /// whether a next page exists. Refuses a cursor made for another order.
+    pub fn window(&mut self, limit: u32, window: &Window) -> StoreResult<&mut Self> {
+        self.limit = limit as usize;
+        let offset = match window {
+            Window::Offset(offset) => *offset,
+            Window::After(cursor) => {
+                if cursor.order != self.order_print() || cursor.key.len() != self.keys.len() {
+                    return Err(StoreError::InvalidCursor);
+                }
+                self.seek_after(&cursor.key);
+                0
+            }
+        };
+        let l = self.bind(Value::Int(i64::from(limit) + 1));
+        let _ = write!(self.tail, " LIMIT {l}");
+        if offset > 0 {
+            let o = self.bind(Value::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+            let _ = write!(self.tail, " OFFSET {o}");
+        }
+        Ok(self)
+    }
+
+    /// What ties a cursor to its order.
+    fn order_print(&self) -> u64 {
+        let spec: Vec<String> = self.keys.iter().map(|(c, o)| format!("{c} {o:?}")).collect();
+        fnv(0, spec.join(",").as_bytes())
+    }
+
+    /// Rows strictly after `key` in the order. One row comparison when every key runs the same
+    /// way, none of the key's values is NULL and no row after it can hold a NULL in a key column
+    /// (a tie-break column, or one whose NULLs sort before the key in this dialect: a row
+    /// comparison with a NULL is not true, and would drop those rows) — an index range both
+    /// databases seek; otherwise the expansion `k1 after v1 OR (k1 = v1 AND k2 after v2) …`,
+    /// with NULLs placed as the dialect sorts them (SQLite: first when ascending; PostgreSQL:
+    /// last).
+    fn seek_after(&mut self, key: &[Value<'static>]) {
+        // An expression key (`q.name IS NULL`) is compared as one operand.
+        let keys: Vec<(String, Order)> =
+            self.keys.iter().map(|(c, o)| (if c.contains(' ') { format!("({c})") } else { c.clone() }, *o)).collect();
+        let nulls_first = self.dialect == Dialect::Sqlite;
+        let nullable = keys.len() - self.tie_keys;
+        let same_way = keys.iter().all(|(_, o)| *o == keys[0].1);
+        let nulls_before = keys.iter().take(nullable).all(|(_, o)| (*o == Order::Asc) == nulls_first);
+        if same_way && nulls_before && !key.contains(&Value::Null) {
+            let columns: Vec<&str> = keys.iter().map(|(c, _)| c.as_str()).collect();
+            let marks: Vec<String> = key.iter().map(|v| self.bind(v.clone())).collect();
+            let op = if keys[0].1 == Order::Desc { "<" } else { ">" };
+            self.seek = if keys.len() == 1 {
+                format!("{} {op} {}", columns[0], marks[0])
+            } else {
+                format!("({}) {op} ({})", columns.join(", "), marks.join(", "))
+            };
+            return;
+        }
+        let mut terms = Vec::new();
+        for i in 0..keys.len() {
+            let mut parts = Vec::new();
+            for (j, (column, _)) in keys.iter().enumerate().take(i) {
+                parts.push(match &key[j] {
+                    Value::Null => format!("{column} IS NULL"),
+                    v => format!("{column} = {}", self.bind(v.clone())),
+                });
+            }
+            let (column, order) = &keys[i];
+            let ascending = *order == Order::Asc;
+            let after = match &key[i] {
+                // Non-NULL rows come after a NULL only where NULLs sort first.
+                Value::Null if ascending == nulls_first => format!("{column} IS NOT NULL"),
+                Value::Null => continue,
+                v => {
+                    let (op, nulls_after) = if ascending { (">", !nulls_first) } else { ("<", nulls_first) };
+                    let p = self.bind(v.clone());
+                    if nulls_after && i < nullable {
+                        format!("({column} {op} {p} OR {column} IS NULL)")
+                    } else {
+                        format!("{column} {op} {p}")
+                    }
+                }
+            };
+            parts.push(after);
+            terms.push(format!("({})", parts.join(" AND ")));
+        }
+        self.seek = if terms.is_empty() { "1 = 0".into() } else { format!("({})", terms.join(" OR ")) };
+    }
+
+    /// The cursor after a row whose sort key is `key` (the order's columns, tie-break last), for
+    /// pages served without this filter's query.
+    pub fn cursor(&self, key: Vec<Value<'static>>) -> Cursor {
+        Cursor { order: self.order_print(), key }
+    }
+
+    /// `, k1, k2 …`: the order's columns, for the end of a page's select list (read back by
+    /// [`Keyed`]).
+    pub fn key_select(&self) -> String {
+        self.keys.iter().map(|(c, _)| format!(", {c}")).collect()
+    }
+
+    /// The page of a [`Filter::window`] query: at most `limit` rows, and the cursor after the
+    /// last when more rows follow.
+    pub fn finish<T>(&self, mut rows: Vec<Keyed<T>>) -> (Vec<T>, Option<Cursor>) {
+        let next = if rows.len() > self.limit {
+            rows.truncate(self.limit);
+            rows.last().map(|r| Cursor { order: self.order_print(), key: r.key.clone() })
+        } else {
+            None
+        };
+        (rows.into_iter().map(|r| r.row).collect(), next)
     }
 
     /// ` WHERE …` (empty without conditions).
@@ -135,11 +273,34 @@ impl Filter {
 
     /// ` WHERE … ORDER BY … LIMIT … OFFSET …`.
     pub fn clause(&self) -> String {
-        format!("{}{}", self.conditions, self.tail)
+        if self.seek.is_empty() {
+            return format!("{}{}", self.conditions, self.tail);
+        }
+        let joiner = if self.conditions.is_empty() { " WHERE " } else { " AND " };
+        format!("{}{joiner}{}{}", self.conditions, self.seek, self.tail)
     }
 
     pub fn args(&self) -> &[Value<'static>] {
         &self.args
+    }
+}
+
+/// A row of a page read with [`Filter::key_select`]: the record, then its sort key.
+#[derive(Debug)]
+pub struct Keyed<T> {
+    pub row: T,
+    pub key: Vec<Value<'static>>,
+}
+
+impl<T: Decode> Decode for Keyed<T> {
+    fn decode<R: RowRead + ?Sized>(row: &R, at: &mut usize) -> StoreResult<Self> {
+        let record = T::decode(row, at)?;
+        let mut key = Vec::new();
+        while *at < row.width() {
+            key.push(row.any(*at).map_err(|e| StoreError::Backend(format!("sort key {}: {e}", *at)))?);
+            *at += 1;
+        }
+        Ok(Keyed { row: record, key })
     }
 }
 
@@ -160,7 +321,10 @@ mod tests {
                 .and("(a = ? OR b = ?)", [text("x"), text("x")])
                 .is_in("status", [text("open"), text("won")])
                 .gte("t", Value::Int(5));
-            f.sort("-t,+name", &[("t", "t"), ("name", "n")], "id DESC").unwrap().page(10, 20);
+            f.sort("-t,+name", &[("t", "t"), ("name", "n")], "id DESC")
+                .unwrap()
+                .window(10, &Window::Offset(20))
+                .unwrap();
             assert_eq!(
                 f.clause(),
                 format!(

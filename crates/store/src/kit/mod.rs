@@ -56,12 +56,14 @@
 //! 1.22–1.34 s before and 1.22–1.32 s after (`perf stat` task-clock, two runs each).
 
 mod filter;
+mod page;
 mod record;
 mod shared;
 mod sql;
 mod value;
 
-pub use filter::{Filter, Order};
+pub use filter::{Filter, Keyed, Order};
+pub use page::{Cursor, Paged, Window};
 pub use record::{
     ColumnDef, Columns, Decode, Statements, Stored, Table, Use, Versioned, build_version_read, check_version,
     column_list, decode_optional, guard_refused, insert_lists, select_list,

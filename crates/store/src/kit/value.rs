@@ -55,6 +55,10 @@ pub trait RowRead {
     fn json(&self, idx: usize) -> Result<serde_json::Value, String>;
     fn text_list(&self, idx: usize) -> Result<Vec<String>, String>;
     fn bytes(&self, idx: usize) -> Result<Vec<u8>, String>;
+    /// How many columns the row has.
+    fn width(&self) -> usize;
+    /// A column as whatever value it holds (a page's sort key, carried in its cursor).
+    fn any(&self, idx: usize) -> Result<Value<'static>, String>;
 }
 
 /// Anything bound as one parameter.

@@ -1,6 +1,8 @@
 //! AppReseller accounts: companies, users, memberships, company associations and the
 //! sellable catalog.
 
+use crate::StoreResult;
+use crate::kit::Window;
 use crate::kit::{Dialect, Filter, Order, Query, Table, Value};
 use crate::{
     AssociationFilter, AssociationRecord, AssociationSort, CompanyFilter, CompanyRecord, CompanyScope, CompanySort,
@@ -183,9 +185,9 @@ pub fn list_companies(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &CompanyFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("c.marketplace_id", text(marketplace_id));
     let (scope, values) = company_scope("c", &filter.scope);
@@ -223,18 +225,18 @@ pub fn list_companies(
         CompanySort::Id => "c.id",
         CompanySort::CreatedOn => "c.created_at",
     };
-    f.order_by(&[(column, order(filter.order))], "c.id").page(limit, offset);
-    let page = format!("SELECT {} FROM companies c{}", CompanyRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[(column, order(filter.order))], "c.id").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM companies c{}", CompanyRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 pub fn list_associations(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &AssociationFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("a.marketplace_id", text(marketplace_id));
     if let Some(r) = &filter.reseller_company_id {
@@ -267,18 +269,19 @@ pub fn list_associations(
         })
         .collect();
     let tie = if parts.is_empty() { "a.created_at DESC, a.id DESC" } else { "a.id" };
-    f.order_by(&parts, tie).page(limit, offset);
-    let page = format!("SELECT {} {ASSOCIATION_FROM}{}", AssociationRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&parts, tie).window(limit, window)?;
+    let page =
+        format!("SELECT {}{} {ASSOCIATION_FROM}{}", AssociationRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 pub fn list_users(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &UserFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("u.marketplace_id", text(marketplace_id));
     // Users with a membership in one of the scope's companies.
@@ -322,9 +325,9 @@ pub fn list_users(
         UserSort::FirstName => "u.first_name",
         UserSort::CreatedOn => "u.created_at",
     };
-    f.order_by(&[(column, order(filter.order))], "u.id").page(limit, offset);
-    let page = format!("SELECT {} FROM users u{}", UserRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[(column, order(filter.order))], "u.id").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM users u{}", UserRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 /// The memberships of `user_ids` with their companies.
@@ -353,9 +356,9 @@ pub fn list_products(
     dialect: Dialect,
     marketplace_id: &str,
     search: Option<&str>,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("p.marketplace_id", text(marketplace_id));
     f.eq("p.visible", Value::Bool(true));
@@ -367,8 +370,10 @@ pub fn list_products(
         );
     }
     let count = format!("SELECT COUNT(*) FROM catalog_products p{}", f.conditions());
-    f.order_by(&[], "p.name, p.id").page(limit, offset);
-    (count, format!("SELECT {} FROM catalog_products p{}", ProductRecord::select_list(), f.clause()), f)
+    f.order_by(&[], "p.name, p.id").window(limit, window)?;
+    let page =
+        format!("SELECT {}{} FROM catalog_products p{}", ProductRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 /// `$1` marketplace, `$2` e-mail.

@@ -1,7 +1,8 @@
 //! Analytics aggregates and stored reports. Every figure is one indexed query.
 
-use crate::kit::{Query, Table, insert_lists, split_sum};
-use crate::{ReportRecord, record, sql};
+use crate::kit::{Dialect, Filter, Query, Table, Value, Window, insert_lists, split_sum};
+use crate::{ReportRecord, StoreResult, record, sql};
+use std::borrow::Cow;
 
 record! {
     ReportRecord in "reports" as "" {
@@ -27,12 +28,23 @@ pub static INSERT_REPORT: Query = Query::new(|| {
 /// `$1` marketplace, `$2` partner.
 pub static REPORT_COUNT: Query = sql!("SELECT COUNT(*) FROM reports WHERE marketplace_id = $1 AND partner_id = $2");
 
-/// `$1` marketplace, `$2` partner, `$3` limit, `$4` offset.
-pub static REPORT_PAGE: Query = sql!(
-    "SELECT {} FROM reports WHERE marketplace_id = $1 AND partner_id = $2
-     ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-    ReportRecord::select_list()
-);
+/// A page of a partner's reports, newest first, and its filter (read the rows as
+/// `Keyed<ReportRecord>` and hand them to `Filter::finish`; `REPORT_COUNT` binds
+/// `f.condition_args()`).
+pub fn list_reports(
+    dialect: Dialect,
+    marketplace_id: &str,
+    partner_id: &str,
+    window: &Window,
+    limit: u32,
+) -> StoreResult<(String, Filter)> {
+    let mut f = Filter::new(dialect);
+    f.eq("marketplace_id", Value::Text(Cow::Owned(marketplace_id.to_owned())))
+        .eq("partner_id", Value::Text(Cow::Owned(partner_id.to_owned())));
+    f.order_by(&[], "created_at DESC, id DESC").window(limit, window)?;
+    let sql = format!("SELECT {}{} FROM reports{}", ReportRecord::select_list(), f.key_select(), f.clause());
+    Ok((sql, f))
+}
 
 /// `$1` marketplace, `$2` partner, `$3` id.
 pub static GET_REPORT: Query = sql!(

@@ -1,5 +1,7 @@
 //! Invoices, their numbering, commissions and per-partner commission rates.
 
+use crate::StoreResult;
+use crate::kit::Window;
 use crate::kit::{Dialect, Filter, Order, Query, Table, Value};
 use crate::{record, sql};
 use chrono::{DateTime, Utc};
@@ -197,9 +199,9 @@ pub fn list_invoices(
     marketplace_id: &str,
     partner_id: &str,
     filter: &InvoiceFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("i.marketplace_id", text(marketplace_id)).eq("i.partner_id", text(partner_id));
     if let Some(c) = &filter.customer_id {
@@ -215,9 +217,9 @@ pub fn list_invoices(
         f.lt("i.issued_at", Value::Time(t));
     }
     let count = format!("SELECT COUNT(*) FROM invoices i{}", f.conditions());
-    f.order_by(&[("i.issued_at", Order::Desc)], "i.number DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM invoices i{}", InvoiceRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "i.issued_at DESC, i.number DESC").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM invoices i{}", InvoiceRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 /// `(rows SQL, filter)`: oldest first.

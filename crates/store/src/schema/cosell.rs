@@ -1,7 +1,7 @@
 //! Co-sell opportunities.
 
-use crate::kit::{Dialect, Filter, Query, Table, Value};
-use crate::{OpportunityFilter, OpportunityRecord, record, sql};
+use crate::kit::{Dialect, Filter, Query, Table, Value, Window};
+use crate::{OpportunityFilter, OpportunityRecord, StoreResult, record, sql};
 use std::borrow::Cow;
 
 record! {
@@ -50,9 +50,9 @@ pub fn list(
     marketplace_id: &str,
     viewer: &str,
     filter: &OpportunityFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("o.marketplace_id", text(marketplace_id));
     match &filter.other_partner_id {
@@ -69,9 +69,9 @@ pub fn list(
         f.gt("o.created_at", Value::Time(after));
     }
     let count = format!("SELECT COUNT(*) FROM opportunities o{}", f.conditions());
-    f.order_by(&[], "o.created_at DESC, o.id DESC").page(limit, offset);
-    let page = format!("SELECT {} {FROM}{}", OpportunityRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "o.created_at DESC, o.id DESC").window(limit, window)?;
+    let page = format!("SELECT {}{} {FROM}{}", OpportunityRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 #[cfg(test)]
@@ -113,7 +113,7 @@ mod tests {
             other_partner_id: Some("partner_b".into()),
             created_after: None,
         };
-        let (count, page, f) = list(Dialect::Sqlite, "mkt", "partner_a", &filter, 40, 20);
+        let (count, page, f) = list(Dialect::Sqlite, "mkt", "partner_a", &filter, &Window::Offset(40), 20).unwrap();
         assert!(count.ends_with("AND o.status = ?6"), "{count}");
         assert!(page.ends_with("ORDER BY o.created_at DESC, o.id DESC LIMIT ?7 OFFSET ?8"), "{page}");
         assert_eq!((f.condition_args().len(), f.args().len()), (6, 8));

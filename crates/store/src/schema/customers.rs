@@ -2,7 +2,9 @@
 //! billing cycle, status, current period). The company and its association with the partner's
 //! company are `schema::accounts`' rows.
 
-use crate::kit::{Column, Dialect, Filter, Order, Query, RowRead, Table, ToValue, Value};
+use crate::StoreResult;
+use crate::kit::Window;
+use crate::kit::{Column, Dialect, Filter, Query, RowRead, Table, ToValue, Value};
 use crate::{record, sql, versioned};
 use chrono::{DateTime, Utc};
 use partnerd_domain::billing::BillingCycle;
@@ -176,9 +178,9 @@ pub fn list_customers(
     marketplace_id: &str,
     partner_company_id: &str,
     filter: &CustomerFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let text = |s: &str| Value::Text(Cow::Owned(s.to_owned()));
     let mut f = Filter::new(dialect);
     f.eq("a.marketplace_id", text(marketplace_id)).eq("a.reseller_company_id", text(partner_company_id));
@@ -189,9 +191,10 @@ pub fn list_customers(
         f.eq("ca.plan", text(p));
     }
     let count = format!("SELECT COUNT(*) {LINK_FROM}{}", f.conditions());
-    f.order_by(&[("a.created_at", Order::Desc)], "a.customer_company_id DESC").page(limit, offset);
-    let page = format!("SELECT {} {LINK_FROM}{}", crate::kit::column_list::<CustomerLink>(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "a.created_at DESC, a.customer_company_id DESC").window(limit, window)?;
+    let page =
+        format!("SELECT {}{} {LINK_FROM}{}", crate::kit::column_list::<CustomerLink>(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 /// Per currency: a company's open invoices and what it has paid.

@@ -1,5 +1,7 @@
 //! Leads: the record declaration and the list query, written once for both dialects.
 
+use crate::StoreResult;
+use crate::kit::Window;
 use crate::kit::{Dialect, Filter, Order, Query, Table, Value};
 use crate::{LeadFilter, LeadRecord, LeadSort, SortOrder, record, sql, versioned};
 use partnerd_domain::lead::{BEFORE_MANAGERS, LeadType};
@@ -104,9 +106,9 @@ pub fn list_leads(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &LeadFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("l.marketplace_id", text(marketplace_id));
     let viewer = text(&filter.viewer_company_id);
@@ -149,7 +151,7 @@ pub fn list_leads(
         LeadSort::Date => f.order_by(&[("l.created_at", order)], tie),
         LeadSort::CompanyName => f.order_by(&[("LOWER(l.customer_company_name)", order), ("l.created_at", order)], tie),
     };
-    f.page(limit, offset);
-    let page = format!("SELECT {} FROM leads l{}", LeadRecord::select_list(), f.clause());
-    (count, page, f)
+    f.window(limit, window)?;
+    let page = format!("SELECT {}{} FROM leads l{}", LeadRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }

@@ -1,7 +1,7 @@
 //! Listings, their per-status counters and content drafts.
 
-use crate::kit::{Dialect, Filter, Query, Table, Value, insert_lists};
-use crate::{DraftRecord, ListingRecord, record, sql, versioned};
+use crate::kit::{Cursor, Dialect, Filter, Query, Table, Value, Window, insert_lists};
+use crate::{DraftRecord, ListingRecord, StoreResult, record, sql, versioned};
 use partnerd_domain::listing::{ListingContent, ListingStatus};
 use std::borrow::Cow;
 
@@ -61,22 +61,71 @@ pub static GET: Query = sql!(
     ListingRecord::select_list()
 );
 
-/// A page of a partner's listings, newest first, optionally of one status; and its filter.
+/// A page of a partner's listings, newest first, optionally of one status; and its filter
+/// (read the rows as `Keyed<ListingRecord>` and hand them to `Filter::finish`).
+///
+/// A deferred join: the inner select walks only the covering index (`listings_by_partner` or
+/// `listings_by_partner_status`: every column it reads is in the index) to the page's ids, and
+/// only those rows are read. OFFSET still steps over index entries, not rows; a cursor seeks.
 pub fn list(
     dialect: Dialect,
     marketplace_id: &str,
     partner_id: &str,
     status: Option<ListingStatus>,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, Filter) {
+) -> StoreResult<(String, Filter)> {
+    let mut f = filter(dialect, marketplace_id, partner_id, status);
+    f.window(limit, window)?;
+    let sql = format!(
+        "SELECT {}{} FROM listings WHERE id IN (SELECT id FROM listings{}) ORDER BY {ORDER}",
+        ListingRecord::select_list(),
+        f.key_select(),
+        f.clause()
+    );
+    Ok((sql, f))
+}
+
+const ORDER: &str = "created_at DESC, id DESC";
+
+/// A partner's listings (of one status) in the lists' order.
+fn filter(dialect: Dialect, marketplace_id: &str, partner_id: &str, status: Option<ListingStatus>) -> Filter {
     let mut f = Filter::new(dialect);
     f.eq("marketplace_id", Value::Text(Cow::Owned(marketplace_id.to_owned())))
         .eq("partner_id", Value::Text(Cow::Owned(partner_id.to_owned())));
     if let Some(status) = status {
         f.eq("status", Value::Text(Cow::Borrowed(status.as_str())));
     }
-    f.order_by(&[], "created_at DESC, id DESC").page(limit, offset);
+    f.order_by(&[], ORDER);
+    f
+}
+
+/// The ids of the first `rows` listings of the list's order (an index-only walk), read as
+/// `Keyed<(String,)>` and finished by the filter: what the services' page cache holds.
+pub fn head(
+    dialect: Dialect,
+    marketplace_id: &str,
+    partner_id: &str,
+    status: Option<ListingStatus>,
+    rows: u32,
+) -> StoreResult<(String, Filter)> {
+    let mut f = filter(dialect, marketplace_id, partner_id, status);
+    f.window(rows, &Window::Offset(0))?;
+    Ok((format!("SELECT id{} FROM listings{}", f.key_select(), f.clause()), f))
+}
+
+/// The cursor a list page ending at `last` hands out (the same as the SQL path makes).
+pub fn cursor_after(dialect: Dialect, last: &ListingRecord, status: Option<ListingStatus>) -> Cursor {
+    filter(dialect, &last.marketplace_id, &last.partner_id, status)
+        .cursor(vec![Value::Time(last.created_at), Value::Text(Cow::Owned(last.id.clone()))])
+}
+
+/// The partner's listings among `ids` (in no particular order).
+pub fn by_ids(dialect: Dialect, marketplace_id: &str, partner_id: &str, ids: &[String]) -> (String, Filter) {
+    let mut f = Filter::new(dialect);
+    f.eq("marketplace_id", Value::Text(Cow::Owned(marketplace_id.to_owned())))
+        .eq("partner_id", Value::Text(Cow::Owned(partner_id.to_owned())))
+        .is_in("id", ids.iter().map(|id| Value::Text(Cow::Owned(id.clone()))));
     (format!("SELECT {} FROM listings{}", ListingRecord::select_list(), f.clause()), f)
 }
 

@@ -2,7 +2,9 @@
 //! partial unique index `payment_methods_one_default` holds one default per owner and seller.
 
 use super::customers::named;
-use crate::kit::{Column, Dialect, Filter, Order, Query, RowRead, Table, ToValue, Value};
+use crate::StoreResult;
+use crate::kit::Window;
+use crate::kit::{Column, Dialect, Filter, Query, RowRead, Table, ToValue, Value};
 use crate::{PaymentMethodRecord, record, sql};
 use partnerd_domain::payment_method::{CardBrand, PaymentMethodType};
 use std::borrow::Cow;
@@ -72,9 +74,9 @@ pub fn list(
     seller_company_id: &str,
     owner_user_id: &str,
     method_type: Option<PaymentMethodType>,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("pm.marketplace_id", text(marketplace_id))
         .eq("pm.seller_company_id", text(seller_company_id))
@@ -83,7 +85,12 @@ pub fn list(
         f.eq("pm.method_type", text(t.as_str()));
     }
     let count = format!("SELECT COUNT(*) FROM payment_methods pm{}", f.conditions());
-    f.order_by(&[("pm.created_at", Order::Desc)], "pm.id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM payment_methods pm{}", PaymentMethodRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "pm.created_at DESC, pm.id DESC").window(limit, window)?;
+    let page = format!(
+        "SELECT {}{} FROM payment_methods pm{}",
+        PaymentMethodRecord::select_list(),
+        f.key_select(),
+        f.clause()
+    );
+    Ok((count, page, f))
 }

@@ -3,6 +3,8 @@
 
 use super::customers::named;
 use super::subscriptions::{sorted, text, time_range};
+use crate::StoreResult;
+use crate::kit::Window;
 use crate::kit::{Column, Dialect, Filter, Query, RowRead, Table, ToValue, Value};
 use crate::{LeadRecord, QuoteFilter, QuoteRecord, QuoteSort, record, sql, versioned};
 use partnerd_domain::quote::QuoteStatus;
@@ -61,9 +63,9 @@ pub fn list_quotes(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &QuoteFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("q.marketplace_id", text(marketplace_id));
     if let Some(c) = &filter.owner_company_id {
@@ -91,7 +93,7 @@ pub fn list_quotes(
         QuoteSort::Status => "q.status",
         QuoteSort::PurchaseEffectiveDate => "q.purchase_effective_at IS NULL, q.purchase_effective_at",
     });
-    f.order_by(&parts, "q.id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM quotes q{}", QuoteRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&parts, "q.id DESC").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM quotes q{}", QuoteRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }

@@ -2,6 +2,8 @@
 //! both dialects accept, written once.
 
 use super::customers::named;
+use crate::StoreResult;
+use crate::kit::Window;
 use crate::kit::{Column, Dialect, Filter, Order, Query, RowRead, Table, ToValue, Value};
 use crate::{
     OrderFilter, OrderRecord, OrderSort, ProductRecord, PurchaseFilter, SeatFilter, SeatRecord, SortOrder,
@@ -287,9 +289,9 @@ pub fn list_subscriptions(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &SubscriptionFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     purchases(&mut f, "s", marketplace_id, &filter.common);
     if !filter.statuses.is_empty() {
@@ -302,9 +304,15 @@ pub fn list_subscriptions(
         SubscriptionSort::ApplicationName => "s.application_name",
         SubscriptionSort::Status => "s.status",
     });
-    f.order_by(&parts, "s.id DESC").page(limit, offset);
-    let page = format!("{}{}", entry_select(), f.clause());
-    (count, page, f)
+    f.order_by(&parts, "s.id DESC").window(limit, window)?;
+    let page = format!(
+        "SELECT {}, {}{} FROM subscriptions s JOIN orders o ON o.id = s.active_order_id{}",
+        SubscriptionRecord::select_list(),
+        OrderRecord::select_list(),
+        f.key_select(),
+        f.clause()
+    );
+    Ok((count, page, f))
 }
 
 /// `(count SQL, page SQL, filter)`: by the sort asked, else newest first.
@@ -312,9 +320,9 @@ pub fn list_orders(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &OrderFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     purchases(&mut f, "o", marketplace_id, &filter.common);
     if !filter.statuses.is_empty() {
@@ -328,9 +336,9 @@ pub fn list_orders(
         OrderSort::Status => "o.status",
         OrderSort::TotalFee => "o.total_cents",
     });
-    f.order_by(&parts, "o.id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM orders o{}", OrderRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&parts, "o.id DESC").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM orders o{}", OrderRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 /// `(count SQL, page SQL, filter)`: by creation, newest first unless asked otherwise.
@@ -338,9 +346,9 @@ pub fn list_seats(
     dialect: Dialect,
     marketplace_id: &str,
     filter: &SeatFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("a.marketplace_id", text(marketplace_id)).eq("a.subscription_id", text(&filter.subscription_id));
     if !filter.user_ids.is_empty() {
@@ -352,8 +360,9 @@ pub fn list_seats(
     time_range(&mut f, "a.created_at", &filter.created);
     let count = format!("SELECT COUNT(*) FROM subscription_assignments a{}", f.conditions());
     let o = order(filter.order.unwrap_or(SortOrder::Desc));
-    let tie = if o == Order::Desc { "a.id DESC" } else { "a.id ASC" };
-    f.order_by(&[("a.created_at", o)], tie).page(limit, offset);
-    let page = format!("SELECT {} FROM subscription_assignments a{}", SeatRecord::select_list(), f.clause());
-    (count, page, f)
+    let tie = if o == Order::Desc { "a.created_at DESC, a.id DESC" } else { "a.created_at ASC, a.id ASC" };
+    f.order_by(&[], tie).window(limit, window)?;
+    let page =
+        format!("SELECT {}{} FROM subscription_assignments a{}", SeatRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }

@@ -1,7 +1,8 @@
 //! Support tickets and the partner metrics aggregates: the declaration, the SQL both dialects
 //! accept, and the assembly of the figures both backends share.
 
-use crate::kit::{Dialect, Filter, Order, Query, Table, Value, count, split_sum, split_total};
+use crate::kit::Window;
+use crate::kit::{Dialect, Filter, Query, Table, Value, count, split_sum, split_total};
 use crate::{MetricsFigures, MrrBasis, StoreResult, TicketFilter, TicketRecord, record, sql, versioned};
 use chrono::{DateTime, Utc};
 use partnerd_domain::billing::BillingCycle;
@@ -53,9 +54,9 @@ pub fn list_tickets(
     marketplace_id: &str,
     partner_id: &str,
     filter: &TicketFilter,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let mut f = Filter::new(dialect);
     f.eq("t.marketplace_id", text(marketplace_id)).eq("t.partner_id", text(partner_id));
     if let Some(s) = filter.status {
@@ -71,9 +72,9 @@ pub fn list_tickets(
         f.eq("t.customer_id", text(c));
     }
     let count = format!("SELECT COUNT(*) FROM support_tickets t{}", f.conditions());
-    f.order_by(&[("t.created_at", Order::Desc)], "t.id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM support_tickets t{}", TicketRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "t.created_at DESC, t.id DESC").window(limit, window)?;
+    let page = format!("SELECT {}{} FROM support_tickets t{}", TicketRecord::select_list(), f.key_select(), f.clause());
+    Ok((count, page, f))
 }
 
 // Partner metrics. Parameters: `$1` marketplace, `$2` partner, then as each statement says

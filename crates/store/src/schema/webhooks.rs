@@ -2,7 +2,9 @@
 //! (id generation), claims (PostgreSQL's one-statement `FOR UPDATE SKIP LOCKED`, SQLite's own
 //! algorithm on its single writer), subscriptions and batch releases stay per backend.
 
+use crate::StoreResult;
 use crate::kit::{Dialect, Query, Table, column_list};
+use crate::kit::{Filter, Value, Window};
 use crate::{AttemptRecord, ClaimedDelivery, DeliveryRecord, WebhookRecord, record, sql};
 
 record! {
@@ -144,12 +146,25 @@ pub static INSERT_ATTEMPT: Query = sql!(
 pub static DELIVERY_COUNT: Query =
     sql!("SELECT COUNT(*) FROM webhook_deliveries WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3");
 
-/// `$1` marketplace, `$2` partner, `$3` webhook, `$4` limit, `$5` offset: newest first.
-pub static DELIVERY_PAGE: Query = sql!(
-    "SELECT {} FROM webhook_deliveries WHERE marketplace_id = $1 AND partner_id = $2 AND webhook_id = $3
-     ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5",
-    DeliveryRecord::select_list()
-);
+/// A page of a webhook's deliveries, newest first, and its filter (read the rows as
+/// `Keyed<DeliveryRecord>` and hand them to `Filter::finish`; `DELIVERY_COUNT` binds
+/// `f.condition_args()`).
+pub fn delivery_page(
+    dialect: Dialect,
+    marketplace_id: &str,
+    partner_id: &str,
+    webhook_id: &str,
+    window: &Window,
+    limit: u32,
+) -> StoreResult<(String, Filter)> {
+    let text = |s: &str| Value::Text(std::borrow::Cow::Owned(s.to_owned()));
+    let mut f = Filter::new(dialect);
+    f.eq("marketplace_id", text(marketplace_id)).eq("partner_id", text(partner_id)).eq("webhook_id", text(webhook_id));
+    f.order_by(&[], "created_at DESC, id DESC").window(limit, window)?;
+    let sql =
+        format!("SELECT {}{} FROM webhook_deliveries{}", DeliveryRecord::select_list(), f.key_select(), f.clause());
+    Ok((sql, f))
+}
 
 /// `$1` marketplace, `$2` partner, `$3` webhook, `$4` id: a delivery that may be sent again.
 pub static REDELIVERABLE: Query = sql!(

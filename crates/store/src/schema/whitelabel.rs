@@ -3,7 +3,9 @@
 //! check the account is the caller's before reading or writing them.
 
 use super::customers::named;
-use crate::kit::{Column, Dialect, Filter, Order, Query, RowRead, Table, ToValue, Value};
+use crate::StoreResult;
+use crate::kit::Window;
+use crate::kit::{Column, Dialect, Filter, Query, RowRead, Table, ToValue, Value};
 use crate::{record, sql};
 use chrono::{DateTime, Utc};
 use partnerd_domain::deploy::DeploymentStatus;
@@ -153,14 +155,19 @@ pub fn list_deployments(
     dialect: Dialect,
     marketplace_id: &str,
     customer_id: &str,
-    offset: u64,
+    window: &Window,
     limit: u32,
-) -> (String, String, Filter) {
+) -> StoreResult<(String, String, Filter)> {
     let text = |s: &str| Value::Text(Cow::Owned(s.to_owned()));
     let mut f = Filter::new(dialect);
     f.eq("cd.marketplace_id", text(marketplace_id)).eq("cd.customer_id", text(customer_id));
     let count = format!("SELECT COUNT(*) FROM customer_deployments cd{}", f.conditions());
-    f.order_by(&[("cd.version", Order::Desc)], "cd.id DESC").page(limit, offset);
-    let page = format!("SELECT {} FROM customer_deployments cd{}", DeploymentRecord::select_list(), f.clause());
-    (count, page, f)
+    f.order_by(&[], "cd.version DESC, cd.id DESC").window(limit, window)?;
+    let page = format!(
+        "SELECT {}{} FROM customer_deployments cd{}",
+        DeploymentRecord::select_list(),
+        f.key_select(),
+        f.clause()
+    );
+    Ok((count, page, f))
 }
