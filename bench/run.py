@@ -32,6 +32,8 @@ RELEASE = os.path.join(ROOT, "target", "release")
 
 CONFIG = """
 allow_private_webhooks = true
+# PostgreSQL needs the key encrypting webhook secrets given (a bench-only key).
+secret_keys = ["YmVuY2gtb25seSBrZXksIG5vdCBmb3IgcHJvZHVjdGk="]
 # S8 ingests usage with the operator's key: the same unlimited plan.
 operator_plan = "bench"
 
@@ -146,6 +148,8 @@ def size_run(n, args, tmp):
     open(customer_ids, "w").write("\n".join(seed["customer_ids"]))
     store_targets = os.path.join(tmp, f"store-targets-{n}.txt")
     open(store_targets, "w").write("\n".join(seed["store_targets"]))
+    cursors = os.path.join(tmp, f"cursors-{n}.txt")
+    open(cursors, "w").write("\n".join(seed["deep_cursors"]))
     store_plans = os.path.join(tmp, f"store-plans-{n}.txt")
     open(store_plans, "w").write("\n".join(seed["store_plans"]))
     active_pages = max(1, seed["active_listings"] // 20)
@@ -172,6 +176,7 @@ def size_run(n, args, tmp):
         "BENCH_STORE_TARGETS": store_targets,
         "BENCH_STORE_PLANS": store_plans,
         "BENCH_STORE_FROM": str(seed["subscriptions"]),
+        "BENCH_CURSORS": cursors,
         "BENCH_THREADS": "2",
     }
     server = Server(database, config, os.environ)
@@ -184,6 +189,8 @@ def size_run(n, args, tmp):
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
         results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
+        # The same depths by cursor (keyset): what a client syncing every page should use.
+        results["S3-cursor"] = wrk("s3_cursor.lua", server.base, secs, conns, env)
         for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua"), ("S10", "s10_subscribe.lua"), ("S11", "s11_quote.lua"), ("S12", "s12_quotes.lua")]:
             results[name] = wrk(script, server.base, secs, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
@@ -207,30 +214,49 @@ def size_run(n, args, tmp):
 
 
 def verdicts(runs, backend):
+    """Issue 17's goals, on this run's own S0 (SQLite unless noted)."""
     small, large = runs[0], runs[-1]
-    s0 = large["scenarios"]["S0"]["rps"]
     out = []
 
     def add(target, value, ok):
         out.append({"target": target, "value": value, "met": bool(ok)})
 
+    # PostgreSQL's point read before this work was 13-16 % of its no-op (README, 2026-11-21):
+    # "doubled" is measured against the higher.
+    s2_goal = 0.5 if backend == "sqlite" else 0.32
     for r in runs:
         base = r["scenarios"]["S0"]["rps"]
         sc = r["scenarios"]
-        add(f"S1 ≥ 60 % of S0 (n={r['n']})", f"{sc['S1']['rps'] / base:.0%}", sc["S1"]["rps"] >= 0.6 * base)
-        add(f"S2 ≥ 50 % of S0 (n={r['n']})", f"{sc['S2']['rps'] / base:.0%}", sc["S2"]["rps"] >= 0.5 * base)
-    if len(runs) > 1:
-        a, b = small["scenarios"]["S3"]["p50_ms"], large["scenarios"]["S3"]["p50_ms"]
-        add(f"S3 p50 at n={large['n']} ≤ 1.5 × p50 at n={small['n']}", f"{b:.2f} ms vs {a:.2f} ms ({b / a:.2f}×)", b <= 1.5 * a)
-    s4 = max(r["scenarios"]["S4"]["rps"] for r in runs)
+        ratio = lambda name: sc[name]["rps"] / base  # noqa: E731
+        add(f"S1 ≥ 60 % of S0 (n={r['n']})", f"{ratio('S1'):.0%}", ratio("S1") >= 0.6)
+        add(f"S2 ≥ {s2_goal:.0%} of S0 (n={r['n']})", f"{ratio('S2'):.0%}", ratio("S2") >= s2_goal)
+        if backend == "sqlite":
+            add(f"S3 ≥ 25 % of S0 (n={r['n']})", f"{ratio('S3'):.0%}", ratio("S3") >= 0.25)
+    ls = large["scenarios"]
+    n = large["n"]
+    for deep in ["S3-deep", "S3-cursor"]:
+        a, b = ls["S3"]["p50_ms"], ls[deep]["p50_ms"]
+        add(f"{deep} p50 ≤ 2 × S3's p50 (n={n})", f"{b:.2f} ms vs {a:.2f} ms ({b / a:.1f}×)", b <= 2 * a)
     if backend == "sqlite":
-        add("S4 ≥ 10,000 durable writes/s (SQLite)", f"{s4:.0f}/s", s4 >= 10_000)
-    s6 = large["scenarios"]["S6"]
-    add("S6 ≥ 5,000 deliveries/s", f"{s6['deliveries_per_second']:.0f}/s", s6["deliveries_per_second"] >= 5000)
-    add("S6 p99 enqueue→delivery ≤ 50 ms at 1,000 events/s", f"{s6['latency_p99_ms']:.1f} ms", s6["latency_p99_ms"] <= 50)
+        s4 = ls["S4"]
+        add(f"S4 ≥ 10,000 durable writes/s, p99 ≤ 50 ms (n={n})", f"{s4['rps']:,.0f}/s, p99 {s4['p99_ms']:.1f} ms",
+            s4["rps"] >= 10_000 and s4["p99_ms"] <= 50)
+    s6 = ls["S6"]
+    add(f"S6 p99 enqueue→delivery ≤ 50 ms at 1,000 events/s (n={n})", f"{s6['latency_p99_ms']:.1f} ms", s6["latency_p99_ms"] <= 50)
+    if backend == "postgres":
+        add(f"S6 ≥ 5,000 deliveries/s (n={n})", f"{s6['deliveries_per_second']:,.0f}/s", s6["deliveries_per_second"] >= 5000)
+    base = ls["S0"]["rps"]
+    for name, what in [("S7", "customers list"), ("S9", "leads list"), ("S12", "quotes list")]:
+        if name in ls:
+            add(f"{name} {what} ≥ 25 % of S0 (n={n})", f"{ls[name]['rps'] / base:.0%}", ls[name]["rps"] >= 0.25 * base)
+    add(f"S8 usage ingestion ≥ 5,000 durable records/s (n={n})", f"{ls['S8']['records_per_second']:,.0f}/s",
+        ls["S8"]["records_per_second"] >= 5000)
+    for name, what in [("S10", "subscription create"), ("S11", "quote create")]:
+        if name in ls:
+            add(f"{name} {what} ≥ 5,000 durable writes/s (n={n})", f"{ls[name]['rps']:,.0f}/s", ls[name]["rps"] >= 5000)
     rss = large["peak_rss_mib"]
-    add(f"peak RSS ≤ 100 MiB (n={large['n']})", f"{rss} MiB", rss is not None and rss <= 100)
-    _ = s0
+    add(f"peak RSS ≤ 100 MiB (n={n})", f"{rss} MiB", rss is not None and rss <= 100)
+    _ = small
     return out
 
 
@@ -241,7 +267,7 @@ def markdown(report):
     lines += ["| scenario | rows | req/s | ratio to S0 | p50 ms | p99 ms | max ms | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["runs"]:
         s0 = r["scenarios"]["S0"]["rps"]
-        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S4", "S5", "S7", "S9", "S10", "S11", "S12"]:
+        for name in ["S0", "S1", "S2", "S3", "S3-deep", "S3-cursor", "S4", "S5", "S7", "S9", "S10", "S11", "S12"]:
             s = r["scenarios"].get(name)
             if s is None:
                 continue
@@ -262,6 +288,7 @@ def markdown(report):
         lines.append(f"| {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |")
     lines += ["", "Scenarios: S0 `GET /healthz` (reference) · S1 `GET /partners/profile` · S2 `GET /partners/listings/{random id}` ·",
               "S3 `GET /partners/listings?status=active&page=…` over the newest 100 pages · S3-deep the same over every page ·",
+              "S3-cursor the same depths by `cursor` (keyset: starting after one of ~1,000 cursors taken along a walk of every page) ·",
               "S4 `POST /partners/cosell/opportunities` · S5 `PATCH …/opportunities/{id}` (status and value) · S6 listing changes",
               "delivered as webhooks to a local receiver: throughput is the drain rate of a burst of `listing.created` events committed",
               "in one transaction (first delivery to last), latency is change (`PUT`) to delivery at 1,000 changes/s.",
