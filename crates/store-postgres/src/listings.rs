@@ -108,9 +108,11 @@ impl ListingStore for PostgresStore {
         partner_id: &str,
         ids: &[String],
     ) -> StoreResult<Vec<ListingRecord>> {
-        let (rows_sql, f) = sql::by_ids(DIALECT, marketplace_id, partner_id, ids);
+        let (rows_sql, f) = sql::by_ids(DIALECT, ids);
+        let (m, p) = (marketplace_id.to_owned(), partner_id.to_owned());
         let c = self.client().await?;
-        query_all(&c, &rows_sql, f.args()).await
+        let rows: Vec<ListingRecord> = query_all(&c, &rows_sql, f.args()).await?;
+        Ok(rows.into_iter().filter(|l| l.marketplace_id == m && l.partner_id == p).collect())
     }
 
     async fn update_listing(&self, l: ListingRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {

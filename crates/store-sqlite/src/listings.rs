@@ -104,8 +104,10 @@ impl ListingStore for SqliteStore {
         partner_id: &str,
         ids: &[String],
     ) -> StoreResult<Vec<ListingRecord>> {
-        let (rows_sql, f) = sql::by_ids(DIALECT, marketplace_id, partner_id, ids);
-        self.readers.read(move |c| query_all(c, &rows_sql, f.args())).await
+        let (rows_sql, f) = sql::by_ids(DIALECT, ids);
+        let (m, p) = (marketplace_id.to_owned(), partner_id.to_owned());
+        let rows: Vec<ListingRecord> = self.readers.read(move |c| query_all(c, &rows_sql, f.args())).await?;
+        Ok(rows.into_iter().filter(|l| l.marketplace_id == m && l.partner_id == p).collect())
     }
 
     async fn update_listing(&self, l: ListingRecord, expected_version: i64, events: Vec<NewEvent>) -> StoreResult<()> {
@@ -209,6 +211,7 @@ mod tests {
                 false,
             ),
             (sql::GET.sqlite().to_owned(), "sqlite_autoindex_listings_1", false),
+            (sql::by_ids(DIALECT, &["a".into(), "b".into()]).0, "sqlite_autoindex_listings_1", false),
         ] {
             let plan: Vec<String> = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
