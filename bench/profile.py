@@ -24,7 +24,7 @@ import run  # noqa: E402  (the harness: its server, wrk driver and config)
 
 SCRIPTS = {"S0": "s0_healthz.lua", "S1": "s1_profile.lua", "S2": "s2_listing.lua", "S3": "s3_page.lua", "S4": "s4_create.lua",
            "S5": "s5_patch.lua", "S7": "s7_customers.lua", "S8": "s8_usage.lua", "S9": "s9_leads.lua",
-           "S10": "s10_subscribe.lua", "S12": "s12_quotes.lua", "S3-deep": "s3_page.lua"}
+           "S10": "s10_subscribe.lua", "S11": "s11_quote.lua", "S12": "s12_quotes.lua", "S3-deep": "s3_page.lua"}
 
 
 def main():
