@@ -26,8 +26,8 @@ impl AccountStore for PostgresStore {
         if let Some(a) = &link {
             insert(&tx, a, ASSOCIATION_EXISTS).await?;
         }
-        append_events(&tx, &company.marketplace_id, company.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &company.marketplace_id, company.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_company(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<CompanyRecord>> {
@@ -66,8 +66,8 @@ impl AccountStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &a, ASSOCIATION_EXISTS).await?;
-        append_events(&tx, &a.marketplace_id, a.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &a.marketplace_id, a.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_association(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<AssociationRecord>> {
@@ -112,8 +112,8 @@ impl AccountStore for PostgresStore {
         if execute(&tx, sql::DELETE_ASSOCIATION.postgres(), &args![marketplace_id, id], "").await? != 1 {
             return Err(StoreError::NotFound("company_association"));
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn create_account_user(&self, new: NewAccountUser, events: Vec<NewEvent>) -> StoreResult<()> {
@@ -135,8 +135,8 @@ impl AccountStore for PostgresStore {
         insert(&tx, u, EMAIL_TAKEN).await?;
         let args = args![u.marketplace_id, u.id, new.company_id, new.roles, u.created_at];
         execute(&tx, sql::INSERT_MEMBERSHIP.postgres(), &args, "membership exists").await?;
-        append_events(&tx, &u.marketplace_id, u.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &u.marketplace_id, u.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_user(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<UserRecord>> {
@@ -179,8 +179,8 @@ impl AccountStore for PostgresStore {
                 insert(&tx, &plan, "a payment plan id appears twice in the catalog").await?;
             }
         }
-        append_events(&tx, &m, at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &m, at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn products_named(&self, marketplace_id: &str, names: &[String]) -> StoreResult<Vec<ProductRecord>> {

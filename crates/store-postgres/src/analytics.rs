@@ -2,7 +2,7 @@
 
 use crate::kit::DIALECT;
 use crate::kit::{execute, query_all, query_one, query_opt};
-use crate::{PostgresStore, append_events, pg};
+use crate::{Fanned, PostgresStore, append_events, pg};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use partnerd_domain::cosell::OpportunityStatus;
@@ -68,10 +68,11 @@ impl AnalyticsStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         let inserted = execute(&tx, sql::INSERT_REPORT.postgres(), &r.insert_values(), "report id taken").await? == 1;
+        let mut fanned = Fanned::default();
         if inserted {
-            append_events(&tx, &r.marketplace_id, r.created_at, &events).await?;
+            fanned = append_events(&tx, &r.marketplace_id, r.created_at, &events).await?;
         }
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, fanned).await?;
         Ok(inserted)
     }
 

@@ -65,8 +65,8 @@ impl BillingStore for PostgresStore {
         insert(&tx, &association, ASSOCIATION_EXISTS).await?;
         insert(&tx, &account, "this company has a customer account already").await?;
         let invoice = issue(&tx, first_invoice).await?;
-        append_events(&tx, &company.marketplace_id, company.created_at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, &company.marketplace_id, company.created_at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(invoice)
     }
 
@@ -119,8 +119,8 @@ impl BillingStore for PostgresStore {
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &account, "this company has a customer account already").await?;
         let invoice = issue(&tx, first_invoice).await?;
-        append_events(&tx, &account.marketplace_id, account.created_at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, &account.marketplace_id, account.created_at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(invoice)
     }
 
@@ -143,8 +143,8 @@ impl BillingStore for PostgresStore {
             Some(i) => Some(issue(&tx, i).await?),
             None => None,
         };
-        append_events(&tx, &account.marketplace_id, account.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, &account.marketplace_id, account.updated_at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(issued)
     }
 
@@ -217,11 +217,11 @@ impl BillingStore for PostgresStore {
                 execute(&tx, bsql::RETURN_CREDIT.postgres(), &returned, "").await?;
             }
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
         let invoice = query_opt(&tx, bsql::GET_INVOICE.postgres(), &args![marketplace_id, id])
             .await?
             .ok_or(StoreError::NotFound("invoice"))?;
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, fanned).await?;
         Ok(invoice)
     }
 

@@ -14,8 +14,8 @@ impl CosellStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &o, "opportunity id taken").await?;
-        append_events(&tx, &o.marketplace_id, o.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &o.marketplace_id, o.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_opportunity(
@@ -52,7 +52,7 @@ impl CosellStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         versioned_update(&tx, &o, expected_version).await?;
-        append_events(&tx, &o.marketplace_id, o.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &o.marketplace_id, o.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }

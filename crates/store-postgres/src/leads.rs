@@ -26,8 +26,8 @@ impl LeadStore for PostgresStore {
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &lead, "a lead with this id exists already").await?;
         move_counts(&tx, &lead, None).await?;
-        append_events(&tx, &lead.marketplace_id, lead.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &lead.marketplace_id, lead.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_lead(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<LeadRecord>> {
@@ -54,8 +54,8 @@ impl LeadStore for PostgresStore {
         let tx = c.transaction().await.map_err(pg)?;
         let prior = versioned_update(&tx, &lead, expected_version).await?;
         move_counts(&tx, &lead, Some(sql::LeadCountKey::before(&lead, prior))).await?;
-        append_events(&tx, &lead.marketplace_id, lead.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &lead.marketplace_id, lead.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn convert_lead(
@@ -87,7 +87,7 @@ impl LeadStore for PostgresStore {
             let args = args![u.marketplace_id, u.id, new.company_id, new.roles, u.created_at];
             execute(&tx, account_sql::INSERT_MEMBERSHIP.postgres(), &args, "membership exists").await?;
         }
-        append_events(&tx, &lead.marketplace_id, lead.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &lead.marketplace_id, lead.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }

@@ -43,8 +43,8 @@ impl ListingStore for PostgresStore {
             deltas.add(l.status, 1, i64::from(l.seo_score));
         }
         apply(&tx, &deltas, first).await?;
-        append_events(&tx, &first.marketplace_id, first.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &first.marketplace_id, first.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_listing(
@@ -119,16 +119,16 @@ impl ListingStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         write_update(&tx, &l, expected_version).await?;
-        append_events(&tx, &l.marketplace_id, l.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &l.marketplace_id, l.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn create_draft(&self, d: DraftRecord, events: Vec<NewEvent>) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         execute(&tx, sql::INSERT_DRAFT.postgres(), &d.insert_values(), "draft id taken").await?;
-        append_events(&tx, &d.marketplace_id, d.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &d.marketplace_id, d.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn list_drafts(
@@ -172,7 +172,7 @@ impl ListingStore for PostgresStore {
             return Err(StoreError::Conflict("the draft was published already".into()));
         }
         write_update(&tx, &l, expected_version).await?;
-        append_events(&tx, &l.marketplace_id, published_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &l.marketplace_id, published_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }

@@ -35,11 +35,11 @@ impl PaymentMethodStore for PostgresStore {
             execute(&tx, psql::CLEAR_DEFAULT.postgres(), &owner, "").await?;
         }
         insert(&tx, &p, "payment method id taken").await?;
-        append_events(&tx, &p.marketplace_id, p.created_at, &events).await?;
+        let fanned = append_events(&tx, &p.marketplace_id, p.created_at, &events).await?;
         let stored = query_opt(&tx, psql::GET.postgres(), &args![p.marketplace_id, p.seller_company_id, p.id])
             .await?
             .ok_or(StoreError::NotFound("payment_method"))?;
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, fanned).await?;
         Ok(stored)
     }
 
@@ -82,8 +82,8 @@ impl PaymentMethodStore for PostgresStore {
         if was_default {
             execute(&tx, psql::PROMOTE_NEWEST.postgres(), &owner, "").await?;
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(p)
     }
 }

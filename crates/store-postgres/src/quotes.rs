@@ -17,8 +17,8 @@ impl QuoteStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &quote, "a quote with this id exists already").await?;
-        append_events(&tx, &quote.marketplace_id, quote.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &quote.marketplace_id, quote.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_quote(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<QuoteRecord>> {
@@ -30,8 +30,8 @@ impl QuoteStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         versioned_update(&tx, &quote, expected_version).await?;
-        append_events(&tx, &quote.marketplace_id, quote.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &quote.marketplace_id, quote.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn finalize_quote(
@@ -51,8 +51,8 @@ impl QuoteStore for PostgresStore {
             }
             insert(&tx, &p.order, "an order with this id exists already").await?;
         }
-        append_events(&tx, &quote.marketplace_id, quote.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &quote.marketplace_id, quote.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn list_quotes(

@@ -39,8 +39,8 @@ impl SandboxStore for PostgresStore {
         if execute(&tx, ssql::ACTIVATE.postgres(), &args![s.id, s.sandbox_partner_id], "").await? != 1 {
             return Err(StoreError::NotFound("sandbox"));
         }
-        append_events(&tx, &s.marketplace_id, s.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &s.marketplace_id, s.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_sandbox(&self, marketplace_id: &str, owner: &str, id: &str) -> StoreResult<Option<SandboxRecord>> {
@@ -68,8 +68,8 @@ impl SandboxStore for PostgresStore {
         for statement in ssql::purge_statements(DIALECT) {
             execute(&tx, &statement, &args![id], "").await?;
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(true)
     }
 

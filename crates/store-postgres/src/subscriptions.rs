@@ -31,8 +31,8 @@ impl SubscriptionStore for PostgresStore {
             issue(&tx, invoice).await?;
         }
         insert(&tx, &order, "an order with this id exists already").await?;
-        append_events(&tx, &subscription.marketplace_id, subscription.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &subscription.marketplace_id, subscription.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_subscription(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<SubscriptionEntry>> {
@@ -79,8 +79,8 @@ impl SubscriptionStore for PostgresStore {
         if let Some(order) = &change.new_order {
             insert(&tx, order, "an order with this id exists already").await?;
         }
-        append_events(&tx, &s.marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &s.marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn list_subscriptions(
@@ -134,8 +134,8 @@ impl SubscriptionStore for PostgresStore {
             return Err(StoreError::Conflict(NO_SEAT_AVAILABLE.into()));
         }
         insert(&tx, &seat, SEAT_TAKEN).await?;
-        append_events(&tx, m, seat.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, m, seat.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_seat(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<SeatRecord>> {
@@ -155,8 +155,8 @@ impl SubscriptionStore for PostgresStore {
         if execute(&tx, sql::END_SEAT.postgres(), &args![marketplace_id, id, at], "").await? == 0 {
             return Ok(false);
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(true)
     }
 

@@ -16,8 +16,8 @@ impl TicketStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &t, "ticket id taken").await?;
-        append_events(&tx, &t.marketplace_id, t.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &t.marketplace_id, t.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_ticket(&self, marketplace_id: &str, partner_id: &str, id: &str) -> StoreResult<Option<TicketRecord>> {
@@ -44,8 +44,8 @@ impl TicketStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         versioned_update(&tx, &t, expected_version).await?;
-        append_events(&tx, &t.marketplace_id, t.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &t.marketplace_id, t.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }
 

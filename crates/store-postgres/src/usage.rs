@@ -5,7 +5,7 @@
 //! comparison that follows sees the committed row.
 
 use crate::kit::{DIALECT, execute, query_all};
-use crate::{PostgresStore, append_events, pg};
+use crate::{Fanned, PostgresStore, append_events, pg};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use partnerd_domain::events::NewEvent;
@@ -57,10 +57,11 @@ impl UsageStore for PostgresStore {
         for chunk in usql::chunks(&deltas) {
             execute(&tx, &usql::upsert_days_sql(DIALECT, chunk.len()), &usql::chunk_values(chunk), "").await?;
         }
+        let mut fanned = Fanned::default();
         if !new.is_empty() {
-            append_events(&tx, marketplace_id, at, &events).await?;
+            fanned = append_events(&tx, marketplace_id, at, &events).await?;
         }
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, fanned).await?;
         Ok(UsageIngest { inserted: new.len() as u64, duplicates: known.len() as u64 })
     }
 

@@ -29,8 +29,8 @@ impl UserStore for PostgresStore {
                 .await?;
         }
         insert(&tx, &token, "token exists").await?;
-        append_events(&tx, &token.marketplace_id, token.created_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &token.marketplace_id, token.created_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn get_user_token(&self, token_hash: &str) -> StoreResult<Option<UserTokenRecord>> {
@@ -57,8 +57,8 @@ impl UserStore for PostgresStore {
         execute(&tx, usql::RETIRE_USER_TOKENS.postgres(), &args![m, u, now], "").await?;
         execute(&tx, usql::DELETE_USER_SESSIONS.postgres(), &args![m, u], "").await?;
         insert(&tx, &session, "session exists").await?;
-        append_events(&tx, m, now, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, m, now, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(true)
     }
 
@@ -146,7 +146,7 @@ impl UserStore for PostgresStore {
                 query_one(&tx, usql::PARTNER_EXISTS.postgres(), &args![marketplace_id, partner_id]).await?;
             return Err(if n == 0 { StoreError::NotFound("partner") } else { StoreError::Conflict("partner".into()) });
         }
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::kit::DIALECT;
 use crate::kit::{execute, insert, query_all, query_one, query_opt};
-use crate::{PostgresStore, append_events, pg};
+use crate::{Fanned, PostgresStore, append_events, pg};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -21,24 +21,15 @@ use partnerd_store::{Paged, Window};
 /// The channel every process's `LISTEN` connection hears (see `crate::listen`).
 pub(crate) const CHANNEL: &str = "partnerd_deliveries";
 
-/// One statement: the deliveries, and a `NOTIFY` only when there are any. PostgreSQL delivers
-/// the notification at COMMIT (never for a rolled-back transaction) and sends one per channel
-/// and payload per transaction, however many events fanned out in it.
+/// The deliveries of one event, one per subscribed webhook of its audience.
 static FAN_OUT: Query = partnerd_store::sql!(
-    "WITH created AS (
-         INSERT INTO webhook_deliveries (id, marketplace_id, partner_id, webhook_id, event_id, event_type, status,
-                                         attempts, next_attempt_at, created_at)
-         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.marketplace_id, s.partner_id, s.webhook_id,
-                $1, $2, 'pending', 0, $3, $3
-         FROM webhook_subscriptions s
-         WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)
-         RETURNING 1)
-     SELECT pg_notify('{}', '') WHERE EXISTS (SELECT 1 FROM created)",
-    CHANNEL
+    "INSERT INTO webhook_deliveries (id, marketplace_id, partner_id, webhook_id, event_id, event_type, status,
+                                     attempts, next_attempt_at, created_at)
+     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.marketplace_id, s.partner_id, s.webhook_id,
+            $1, $2, 'pending', 0, $3, $3
+     FROM webhook_subscriptions s
+     WHERE s.marketplace_id = $4 AND s.event_type = $2 AND (s.partner_id = $5 OR s.partner_id = $6)"
 );
-
-/// Wakes the workers of every process at COMMIT (for deliveries written here, not by fan-out).
-static NOTIFY: Query = partnerd_store::sql!("SELECT pg_notify('{}', '')", CHANNEL);
 
 pub(crate) async fn fan_out(
     c: &impl GenericClient,
@@ -48,10 +39,9 @@ pub(crate) async fn fan_out(
     occurred_at: DateTime<Utc>,
     partner_id: &str,
     related_partner_id: Option<&str>,
-) -> StoreResult<()> {
+) -> StoreResult<Fanned> {
     let args = args![event_id, event_type, occurred_at, marketplace_id, partner_id, related_partner_id];
-    execute(c, FAN_OUT.postgres(), &args, "").await?;
-    Ok(())
+    Ok(Fanned::from(execute(c, FAN_OUT.postgres(), &args, "").await? > 0))
 }
 
 static SUBSCRIBE: Query = partnerd_store::sql!(
@@ -240,8 +230,8 @@ impl WebhookStore for PostgresStore {
         }
         insert(&tx, &w, "webhook id taken").await?;
         write_subscriptions(&tx, &w).await?;
-        append_events(&tx, &w.marketplace_id, w.created_at, &events).await?;
-        tx.commit().await.map_err(pg)?;
+        let fanned = append_events(&tx, &w.marketplace_id, w.created_at, &events).await?;
+        self.commit(tx, fanned).await?;
         Ok(true)
     }
 
@@ -251,14 +241,15 @@ impl WebhookStore for PostgresStore {
         // A concurrent rotation waits for this row's lock, then finds the secret changed and
         // writes nothing: it answers the winner's secret below.
         let key = args![r.marketplace_id, r.partner_id, r.webhook_id, r.expected, r.secret, r.at];
+        let mut fanned = Fanned::default();
         if execute(&tx, sql::ROTATE_SECRET.postgres(), &key, "").await? == 1 {
-            append_events(&tx, &r.marketplace_id, r.at, &events).await?;
+            fanned = append_events(&tx, &r.marketplace_id, r.at, &events).await?;
         }
         let now: WebhookRecord =
             query_opt(&tx, sql::GET_WEBHOOK.postgres(), &args![r.marketplace_id, r.partner_id, r.webhook_id])
                 .await?
                 .ok_or(StoreError::NotFound("webhook"))?;
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, fanned).await?;
         Ok(now)
     }
 
@@ -310,8 +301,8 @@ impl WebhookStore for PostgresStore {
         if !w.active {
             cancel_pending(&tx, &w.id, w.updated_at).await?;
         }
-        append_events(&tx, &w.marketplace_id, w.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &w.marketplace_id, w.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn delete_webhook(
@@ -498,8 +489,7 @@ impl WebhookStore for PostgresStore {
             ..original
         };
         insert(&tx, &again, "delivery id taken").await?;
-        execute(&tx, NOTIFY.postgres(), &args![], "").await?;
-        tx.commit().await.map_err(pg)?;
+        self.commit(tx, Fanned::CREATED).await?;
         Ok(again)
     }
 

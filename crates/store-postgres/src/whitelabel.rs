@@ -23,8 +23,8 @@ impl WhiteLabelStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         execute(&tx, wsql::UPSERT_BRANDING.postgres(), &branding.insert_values(), CUSTOM_DOMAIN_TAKEN).await?;
-        append_events(&tx, &branding.marketplace_id, branding.updated_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &branding.marketplace_id, branding.updated_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn email_templates(&self, marketplace_id: &str, customer_id: &str) -> StoreResult<Vec<EmailTemplateRecord>> {
@@ -46,8 +46,8 @@ impl WhiteLabelStore for PostgresStore {
             insert(&tx, t, "a template is given twice").await?;
         }
         let at = templates.iter().map(|t| t.updated_at).max().unwrap_or_else(chrono::Utc::now);
-        append_events(&tx, marketplace_id, at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, marketplace_id, at, &events).await?;
+        self.commit(tx, fanned).await
     }
 
     async fn current_deployment(
@@ -102,7 +102,7 @@ impl WhiteLabelStore for PostgresStore {
             }
         }
         insert(&tx, d, "a concurrent deploy took this version").await?;
-        append_events(&tx, &d.marketplace_id, d.deployed_at, &events).await?;
-        tx.commit().await.map_err(pg)
+        let fanned = append_events(&tx, &d.marketplace_id, d.deployed_at, &events).await?;
+        self.commit(tx, fanned).await
     }
 }
