@@ -26,6 +26,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "subscription_renewals", include_str!("../migrations/0021_subscription_renewals.sql")),
     (22, "dashboard", include_str!("../migrations/0022_dashboard.sql")),
     (23, "delivery_claim_index", include_str!("../migrations/0023_delivery_claim_index.sql")),
+    (24, "customer_counts", include_str!("../migrations/0024_customer_counts.sql")),
+    (25, "leads_converted_order", include_str!("../migrations/0025_leads_converted_order.sql")),
+    (26, "quote_counts", include_str!("../migrations/0026_quote_counts.sql")),
 ];
 
 /// The newest migration this binary knows.

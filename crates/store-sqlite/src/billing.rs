@@ -29,20 +29,13 @@ pub(crate) fn issue(c: &Connection, new: NewInvoice) -> StoreResult<InvoiceRecor
 /// The links with their accounts (one read for the page).
 fn with_accounts(c: &Connection, marketplace_id: &str, links: Vec<CustomerLink>) -> StoreResult<Vec<CustomerEntry>> {
     let ids: Vec<String> = links.iter().filter_map(|l| l.account_id.clone()).collect();
-    let mut accounts: std::collections::HashMap<String, CustomerAccountRecord> = if ids.is_empty() {
-        Default::default()
+    let found: Vec<CustomerAccountRecord> = if ids.is_empty() {
+        Vec::new()
     } else {
-        let (sql, f) = csql::accounts_of(DIALECT, marketplace_id, &ids);
-        let found: Vec<CustomerAccountRecord> = query_all(c, &sql, f.args())?;
-        found.into_iter().map(|a| (a.customer_id.clone(), a)).collect()
+        let (sql, f) = csql::accounts_of(DIALECT, &ids);
+        query_all(c, &sql, f.args())?
     };
-    Ok(links
-        .into_iter()
-        .map(|link| {
-            let account = link.account_id.as_ref().and_then(|id| accounts.remove(id));
-            CustomerEntry { link, account }
-        })
-        .collect())
+    Ok(csql::with_accounts(marketplace_id, links, found))
 }
 
 #[async_trait]

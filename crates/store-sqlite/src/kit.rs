@@ -159,6 +159,32 @@ pub(crate) fn versioned_update<T: Versioned>(c: &Connection, record: &T, expecte
     prior.ok_or(StoreError::NotFound(T::ENTITY))
 }
 
+/// For plan tests: a migrated database of its own, without statistics (as a deployment's
+/// database is until someone runs ANALYZE), and the plan SQLite picks for a statement.
+#[cfg(test)]
+pub(crate) mod plans {
+    pub(crate) fn migrated() -> rusqlite::Connection {
+        let dir = std::env::temp_dir().join(format!("partnerd-test-plan-{}", partnerd_domain::ids::random_token(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conn = crate::conn::open_connection(&dir.join("plan.db"), false).unwrap();
+        crate::migrate::run(&mut conn).unwrap();
+        conn
+    }
+
+    /// `EXPLAIN QUERY PLAN`'s lines joined by ` | `, every parameter bound to a text.
+    pub(crate) fn plan(conn: &rusqlite::Connection, sql: &str) -> String {
+        let params = sql.matches('?').count();
+        let lines: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(std::iter::repeat_n("x", params)), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        lines.join(" | ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use partnerd_store::contract::{marketplace, new_partner, opportunity};

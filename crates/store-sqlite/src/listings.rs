@@ -178,10 +178,7 @@ mod tests {
     /// The plans SQLite picks for listing reads: an index, never a table scan or a sort.
     #[test]
     fn listing_reads_use_indexes() {
-        let dir = std::env::temp_dir().join(format!("partnerd-test-plan-{}", partnerd_domain::ids::random_token(8)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut conn = crate::conn::open_connection(&dir.join("plan.db"), false).unwrap();
-        crate::migrate::run(&mut conn).unwrap();
+        let conn = crate::kit::plans::migrated();
         conn.execute_batch("ANALYZE").unwrap();
         let now = chrono::Utc::now();
         let last = partnerd_store::contract::listing("m", "p", "t", ListingStatus::Active, now);
@@ -213,16 +210,7 @@ mod tests {
             (sql::GET.sqlite().to_owned(), "sqlite_autoindex_listings_1", false),
             (sql::by_ids(DIALECT, &["a".into(), "b".into()]).0, "sqlite_autoindex_listings_1", false),
         ] {
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(rusqlite::params_from_iter(std::iter::repeat_n("x", sql.matches('?').count())), |r| {
-                    r.get::<_, String>(3)
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            let text = plan.join(" | ");
+            let text = crate::kit::plans::plan(&conn, &sql);
             assert!(text.contains(index), "{sql}: {text}");
             assert!(!text.contains("SCAN listings") || text.contains("USING"), "{text}");
             let sorts = text.matches("TEMP B-TREE").count();

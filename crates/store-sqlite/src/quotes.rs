@@ -80,3 +80,42 @@ impl QuoteStore for SqliteStore {
         self.readers.read(move |c| query_all(c, sql::LEADS_OF_COMPANY.sqlite(), &args![m, id])).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kit::plans::{migrated, plan};
+    use partnerd_store::schema::customers as csql;
+
+    /// Without statistics (a deployment's database until someone runs ANALYZE) SQLite's planner
+    /// guesses, and these reads once walked every row of the marketplace instead of seeking:
+    /// an account page's twenty keys, a company's converted leads, and list totals. Each must
+    /// seek its own index, and not sort again what that index orders.
+    #[test]
+    fn reseller_reads_seek_their_indexes() {
+        let conn = migrated();
+        let ids: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+        let deep = Window::Offset(1_000);
+        let (customers_total, customers_page, _) =
+            csql::list_customers(DIALECT, "m", "co", &Default::default(), &deep, 20).unwrap();
+        let own = QuoteFilter { owner_company_id: Some("co".into()), ..Default::default() };
+        let (quotes_total, quotes_page, _) = sql::list_quotes(DIALECT, "m", &own, &deep, 10).unwrap();
+        // (query, what the plan must use, the sorts it may make: none where the index orders,
+        // one for a deferred join's own page)
+        for (query, uses, sorts) in [
+            (csql::accounts_of(DIALECT, &ids).0, "INDEX sqlite_autoindex_customer_accounts_1", None),
+            (sql::LEADS_OF_COMPANY.sqlite().to_owned(), "INDEX leads_converted_company", Some(0)),
+            (customers_total, "SEARCH a USING PRIMARY KEY", Some(0)),
+            (customers_page, "INDEX company_associations_reseller_listed", Some(1)),
+            (quotes_total, "SEARCH q USING PRIMARY KEY", Some(0)),
+            (quotes_page, "INDEX quotes_owner", Some(0)),
+        ] {
+            let text = plan(&conn, &query);
+            assert!(text.contains(uses), "{query}: {text}");
+            assert!(!text.contains("SCAN"), "{query}: {text}");
+            if let Some(sorts) = sorts {
+                assert_eq!(text.matches("TEMP B-TREE").count(), sorts, "{query}: {text}");
+            }
+        }
+    }
+}

@@ -2401,6 +2401,11 @@ pub async fn customers_are_the_partner_companys_associations(store: &dyn Store) 
     assert!(store.company_billing(&m.id, &company.id).await.unwrap().is_empty());
     store.delete_association(&m.id, &link.id, t0(), vec![]).await.unwrap();
     assert_eq!(store.get_customer_entry(&m.id, &a.company_id, &company.id).await.unwrap(), None);
+    // The unfiltered total is a counter row: it follows the delete, as the filtered count does.
+    let all = CustomerFilter::default();
+    let after = store.list_customers(&m.id, &a.company_id, &all, &Window::Offset(0), 20).await.unwrap();
+    assert_eq!(after.pair(), (vec![], 0));
+    assert_eq!(store.list_customers(&m.id, &a.company_id, &active, &Window::Offset(0), 20).await.unwrap().pair().1, 0);
 }
 
 /// A payment method for `owner` of `company`, stored by `seller`.
@@ -2938,6 +2943,8 @@ pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) 
     };
     let mine = || QuoteFilter { owner_company_id: Some(p.reseller.company_id.clone()), ..Default::default() };
     assert_eq!(found(mine()).await, [other.id.clone(), q.id.clone()], "newest first");
+    // The manager's view: every quote of the marketplace, its total summed from the counters.
+    assert_eq!(found(QuoteFilter::default()).await.len(), 2);
     assert_eq!(found(QuoteFilter { owner_company_id: Some("company_x".into()), ..Default::default() }).await.len(), 0);
     assert_eq!(
         found(QuoteFilter { effective: TimeRange { from: at(5, true), to: None }, ..mine() }).await,

@@ -161,15 +161,36 @@ pub static ACCOUNT_OF_ASSOCIATION: Query = sql!(
     CustomerAccountRecord::select_list()
 );
 
-/// The accounts of `customer_ids` (a page of [`CustomerLink`]s with one).
-pub fn accounts_of(dialect: Dialect, marketplace_id: &str, customer_ids: &[String]) -> (String, Filter) {
+/// The accounts of `customer_ids` (a page of [`CustomerLink`]s with one), by primary key
+/// alone: callers keep those of their marketplace. With the marketplace in the condition,
+/// SQLite's planner preferred walking the marketplace's accounts to twenty key lookups (72 %
+/// of the customer list's time at 10,000 accounts).
+pub fn accounts_of(dialect: Dialect, customer_ids: &[String]) -> (String, Filter) {
     let text = |s: &str| Value::Text(Cow::Owned(s.to_owned()));
     let mut f = Filter::new(dialect);
-    f.eq("ca.marketplace_id", text(marketplace_id));
     f.is_in("ca.customer_id", customer_ids.iter().map(|c| text(c)));
     f.order_by(&[], "ca.customer_id");
     (format!("SELECT {} FROM customer_accounts ca{}", CustomerAccountRecord::select_list(), f.clause()), f)
 }
+
+/// The links with the accounts [`accounts_of`] found for them, those of `marketplace_id` only.
+pub fn with_accounts(
+    marketplace_id: &str,
+    links: Vec<CustomerLink>,
+    found: Vec<CustomerAccountRecord>,
+) -> Vec<CustomerEntry> {
+    let mut accounts: std::collections::HashMap<String, CustomerAccountRecord> =
+        found.into_iter().filter(|a| a.marketplace_id == marketplace_id).map(|a| (a.customer_id.clone(), a)).collect();
+    links
+        .into_iter()
+        .map(|link| {
+            let account = link.account_id.as_ref().and_then(|id| accounts.remove(id));
+            CustomerEntry { link, account }
+        })
+        .collect()
+}
+
+const CUSTOMER_ORDER: &str = "a.created_at DESC, a.customer_company_id DESC";
 
 /// `(count SQL, page SQL, filter)` over the partner company's associations, newest first. A
 /// plan-less customer's status is `active`; a `plan` filter matches accounts only.
@@ -190,10 +211,29 @@ pub fn list_customers(
     if let Some(p) = &filter.plan {
         f.eq("ca.plan", text(p));
     }
-    let count = format!("SELECT COUNT(*) {LINK_FROM}{}", f.conditions());
-    f.order_by(&[], "a.created_at DESC, a.customer_company_id DESC").window(limit, window)?;
-    let page =
-        format!("SELECT {}{} {LINK_FROM}{}", crate::kit::column_list::<CustomerLink>(), f.key_select(), f.clause());
+    // Unfiltered, the total is the partner's counter row (migration 0024), whose columns and
+    // alias match the associations' so that the same conditions apply.
+    let account_filtered = filter.status.is_some() || filter.plan.is_some();
+    let count = if !account_filtered {
+        format!("SELECT CAST(COALESCE(SUM(a.n), 0) AS BIGINT) FROM customer_counts a{}", f.conditions())
+    } else {
+        format!("SELECT COUNT(*) {LINK_FROM}{}", f.conditions())
+    };
+    f.order_by(&[], CUSTOMER_ORDER).window(limit, window)?;
+    // A deferred join: the page's associations first (over the partner's index, joining the
+    // accounts only when a filter needs them), then the 20 rows' company and account; skipped
+    // rows cost an index step, not two joins each. An association's company always exists.
+    let ids_from = if account_filtered {
+        "FROM company_associations a LEFT JOIN customer_accounts ca ON ca.association_id = a.id"
+    } else {
+        "FROM company_associations a"
+    };
+    let page = format!(
+        "SELECT {}{} {LINK_FROM} WHERE a.id IN (SELECT a.id {ids_from}{}) ORDER BY {CUSTOMER_ORDER}",
+        crate::kit::column_list::<CustomerLink>(),
+        f.key_select(),
+        f.clause()
+    );
     Ok((count, page, f))
 }
 

@@ -85,7 +85,18 @@ pub fn list_quotes(
     if let Some(s) = &filter.search {
         f.and("q.search_text LIKE ? ESCAPE '\\'", [super::accounts::like(s)]);
     }
-    let count = format!("SELECT COUNT(*) FROM quotes q{}", f.conditions());
+    // Filtered by company alone (a seller's list, or the manager's whole marketplace), the total
+    // is a sum of counter rows (migration 0026), whose columns and alias match the quotes'.
+    let by_company_only = filter.customer_user_id.is_none()
+        && filter.owner_user_id.is_none()
+        && filter.status.is_none()
+        && filter.search.is_none()
+        && [&filter.created, &filter.effective].iter().all(|r| r.from.is_none() && r.to.is_none());
+    let count = if by_company_only {
+        format!("SELECT CAST(COALESCE(SUM(q.n), 0) AS BIGINT) FROM quote_counts q{}", f.conditions())
+    } else {
+        format!("SELECT COUNT(*) FROM quotes q{}", f.conditions())
+    };
     let parts = sorted(&filter.sort, "q.created_at", |s| match s {
         QuoteSort::CreatedOn => "q.created_at",
         // Quotes without one last, either way, on both dialects (false sorts before true).
