@@ -194,7 +194,7 @@ impl Authenticator {
 
     /// Evicts what an auth-relevant event names (the invalidation poll in `caches` calls this
     /// for other processes' changes).
-    pub(crate) fn apply(&self, e: &partnerd_store::EventRecord) {
+    pub(crate) fn apply(&self, e: &partnerd_store::EventNote) {
         if e.event_type == partnerd_domain::events::types::SANDBOX_DELETED {
             self.evict_marketplace(&e.subject_id);
         } else if e.event_type == partnerd_domain::events::types::PARTNER_UPDATED {

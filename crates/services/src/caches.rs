@@ -15,19 +15,38 @@ use crate::auth::Authenticator;
 use chrono::Utc;
 use partnerd_domain::events::{AUTH_RELEVANT, types};
 use partnerd_domain::listing::ListingStatus;
-use partnerd_store::{EventRecord, ListingHead, ListingRecord, Store};
+use partnerd_store::{Cursor, EventNote, ListingHead, ListingRecord, Store, Window};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// How far back the invalidation poll re-reads, so an event whose transaction committed late
 /// (after a newer one was already seen) is still noticed.
 const INVALIDATION_LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 
-/// Listings kept at most (about 1–2 KiB each): the working set of the integrations that read
-/// listings one by one, within the server's memory budget.
-const MAX_CACHED_LISTINGS: usize = 16_384;
+/// The memory the cached listings may take (see [`footprint`]): the working set of the
+/// integrations that read listings one by one (about 10k listings of 2 KiB), within the
+/// server's memory budget. A count would not do: a listing's copy can be a few hundred bytes
+/// or tens of KiB.
+const LISTING_CACHE_BYTES: usize = 24 << 20;
+
+/// About what a cached listing costs: the record, its strings' heap bytes, the map's entry.
+fn footprint(l: &ListingRecord) -> usize {
+    fn strings(v: &[String]) -> usize {
+        v.iter().map(|s| size_of::<String>() + s.capacity()).sum()
+    }
+    let c = &l.content;
+    let text = [&l.id, &l.marketplace_id, &l.partner_id, &c.title, &c.short_description, &c.long_description]
+        .into_iter()
+        .chain([&c.pricing_model, &c.marketplace])
+        .chain(c.logo_url.iter().chain(c.product_id.iter()))
+        .map(String::capacity)
+        .sum::<usize>();
+    let lists = [&c.highlights, &c.categories, &c.keywords, &c.images].into_iter().map(|v| strings(v)).sum::<usize>();
+    // The key is a copy of the id; an Arc and a map slot beside it.
+    size_of::<ListingRecord>() + text + lists + size_of::<String>() + l.id.len() + 64
+}
 
 /// Event types after which a cached listing may be stale: every write that changes a stored
 /// listing appends one of them (its subject is the listing), and a removed sandbox takes its
@@ -40,60 +59,194 @@ pub const LISTING_RELEVANT: &[&str] = &[
     types::SANDBOX_DELETED,
 ];
 
-/// Listings by id, as last read or written by this process.
-#[derive(Default)]
+/// Listings by id, as last read or written by this process, and what is kept per list.
 pub struct ListingCache {
-    entries: RwLock<HashMap<String, Arc<ListingRecord>>>,
+    entries: RwLock<Listings>,
     generation: AtomicU64,
     heads: ListHeads,
+    marks: Lists<ListingMarks>,
+}
+
+impl Default for ListingCache {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::default(),
+            generation: AtomicU64::new(0),
+            heads: Lists::new(HEAD_CACHE_BYTES),
+            marks: Lists::new(MARK_CACHE_BYTES),
+        }
+    }
+}
+
+/// The cached listings and their [`footprint`]s' sum.
+#[derive(Default)]
+struct Listings {
+    map: HashMap<String, Arc<ListingRecord>>,
+    bytes: usize,
+}
+
+impl Listings {
+    fn remove(&mut self, id: &str) {
+        if let Some(gone) = self.map.remove(id) {
+            self.bytes -= footprint(&gone);
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(&ListingRecord) -> bool) {
+        let mut freed = 0;
+        self.map.retain(|_, l| {
+            let kept = keep(l);
+            if !kept {
+                freed += footprint(l);
+            }
+            kept
+        });
+        self.bytes -= freed;
+    }
 }
 
 /// Rows a list head holds: the newest 100 pages of 20 (or 20 of 100), where integrations and
 /// dashboards page.
 pub const HEAD_ROWS: u32 = 2_048;
-/// Lists whose heads are kept (one per partner and status filter; ~60 KiB each).
-const MAX_HEADS: usize = 256;
+/// The memory list heads may take (a full head of [`HEAD_ROWS`] ids is ~110 KiB: about 70 of
+/// them, one per partner and status filter).
+const HEAD_CACHE_BYTES: usize = 8 << 20;
+
+/// Rows between two marks of a long list ([`ListingMarks`]): a deep page steps over at most
+/// this many index entries after seeking its mark.
+pub const MARK_EVERY: u32 = 1_024;
+/// The memory marks may take (a million-row list's ~1,000 marks are ~130 KiB).
+const MARK_CACHE_BYTES: usize = 4 << 20;
+/// Deep pages a list answers by OFFSET before its marks are built (again): a build walks the
+/// whole list, about two deep pages' work, so under a stream of writes (each takes the
+/// partner's marks away) rebuilding on every deep page would cost more than OFFSET. With this,
+/// a list changed between every few deep pages costs at most a quarter more than OFFSET, and a
+/// list being synced page by page pays OFFSET for three pages only.
+const MARK_AFTER_DEEP_PAGES: u32 = 4;
 
 /// A partner's list, optionally of one status.
 pub type HeadKey = (String, String, Option<ListingStatus>);
 
-/// The first [`HEAD_ROWS`] ids of listing lists. A listing created, or one whose status
-/// changed, moves positions: every head of that partner goes.
-#[derive(Default)]
-pub struct ListHeads {
-    entries: RwLock<HashMap<HeadKey, Arc<ListingHead>>>,
-    generation: AtomicU64,
+/// The cursors after every [`MARK_EVERY`]th row of a listing list (after rows 1,024, 2,048 …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingMarks(pub Vec<Cursor>);
+
+impl ListingMarks {
+    /// Where the page at `offset` starts: after the last mark before it, skipping the rest.
+    /// `None` before the first mark, or with none.
+    pub fn window(&self, offset: u64) -> Option<Window> {
+        let every = u64::from(MARK_EVERY);
+        let passed = usize::try_from(offset / every).unwrap_or(usize::MAX).min(self.0.len());
+        let mark = self.0.get(passed.checked_sub(1)?)?;
+        Some(Window::Beyond { after: mark.clone(), skip: offset - passed as u64 * every })
+    }
 }
 
-impl ListHeads {
-    pub fn get(&self, key: &HeadKey) -> Option<Arc<ListingHead>> {
-        self.entries.read().expect("list head lock").get(key).cloned()
+/// What a kept list costs in memory, roughly.
+pub trait Footprint {
+    fn footprint(&self) -> usize;
+}
+
+impl Footprint for ListingHead {
+    fn footprint(&self) -> usize {
+        self.ids.iter().map(|id| size_of::<String>() + id.capacity()).sum::<usize>() + size_of::<Self>() + 128
+    }
+}
+
+impl Footprint for ListingMarks {
+    fn footprint(&self) -> usize {
+        self.0.iter().map(Cursor::footprint).sum::<usize>() + size_of::<Self>() + 128
+    }
+}
+
+/// What is kept per listing list (its head, its marks), within a byte budget. A listing
+/// created, or one whose status changed, moves positions: every list of that partner goes.
+pub struct Lists<T> {
+    entries: RwLock<Kept<T>>,
+    generation: AtomicU64,
+    budget: usize,
+    /// Asks for lists not kept, since their partner's last change (bounded: forgotten
+    /// wholesale past 4,096 lists).
+    asked: Mutex<HashMap<HeadKey, u32>>,
+}
+
+/// The first [`HEAD_ROWS`] ids of listing lists.
+pub type ListHeads = Lists<ListingHead>;
+
+struct Kept<T> {
+    map: HashMap<HeadKey, Arc<T>>,
+    bytes: usize,
+}
+
+impl<T: Footprint> Lists<T> {
+    fn new(budget: usize) -> Self {
+        Self {
+            entries: RwLock::new(Kept { map: HashMap::new(), bytes: 0 }),
+            generation: AtomicU64::new(0),
+            budget,
+            asked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &HeadKey) -> Option<Arc<T>> {
+        self.entries.read().expect("list cache lock").map.get(key).cloned()
     }
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn fill(&self, generation: u64, key: HeadKey, head: Arc<ListingHead>) {
-        let mut entries = self.entries.write().expect("list head lock");
+    pub fn fill(&self, generation: u64, key: HeadKey, list: Arc<T>) {
+        let mut entries = self.entries.write().expect("list cache lock");
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if entries.len() >= MAX_HEADS {
-            entries.clear();
+        let size = list.footprint();
+        if let Some(old) = entries.map.remove(&key) {
+            entries.bytes -= old.footprint();
         }
-        entries.insert(key, head);
+        if entries.bytes + size > self.budget {
+            // Each is refilled by one indexed read: starting over is cheap and simple.
+            entries.map.clear();
+            entries.bytes = 0;
+        }
+        entries.bytes += size;
+        entries.map.insert(key, list);
+    }
+
+    /// What the kept lists take, by [`Footprint`].
+    pub fn bytes(&self) -> usize {
+        self.entries.read().expect("list cache lock").bytes
+    }
+
+    /// Counts an ask for a list not kept: whether this is at least the `times`th since its
+    /// partner's lists last changed.
+    pub fn asked_for(&self, key: &HeadKey, times: u32) -> bool {
+        let mut asked = self.asked.lock().expect("list asks lock");
+        if asked.len() >= 4_096 && !asked.contains_key(key) {
+            asked.clear();
+        }
+        let n = asked.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n >= times
     }
 
     /// After a partner's listing was created or changed status (by this process or another).
     pub fn evict_partner(&self, marketplace_id: &str, partner_id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.write().expect("list head lock").retain(|(m, p, _), _| !(m == marketplace_id && p == partner_id));
+        self.retain(|(m, p, _)| !(m == marketplace_id && p == partner_id));
     }
 
     pub fn evict_marketplace(&self, marketplace_id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.write().expect("list head lock").retain(|(m, _, _), _| m != marketplace_id);
+        self.retain(|(m, _, _)| m != marketplace_id);
+    }
+
+    fn retain(&self, keep: impl Fn(&HeadKey) -> bool) {
+        let mut entries = self.entries.write().expect("list cache lock");
+        entries.map.retain(|k, _| keep(k));
+        entries.bytes = entries.map.values().map(|l| l.footprint()).sum();
+        self.asked.lock().expect("list asks lock").retain(|k, _| keep(k));
     }
 }
 
@@ -102,7 +255,7 @@ impl ListingCache {
     /// as the store's query would).
     pub fn get(&self, marketplace_id: &str, partner_id: &str, id: &str) -> Option<Arc<ListingRecord>> {
         let entries = self.entries.read().expect("listing cache lock");
-        let hit = entries.get(id)?;
+        let hit = entries.map.get(id)?;
         (hit.marketplace_id == marketplace_id && hit.partner_id == partner_id).then(|| hit.clone())
     }
 
@@ -117,14 +270,37 @@ impl ListingCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if entries.len() >= MAX_CACHED_LISTINGS {
-            // Drops an arbitrary eighth (the map's order is random); always correct.
-            let drop: Vec<String> = entries.keys().take(MAX_CACHED_LISTINGS / 8).cloned().collect();
+        let size = footprint(&listing);
+        if size > LISTING_CACHE_BYTES / 64 {
+            return; // one listing may not push out dozens
+        }
+        entries.remove(&listing.id);
+        if entries.bytes + size > LISTING_CACHE_BYTES {
+            // Drops arbitrary entries (the map's order is random) down to seven eighths of the
+            // budget, so that fills at the limit do not evict one by one; always correct.
+            let target = LISTING_CACHE_BYTES / 8 * 7 - size;
+            let mut over = entries.bytes.saturating_sub(target);
+            let drop: Vec<String> = entries
+                .map
+                .values()
+                .take_while(|l| {
+                    let more = over > 0;
+                    over = over.saturating_sub(footprint(l));
+                    more
+                })
+                .map(|l| l.id.clone())
+                .collect();
             for k in drop {
                 entries.remove(&k);
             }
         }
-        entries.insert(listing.id.clone(), listing);
+        entries.bytes += size;
+        entries.map.insert(listing.id.clone(), listing);
+    }
+
+    /// What the cached listings take, by [`footprint`].
+    pub fn bytes(&self) -> usize {
+        self.entries.read().expect("listing cache lock").bytes
     }
 
     /// Forgets a listing: after this process wrote it (or lost a race to another writer).
@@ -136,10 +312,10 @@ impl ListingCache {
     /// Forgets a marketplace's listings (a sandbox that was removed).
     pub fn evict_marketplace(&self, marketplace_id: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.write().expect("listing cache lock").retain(|_, l| l.marketplace_id != marketplace_id);
+        self.entries.write().expect("listing cache lock").retain(|l| l.marketplace_id != marketplace_id);
     }
 
-    fn apply(&self, e: &EventRecord) {
+    fn apply(&self, e: &EventNote) {
         if e.event_type == types::SANDBOX_DELETED {
             self.evict_marketplace(&e.subject_id);
         } else if LISTING_RELEVANT.contains(&e.event_type.as_str()) {
@@ -147,11 +323,18 @@ impl ListingCache {
         }
         if e.event_type == types::SANDBOX_DELETED {
             self.heads.evict_marketplace(&e.subject_id);
+            self.marks.evict_marketplace(&e.subject_id);
         } else if (e.event_type == types::LISTING_CREATED || e.event_type == types::LISTING_UPDATED)
             && let Some(partner) = &e.partner_id
         {
-            self.heads.evict_partner(&e.marketplace_id, partner);
+            self.evict_lists(&e.marketplace_id, partner);
         }
+    }
+
+    /// After a partner's listing was created or changed status: its lists' heads and marks go.
+    pub fn evict_lists(&self, marketplace_id: &str, partner_id: &str) {
+        self.heads.evict_partner(marketplace_id, partner_id);
+        self.marks.evict_partner(marketplace_id, partner_id);
     }
 
     /// The heads of this process's listing lists.
@@ -159,8 +342,19 @@ impl ListingCache {
         &self.heads
     }
 
+    /// The marks along this process's long listing lists.
+    pub fn marks(&self) -> &Lists<ListingMarks> {
+        &self.marks
+    }
+
+    /// Counts a deep page of a list without marks: whether to build them now (see
+    /// [`MARK_AFTER_DEEP_PAGES`]).
+    pub fn marks_worth_building(&self, key: &HeadKey) -> bool {
+        self.marks.asked_for(key, MARK_AFTER_DEEP_PAGES)
+    }
+
     pub fn len(&self) -> usize {
-        self.entries.read().expect("listing cache lock").len()
+        self.entries.read().expect("listing cache lock").map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -185,17 +379,21 @@ pub fn spawn_invalidation(
     tokio::spawn(async move {
         // Wall-clock time: `recorded_at` is written by the database host's clock.
         let mut since = Utc::now() - INVALIDATION_LOOKBACK;
+        // The events the last poll saw: its window overlaps the next one's, and evicting again
+        // would only drop fills racing with the eviction. An event not among them is new.
+        let mut seen = std::collections::HashSet::new();
         loop {
             tokio::time::sleep(interval).await;
             let started = Utc::now();
-            match store.events_recorded_since(since, &relevant).await {
+            match store.event_notes_since(since, &relevant).await {
                 Ok(events) => {
-                    for e in &events {
+                    for e in events.iter().filter(|e| !seen.contains(&e.seq)) {
                         if AUTH_RELEVANT.contains(&e.event_type.as_str()) {
                             auth.apply(e);
                         }
                         listings.apply(e);
                     }
+                    seen = events.iter().map(|e| e.seq).collect();
                     since = started - INVALIDATION_LOOKBACK;
                 }
                 Err(e) => tracing::warn!(error = %e, "cache invalidation poll failed; retrying"),
@@ -261,12 +459,102 @@ mod tests {
         assert!(c.heads().get(&mine).is_none(), "a fill that raced with an eviction is dropped");
     }
 
+    fn sized(id: &str, description_bytes: usize) -> Arc<ListingRecord> {
+        let mut l = Arc::unwrap_or_clone(listing(id, "m", "p"));
+        l.content.long_description = "x".repeat(description_bytes);
+        Arc::new(l)
+    }
+
     #[test]
-    fn the_cache_stays_within_its_bound() {
+    fn the_cache_stays_within_its_byte_budget() {
         let c = ListingCache::default();
-        for i in 0..MAX_CACHED_LISTINGS + 10 {
-            c.fill(c.generation(), listing(&format!("l{i}"), "m", "p"));
+        // 4 KiB listings: the budget holds about 6,000 of them.
+        let n = LISTING_CACHE_BYTES / 4096 * 2;
+        for i in 0..n {
+            c.fill(c.generation(), sized(&format!("l{i}"), 4096));
+            assert!(c.bytes() <= LISTING_CACHE_BYTES, "over budget after {i} fills: {}", c.bytes());
         }
-        assert!(c.len() <= MAX_CACHED_LISTINGS);
+        assert!(c.get("m", "p", &format!("l{}", n - 1)).is_some(), "the newest fill is kept");
+        assert!(c.len() > LISTING_CACHE_BYTES / 4096 / 2, "evictions free what is needed, not everything");
+        // Refilling the same id replaces it and does not count it twice.
+        let before = c.bytes();
+        c.fill(c.generation(), sized(&format!("l{}", n - 1), 4096));
+        assert_eq!(c.bytes(), before);
+        // Evictions give the bytes back.
+        c.evict_marketplace("m");
+        assert_eq!((c.len(), c.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_listing_too_large_for_its_share_is_not_kept() {
+        let c = ListingCache::default();
+        c.fill(c.generation(), sized("small", 100));
+        c.fill(c.generation(), sized("huge", LISTING_CACHE_BYTES / 32));
+        assert!(c.get("m", "p", "huge").is_none());
+        assert!(c.get("m", "p", "small").is_some(), "and pushes nothing out");
+    }
+
+    #[test]
+    fn heads_stay_within_their_byte_budget() {
+        let c = ListingCache::default();
+        let ids: Vec<String> = (0..HEAD_ROWS).map(|i| format!("lst_{i:028}")).collect();
+        let head = Arc::new(ListingHead { ids, complete: false, total: 1_000_000 });
+        for p in 0..200 {
+            let key = ("m".to_owned(), format!("p{p}"), None);
+            c.heads().fill(c.heads().generation(), key.clone(), head.clone());
+            assert!(c.heads().bytes() <= HEAD_CACHE_BYTES);
+            assert!(c.heads().get(&key).is_some());
+        }
+        c.heads().evict_marketplace("m");
+        assert_eq!(c.heads().bytes(), 0);
+    }
+
+    #[test]
+    fn a_deep_offset_starts_after_the_last_mark_before_it() {
+        let mark = |id: &str| {
+            partnerd_store::schema::listings::cursor_after(
+                partnerd_store::kit::Dialect::Sqlite,
+                &listing(id, "m", "p"),
+                None,
+            )
+        };
+        // (`listing` stamps the time it is called: make each mark once.)
+        let (first, second) = (mark("after-1024"), mark("after-2048"));
+        let marks = ListingMarks(vec![first.clone(), second.clone()]);
+        let every = u64::from(MARK_EVERY);
+        let at = |offset: u64| match marks.window(offset) {
+            Some(Window::Beyond { after, skip }) => Some((after, skip)),
+            None => None,
+            Some(other) => panic!("{other:?}"),
+        };
+        assert_eq!(at(0), None);
+        assert_eq!(at(every - 1), None, "before the first mark: OFFSET");
+        assert_eq!(at(every), Some((first.clone(), 0)));
+        assert_eq!(at(2 * every - 1), Some((first.clone(), every - 1)));
+        assert_eq!(at(2 * every), Some((second.clone(), 0)));
+        assert_eq!(at(5 * every + 7), Some((second, 3 * every + 7)), "past the last mark");
+        assert_eq!(ListingMarks(vec![]).window(10 * every), None);
+    }
+
+    #[test]
+    fn marks_are_built_on_the_few_th_ask_since_a_change() {
+        let c = ListingCache::default();
+        let key: HeadKey = ("m".into(), "p".into(), None);
+        let other: HeadKey = ("m".into(), "q".into(), None);
+        let asks = |k: &HeadKey| (0..MARK_AFTER_DEEP_PAGES).map(|_| c.marks_worth_building(k)).collect::<Vec<_>>();
+        let mut expected = vec![false; MARK_AFTER_DEEP_PAGES as usize - 1];
+        expected.push(true);
+        assert_eq!(asks(&key), expected);
+        c.marks_worth_building(&other);
+        // A change to the partner's lists starts the count again; another partner's stays.
+        c.evict_lists("m", "p");
+        assert_eq!(asks(&key), expected);
+        assert!(asks(&other).into_iter().skip(MARK_AFTER_DEEP_PAGES as usize - 2).all(|b| b));
+        // And takes its marks.
+        let marks = Arc::new(ListingMarks(vec![]));
+        c.marks().fill(c.marks().generation(), key.clone(), marks);
+        assert!(c.marks().get(&key).is_some());
+        c.evict_lists("m", "p");
+        assert!(c.marks().get(&key).is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
 //! transaction as every content change), recommendations, and generated content drafts.
 
-use crate::caches::HEAD_ROWS;
+use crate::caches::{HEAD_ROWS, ListingMarks, MARK_EVERY};
 use crate::contention::{EDIT_LOCKS, WRITE_ATTEMPTS, pause_before};
 use crate::error::{ErrorKind, codes};
 use crate::policy::{self, Access, Resource};
@@ -61,13 +61,48 @@ impl Listings<'_> {
         limit: u32,
     ) -> Result<ListingPage, ServiceError> {
         let partner = policy::partner_id(who)?;
-        if let Window::Offset(offset) = window
-            && offset + u64::from(limit) <= u64::from(HEAD_ROWS)
-            && let Some(page) = self.page_from_head(&who.marketplace_id, partner, status, *offset, limit).await?
-        {
-            return Ok(page);
+        let m = &who.marketplace_id;
+        if let Window::Offset(offset) = window {
+            if offset + u64::from(limit) <= u64::from(HEAD_ROWS)
+                && let Some(page) = self.page_from_head(m, partner, status, *offset, limit).await?
+            {
+                return Ok(page);
+            }
+            if let Some(from_mark) = self.beyond_mark(m, partner, status, *offset).await? {
+                return Ok(self.services.store.list_listings(m, partner, status, &from_mark, limit).await?);
+            }
         }
-        Ok(self.services.store.list_listings(&who.marketplace_id, partner, status, window, limit).await?)
+        Ok(self.services.store.list_listings(m, partner, status, window, limit).await?)
+    }
+
+    /// A deep page's window from the list's marks (`caches::ListingMarks`): a seek past the
+    /// last mark before `offset`, then fewer than `MARK_EVERY` index steps, instead of
+    /// `offset` of them. Marks are built by one walk of the list on the few-th deep page asked
+    /// since the partner's lists last changed (`None` before: OFFSET).
+    async fn beyond_mark(
+        &self,
+        marketplace_id: &str,
+        partner: &str,
+        status: Option<ListingStatus>,
+        offset: u64,
+    ) -> Result<Option<Window>, ServiceError> {
+        if offset < u64::from(MARK_EVERY) {
+            return Ok(None);
+        }
+        let cache = &self.services.listing_cache;
+        let key = (marketplace_id.to_owned(), partner.to_owned(), status);
+        let marks = match cache.marks().get(&key) {
+            Some(marks) => marks,
+            None if cache.marks_worth_building(&key) => {
+                let generation = cache.marks().generation();
+                let marks = self.services.store.listing_marks(marketplace_id, partner, status, MARK_EVERY).await?;
+                let marks = Arc::new(ListingMarks(marks));
+                cache.marks().fill(generation, key, marks.clone());
+                marks
+            }
+            None => return Ok(None),
+        };
+        Ok(marks.window(offset))
     }
 
     /// A page within the list's head (`caches::ListHeads`): its ids from the cached head, its
@@ -221,7 +256,7 @@ impl Listings<'_> {
             .collect();
         let created = self.services.store.create_listings(listings.clone(), events).await;
         // New listings come first in every list of the partner, committed or not.
-        self.services.listing_cache.heads().evict_partner(marketplace_id, partner_id);
+        self.services.listing_cache.evict_lists(marketplace_id, partner_id);
         created?;
         Ok(listings)
     }
@@ -270,7 +305,7 @@ impl Listings<'_> {
             // moves it between lists.
             self.services.listing_cache.evict(id);
             if next.status != current.status {
-                self.services.listing_cache.heads().evict_partner(&next.marketplace_id, &next.partner_id);
+                self.services.listing_cache.evict_lists(&next.marketplace_id, &next.partner_id);
             }
             match written {
                 Ok(()) => return Ok(next),

@@ -475,6 +475,12 @@ impl EventLog for PostgresStore {
         query_all(&c, EVENTS_SINCE.postgres(), &args![since, types]).await
     }
 
+    async fn event_notes_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventNote>> {
+        let (notes_sql, f) = sql::event_notes_since(kit::DIALECT, since, types);
+        let c = self.client().await?;
+        query_all(&c, &notes_sql, f.args()).await
+    }
+
     async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>> {
         let c = self.client().await?;
         query_all(&c, sql::EVENTS_OF_SUBJECT.postgres(), &args![marketplace_id, subject_id]).await

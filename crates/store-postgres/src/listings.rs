@@ -102,6 +102,19 @@ impl ListingStore for PostgresStore {
         Ok(ListingHead { ids, complete: next.is_none(), total: count("listings", total.map_or(0, |(n,)| n))? })
     }
 
+    async fn listing_marks(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        every: u32,
+    ) -> StoreResult<Vec<Cursor>> {
+        let (marks_sql, f) = sql::marks(DIALECT, marketplace_id, partner_id, status, every);
+        let c = self.client().await?;
+        let rows = query_all::<Keyed<(String,)>>(&c, &marks_sql, f.args()).await?;
+        Ok(rows.into_iter().map(|r| f.cursor(r.key)).collect())
+    }
+
     async fn get_listings(
         &self,
         marketplace_id: &str,

@@ -336,6 +336,11 @@ impl EventLog for SqliteStore {
         self.readers.read(move |c| query_all(c, &sql, f.args())).await
     }
 
+    async fn event_notes_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventNote>> {
+        let (notes_sql, f) = sql::event_notes_since(kit::DIALECT, since, types);
+        self.readers.read(move |c| query_all(c, &notes_sql, f.args())).await
+    }
+
     async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>> {
         let (m, s) = (marketplace_id.to_owned(), subject_id.to_owned());
         self.readers.read(move |c| query_all(c, sql::EVENTS_OF_SUBJECT.sqlite(), &args![m, s])).await

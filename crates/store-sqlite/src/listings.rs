@@ -98,6 +98,22 @@ impl ListingStore for SqliteStore {
             .await
     }
 
+    async fn listing_marks(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        every: u32,
+    ) -> StoreResult<Vec<Cursor>> {
+        let (marks_sql, f) = sql::marks(DIALECT, marketplace_id, partner_id, status, every);
+        self.readers
+            .read(move |c| {
+                let rows = query_all::<Keyed<(String,)>>(c, &marks_sql, f.args())?;
+                Ok(rows.into_iter().map(|r| f.cursor(r.key)).collect())
+            })
+            .await
+    }
+
     async fn get_listings(
         &self,
         marketplace_id: &str,

@@ -253,6 +253,20 @@ pub async fn events_are_found_by_type_and_time(store: &dyn Store) {
     assert!(found.iter().all(|e| e.event_type == types::API_KEY_REVOKED));
     let later = store.events_recorded_since(at + Duration::hours(1), &[types::API_KEY_REVOKED]).await.unwrap();
     assert!(later.is_empty());
+    // The notes the caches read are the same events, without their payloads.
+    let notes = store.event_notes_since(at - Duration::seconds(5), &[types::API_KEY_REVOKED]).await.unwrap();
+    let projected: Vec<EventNote> = found
+        .iter()
+        .map(|e| EventNote {
+            seq: e.seq,
+            marketplace_id: e.marketplace_id.clone(),
+            event_type: e.event_type.clone(),
+            subject_id: e.subject_id.clone(),
+            partner_id: e.partner_id.clone(),
+        })
+        .collect();
+    assert_eq!(notes, projected);
+    assert!(store.event_notes_since(at + Duration::hours(1), &[types::API_KEY_REVOKED]).await.unwrap().is_empty());
 }
 
 pub fn listing(m: &str, partner_id: &str, title: &str, status: ListingStatus, at: DateTime<Utc>) -> ListingRecord {
@@ -3482,6 +3496,37 @@ pub async fn listing_pages_walk_by_cursor(store: &dyn Store) {
     assert_eq!(offset_page.items[0].id, all[3].id, "(an offset page does shift)");
 }
 
+/// Marks along a list (the cursor after every `every`th row) let a deep offset be served as a
+/// seek past a mark plus a few steps: that must be the same page as the offset's.
+pub async fn listing_marks_seek_what_offsets_walk(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    // Equal creation times in pairs, so marks fall on tie-broken rows too.
+    for i in 0..23 {
+        let status = if i % 4 == 0 { ListingStatus::Draft } else { ListingStatus::Active };
+        let l = listing(&m.id, &a.partner_id, &format!("L{i}"), status, t0() + Duration::minutes(i / 2));
+        store.create_listings(vec![l], vec![]).await.unwrap();
+    }
+    store.create_listings(vec![listing(&m.id, &b.partner_id, "B", ListingStatus::Active, t0())], vec![]).await.unwrap();
+    let every = 4u32;
+    for status in [None, Some(ListingStatus::Active), Some(ListingStatus::Draft), Some(ListingStatus::Archived)] {
+        let marks = store.listing_marks(&m.id, &a.partner_id, status, every).await.unwrap();
+        let total = store.list_listings(&m.id, &a.partner_id, status, &Window::Offset(0), 1).await.unwrap().total;
+        assert_eq!(marks.len() as u64, total / u64::from(every), "{status:?}");
+        for offset in u64::from(every)..=total {
+            let k = usize::try_from(offset / u64::from(every)).unwrap().min(marks.len());
+            let window = Window::Beyond { after: marks[k - 1].clone(), skip: offset - k as u64 * u64::from(every) };
+            for size in [1u32, 3] {
+                let sought = store.list_listings(&m.id, &a.partner_id, status, &window, size).await.unwrap();
+                let walked = store.list_listings(&m.id, &a.partner_id, status, &Window::Offset(offset), size).await;
+                let walked = walked.unwrap();
+                let ids = |p: &ListingPage| p.items.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+                assert_eq!(ids(&sought), ids(&walked), "{status:?} at {offset} by {size}");
+                assert_eq!((sought.total, sought.next.is_some()), (walked.total, walked.next.is_some()));
+            }
+        }
+    }
+}
+
 pub async fn sorted_pages_walk_by_cursor_over_equal_and_null_keys(store: &dyn Store) {
     let m = marketplace(store).await;
     let mut reseller = account_company(&m.id, "Reseller");
@@ -3611,6 +3656,7 @@ macro_rules! store_contract_tests {
             listings_are_private_to_their_partner,
             listings_page_newest_first_with_totals,
             listing_pages_walk_by_cursor,
+            listing_marks_seek_what_offsets_walk,
             sorted_pages_walk_by_cursor_over_equal_and_null_keys,
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,

@@ -118,6 +118,9 @@ pub trait EventLog: Send + Sync {
     /// marketplaces (used by per-process caches that must notice other processes' changes).
     async fn events_recorded_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventRecord>>;
 
+    /// [`Self::events_recorded_since`] without payloads: what caches' invalidation reads.
+    async fn event_notes_since(&self, since: DateTime<Utc>, types: &[&str]) -> StoreResult<Vec<EventNote>>;
+
     /// A subject's events in the order they were recorded.
     async fn events_for_subject(&self, marketplace_id: &str, subject_id: &str) -> StoreResult<Vec<EventRecord>>;
 }
@@ -150,6 +153,16 @@ pub trait ListingStore: Send + Sync {
         status: Option<ListingStatus>,
         rows: u32,
     ) -> StoreResult<ListingHead>;
+
+    /// The cursors after every `every`th listing of `list_listings`' order: one walk of the
+    /// index (`schema::listings::marks`).
+    async fn listing_marks(
+        &self,
+        marketplace_id: &str,
+        partner_id: &str,
+        status: Option<ListingStatus>,
+        every: u32,
+    ) -> StoreResult<Vec<Cursor>>;
 
     /// The partner's listings among `ids`, in no particular order (missing ones left out).
     async fn get_listings(

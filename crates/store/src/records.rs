@@ -108,6 +108,17 @@ pub struct Membership {
     pub partner_id: Option<String>,
 }
 
+/// What a cache's invalidation needs of an event: what changed, not the payload (a poll re-reads
+/// seconds of the log, thousands of events under load).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventNote {
+    pub seq: i64,
+    pub marketplace_id: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub partner_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     pub seq: i64,

@@ -55,7 +55,7 @@ pub(super) fn ok_offset<T: Serialize>(
 ) -> Response {
     let offset = match window {
         Window::Offset(o) => *o,
-        Window::After(_) => 0,
+        Window::After(_) | Window::Beyond { .. } => 0,
     };
     let meta = OffsetMeta { limit, offset, total, next_cursor: next.map(Cursor::encode) };
     Json(OffsetEnvelope { success: true, data, meta }).into_response()

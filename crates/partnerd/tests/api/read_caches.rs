@@ -93,3 +93,77 @@ on_both_backends!(another_servers_writes_reach_this_ones_caches, |backend| async
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["title"], "After");
 });
+
+/// The ids of a page of `GET /listings` at `page` (of 20), with its filter.
+async fn page_ids(app: &TestApp, key: &str, filter: &str, page: usize) -> Vec<String> {
+    let body = json_of(app, &format!("/api/v1/partners/listings?page={page}&per_page=20{filter}"), key).await;
+    body["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Every id of the list, walked by cursor (not by page, which is what is under test).
+async fn walk(app: &TestApp, key: &str, filter: &str) -> Vec<String> {
+    let (mut ids, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let at = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let body = json_of(app, &format!("/api/v1/partners/listings?per_page=100{filter}{at}"), key).await;
+        ids.extend(body["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_owned()));
+        match body["meta"]["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+// Deep pages of a long list (past its cached head) are served from marks along it (a seek and
+// a few index steps, built after a few deep pages); they must be exactly the pages OFFSET
+// walks, before and after the list changes under them.
+on_both_backends!(deep_pages_are_the_pages_offset_walks, |backend| async move {
+    let Some(app) = spawn_app(backend).await else { return };
+    // (The enterprise plan: this walks a few hundred pages.)
+    let p = app.partner("Acme Corp", "admin@acme.com", "enterprise").await;
+    let patches = (0..3_300)
+        .map(|i| partnerd_domain::listing::ListingPatch {
+            title: Some(format!("Listing {i}")),
+            status: Some(if i % 3 == 0 {
+                partnerd_domain::listing::ListingStatus::Draft
+            } else {
+                partnerd_domain::listing::ListingStatus::Active
+            }),
+            ..Default::default()
+        })
+        .collect();
+    app.server.services.listings().import(&app.marketplace_id(), &p.partner_id, patches).await.expect("import");
+    for filter in ["", "&status=active"] {
+        let all = walk(&app, &p.api_key, filter).await;
+        // The active list also holds the listing the unfiltered round created.
+        assert_eq!(all.len(), if filter.is_empty() { 3_300 } else { 2_200 + 1 });
+        // Pages past the list's cached head (its first 2,048 rows) start after a mark; the
+        // last is partly full.
+        let pages: Vec<usize> = (2_048 / 20..=all.len().div_ceil(20)).collect();
+        for round in 0..2 {
+            for &page in &pages {
+                let expected: Vec<String> = all.iter().skip((page - 1) * 20).take(20).cloned().collect();
+                assert_eq!(
+                    page_ids(&app, &p.api_key, filter, page).await,
+                    expected,
+                    "{filter} page {page}, round {round}"
+                );
+            }
+        }
+        // A new listing comes first: every deep page moves by one, at once.
+        app.clock.advance(chrono::Duration::seconds(1));
+        let (status, created) =
+            app.post("/api/v1/partners/listings", &p.api_key, json!({ "title": "Newest", "status": "active" })).await;
+        assert_eq!(status, 201);
+        let mut shifted = vec![created["data"]["id"].as_str().unwrap().to_owned()];
+        shifted.extend(walk(&app, &p.api_key, filter).await.into_iter().skip(1));
+        assert_eq!(shifted[1..], all[..]);
+        for round in 0..2 {
+            for &page in &pages {
+                let expected: Vec<String> = shifted.iter().skip((page - 1) * 20).take(20).cloned().collect();
+                let got = page_ids(&app, &p.api_key, filter, page).await;
+                assert_eq!(got, expected, "{filter} page {page} after the create, round {round}");
+            }
+        }
+    }
+});

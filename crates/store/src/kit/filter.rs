@@ -155,16 +155,17 @@ impl Filter {
     /// whether a next page exists. Refuses a cursor made for another order.
     pub fn window(&mut self, limit: u32, window: &Window) -> StoreResult<&mut Self> {
         self.limit = limit as usize;
-        let offset = match window {
-            Window::Offset(offset) => *offset,
-            Window::After(cursor) => {
-                if cursor.order != self.order_print() || cursor.key.len() != self.keys.len() {
-                    return Err(StoreError::InvalidCursor);
-                }
-                self.seek_after(&cursor.key);
-                0
-            }
+        let (after, offset) = match window {
+            Window::Offset(offset) => (None, *offset),
+            Window::After(cursor) => (Some(cursor), 0),
+            Window::Beyond { after, skip } => (Some(after), *skip),
         };
+        if let Some(cursor) = after {
+            if cursor.order != self.order_print() || cursor.key.len() != self.keys.len() {
+                return Err(StoreError::InvalidCursor);
+            }
+            self.seek_after(&cursor.key);
+        }
         let l = self.bind(Value::Int(i64::from(limit) + 1));
         let _ = write!(self.tail, " LIMIT {l}");
         if offset > 0 {

@@ -23,6 +23,10 @@ pub enum Window {
     Offset(u64),
     /// After the row the cursor was made from.
     After(Cursor),
+    /// `skip` rows after the row the cursor was made from: how a service that keeps marks
+    /// along a long list (the key of every few thousandth row) serves a deep offset, seeking the
+    /// mark before it and stepping over the rest. Not a client's window.
+    Beyond { after: Cursor, skip: u64 },
 }
 
 impl Default for Window {
@@ -66,6 +70,15 @@ pub(super) fn fnv(seed: u64, bytes: &[u8]) -> u64 {
 }
 
 impl Cursor {
+    /// About the memory the cursor takes, for caches that keep many (text keys' bytes counted).
+    pub fn footprint(&self) -> usize {
+        let heap = |v: &Value<'_>| match v {
+            Value::Text(t) => t.len(),
+            _ => 0,
+        };
+        size_of::<Self>() + self.key.iter().map(|v| size_of_val(v) + heap(v)).sum::<usize>()
+    }
+
     /// The opaque text handed to clients.
     pub fn encode(&self) -> String {
         let key: Vec<Json> = self.key.iter().map(tagged).collect();

@@ -114,6 +114,27 @@ pub fn head(
     Ok((format!("SELECT id{} FROM listings{}", f.key_select(), f.clause()), f))
 }
 
+/// The cursors after every `every`th listing of the list's order (after rows `every`,
+/// `2 × every` …), read as `Keyed<(String,)>` and made cursors by the filter: one walk of the
+/// covering index, numbering its entries. A deep offset is then a seek past the mark before it
+/// and at most `every - 1` index steps (`Window::Beyond`).
+pub fn marks(
+    dialect: Dialect,
+    marketplace_id: &str,
+    partner_id: &str,
+    status: Option<ListingStatus>,
+    every: u32,
+) -> (String, Filter) {
+    let f = filter(dialect, marketplace_id, partner_id, status);
+    let sql = format!(
+        "SELECT id{} FROM (SELECT id, created_at, ROW_NUMBER() OVER (ORDER BY {ORDER}) AS rn FROM listings{}) listings
+         WHERE rn % {every} = 0 ORDER BY rn",
+        f.key_select(),
+        f.conditions()
+    );
+    (sql, f)
+}
+
 /// The cursor a list page ending at `last` hands out (the same as the SQL path makes).
 pub fn cursor_after(dialect: Dialect, last: &ListingRecord, status: Option<ListingStatus>) -> Cursor {
     filter(dialect, &last.marketplace_id, &last.partner_id, status)

@@ -1,7 +1,8 @@
 //! Marketplaces, companies, users, memberships, partners, API keys and the event log.
 
-use crate::kit::{Query, column_list};
-use crate::{ApiKeyRecord, EventRecord, KeyAuth, Marketplace, Membership, PartnerRecord, record, sql};
+use crate::kit::{Dialect, Filter, Query, Value, column_list};
+use crate::{ApiKeyRecord, EventNote, EventRecord, KeyAuth, Marketplace, Membership, PartnerRecord, record, sql};
+use chrono::{DateTime, Utc};
 
 record! {
     Marketplace {
@@ -80,6 +81,25 @@ record! {
         occurred_at: read "occurred_at",
         recorded_at: read "recorded_at",
     }
+}
+
+record! {
+    EventNote {
+        seq: read "seq",
+        marketplace_id: read "marketplace_id",
+        event_type: read "event_type",
+        subject_id: read "subject_id",
+        partner_id: read "partner_id",
+    }
+}
+
+/// `(sql, filter)`: the notes of the events of `types` recorded since `since`, in log order.
+pub fn event_notes_since(dialect: Dialect, since: DateTime<Utc>, types: &[&str]) -> (String, Filter) {
+    let mut f = Filter::new(dialect);
+    f.gte("recorded_at", Value::Time(since))
+        .is_in("event_type", types.iter().map(|t| Value::Text(std::borrow::Cow::Owned((*t).to_owned()))));
+    let sql = format!("SELECT {} FROM events{} ORDER BY seq", column_list::<EventNote>(), f.conditions());
+    (sql, f)
 }
 
 pub static DEFAULT_MARKETPLACE: Query =
