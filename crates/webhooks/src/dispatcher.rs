@@ -43,6 +43,10 @@ pub struct DispatcherOptions {
     pub capacity: u32,
     /// Requests in flight to one endpoint, so a slow receiver holds up only itself.
     pub per_endpoint: u32,
+    /// Requests in flight in all: each holds a connection and its buffers, so this bounds the
+    /// worker's memory and sockets however many endpoints have deliveries due (100 endpoints
+    /// at 16 each took 45 MiB and 1,600 connections).
+    pub in_flight: u32,
     /// Deliveries of one endpoint held at once; they wait here for a free request slot.
     pub queue_per_endpoint: u32,
     /// How long a claim holds without renewal: longer than one attempt can take (the 15 s
@@ -59,6 +63,7 @@ impl Default for DispatcherOptions {
             poll: Duration::from_millis(250),
             capacity: 2_048,
             per_endpoint: 16,
+            in_flight: 256,
             queue_per_endpoint: 256,
             lease: chrono::Duration::seconds(30),
             renew_every: chrono::Duration::seconds(10),
@@ -78,6 +83,8 @@ struct Shared {
     sender: Arc<dyn WebhookSender>,
     claimer: String,
     endpoints: Mutex<HashMap<String, Endpoint>>,
+    /// Request slots of all endpoints together ([`DispatcherOptions::in_flight`]).
+    requests: Arc<Semaphore>,
     held: AtomicU32,
     /// Deliveries this worker holds, with the attempt in flight: what it renews.
     leases: Mutex<HashMap<String, u32>>,
@@ -102,6 +109,7 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
         sender,
         claimer: new_id("worker"),
         endpoints: Mutex::new(HashMap::new()),
+        requests: Arc::new(Semaphore::new(opts.in_flight.max(1) as usize)),
         held: AtomicU32::new(0),
         leases: Mutex::new(HashMap::new()),
         renewed_at: Mutex::new(None),
@@ -300,8 +308,11 @@ async fn deliver(shared: &Shared, d: ClaimedDelivery, slots: Arc<Semaphore>) {
     let queue = shared.services.delivery_queue();
     let body = wh::payload(&d.event_id, &d.event_type, d.occurred_at, &d.data);
     let out = {
-        // The request slot is held for the request only, not while the attempt is recorded.
+        // The request slots are held for the request only, not while the attempt is recorded;
+        // always the endpoint's first, then the shared one, so a busy endpoint's queue waits
+        // without holding a slot others could use.
         let _slot = slots.acquire().await.expect("endpoint slots are never closed");
+        let _request = shared.requests.acquire().await.expect("request slots are never closed");
         if !shared.leases.lock().expect("leases lock").contains_key(&d.id) {
             // The lease was lost while this delivery waited: its new holder sends it.
             return;

@@ -46,7 +46,9 @@ impl HttpSender {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("partnerd-webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(16)
+            // Up to the dispatcher's shared request slots may go to one host (many webhooks of one
+            // receiver): keep a quarter of them open between bursts.
+            .pool_max_idle_per_host(64)
             .no_proxy();
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
