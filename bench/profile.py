@@ -84,7 +84,10 @@ def main():
             run.log(f"{name}: {measured['rps']:.0f} req/s while profiled; written to {args.out}")
     finally:
         server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("PROFILE_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            run.log(f"perf data kept in {tmp}")
 
 
 if __name__ == "__main__":

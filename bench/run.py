@@ -186,21 +186,27 @@ def size_run(n, args, tmp):
     }
     server = Server(database, config, os.environ)
     results = {}
+
+    def wrk_at(name, script, conns, env):
+        # The server's peak RSS so far, after each scenario: which one grows the process shows.
+        results[name] = wrk(script, server.base, secs, conns, env)
+        results[name]["peak_rss_mib"] = peak_rss_mib(server.proc.pid)
+
     try:
         secs, conns = args.seconds, args.connections
         for name, script in [("S0", "s0_healthz.lua"), ("S1", "s1_profile.lua"), ("S2", "s2_listing.lua"), ("S3", "s3_page.lua")]:
-            results[name] = wrk(script, server.base, secs, conns, env)
+            wrk_at(name, script, conns, env)
             log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
         # Deep pages: uniformly over every page of the active listings (OFFSET cost shows here).
         deep = {**env, "BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"}
-        results["S3-deep"] = wrk("s3_page.lua", server.base, secs, conns, deep)
+        wrk_at("S3-deep", "s3_page.lua", conns, deep)
         # The same depths by cursor (keyset): what a client syncing every page should use.
-        results["S3-cursor"] = wrk("s3_cursor.lua", server.base, secs, conns, env)
+        wrk_at("S3-cursor", "s3_cursor.lua", conns, env)
         for name, script in [("S4", "s4_create.lua"), ("S5", "s5_patch.lua"), ("S7", "s7_customers.lua"), ("S9", "s9_leads.lua"), ("S10", "s10_subscribe.lua"), ("S11", "s11_quote.lua"), ("S12", "s12_quotes.lua")]:
-            results[name] = wrk(script, server.base, secs, conns, env)
-            log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms")
+            wrk_at(name, script, conns, env)
+            log(f"  {name} n={n}: {results[name]['rps']:.0f} req/s, p50 {results[name]['p50_ms']:.2f} ms, peak RSS {results[name]['peak_rss_mib']} MiB")
         # S8: fewer connections than the reads: each request is a batch of USAGE_BATCH records.
-        results["S8"] = wrk("s8_usage.lua", server.base, secs, min(conns, 16), env)
+        wrk_at("S8", "s8_usage.lua", min(conns, 16), env)
         results["S8"]["batch"] = USAGE_BATCH
         results["S8"]["records_per_second"] = round(results["S8"]["rps"] * USAGE_BATCH, 1)
         log(f"  S8 n={n}: {results['S8']['records_per_second']:.0f} records/s, p50 {results['S8']['p50_ms']:.2f} ms")
