@@ -95,11 +95,18 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [os.path.join(RELEASE, "partnerd"), "--database", database, "--config", config, "serve", "--listen", f"127.0.0.1:{self.port}"]
         self.proc = subprocess.Popen(cmd, env={**env, "PARTNERD_LOG": "warn"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
+        started = time.time()
+        # Opening a large database can take a while (SQLite rebuilds the WAL index of a WAL its
+        # writer left behind); the time is logged, since operators wait for it too.
+        while time.time() - started < 300:
             try:
                 urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                self.start_seconds = round(time.time() - started, 1)
+                log(f"  server up in {self.start_seconds} s")
                 return
             except OSError:
+                if self.proc.poll() is not None:
+                    break
                 time.sleep(0.05)
         raise RuntimeError("partnerd did not start")
 
