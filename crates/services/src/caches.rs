@@ -67,6 +67,19 @@ pub struct ListingCache {
     marks: Lists<ListingMarks>,
 }
 
+/// The one build of a list's marks under way; over when dropped (a request cancelled mid-build
+/// included), so the next asks may build again.
+pub struct MarksBuild<'a> {
+    lists: &'a Lists<ListingMarks>,
+    key: &'a HeadKey,
+}
+
+impl Drop for MarksBuild<'_> {
+    fn drop(&mut self) {
+        self.lists.built(self.key);
+    }
+}
+
 impl Default for ListingCache {
     fn default() -> Self {
         Self {
@@ -159,6 +172,9 @@ impl Footprint for ListingMarks {
     }
 }
 
+/// An `asked` count meaning "being built now".
+const BUILDING: u32 = u32::MAX;
+
 /// What is kept per listing list (its head, its marks), within a byte budget. A listing
 /// created, or one whose status changed, moves positions: every list of that partner goes.
 pub struct Lists<T> {
@@ -219,16 +235,31 @@ impl<T: Footprint> Lists<T> {
         self.entries.read().expect("list cache lock").bytes
     }
 
-    /// Counts an ask for a list not kept: whether this is at least the `times`th since its
-    /// partner's lists last changed.
+    /// Counts an ask for a list not kept: whether this is the `times`th since its partner's
+    /// lists last changed, and so the asker's to build. One asker builds at a time: the others
+    /// are told no until [`Self::built`] (64 requests building the same marks at once took
+    /// PostgreSQL's deep pages at 1M rows from seconds to timeouts).
     pub fn asked_for(&self, key: &HeadKey, times: u32) -> bool {
         let mut asked = self.asked.lock().expect("list asks lock");
         if asked.len() >= 4_096 && !asked.contains_key(key) {
             asked.clear();
         }
         let n = asked.entry(key.clone()).or_insert(0);
-        *n = n.saturating_add(1);
-        *n >= times
+        if *n == BUILDING {
+            return false;
+        }
+        *n += 1;
+        if *n >= times {
+            *n = BUILDING;
+            return true;
+        }
+        false
+    }
+
+    /// The build [`Self::asked_for`] allowed is over (kept, dropped by a race, or failed): the
+    /// count starts again.
+    pub fn built(&self, key: &HeadKey) {
+        self.asked.lock().expect("list asks lock").remove(key);
     }
 
     /// After a partner's listing was created or changed status (by this process or another).
@@ -347,10 +378,15 @@ impl ListingCache {
         &self.marks
     }
 
-    /// Counts a deep page of a list without marks: whether to build them now (see
-    /// [`MARK_AFTER_DEEP_PAGES`]).
-    pub fn marks_worth_building(&self, key: &HeadKey) -> bool {
-        self.marks.asked_for(key, MARK_AFTER_DEEP_PAGES)
+    /// Counts a deep page of a list without marks: `Some` when the caller is to build them now
+    /// (see [`MARK_AFTER_DEEP_PAGES`]), holding the build until dropped.
+    pub fn build_marks<'a>(&'a self, key: &'a HeadKey) -> Option<MarksBuild<'a>> {
+        // Made only when allowed: a guard made and dropped would end a build not started.
+        if self.marks.asked_for(key, MARK_AFTER_DEEP_PAGES) {
+            Some(MarksBuild { lists: &self.marks, key })
+        } else {
+            None
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -541,15 +577,28 @@ mod tests {
         let c = ListingCache::default();
         let key: HeadKey = ("m".into(), "p".into(), None);
         let other: HeadKey = ("m".into(), "q".into(), None);
-        let asks = |k: &HeadKey| (0..MARK_AFTER_DEEP_PAGES).map(|_| c.marks_worth_building(k)).collect::<Vec<_>>();
+        // Each ask builds and ends its build at once, as a request would.
+        let asks = |k: &HeadKey| (0..MARK_AFTER_DEEP_PAGES).map(|_| c.build_marks(k).is_some()).collect::<Vec<_>>();
         let mut expected = vec![false; MARK_AFTER_DEEP_PAGES as usize - 1];
         expected.push(true);
         assert_eq!(asks(&key), expected);
-        c.marks_worth_building(&other);
+        assert_eq!(asks(&key), expected, "a finished build that kept nothing lets the count start again");
+        assert!(c.build_marks(&other).is_none());
         // A change to the partner's lists starts the count again; another partner's stays.
         c.evict_lists("m", "p");
         assert_eq!(asks(&key), expected);
-        assert!(asks(&other).into_iter().skip(MARK_AFTER_DEEP_PAGES as usize - 2).all(|b| b));
+        let rest = asks(&other);
+        assert_eq!(rest.iter().filter(|b| **b).count(), 1, "{rest:?}");
+        assert!(rest[MARK_AFTER_DEEP_PAGES as usize - 2], "the other list's count went on: {rest:?}");
+        // While one build is under way no other ask builds; when it ends (even unfinished) the
+        // count starts again.
+        for _ in 1..MARK_AFTER_DEEP_PAGES {
+            assert!(c.build_marks(&key).is_none());
+        }
+        let building = c.build_marks(&key).expect("the fourth ask builds");
+        assert!((0..10).all(|_| c.build_marks(&key).is_none()), "one build at a time");
+        drop(building);
+        assert_eq!(asks(&key), expected);
         // And takes its marks.
         let marks = Arc::new(ListingMarks(vec![]));
         c.marks().fill(c.marks().generation(), key.clone(), marks);

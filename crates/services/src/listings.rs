@@ -93,14 +93,14 @@ impl Listings<'_> {
         let key = (marketplace_id.to_owned(), partner.to_owned(), status);
         let marks = match cache.marks().get(&key) {
             Some(marks) => marks,
-            None if cache.marks_worth_building(&key) => {
+            None => {
+                let Some(_building) = cache.build_marks(&key) else { return Ok(None) };
                 let generation = cache.marks().generation();
                 let marks = self.services.store.listing_marks(marketplace_id, partner, status, MARK_EVERY).await?;
                 let marks = Arc::new(ListingMarks(marks));
-                cache.marks().fill(generation, key, marks.clone());
+                cache.marks().fill(generation, key.clone(), marks.clone());
                 marks
             }
-            None => return Ok(None),
         };
         Ok(marks.window(offset))
     }
