@@ -320,7 +320,8 @@ mod tests {
 
     /// Writes that never pause, with a reader always in a transaction: the WAL is still started
     /// over now and then, so its file stays bounded (without the RESTART it grows by every
-    /// frame written: about 50 MiB here).
+    /// frame written: well over 100 MiB here). The bound is loose because the checkpointer
+    /// looks every 100 ms and the suite runs beside other tests.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_steady_writes_and_reads() {
         let dir = std::env::temp_dir().join(format!("partnerd-test-wal-{}", partnerd_domain::ids::random_token(8)));
@@ -341,7 +342,7 @@ mod tests {
         });
         let wal = dir.join("w.db-wal");
         let mut largest = 0;
-        for i in 0..6_000i64 {
+        for i in 0..12_000i64 {
             writer
                 .write(move |c| {
                     c.execute("INSERT INTO t (id, v) VALUES (?1, zeroblob(4000))", [i]).map_err(backend)?;
@@ -354,7 +355,8 @@ mod tests {
         stop.store(true, Ordering::Release);
         reader.join().unwrap();
         writer.shutdown();
-        // 6,000 pages were written; the WAL never held more than a fraction of them.
-        assert!(largest < 16 << 20, "the WAL reached {largest} bytes");
+        // 12,000 pages (47 MiB of data alone) were written; the WAL never held more than a
+        // fraction of them.
+        assert!(largest < 32 << 20, "the WAL reached {largest} bytes");
     }
 }
