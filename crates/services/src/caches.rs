@@ -68,15 +68,39 @@ pub struct ListingCache {
 }
 
 /// The one build of a list's marks under way; over when dropped (a request cancelled mid-build
-/// included), so the next asks may build again.
+/// included), so the next asks may build again. Dropping it also wakes the asks waiting for it
+/// (its sender goes with it).
 pub struct MarksBuild<'a> {
     lists: &'a Lists<ListingMarks>,
     key: &'a HeadKey,
+    _done: tokio::sync::watch::Sender<()>,
 }
 
 impl Drop for MarksBuild<'_> {
     fn drop(&mut self) {
+        // Before `_done` drops: a woken waiter finds the marks kept and the count reset.
         self.lists.built(self.key);
+    }
+}
+
+/// What a deep page of a list without marks does.
+pub enum MarksTurn<'a> {
+    /// Answer by OFFSET (the list has not been asked for deeply enough yet).
+    Offset,
+    /// Build them now, holding the build until dropped.
+    Build(MarksBuild<'a>),
+    /// Another ask is building them: wait for it ([`MarksWait::done`]), then look again.
+    Wait(MarksWait),
+}
+
+/// A wait for the build under way.
+pub struct MarksWait(tokio::sync::watch::Receiver<()>);
+
+impl MarksWait {
+    /// Returns when the build is over, kept, failed or cancelled alike (its sender is dropped
+    /// then, and nothing is ever sent).
+    pub async fn done(mut self) {
+        while self.0.changed().await.is_ok() {}
     }
 }
 
@@ -172,8 +196,18 @@ impl Footprint for ListingMarks {
     }
 }
 
-/// An `asked` count meaning "being built now".
-const BUILDING: u32 = u32::MAX;
+/// Asks for a list not kept, or the build under way.
+enum Asked {
+    Count(u32),
+    Building(tokio::sync::watch::Receiver<()>),
+}
+
+/// What [`Lists::asked_for`] tells an ask.
+enum Ask {
+    Not,
+    Build(tokio::sync::watch::Sender<()>),
+    Wait(tokio::sync::watch::Receiver<()>),
+}
 
 /// What is kept per listing list (its head, its marks), within a byte budget. A listing
 /// created, or one whose status changed, moves positions: every list of that partner goes.
@@ -183,7 +217,7 @@ pub struct Lists<T> {
     budget: usize,
     /// Asks for lists not kept, since their partner's last change (bounded: forgotten
     /// wholesale past 4,096 lists).
-    asked: Mutex<HashMap<HeadKey, u32>>,
+    asked: Mutex<HashMap<HeadKey, Asked>>,
 }
 
 /// The first [`HEAD_ROWS`] ids of listing lists.
@@ -236,24 +270,28 @@ impl<T: Footprint> Lists<T> {
     }
 
     /// Counts an ask for a list not kept: whether this is the `times`th since its partner's
-    /// lists last changed, and so the asker's to build. One asker builds at a time: the others
-    /// are told no until [`Self::built`] (64 requests building the same marks at once took
-    /// PostgreSQL's deep pages at 1M rows from seconds to timeouts).
-    pub fn asked_for(&self, key: &HeadKey, times: u32) -> bool {
+    /// lists last changed, and so the asker's to build. One asker builds at a time, and the
+    /// others wait for it until [`Self::built`]: 64 requests building the same marks at once
+    /// took PostgreSQL's deep pages at 1M rows from seconds to timeouts, and 63 answering by
+    /// OFFSET meanwhile kept the one build from finishing.
+    fn asked_for(&self, key: &HeadKey, times: u32) -> Ask {
         let mut asked = self.asked.lock().expect("list asks lock");
         if asked.len() >= 4_096 && !asked.contains_key(key) {
             asked.clear();
         }
-        let n = asked.entry(key.clone()).or_insert(0);
-        if *n == BUILDING {
-            return false;
+        let entry = asked.entry(key.clone()).or_insert(Asked::Count(0));
+        match entry {
+            Asked::Building(done) => Ask::Wait(done.clone()),
+            Asked::Count(n) if *n + 1 >= times => {
+                let (tx, rx) = tokio::sync::watch::channel(());
+                *entry = Asked::Building(rx);
+                Ask::Build(tx)
+            }
+            Asked::Count(n) => {
+                *n += 1;
+                Ask::Not
+            }
         }
-        *n += 1;
-        if *n >= times {
-            *n = BUILDING;
-            return true;
-        }
-        false
     }
 
     /// The build [`Self::asked_for`] allowed is over (kept, dropped by a race, or failed): the
@@ -378,14 +416,14 @@ impl ListingCache {
         &self.marks
     }
 
-    /// Counts a deep page of a list without marks: `Some` when the caller is to build them now
-    /// (see [`MARK_AFTER_DEEP_PAGES`]), holding the build until dropped.
-    pub fn build_marks<'a>(&'a self, key: &'a HeadKey) -> Option<MarksBuild<'a>> {
-        // Made only when allowed: a guard made and dropped would end a build not started.
-        if self.marks.asked_for(key, MARK_AFTER_DEEP_PAGES) {
-            Some(MarksBuild { lists: &self.marks, key })
-        } else {
-            None
+    /// Counts a deep page of a list without marks: whether the caller answers it by OFFSET,
+    /// builds the marks now (see [`MARK_AFTER_DEEP_PAGES`]) or waits for the build under way.
+    pub fn build_marks<'a>(&'a self, key: &'a HeadKey) -> MarksTurn<'a> {
+        // A guard is made only when allowed: one made and dropped would end a build not started.
+        match self.marks.asked_for(key, MARK_AFTER_DEEP_PAGES) {
+            Ask::Not => MarksTurn::Offset,
+            Ask::Build(done) => MarksTurn::Build(MarksBuild { lists: &self.marks, key, _done: done }),
+            Ask::Wait(done) => MarksTurn::Wait(MarksWait(done)),
         }
     }
 
@@ -577,33 +615,70 @@ mod tests {
         let c = ListingCache::default();
         let key: HeadKey = ("m".into(), "p".into(), None);
         let other: HeadKey = ("m".into(), "q".into(), None);
+        let builds = |t: &MarksTurn<'_>| matches!(t, MarksTurn::Build(_));
         // Each ask builds and ends its build at once, as a request would.
-        let asks = |k: &HeadKey| (0..MARK_AFTER_DEEP_PAGES).map(|_| c.build_marks(k).is_some()).collect::<Vec<_>>();
+        let asks = |k: &HeadKey| (0..MARK_AFTER_DEEP_PAGES).map(|_| builds(&c.build_marks(k))).collect::<Vec<_>>();
         let mut expected = vec![false; MARK_AFTER_DEEP_PAGES as usize - 1];
         expected.push(true);
         assert_eq!(asks(&key), expected);
         assert_eq!(asks(&key), expected, "a finished build that kept nothing lets the count start again");
-        assert!(c.build_marks(&other).is_none());
+        assert!(matches!(c.build_marks(&other), MarksTurn::Offset));
         // A change to the partner's lists starts the count again; another partner's stays.
         c.evict_lists("m", "p");
         assert_eq!(asks(&key), expected);
         let rest = asks(&other);
         assert_eq!(rest.iter().filter(|b| **b).count(), 1, "{rest:?}");
         assert!(rest[MARK_AFTER_DEEP_PAGES as usize - 2], "the other list's count went on: {rest:?}");
-        // While one build is under way no other ask builds; when it ends (even unfinished) the
-        // count starts again.
+        // Before the few-th ask: OFFSET.
         for _ in 1..MARK_AFTER_DEEP_PAGES {
-            assert!(c.build_marks(&key).is_none());
+            assert!(matches!(c.build_marks(&key), MarksTurn::Offset));
         }
-        let building = c.build_marks(&key).expect("the fourth ask builds");
-        assert!((0..10).all(|_| c.build_marks(&key).is_none()), "one build at a time");
-        drop(building);
-        assert_eq!(asks(&key), expected);
+        let building = c.build_marks(&key);
+        assert!(builds(&building), "the fourth ask builds");
+        // While it is under way every other ask waits, and no other builds.
+        let waits: Vec<_> = (0..10)
+            .map(|_| match c.build_marks(&key) {
+                MarksTurn::Wait(w) => w,
+                _ => panic!("one build at a time, and the others wait for it"),
+            })
+            .collect();
         // And takes its marks.
-        let marks = Arc::new(ListingMarks(vec![]));
-        c.marks().fill(c.marks().generation(), key.clone(), marks);
+        c.marks().fill(c.marks().generation(), key.clone(), Arc::new(ListingMarks(vec![])));
+        drop(building);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            for w in waits {
+                tokio::time::timeout(Duration::from_secs(5), w.done())
+                    .await
+                    .expect("the build's end wakes its waiters");
+            }
+        });
         assert!(c.marks().get(&key).is_some());
+        // When a build ends (even unfinished) the count starts again.
+        assert_eq!(asks(&key), expected);
         c.evict_lists("m", "p");
         assert!(c.marks().get(&key).is_none());
+    }
+
+    #[test]
+    fn a_cancelled_build_wakes_its_waiters() {
+        let c = ListingCache::default();
+        let key: HeadKey = ("m".into(), "p".into(), None);
+        let building = loop {
+            if let MarksTurn::Build(b) = c.build_marks(&key) {
+                break b;
+            }
+        };
+        let MarksTurn::Wait(waiting) = c.build_marks(&key) else { panic!("a build is under way") };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            let woken = tokio::spawn(waiting.done());
+            tokio::task::yield_now().await;
+            assert!(!woken.is_finished(), "it waits while the build runs");
+            drop(building); // the request that built was cancelled: nothing was kept
+            tokio::time::timeout(Duration::from_secs(5), woken).await.expect("woken").unwrap();
+        });
+        assert!(c.marks().get(&key).is_none());
+        assert!(matches!(c.build_marks(&key), MarksTurn::Offset), "the count started again");
     }
 }

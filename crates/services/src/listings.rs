@@ -1,7 +1,7 @@
 //! Listings: the partner's marketplace listings, their SEO score (recomputed in the same
 //! transaction as every content change), recommendations, and generated content drafts.
 
-use crate::caches::{HEAD_ROWS, ListingMarks, MARK_EVERY};
+use crate::caches::{HEAD_ROWS, ListingMarks, MARK_EVERY, MarksTurn};
 use crate::contention::{EDIT_LOCKS, WRITE_ATTEMPTS, pause_before};
 use crate::error::{ErrorKind, codes};
 use crate::policy::{self, Access, Resource};
@@ -19,6 +19,9 @@ use std::sync::Arc;
 pub struct Listings<'a> {
     pub(crate) services: &'a Services,
 }
+
+/// How long a deep page waits for another request's build of its list's marks.
+const MARKS_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A score move of at least this many points is announced as `seo.score_changed`.
 pub const SIGNIFICANT_SCORE_CHANGE: u32 = 5;
@@ -78,7 +81,8 @@ impl Listings<'_> {
     /// A deep page's window from the list's marks (`caches::ListingMarks`): a seek past the
     /// last mark before `offset`, then fewer than `MARK_EVERY` index steps, instead of
     /// `offset` of them. Marks are built by one walk of the list on the few-th deep page asked
-    /// since the partner's lists last changed (`None` before: OFFSET).
+    /// since the partner's lists last changed (`None` before: OFFSET); the deep pages asked
+    /// while that walk runs wait for it rather than add their OFFSETs to its load.
     async fn beyond_mark(
         &self,
         marketplace_id: &str,
@@ -91,15 +95,26 @@ impl Listings<'_> {
         }
         let cache = &self.services.listing_cache;
         let key = (marketplace_id.to_owned(), partner.to_owned(), status);
-        let marks = match cache.marks().get(&key) {
-            Some(marks) => marks,
-            None => {
-                let Some(_building) = cache.build_marks(&key) else { return Ok(None) };
+        if let Some(marks) = cache.marks().get(&key) {
+            return Ok(marks.window(offset));
+        }
+        let marks = match cache.build_marks(&key) {
+            MarksTurn::Offset => return Ok(None),
+            MarksTurn::Build(_building) => {
                 let generation = cache.marks().generation();
                 let marks = self.services.store.listing_marks(marketplace_id, partner, status, MARK_EVERY).await?;
                 let marks = Arc::new(ListingMarks(marks));
                 cache.marks().fill(generation, key.clone(), marks.clone());
                 marks
+            }
+            MarksTurn::Wait(build) => {
+                // A build costs about two deep pages; one that has not ended by now is stuck
+                // behind something else, and this page goes by OFFSET after all.
+                let _ = tokio::time::timeout(MARKS_WAIT, build.done()).await;
+                match cache.marks().get(&key) {
+                    Some(marks) => marks,
+                    None => return Ok(None), // it failed, or a write took its marks away
+                }
             }
         };
         Ok(marks.window(offset))
