@@ -45,11 +45,12 @@ fn configure_sqlite_once() {
 
 pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     configure_sqlite_once();
-    let conn =
+    let mut conn =
         Connection::open(path).map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL makes every commit durable before it is
-    // acknowledged; the busy timeout covers other processes (the CLI) holding the write lock.
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    // acknowledged; the busy handler covers the checkpointer and other processes (the CLI)
+    // holding the write lock.
+    conn.busy_handler(Some(retry_soon)).map_err(backend)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Backend(format!("SQLite refused WAL mode (got {mode})")));
@@ -68,6 +69,15 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Conne
     // writes at 1M rows (`sqlite3Reprepare` in bench/results/profiles).
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(backend)?;
     Ok(conn)
+}
+
+/// The busy handler of every connection but the checkpointer's (which gives up sooner): try
+/// again every millisecond, for 10 s. SQLite's own (`busy_timeout`) sleeps 1, 2, 5 … 50, then 100 ms between tries, so a
+/// writer held back for 30 ms by the checkpointer's RESTART, or by the CLI, slept up to 50 ms
+/// past it, which is the write tail.
+fn retry_soon(tries: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    tries < 10_000
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -166,9 +176,15 @@ const RESTART_WAIT: Duration = Duration::from_millis(25);
 
 impl Checkpointer {
     fn spawn(path: &Path) -> StoreResult<Self> {
-        let conn = open_connection(path, false)?;
+        let mut conn = open_connection(path, false)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(backend)?;
-        conn.busy_timeout(RESTART_WAIT).map_err(backend)?;
+        // Tries every millisecond too: while it waits the writer waits behind it.
+        let tries = i32::try_from(RESTART_WAIT.as_millis()).unwrap_or(i32::MAX);
+        conn.busy_handler(Some(move |n| {
+            std::thread::sleep(Duration::from_millis(1));
+            n < tries
+        }))
+        .map_err(backend)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
