@@ -44,14 +44,29 @@ use std::sync::Arc;
 
 /// Everything a request handler or CLI command needs, built once at start-up. Its parts are
 /// private: callers go through the use cases, so every read and write is authorised by them.
+///
+/// One `Arc`: the router clones its state for every layer of every request, and each clone and
+/// drop of an `Arc` is an atomic on a cache line both cores write. With the ten parts cloned
+/// one by one, dropping `Services` alone was 9 % of a cached listing read (S2's profile).
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<Parts>);
+
+impl std::ops::Deref for Services {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What [`Services`] holds; visible only inside this crate.
+#[derive(Clone)]
+pub struct Parts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     plans: Arc<PlanCatalog>,
     auth: Arc<Authenticator>,
     limiter: Arc<RateLimiter>,
-    /// Behind an `Arc`: `Services` is cloned for every request, so it must be cheap to clone.
     webhooks: Arc<webhooks::WebhookSettings>,
     billing: Arc<billing::BillingSettings>,
     sandbox: Arc<sandboxes::SandboxSettings>,
@@ -68,7 +83,7 @@ impl Services {
     ) -> Self {
         let auth = Arc::new(Authenticator::new(store.clone(), clock.clone()));
         let limiter = Arc::new(RateLimiter::new(counter, clock.clone()));
-        Self {
+        Self(Arc::new(Parts {
             store,
             clock,
             plans: Arc::new(plans),
@@ -79,7 +94,7 @@ impl Services {
             sandbox: Arc::default(),
             outcomes: Arc::default(),
             listing_cache: Arc::default(),
-        }
+        }))
     }
 
     /// Keeps this process's caches in step with writes made elsewhere (see `caches`).
@@ -89,19 +104,19 @@ impl Services {
 
     /// The same services with these webhook settings (the sender, the schedule).
     pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> Self {
-        self.webhooks = Arc::new(settings);
+        Arc::make_mut(&mut self.0).webhooks = Arc::new(settings);
         self
     }
 
     /// The same services with this price list, commission rates and invoice numbering.
     pub fn with_billing(mut self, settings: billing::BillingSettings) -> Self {
-        self.billing = Arc::new(settings);
+        Arc::make_mut(&mut self.0).billing = Arc::new(settings);
         self
     }
 
     /// The same services with these sandbox settings (the default expiry).
     pub fn with_sandboxes(mut self, settings: sandboxes::SandboxSettings) -> Self {
-        self.sandbox = Arc::new(settings);
+        Arc::make_mut(&mut self.0).sandbox = Arc::new(settings);
         self
     }
 
