@@ -178,11 +178,13 @@ pub(super) struct Listing {
     last_updated: String,
 }
 
-impl From<&ListingRecord> for Listing {
-    fn from(l: &ListingRecord) -> Self {
-        let c = l.content.clone();
+/// Takes the record: its strings move into the response instead of being copied (a copy of a
+/// listing's content was 5 % of S2's profile).
+impl From<ListingRecord> for Listing {
+    fn from(l: ListingRecord) -> Self {
+        let c = l.content;
         Listing {
-            id: l.id.clone(),
+            id: l.id,
             title: c.title,
             short_description: c.short_description,
             long_description: c.long_description,
@@ -405,7 +407,7 @@ pub async fn create(
     ApiJson(body): ApiJson<ListingBody>,
 ) -> Result<Response, ApiError> {
     let listing = s.listings().create(&who, body.into_patch().map_err(|e| ApiError::validation(&e))?).await?;
-    Ok((StatusCode::CREATED, ok(Listing::from(&listing))).into_response())
+    Ok((StatusCode::CREATED, ok(Listing::from(listing))).into_response())
 }
 
 /// Get Single Listing
@@ -414,7 +416,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/listings/{id}", tag = "Listings", params(("id" = String, Path)),
     responses((status = 200, description = "The listing", body = Envelope<Listing>)))]
 pub async fn get(State(s): State<Services>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(ok(Listing::from(&s.listings().get(&who, listing_id(&id)?).await?)))
+    Ok(ok(Listing::from(s.listings().get(&who, listing_id(&id)?).await?)))
 }
 
 /// Update Listing (PUT and PATCH alike)
@@ -434,7 +436,7 @@ pub async fn update(
     ApiJson(body): ApiJson<ListingBody>,
 ) -> Result<Response, ApiError> {
     let patch = body.into_patch().map_err(|e| ApiError::validation(&e))?;
-    Ok(ok(Listing::from(&s.listings().update(&who, listing_id(&id)?, &patch).await?)))
+    Ok(ok(Listing::from(s.listings().update(&who, listing_id(&id)?, &patch).await?)))
 }
 
 /// Archive Listing
@@ -448,7 +450,7 @@ pub async fn archive(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(Listing::from(&s.listings().archive(&who, listing_id(&id)?).await?)))
+    Ok(ok(Listing::from(s.listings().archive(&who, listing_id(&id)?).await?)))
 }
 
 /// Get SEO Score
@@ -571,5 +573,5 @@ pub async fn publish_content(
     Path((id, draft_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let listing = s.listings().publish(&who, listing_id(&id)?, &draft_id).await?;
-    Ok(ok(Listing::from(&listing)))
+    Ok(ok(Listing::from(listing)))
 }
