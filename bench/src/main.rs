@@ -333,7 +333,7 @@ async fn sample_ids(
                 .map_err(|e| e.to_string())?
                 .items
                 .into_iter()
-                .map(|l| l.id)
+                .map(|l| l.id.clone())
                 .collect(),
             _ => services
                 .cosell()

@@ -13,8 +13,12 @@ use partnerd_domain::events::{
 use partnerd_domain::ids::new_id;
 use partnerd_domain::listing::{ListingContent, ListingPatch, ListingStatus, changes};
 use partnerd_domain::seo::{self, Recommendations, SeoScore};
-use partnerd_store::{DraftRecord, ListingPage, ListingRecord, StoreError, Window};
+use partnerd_store::{DraftRecord, ListingRecord, Paged, StoreError, Window};
 use std::sync::Arc;
+
+/// A page of listings as the service answers it: rows shared with the listing cache, not
+/// copied out of it (twenty copies of full listings were the largest cost of a cached page).
+pub type ListingRows = Paged<Arc<ListingRecord>>;
 
 pub struct Listings<'a> {
     pub(crate) services: &'a Services,
@@ -62,7 +66,7 @@ impl Listings<'_> {
         status: Option<ListingStatus>,
         window: &Window,
         limit: u32,
-    ) -> Result<ListingPage, ServiceError> {
+    ) -> Result<ListingRows, ServiceError> {
         let partner = policy::partner_id(who)?;
         let m = &who.marketplace_id;
         if let Window::Offset(offset) = window {
@@ -72,10 +76,15 @@ impl Listings<'_> {
                 return Ok(page);
             }
             if let Some(from_mark) = self.beyond_mark(m, partner, status, *offset).await? {
-                return Ok(self.services.store.list_listings(m, partner, status, &from_mark, limit).await?);
+                return Ok(self
+                    .services
+                    .store
+                    .list_listings(m, partner, status, &from_mark, limit)
+                    .await?
+                    .map(Arc::new));
             }
         }
-        Ok(self.services.store.list_listings(m, partner, status, window, limit).await?)
+        Ok(self.services.store.list_listings(m, partner, status, window, limit).await?.map(Arc::new))
     }
 
     /// A deep page's window from the list's marks (`caches::ListingMarks`): a seek past the
@@ -130,7 +139,7 @@ impl Listings<'_> {
         status: Option<ListingStatus>,
         offset: u64,
         limit: u32,
-    ) -> Result<Option<ListingPage>, ServiceError> {
+    ) -> Result<Option<ListingRows>, ServiceError> {
         let cache = &self.services.listing_cache;
         let key = (marketplace_id.to_owned(), partner.to_owned(), status);
         let head = match cache.heads().get(&key) {
@@ -148,8 +157,8 @@ impl Listings<'_> {
         let from = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
         let to = from.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
         let ids = &head.ids[from..to];
-        let mut rows: Vec<Option<ListingRecord>> =
-            ids.iter().map(|id| cache.get(marketplace_id, partner, id).map(|l| ListingRecord::clone(&l))).collect();
+        let mut rows: Vec<Option<Arc<ListingRecord>>> =
+            ids.iter().map(|id| cache.get(marketplace_id, partner, id)).collect();
         let missing: Vec<String> =
             ids.iter().zip(&rows).filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
         if !missing.is_empty() {
@@ -157,7 +166,8 @@ impl Listings<'_> {
             let found = self.services.store.get_listings(marketplace_id, partner, &missing).await?;
             for l in found {
                 if let Some(slot) = ids.iter().position(|id| *id == l.id) {
-                    cache.fill(generation, Arc::new(l.clone()));
+                    let l = Arc::new(l);
+                    cache.fill(generation, l.clone());
                     rows[slot] = Some(l);
                 }
             }
@@ -170,7 +180,7 @@ impl Listings<'_> {
             }
             _ => None,
         };
-        Ok(Some(ListingPage { items, total: head.total, next }))
+        Ok(Some(Paged { items, total: head.total, next }))
     }
 
     /// The partner's listing, from this process's cache when it holds it (see `caches`: every

@@ -167,8 +167,8 @@ fn link_bars(svg: &str, hrefs: &[String]) -> String {
     out
 }
 
-fn seo_chart(listings: &[ListingRecord], total: u64) -> String {
-    let mut sorted: Vec<&ListingRecord> = listings.iter().collect();
+fn seo_chart(listings: &[std::sync::Arc<ListingRecord>], total: u64) -> String {
+    let mut sorted: Vec<&ListingRecord> = listings.iter().map(|l| &**l).collect();
     sorted.sort_by(|a, b| a.seo_score.cmp(&b.seo_score).then_with(|| a.content.title.cmp(&b.content.title)));
     sorted.truncate(SEO_BARS);
     let bars: Vec<Bar> = sorted

@@ -390,7 +390,7 @@ pub async fn list(
     let at = PageAt::new(page, per_page, q.cursor);
     let status = q.status.map(|p| p.0);
     let result = s.listings().list(&who, status, &at.window, per_page).await?;
-    let items: Vec<ListingSummary> = result.items.iter().map(ListingSummary::from).collect();
+    let items: Vec<ListingSummary> = result.items.iter().map(|l| ListingSummary::from(&**l)).collect();
     Ok(ok_page(items, &at, per_page, result.total, result.next.as_ref()))
 }
 
