@@ -157,8 +157,7 @@ impl Listings<'_> {
         let from = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
         let to = from.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
         let ids = &head.ids[from..to];
-        let mut rows: Vec<Option<Arc<ListingRecord>>> =
-            ids.iter().map(|id| cache.get(marketplace_id, partner, id)).collect();
+        let mut rows = cache.get_many(marketplace_id, partner, ids);
         let missing: Vec<String> =
             ids.iter().zip(&rows).filter(|(_, r)| r.is_none()).map(|(id, _)| id.clone()).collect();
         if !missing.is_empty() {
