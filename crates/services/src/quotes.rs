@@ -293,7 +293,7 @@ impl Quotes<'_> {
         let units = input.units.clone().unwrap_or_default();
         let priced = Self::priced(&found, &units, &custom_prices, currency).map_err(|e| renamed(&e, prefix))?;
         let below_catalog = rules::below_catalog(&found.plan, &custom_prices, currency);
-        let logo = self.store().get_product(m, &found.product_id).await?.and_then(|p| p.image_url);
+        let logo = self.store().product_image(m, &found.product_id).await?;
         Ok(QuoteItem {
             id,
             product_id: found.product_id,

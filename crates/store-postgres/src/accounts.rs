@@ -194,6 +194,13 @@ impl AccountStore for PostgresStore {
         query_opt(&c, sql::GET_PRODUCT.postgres(), &args![marketplace_id, id]).await
     }
 
+    async fn product_image(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        let row: Option<(Option<String>,)> =
+            query_opt(&c, sql::PRODUCT_IMAGE.postgres(), &args![marketplace_id, id]).await?;
+        Ok(row.and_then(|(url,)| url))
+    }
+
     async fn list_products(
         &self,
         marketplace_id: &str,

@@ -203,6 +203,13 @@ impl AccountStore for SqliteStore {
         self.readers.read(move |c| query_opt(c, sql::GET_PRODUCT.sqlite(), &args![m, id])).await
     }
 
+    async fn product_image(&self, marketplace_id: &str, id: &str) -> StoreResult<Option<String>> {
+        let (m, id) = (marketplace_id.to_owned(), id.to_owned());
+        let row: Option<(Option<String>,)> =
+            self.readers.read(move |c| query_opt(c, sql::PRODUCT_IMAGE.sqlite(), &args![m, id])).await?;
+        Ok(row.and_then(|(url,)| url))
+    }
+
     async fn list_products(
         &self,
         marketplace_id: &str,

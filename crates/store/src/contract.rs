@@ -2613,6 +2613,18 @@ async fn purchase_setup(store: &dyn Store) -> Purchase {
     Purchase { m, reseller, company, user, product }
 }
 
+pub async fn a_product_image_is_read_alone(store: &dyn Store) {
+    let p = purchase_setup(store).await;
+    let m = &p.m.id;
+    assert_eq!(store.product_image(m, &p.product.id).await.unwrap(), None, "a product without an image");
+    // The same product, saved again with an image.
+    let pictured = ProductRecord { image_url: Some("https://cdn.example/suite.png".into()), ..p.product.clone() };
+    store.save_products(vec![pictured.clone()], vec![]).await.unwrap();
+    assert_eq!(store.product_image(m, &pictured.id).await.unwrap().as_deref(), Some("https://cdn.example/suite.png"));
+    assert_eq!(store.product_image(m, "product_unknown").await.unwrap(), None);
+    assert_eq!(store.product_image("mkt_other", &pictured.id).await.unwrap(), None, "another marketplace's");
+}
+
 fn subscription_of(p: &Purchase, seats: u32) -> (SubscriptionRecord, OrderRecord) {
     use partnerd_domain::catalog::Frequency;
     use partnerd_domain::subscription::{OrderStatus, SubscriptionStatus};
@@ -3657,6 +3669,7 @@ macro_rules! store_contract_tests {
             listings_page_newest_first_with_totals,
             listing_pages_walk_by_cursor,
             listing_marks_seek_what_offsets_walk,
+            a_product_image_is_read_alone,
             sorted_pages_walk_by_cursor_over_equal_and_null_keys,
             listing_updates_are_versioned_and_counted,
             drafts_publish_once_and_atomically,

@@ -139,6 +139,10 @@ pub static GET_USER: Query =
 pub static GET_PRODUCT: Query =
     sql!("SELECT {} FROM catalog_products p WHERE p.marketplace_id = $1 AND p.id = $2", ProductRecord::select_list());
 
+/// `$1` marketplace, `$2` product: its image alone (a quote item's logo), not its editions.
+pub static PRODUCT_IMAGE: Query =
+    sql!("SELECT p.image_url FROM catalog_products p WHERE p.marketplace_id = $1 AND p.id = $2");
+
 fn text(s: &str) -> Value<'static> {
     Value::Text(Cow::Owned(s.to_owned()))
 }
