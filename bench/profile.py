@@ -7,7 +7,9 @@ Seed first with the harness's own seeder (`partnerd-bench seed … --out seed.js
 bench/run.py does). For each scenario: starts the release server, warms it with wrk for 3 s,
 then records the server with `perf record -g` (DWARF unwinding) while wrk drives it, and writes
 `<scenario>.svg` (a flamegraph, with inferno), `<scenario>.folded` (the collapsed
-stacks, for `bench/shares.py`), `<scenario>.txt` (the top of `perf report`, self time) and `<scenario>.wrk.json` (what wrk measured meanwhile) to --out.
+stacks, for `bench/shares.py`), `<scenario>.txt` (the top of `perf report`, self time),
+`<scenario>.children.txt` (inclusive shares: each frame with what it called) and
+`<scenario>.wrk.json` (what wrk measured meanwhile) to --out.
 """
 
 import argparse
@@ -74,6 +76,12 @@ def main():
             report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.7",
                                      "-g", "none", "--sort", "dso,symbol"], capture_output=True, text=True).stdout
             open(os.path.join(args.out, name + ".txt"), "w").write(report)
+            # Inclusive shares (a frame and everything it called), without inferno: what a
+            # flamegraph shows as widths, as text.
+            children = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--percent-limit", "2",
+                                       "-g", "none", "--sort", "symbol"], capture_output=True, text=True).stdout
+            open(os.path.join(args.out, name + ".children.txt"), "w").write(
+                "\n".join(line.rstrip()[:240] for line in children.splitlines()) + "\n")
             if shutil.which("inferno-collapse-perf"):
                 script_out = subprocess.run(["perf", "script", "-i", data], capture_output=True).stdout
                 folded = subprocess.run(["inferno-collapse-perf"], input=script_out, capture_output=True).stdout
