@@ -123,6 +123,13 @@ struct Listings {
 }
 
 impl Listings {
+    /// The cached listing, if it is this partner's: ids are global, so isolation is checked
+    /// here as the store's query would.
+    fn owned(&self, marketplace_id: &str, partner_id: &str, id: &str) -> Option<Arc<ListingRecord>> {
+        let hit = self.map.get(id)?;
+        (hit.marketplace_id == marketplace_id && hit.partner_id == partner_id).then(|| hit.clone())
+    }
+
     fn remove(&mut self, id: &str) {
         if let Some(gone) = self.map.remove(id) {
             self.bytes -= footprint(&gone);
@@ -323,21 +330,14 @@ impl ListingCache {
     /// The cached listing, if it is this partner's (ids are global; isolation is checked here
     /// as the store's query would).
     pub fn get(&self, marketplace_id: &str, partner_id: &str, id: &str) -> Option<Arc<ListingRecord>> {
-        let entries = self.entries.read().expect("listing cache lock");
-        let hit = entries.map.get(id)?;
-        (hit.marketplace_id == marketplace_id && hit.partner_id == partner_id).then(|| hit.clone())
+        self.entries.read().expect("listing cache lock").owned(marketplace_id, partner_id, id)
     }
 
     /// [`Self::get`] for each of `ids`, under one read of the lock (a list page asks for 20:
     /// taking the lock per id was most of the cost of a cached page's rows).
     pub fn get_many(&self, marketplace_id: &str, partner_id: &str, ids: &[String]) -> Vec<Option<Arc<ListingRecord>>> {
         let entries = self.entries.read().expect("listing cache lock");
-        ids.iter()
-            .map(|id| {
-                let hit = entries.map.get(id)?;
-                (hit.marketplace_id == marketplace_id && hit.partner_id == partner_id).then(|| hit.clone())
-            })
-            .collect()
+        ids.iter().map(|id| entries.owned(marketplace_id, partner_id, id)).collect()
     }
 
     /// What a fill must present to [`ListingCache::fill`]: read it before going to the store.

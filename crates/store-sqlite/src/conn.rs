@@ -50,7 +50,7 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Conne
     // WAL lets readers run beside the writer; FULL makes every commit durable before it is
     // acknowledged; the busy handler covers the checkpointer and other processes (the CLI)
     // holding the write lock.
-    conn.busy_handler(Some(retry_soon)).map_err(backend)?;
+    conn.busy_handler(Some(retry_every_millisecond(10_000))).map_err(backend)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Backend(format!("SQLite refused WAL mode (got {mode})")));
@@ -71,13 +71,15 @@ pub(crate) fn open_connection(path: &Path, read_only: bool) -> StoreResult<Conne
     Ok(conn)
 }
 
-/// The busy handler of every connection but the checkpointer's (which gives up sooner): try
-/// again every millisecond, for 10 s. SQLite's own (`busy_timeout`) sleeps 1, 2, 5 … 50, then 100 ms between tries, so a
-/// writer held back for 30 ms by the checkpointer's RESTART, or by the CLI, slept up to 50 ms
-/// past it, which is the write tail.
-fn retry_soon(tries: i32) -> bool {
-    std::thread::sleep(Duration::from_millis(1));
-    tries < 10_000
+/// A busy handler that tries again every millisecond, `tries` times (every connection: 10 s;
+/// the checkpointer gives up sooner). SQLite's own (`busy_timeout`) sleeps 1, 2, 5 … 50, then
+/// 100 ms between tries, so a writer held back for 30 ms by the checkpointer's RESTART, or by
+/// the CLI, slept up to 50 ms past it, which is the write tail.
+fn retry_every_millisecond(tries: i32) -> impl FnMut(i32) -> bool + Send + 'static {
+    move |n| {
+        std::thread::sleep(Duration::from_millis(1));
+        n < tries
+    }
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -185,11 +187,7 @@ impl Checkpointer {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0;").map_err(backend)?;
         // Tries every millisecond too: while it waits the writer waits behind it.
         let tries = i32::try_from(RESTART_WAIT.as_millis()).unwrap_or(i32::MAX);
-        conn.busy_handler(Some(move |n| {
-            std::thread::sleep(Duration::from_millis(1));
-            n < tries
-        }))
-        .map_err(backend)?;
+        conn.busy_handler(Some(retry_every_millisecond(tries))).map_err(backend)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
