@@ -207,14 +207,17 @@ async fn record_attempts(
 
 /// One claim.
 async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, String> {
-    renew_if_due(shared, opts).await;
+    let queue = shared.services.delivery_queue();
+    // One reading of the clock for the renewal and the claim: read twice, a clock that moved
+    // past the leases in between would let this claim take back deliveries this worker is
+    // still sending (and send them twice).
+    let now = queue.now();
+    renew_if_due(shared, opts, now).await;
     let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
     if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
         return Ok(Round::Took);
     }
-    let queue = shared.services.delivery_queue();
-    let now = queue.now();
     if !queue.any_due(now).await.map_err(|e| e.to_string())? {
         return Ok(Round::Idle { endpoints_full: false });
     }
@@ -273,9 +276,8 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, 
 /// Extends the leases held, once per `renew_every` of clock time (checked every round, so a
 /// clock that jumps ahead renews before the next claim could take this worker's own rows), and
 /// forgets those lost.
-async fn renew_if_due(shared: &Shared, opts: &DispatcherOptions) {
+async fn renew_if_due(shared: &Shared, opts: &DispatcherOptions, now: chrono::DateTime<Utc>) {
     let queue = shared.services.delivery_queue();
-    let now = queue.now();
     {
         let mut last = shared.renewed_at.lock().expect("renewal lock");
         if last.is_some_and(|t| now < t + opts.renew_every && now >= t) {
