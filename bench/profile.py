@@ -10,6 +10,12 @@ then records the server with `perf record -g` (DWARF unwinding) while wrk drives
 stacks, for `bench/shares.py`), `<scenario>.txt` (the top of `perf report`, self time),
 `<scenario>.children.txt` (inclusive shares: each frame with what it called) and
 `<scenario>.wrk.json` (what wrk measured meanwhile) to --out.
+
+S6 (webhook fan-out) is driven by `partnerd-bench fanout`, as the harness does: a burst, then
+changes at 1,000/s. It is recorded machine-wide (`perf record -a`), because on PostgreSQL the
+database's own processes share the two cores with the server and the load, and
+`S6.processes.txt` splits the samples by process; `S6.fanout.json` is what the fan-out
+measured meanwhile.
 """
 
 import argparse
@@ -61,6 +67,9 @@ def main():
     server = run.Server(args.database, config, os.environ)
     try:
         for name in args.scenarios:
+            if name == "S6":
+                profile_fanout(args, seed, server, config, tmp, files["BENCH_LISTING_IDS"])
+                continue
             e = dict(env)
             if name == "S3-deep":
                 e.update({"BENCH_PAGES": str(active_pages), "BENCH_PAGE_FROM": "1"})
@@ -96,6 +105,38 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             run.log(f"perf data kept in {tmp}")
+
+
+def profile_fanout(args, seed, server, config, tmp, ids_file):
+    out = os.path.join(args.out, "S6.fanout.json")
+    # A short burst, then the latency phase: the recording covers the latency phase's middle.
+    fanout = subprocess.Popen([os.path.join(run.RELEASE, "partnerd-bench"), "fanout", "--database", args.database,
+                               "--config", config, "--partner", seed["partner_id"], "--burst", "2000", "--base",
+                               server.base, "--key", seed["api_key"], "--ids", ids_file, "--seconds",
+                               str(args.seconds + 6), "--rate", "1000", "--out", out])
+    time.sleep(4)
+    data = os.path.join(tmp, "S6.perf")
+    subprocess.run(["perf", "record", "-q", "-a", "-F", "299", "--call-graph", "dwarf,8192", "-o", data, "--",
+                    "sleep", str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if fanout.wait() != 0:
+        raise SystemExit("the fan-out failed")
+    processes = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.5",
+                                "-g", "none", "--sort", "pid,dso"], capture_output=True, text=True).stdout
+    # Threads are named by their runtime (the server's and the load's are both tokio's): say
+    # which process is which.
+    open(os.path.join(args.out, "S6.processes.txt"), "w").write(
+        f"# the server is pid {server.proc.pid}, the load (partnerd-bench fanout) pid {fanout.pid}\n" + processes)
+    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.5",
+                             "-g", "none", "--sort", "comm,dso,symbol"], capture_output=True, text=True).stdout
+    open(os.path.join(args.out, "S6.txt"), "w").write(report)
+    children = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--percent-limit", "1",
+                               "--pid", str(server.proc.pid), "-g", "none", "--sort", "symbol"], capture_output=True,
+                              text=True).stdout
+    open(os.path.join(args.out, "S6.children.txt"), "w").write(
+        "\n".join(line.rstrip()[:240] for line in children.splitlines()) + "\n")
+    measured = json.load(open(out))
+    run.log(f"S6: {measured['deliveries_per_second']:.0f} deliveries/s in the burst, p99 "
+            f"{measured['latency_p99_ms']:.1f} ms at 1,000/s; written to {args.out}")
 
 
 if __name__ == "__main__":
