@@ -82,15 +82,12 @@ def main():
             measured = run.wrk(script, server.base, args.seconds, args.connections, e)
             perf.wait()
             json.dump(measured, open(os.path.join(args.out, name + ".wrk.json"), "w"), indent=2)
-            report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.7",
-                                     "-g", "none", "--sort", "dso,symbol"], capture_output=True, text=True).stdout
-            open(os.path.join(args.out, name + ".txt"), "w").write(report)
+            open(os.path.join(args.out, name + ".txt"), "w").write(
+                perf_report(data, "--no-children", "--percent-limit", "0.7", "--sort", "dso,symbol"))
             # Inclusive shares (a frame and everything it called), without inferno: what a
             # flamegraph shows as widths, as text.
-            children = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--percent-limit", "2",
-                                       "-g", "none", "--sort", "symbol"], capture_output=True, text=True).stdout
-            open(os.path.join(args.out, name + ".children.txt"), "w").write(
-                "\n".join(line.rstrip()[:240] for line in children.splitlines()) + "\n")
+            write_children(os.path.join(args.out, name + ".children.txt"),
+                           perf_report(data, "--children", "--percent-limit", "2", "--sort", "symbol"))
             if shutil.which("inferno-collapse-perf"):
                 script_out = subprocess.run(["perf", "script", "-i", data], capture_output=True).stdout
                 folded = subprocess.run(["inferno-collapse-perf"], input=script_out, capture_output=True).stdout
@@ -107,33 +104,38 @@ def main():
             run.log(f"perf data kept in {tmp}")
 
 
+def perf_report(data, *options):
+    """`perf report` of a recording as text, without call chains."""
+    return subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none", *options], capture_output=True,
+                          text=True).stdout
+
+
+def write_children(path, report):
+    """An inclusive report with its lines cut to a readable width (template symbols run long)."""
+    open(path, "w").write("\n".join(line.rstrip()[:240] for line in report.splitlines()) + "\n")
+
+
 def profile_fanout(args, seed, server, config, tmp, ids_file):
     out = os.path.join(args.out, "S6.fanout.json")
     # A short burst, then the latency phase: the recording covers the latency phase's middle.
-    fanout = subprocess.Popen([os.path.join(run.RELEASE, "partnerd-bench"), "fanout", "--database", args.database,
-                               "--config", config, "--partner", seed["partner_id"], "--burst", "2000", "--base",
-                               server.base, "--key", seed["api_key"], "--ids", ids_file, "--seconds",
-                               str(args.seconds + 6), "--rate", "1000", "--out", out])
+    fanout = subprocess.Popen(run.fanout_command(args.database, config, seed, server.base, ids_file, 2000,
+                                                 args.seconds + 6, out))
     time.sleep(4)
     data = os.path.join(tmp, "S6.perf")
     subprocess.run(["perf", "record", "-q", "-a", "-F", "299", "--call-graph", "dwarf,8192", "-o", data, "--",
                     "sleep", str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if fanout.wait() != 0:
         raise SystemExit("the fan-out failed")
-    processes = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.5",
-                                "-g", "none", "--sort", "pid,dso"], capture_output=True, text=True).stdout
+    processes = perf_report(data, "--no-children", "--percent-limit", "0.5", "--sort", "pid,dso")
     # Threads are named by their runtime (the server's and the load's are both tokio's): say
     # which process is which.
     open(os.path.join(args.out, "S6.processes.txt"), "w").write(
         f"# the server is pid {server.proc.pid}, the load (partnerd-bench fanout) pid {fanout.pid}\n" + processes)
-    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.5",
-                             "-g", "none", "--sort", "comm,dso,symbol"], capture_output=True, text=True).stdout
-    open(os.path.join(args.out, "S6.txt"), "w").write(report)
-    children = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--percent-limit", "1",
-                               "--pid", str(server.proc.pid), "-g", "none", "--sort", "symbol"], capture_output=True,
-                              text=True).stdout
-    open(os.path.join(args.out, "S6.children.txt"), "w").write(
-        "\n".join(line.rstrip()[:240] for line in children.splitlines()) + "\n")
+    open(os.path.join(args.out, "S6.txt"), "w").write(
+        perf_report(data, "--no-children", "--percent-limit", "0.5", "--sort", "comm,dso,symbol"))
+    write_children(os.path.join(args.out, "S6.children.txt"),
+                   perf_report(data, "--children", "--percent-limit", "1", "--pid", str(server.proc.pid),
+                               "--sort", "symbol"))
     measured = json.load(open(out))
     run.log(f"S6: {measured['deliveries_per_second']:.0f} deliveries/s in the burst, p99 "
             f"{measured['latency_p99_ms']:.1f} ms at 1,000/s; written to {args.out}")

@@ -124,6 +124,13 @@ def wrk(script, base, seconds, connections, env):
     return r
 
 
+def fanout_command(database, config, seed, base, listing_ids, burst, seconds, out):
+    """S6's driver: a burst of `burst` events, then listing changes at 1,000/s for `seconds`."""
+    return [os.path.join(RELEASE, "partnerd-bench"), "fanout", "--database", database, "--config", config,
+            "--partner", seed["partner_id"], "--burst", str(burst), "--base", base, "--key", seed["api_key"],
+            "--ids", listing_ids, "--seconds", str(seconds), "--rate", "1000", "--out", out]
+
+
 def size_run(n, args, tmp):
     """Seeds n rows, runs every scenario, returns the measurements."""
     database = fresh_database(args.backend, args.postgres_url, tmp, n)
@@ -219,9 +226,7 @@ def size_run(n, args, tmp):
         log(f"  S8 n={n}: {results['S8']['records_per_second']:.0f} records/s, p50 {results['S8']['p50_ms']:.2f} ms")
         fan_file = os.path.join(tmp, f"fanout-{n}.json")
         burst = 2_000 if args.quick else 20_000
-        run([os.path.join(RELEASE, "partnerd-bench"), "fanout", "--database", database, "--config", config,
-             "--partner", seed["partner_id"], "--burst", str(burst), "--base", server.base, "--key", seed["api_key"],
-             "--ids", listing_ids, "--seconds", str(secs), "--rate", "1000", "--out", fan_file])
+        run(fanout_command(database, config, seed, server.base, listing_ids, burst, secs, fan_file))
         results["S6"] = json.load(open(fan_file))
         rss = peak_rss_mib(server.proc.pid)
     finally:
