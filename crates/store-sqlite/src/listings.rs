@@ -13,9 +13,10 @@ use partnerd_store::*;
 use rusqlite::Connection;
 
 /// Applies the counter changes; `l` names the marketplace and partner whose counters they are.
+/// Always to shard 0: the one writer never waits on a counter row (PostgreSQL spreads them).
 fn apply(c: &Connection, deltas: &CountDeltas, l: &ListingRecord) -> StoreResult<()> {
     for (status, n, score) in deltas.changes() {
-        run(c, &sql::BUMP_COUNT, &args![l.marketplace_id, l.partner_id, status, n, score])?;
+        run(c, &sql::BUMP_COUNT, &args![l.marketplace_id, l.partner_id, status, n, score, 0i64])?;
     }
     Ok(())
 }

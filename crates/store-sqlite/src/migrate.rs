@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (24, "customer_counts", include_str!("../migrations/0024_customer_counts.sql")),
     (25, "leads_converted_order", include_str!("../migrations/0025_leads_converted_order.sql")),
     (26, "quote_counts", include_str!("../migrations/0026_quote_counts.sql")),
+    (27, "listing_count_shards", include_str!("../migrations/0027_listing_count_shards.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -121,12 +121,23 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
         // The recorder ends once the worker and its delivery tasks are gone (they hold the
         // channel's sender).
         drop(recorder);
+        // Whether something says deliveries are due (a commit's wake, a retry coming due, a
+        // claim that filled its room): the round claims at once. Otherwise (a poll) it asks
+        // first whether any is due, a read, where SQLite's claim would take a writer job.
+        let mut expect_work = true;
         loop {
             // Wakes from here on are for commits the claim below may not see.
             waiter.mark_seen();
-            match round(&shared, &opts).await {
-                Ok(Round::Took) => {}
-                Ok(Round::Idle { endpoints_full }) => idle(&shared, &opts, &mut waiter, endpoints_full).await,
+            match round(&shared, &opts, expect_work).await {
+                Ok(Round::Took { drained: false }) => expect_work = true,
+                // The claim took fewer than it had room for from every endpoint: nothing else
+                // is due, so wait (a commit during the claim has woken the waiter already).
+                Ok(Round::Took { drained: true }) => {
+                    expect_work = idle(&shared, &opts, &mut waiter, false).await;
+                }
+                Ok(Round::Idle { endpoints_full }) => {
+                    expect_work = idle(&shared, &opts, &mut waiter, endpoints_full).await;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook dispatcher could not claim deliveries; retrying");
                     tokio::time::sleep(opts.poll.clamp(Duration::from_millis(100), Duration::from_millis(500))).await;
@@ -138,8 +149,9 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
 
 /// What a round did.
 enum Round {
-    /// Took deliveries on, or waited for room: look again at once.
-    Took,
+    /// Took deliveries on, or waited for room: look again at once, unless `drained` (the claim
+    /// took less than its room with no endpoint left out, so nothing else was due).
+    Took { drained: bool },
     /// Found nothing to take; `endpoints_full` when some endpoints were left out because this
     /// worker holds as many of theirs as it may (their deliveries may be due).
     Idle { endpoints_full: bool },
@@ -150,8 +162,11 @@ const FULL_ENDPOINT_RECHECK: Duration = Duration::from_millis(10);
 
 /// Waits for a commit that created deliveries, the poll, or the earliest retry this worker
 /// scheduled, whichever comes first; and not long when endpoints were full (they drain fast).
-async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWaiter, endpoints_full: bool) {
+/// `true` when deliveries are expected due: woken by a commit, or a retry came due.
+async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWaiter, endpoints_full: bool) -> bool {
     let mut wait = if endpoints_full { opts.poll.min(FULL_ENDPOINT_RECHECK) } else { opts.poll };
+    // Endpoints that were full drain fast: look again then, claiming at once.
+    let mut retry_due = endpoints_full;
     {
         let mut next = shared.next_retry.lock().expect("retry lock");
         if let Some(t) = *next {
@@ -160,17 +175,18 @@ async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWa
                 Ok(d) if d < wait => {
                     wait = d;
                     *next = None;
+                    retry_due = true;
                 }
                 Ok(_) => {}
                 // Due already.
                 Err(_) => {
                     *next = None;
-                    return;
+                    return true;
                 }
             }
         }
     }
-    waiter.wait(wait).await;
+    waiter.wait(wait).await || retry_due
 }
 
 /// Records finished attempts, as many at once as are waiting. A batch that fails is tried
@@ -205,8 +221,8 @@ async fn record_attempts(
     }
 }
 
-/// One claim.
-async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, String> {
+/// One claim; when `expect_work` is false, only if a read finds deliveries due.
+async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions, expect_work: bool) -> Result<Round, String> {
     let queue = shared.services.delivery_queue();
     // One reading of the clock for the renewal and the claim: read twice, a clock that moved
     // past the leases in between would let this claim take back deliveries this worker is
@@ -216,9 +232,9 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, 
     let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
     if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
-        return Ok(Round::Took);
+        return Ok(Round::Took { drained: false });
     }
-    if !queue.any_due(now).await.map_err(|e| e.to_string())? {
+    if !expect_work && !queue.any_due(now).await.map_err(|e| e.to_string())? {
         return Ok(Round::Idle { endpoints_full: false });
     }
     let full: Vec<String> = shared
@@ -241,6 +257,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, 
     let claimed = queue.claim(&claim).await.map_err(|e| e.to_string())?;
     let taken = claimed.len();
     shared.leases.lock().expect("leases lock").extend(claimed.iter().map(|d| (d.id.clone(), d.attempt)));
+    let mut filled = false;
     for d in claimed {
         shared.held.fetch_add(1, Ordering::AcqRel);
         let slots = {
@@ -249,6 +266,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, 
                 .entry(d.webhook_id.clone())
                 .or_insert_with(|| Endpoint { slots: Arc::new(Semaphore::new(opts.per_endpoint as usize)), held: 0 });
             e.held += 1;
+            filled |= e.held >= opts.queue_per_endpoint;
             e.slots.clone()
         };
         let shared = Arc::clone(shared);
@@ -270,7 +288,12 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions) -> Result<Round, 
             shared.finished.notify_one();
         });
     }
-    Ok(if taken == 0 { Round::Idle { endpoints_full } } else { Round::Took })
+    if taken == 0 {
+        return Ok(Round::Idle { endpoints_full });
+    }
+    // Short of its room with no endpoint left out or filled up by this claim: the claim saw
+    // every due delivery it could take (an endpoint it filled may have more beyond the window).
+    Ok(Round::Took { drained: !endpoints_full && !filled && (taken as u64) < u64::from(room) })
 }
 
 /// Extends the leases held, once per `renew_every` of clock time (checked every round, so a

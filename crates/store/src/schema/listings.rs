@@ -150,18 +150,24 @@ pub fn by_ids(dialect: Dialect, ids: &[String]) -> (String, Filter) {
     (format!("SELECT {} FROM listings{}", ListingRecord::select_list(), f.clause()), f)
 }
 
-/// `$1` marketplace, `$2` partner, `$3` status: the counter row.
-pub static COUNT_OF_STATUS: Query =
-    sql!("SELECT n FROM listing_counts WHERE marketplace_id = $1 AND partner_id = $2 AND status = $3");
+/// `$1` marketplace, `$2` partner, `$3` status: the sum of the status's counter rows (one per
+/// shard; see `BUMP_COUNT`).
+pub static COUNT_OF_STATUS: Query = sql!(
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM listing_counts
+     WHERE marketplace_id = $1 AND partner_id = $2 AND status = $3"
+);
 
 pub static COUNT_ALL: Query = sql!(
     "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM listing_counts WHERE marketplace_id = $1 AND partner_id = $2"
 );
 
-/// `$1` marketplace, `$2` partner, `$3` status, `$4` listings, `$5` score points: moves a counter.
+/// `$1` marketplace, `$2` partner, `$3` status, `$4` listings, `$5` score points, `$6` shard:
+/// moves one of the status's counter rows. A partner's count is spread over shards so that
+/// concurrent writers (PostgreSQL's pool) each lock a row of their own until COMMIT instead of
+/// all queueing on one; the backend picks the shard.
 pub static BUMP_COUNT: Query = sql!(
-    "INSERT INTO listing_counts (marketplace_id, partner_id, status, n, score_sum) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (marketplace_id, partner_id, status)
+    "INSERT INTO listing_counts (marketplace_id, partner_id, status, n, score_sum, shard) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (marketplace_id, partner_id, status, shard)
      DO UPDATE SET n = listing_counts.n + excluded.n, score_sum = listing_counts.score_sum + excluded.score_sum"
 );
 

@@ -130,10 +130,14 @@ pub static CANCEL_PENDING: Query = sql!(
      WHERE webhook_id = $1 AND status = 'pending'"
 );
 
-/// `$1` now.
+/// `$1` now. Only deliveries a claim would take: a pending delivery of a deleted or inactive
+/// webhook (on PostgreSQL a fan-out that read the webhook before its deletion committed can
+/// commit one after the deletion cancelled the rest) would otherwise make every poll claim.
 pub static DELIVERIES_DUE: Query = sql!(
-    "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
-                      AND (claimed_until IS NULL OR claimed_until < $1))"
+    "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                      AND (d.claimed_until IS NULL OR d.claimed_until < $1)
+                      AND w.active AND w.deleted_at IS NULL)"
 );
 
 /// `$1` delivery, the attempt's columns, then `$8` claimer.
