@@ -1,7 +1,7 @@
 //! The delivery worker is woken by the commit that created deliveries, not by its poll: with a
 //! poll far longer than the bound asserted, a delivery still goes out at once; and on
 //! PostgreSQL another process (another store, its own pool and `LISTEN` connection) hears the
-//! commit through `NOTIFY`.
+//! commit through `NOTIFY`; and a backlog larger than one endpoint's queue drains without it.
 
 use crate::common::*;
 use partnerd::server::{self, ServerOptions};
@@ -38,8 +38,8 @@ async fn spawn_slow_poller(backend: Backend) -> Option<TestApp> {
     Some(TestApp { base: format!("http://{}", server.addr), database_url, clock, http: Http::new(), server })
 }
 
-on_both_backends!(a_delivery_goes_out_at_its_commit_not_at_the_poll, |backend| async move {
-    let Some(app) = spawn_slow_poller(backend).await else { return };
+/// A partner with a webhook for `listing.created` pointing at a fresh receiver.
+async fn subscribed_partner(app: &TestApp) -> (TestPartner, Receiver) {
     let partner = app.partner("Acme Corp", "admin@acme.com", "business").await;
     let receiver = Receiver::start().await;
     let (status, body) = app
@@ -50,6 +50,12 @@ on_both_backends!(a_delivery_goes_out_at_its_commit_not_at_the_poll, |backend| a
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    (partner, receiver)
+}
+
+on_both_backends!(a_delivery_goes_out_at_its_commit_not_at_the_poll, |backend| async move {
+    let Some(app) = spawn_slow_poller(backend).await else { return };
+    let (partner, receiver) = subscribed_partner(&app).await;
     // Let the worker finish its first look and settle into its (long) wait.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for n in 1..=3 {
@@ -78,16 +84,7 @@ async fn another_postgres_process_is_woken_by_notify() {
     // then does not see it): after that, it hears commits.
     let _ = waiter.wait(Duration::from_secs(1)).await;
     waiter.mark_seen();
-    let partner = app.partner("Acme Corp", "admin@acme.com", "business").await;
-    let receiver = Receiver::start().await;
-    let (status, _) = app
-        .post(
-            "/api/v1/partners/webhooks",
-            &partner.api_key,
-            json!({ "url": receiver.url, "events": ["listing.created"] }),
-        )
-        .await;
-    assert_eq!(status, 201);
+    let (partner, receiver) = subscribed_partner(&app).await;
     // (No check that other commits stay silent: tests in other schemas of this database share
     // the channel.)
     waiter.mark_seen();
@@ -100,5 +97,32 @@ async fn another_postgres_process_is_woken_by_notify() {
     while receiver.received().is_empty() {
         assert!(started.elapsed() < PROMPTLY, "the delivery waited for the poll");
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A backlog larger than the worker holds for one endpoint (256 deliveries) drains without the
+/// poll: once the endpoint's queue has drained to half, the worker claims again. The backlog
+/// is one commit of another process (an import through a second store), heard by `NOTIFY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_beyond_one_endpoints_queue_drains_without_the_poll() {
+    use partnerd_domain::listing::ListingPatch;
+    const BACKLOG: usize = 600;
+    let Some(app) = spawn_slow_poller(Backend::Postgres).await else { return };
+    let (partner, receiver) = subscribed_partner(&app).await;
+    let importer = server::build_services(&app.database_url, None, test_plans(), app.clock.clone())
+        .await
+        .expect("a second process's services");
+    let marketplace = importer.partners().bootstrap().await.unwrap().marketplace.id;
+    let patches =
+        (0..BACKLOG).map(|i| ListingPatch { title: Some(format!("Backlog {i}")), ..Default::default() }).collect();
+    importer.listings().import(&marketplace, &partner.partner_id, patches).await.expect("the import commits");
+    let started = Instant::now();
+    loop {
+        let delivered = receiver.received().len();
+        if delivered >= BACKLOG {
+            break;
+        }
+        assert!(started.elapsed() < 3 * PROMPTLY, "{delivered} of {BACKLOG} delivered: the rest waited for the poll");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
