@@ -118,7 +118,9 @@ def write_children(path, report):
 def profile_fanout(args, seed, server, config, tmp, ids_file):
     out = os.path.join(args.out, "S6.fanout.json")
     # A short burst, then the latency phase: the recording covers the latency phase's middle.
-    fanout = subprocess.Popen(run.fanout_command(args.database, config, seed, server.base, ids_file, int(os.environ.get("PROFILE_BURST", "2000")),
+    # PROFILE_BURST sets the burst's size (the harness's S6 uses 20,000).
+    burst = int(os.environ.get("PROFILE_BURST", "2000"))
+    fanout = subprocess.Popen(run.fanout_command(args.database, config, seed, server.base, ids_file, burst,
                                                  args.seconds + 6, out))
     time.sleep(4)
     data = os.path.join(tmp, "S6.perf")

@@ -129,12 +129,8 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
             // Wakes from here on are for commits the claim below may not see.
             waiter.mark_seen();
             match round(&shared, &opts, expect_work).await {
-                Ok(Round::Took { drained: false }) => expect_work = true,
-                // The claim took fewer than it had room for from every endpoint: nothing else
-                // is due, so wait (a commit during the claim has woken the waiter already).
-                Ok(Round::Took { drained: true }) => {
-                    expect_work = idle(&shared, &opts, &mut waiter, false).await;
-                }
+                Ok(Round::Took) => expect_work = true,
+                // A commit during the claim has woken the waiter already.
                 Ok(Round::Idle { endpoints_full }) => {
                     expect_work = idle(&shared, &opts, &mut waiter, endpoints_full).await;
                 }
@@ -149,11 +145,11 @@ pub fn spawn_dispatcher(services: Services, sender: Arc<dyn WebhookSender>, opts
 
 /// What a round did.
 enum Round {
-    /// Took deliveries on, or waited for room: look again at once, unless `drained` (the claim
-    /// took less than its room with no endpoint left out, so nothing else was due).
-    Took { drained: bool },
-    /// Found nothing to take; `endpoints_full` when some endpoints were left out because this
-    /// worker holds as many of theirs as it may (their deliveries may be due).
+    /// Took deliveries on and may have left some due, or waited for room: look again at once.
+    Took,
+    /// Nothing (more) to take: found nothing, or took less than its room from endpoints none of
+    /// which it filled; `endpoints_full` when some endpoints were left out because this worker
+    /// holds as many of theirs as it may (their deliveries may be due).
     Idle { endpoints_full: bool },
 }
 
@@ -162,11 +158,11 @@ const FULL_ENDPOINT_RECHECK: Duration = Duration::from_millis(10);
 
 /// Waits for a commit that created deliveries, the poll, or the earliest retry this worker
 /// scheduled, whichever comes first; and not long when endpoints were full (they drain fast).
-/// `true` when deliveries are expected due: woken by a commit, or a retry came due.
+/// `true` when deliveries are expected due: woken by a commit, a retry came due, or endpoints
+/// were full (they drain fast).
 async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWaiter, endpoints_full: bool) -> bool {
     let mut wait = if endpoints_full { opts.poll.min(FULL_ENDPOINT_RECHECK) } else { opts.poll };
-    // Endpoints that were full drain fast: look again then, claiming at once.
-    let mut retry_due = endpoints_full;
+    let mut expect_work = endpoints_full;
     {
         let mut next = shared.next_retry.lock().expect("retry lock");
         if let Some(t) = *next {
@@ -175,7 +171,7 @@ async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWa
                 Ok(d) if d < wait => {
                     wait = d;
                     *next = None;
-                    retry_due = true;
+                    expect_work = true;
                 }
                 Ok(_) => {}
                 // Due already.
@@ -186,7 +182,7 @@ async fn idle(shared: &Shared, opts: &DispatcherOptions, waiter: &mut DeliveryWa
             }
         }
     }
-    waiter.wait(wait).await || retry_due
+    waiter.wait(wait).await || expect_work
 }
 
 /// Records finished attempts, as many at once as are waiting. A batch that fails is tried
@@ -232,7 +228,7 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions, expect_work: bool
     let room = opts.capacity.saturating_sub(shared.held.load(Ordering::Acquire));
     if room == 0 {
         let _ = tokio::time::timeout(opts.poll, shared.finished.notified()).await;
-        return Ok(Round::Took { drained: false });
+        return Ok(Round::Took);
     }
     if !expect_work && !queue.any_due(now).await.map_err(|e| e.to_string())? {
         return Ok(Round::Idle { endpoints_full: false });
@@ -288,12 +284,10 @@ async fn round(shared: &Arc<Shared>, opts: &DispatcherOptions, expect_work: bool
             shared.finished.notify_one();
         });
     }
-    if taken == 0 {
-        return Ok(Round::Idle { endpoints_full });
-    }
-    // Short of its room with no endpoint left out or filled up by this claim: the claim saw
+    // Short of its room with no endpoint left out or filled up by this claim, the claim saw
     // every due delivery it could take (an endpoint it filled may have more beyond the window).
-    Ok(Round::Took { drained: !endpoints_full && !filled && (taken as u64) < u64::from(room) })
+    let drained = !endpoints_full && !filled && (taken as u64) < u64::from(room);
+    Ok(if taken == 0 || drained { Round::Idle { endpoints_full } } else { Round::Took })
 }
 
 /// Extends the leases held, once per `renew_every` of clock time (checked every round, so a

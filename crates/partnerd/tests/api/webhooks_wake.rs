@@ -101,8 +101,8 @@ async fn another_postgres_process_is_woken_by_notify() {
 }
 
 /// A backlog larger than the worker holds for one endpoint (256 deliveries) drains without the
-/// poll: once the endpoint's queue has drained to half, the worker claims again. The backlog
-/// is one commit of another process (an import through a second store), heard by `NOTIFY`.
+/// poll: while the endpoint's queue is full the worker looks again as it drains. The backlog is
+/// one commit of another process (an import through a second store), heard by `NOTIFY`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_beyond_one_endpoints_queue_drains_without_the_poll() {
     use partnerd_domain::listing::ListingPatch;
