@@ -1097,6 +1097,50 @@ pub async fn attempts_are_fenced_retried_and_logged(store: &dyn Store) {
     ));
 }
 
+/// A claim takes the oldest due deliveries of every endpoint it may send to, at most
+/// `per_webhook` of each; an endpoint left out, however long its backlog, hides no other's.
+pub async fn claims_take_each_endpoints_oldest_and_skip_those_left_out(store: &dyn Store) {
+    let (m, a, b) = two_partners(store).await;
+    let busy = webhook(&m.id, &a.partner_id, &["listing.created"], true);
+    let quiet = webhook(&m.id, &b.partner_id, &["listing.created"], true);
+    store.create_webhook(busy.clone(), 20, vec![]).await.unwrap();
+    store.create_webhook(quiet.clone(), 20, vec![]).await.unwrap();
+    let created = |partner: &str, name: String, secs: i64| {
+        // The event and its deliveries are due at the listing's creation.
+        let l = listing(&m.id, partner, &name, ListingStatus::Draft, t0() + Duration::seconds(secs));
+        let e = event(types::LISTING_CREATED, "listing", &l.id, Some(partner));
+        (l, e)
+    };
+    for i in 0..12 {
+        let (l, e) = created(&a.partner_id, format!("Busy {i}"), i);
+        store.create_listings(vec![l], vec![e]).await.unwrap();
+    }
+    for i in 0..2 {
+        let (l, e) = created(&b.partner_id, format!("Quiet {i}"), 20 + i);
+        store.create_listings(vec![l], vec![e]).await.unwrap();
+    }
+    let now = t0() + Duration::hours(1);
+    let of = |claimed: &[ClaimedDelivery]| claimed.iter().map(|d| d.webhook_id.clone()).collect::<Vec<_>>();
+
+    let mut left_out = claim(now, "w1");
+    (left_out.limit, left_out.exclude_webhooks) = (5, vec![busy.id.clone()]);
+    let first = store.claim_deliveries(&left_out).await.unwrap();
+    assert_eq!(of(&first), [quiet.id.clone(), quiet.id.clone()], "the busy backlog hides nothing");
+
+    let mut capped = claim(now, "w2");
+    (capped.limit, capped.per_webhook) = (4, 3);
+    let second = store.claim_deliveries(&capped).await.unwrap();
+    assert_eq!(of(&second), [busy.id.clone(), busy.id.clone(), busy.id.clone()], "per_webhook; held rows skipped");
+    let times: Vec<_> = second.iter().map(|d| d.occurred_at).collect();
+    assert_eq!(times, (0..3).map(|i| t0() + Duration::seconds(i)).collect::<Vec<_>>(), "oldest first");
+
+    let rest = store.claim_deliveries(&claim(now, "w3")).await.unwrap();
+    assert_eq!(rest.len(), 9);
+    assert!(rest.iter().all(|d| d.webhook_id == busy.id));
+    assert!(rest.windows(2).all(|w| w[0].occurred_at < w[1].occurred_at), "oldest first");
+    assert!(store.claim_deliveries(&claim(now, "w4")).await.unwrap().is_empty(), "every due row is held");
+}
+
 pub async fn gone_disables_the_webhook_and_cancels_its_deliveries(store: &dyn Store) {
     let (m, a, _) = two_partners(store).await;
     let w = webhook(&m.id, &a.partner_id, &["listing.created"], true);
@@ -2987,6 +3031,56 @@ fn quote_of(p: &Purchase) -> QuoteRecord {
     }
 }
 
+/// One company's quotes and customers written at once (on PostgreSQL each transaction moves a
+/// counter shard of its own backend): the totals are exact, and a removal from any session
+/// brings them down again.
+pub async fn concurrent_quotes_and_customers_are_counted_exactly(store: &dyn Store) {
+    let p = purchase_setup(store).await;
+    let quotes: Vec<QuoteRecord> = (0..24).map(|_| quote_of(&p)).collect();
+    let written = join_all(quotes.iter().map(|q| store.create_quote(q.clone(), vec![])).collect()).await;
+    for r in written {
+        r.expect("concurrent quote creates succeed");
+    }
+    let m = p.m.id.as_str();
+    let mine = QuoteFilter { owner_company_id: Some(p.reseller.company_id.clone()), ..Default::default() };
+    assert_eq!(store.list_quotes(m, &mine, &Window::Offset(0), 1).await.unwrap().total, 24);
+    assert_eq!(store.list_quotes(m, &QuoteFilter::default(), &Window::Offset(0), 1).await.unwrap().total, 24);
+
+    let reseller = p.reseller.company_id.clone();
+    let customers: Vec<(CompanyRecord, AssociationRecord)> = (0..24)
+        .map(|i| {
+            let company = account_company(m, &format!("Customer {i}"));
+            let link = AssociationRecord {
+                id: new_id("assoc"),
+                marketplace_id: m.into(),
+                customer_company_id: company.id.clone(),
+                customer_company_name: company.name.clone(),
+                reseller_company_id: reseller.clone(),
+                reseller_company_name: String::new(),
+                created_at: t0(),
+            };
+            (company, link)
+        })
+        .collect();
+    let before = store.list_customers(m, &reseller, &CustomerFilter::default(), &Window::Offset(0), 1).await.unwrap();
+    let written =
+        join_all(customers.iter().map(|(c, l)| store.create_company(c.clone(), Some(l.clone()), vec![])).collect())
+            .await;
+    for r in written {
+        r.expect("concurrent customer creates succeed");
+    }
+    let total = || async {
+        store.list_customers(m, &reseller, &CustomerFilter::default(), &Window::Offset(0), 1).await.unwrap().total
+    };
+    assert_eq!(total().await, before.total + 24);
+    let removed =
+        join_all(customers[..10].iter().map(|(_, l)| store.delete_association(m, &l.id, t0(), vec![])).collect()).await;
+    for r in removed {
+        r.expect("concurrent removals succeed");
+    }
+    assert_eq!(total().await, before.total + 14);
+}
+
 pub async fn quote_fields_round_trip_and_finalizing_is_whole(store: &dyn Store) {
     use partnerd_domain::quote::QuoteStatus;
     let p = purchase_setup(store).await;
@@ -3733,6 +3827,7 @@ macro_rules! store_contract_tests {
             attempts_are_fenced_retried_and_logged,
             webhook_limits_rotations_and_secrets_are_transactional,
             leases_are_renewed_only_by_their_holder,
+            claims_take_each_endpoints_oldest_and_skip_those_left_out,
             gone_disables_the_webhook_and_cancels_its_deliveries,
             test_deliveries_are_logged,
             every_opportunity_field_round_trips,
@@ -3761,6 +3856,7 @@ macro_rules! store_contract_tests {
             every_payment_method_field_round_trips,
             payment_methods_keep_one_default_per_owner_and_seller,
             quote_fields_round_trip_and_finalizing_is_whole,
+            concurrent_quotes_and_customers_are_counted_exactly,
             dashboard_links_sessions_and_sign_in_failures_behave,
         );
     };
