@@ -14,10 +14,11 @@ use partnerd_store::schema::billing::{self as bsql, invoice_number};
 use partnerd_store::schema::customers as csql;
 use partnerd_store::*;
 
-/// Numbers the invoice from the marketplace's counter and stores it with its commission.
+/// Numbers the invoice from the marketplace's counter and stores it with its commission. The
+/// counter row stays locked until COMMIT, so every caller issues as its transaction's last
+/// write: the marketplace's issuers queue only for the invoice's inserts and the commit.
 pub(crate) async fn issue(c: &impl GenericClient, new: NewInvoice) -> StoreResult<InvoiceRecord> {
     let NewInvoice { mut invoice, mut commission, number_prefix } = new;
-    execute(c, bsql::ENSURE_COUNTER.postgres(), &args![invoice.marketplace_id], "").await?;
     let (n,): (i64,) = query_one(c, bsql::NEXT_NUMBER.postgres(), &args![invoice.marketplace_id]).await?;
     invoice.number = invoice_number(&number_prefix, n);
     commission.invoice_number = invoice.number.clone();
@@ -57,8 +58,8 @@ impl BillingStore for PostgresStore {
         insert(&tx, &company, EXTERNAL_ID_TAKEN).await?;
         insert(&tx, &association, ASSOCIATION_EXISTS).await?;
         insert(&tx, &account, "this company has a customer account already").await?;
-        let invoice = issue(&tx, first_invoice).await?;
         let fanned = append_events(&tx, &company.marketplace_id, company.created_at, &events).await?;
+        let invoice = issue(&tx, first_invoice).await?;
         self.commit(tx, fanned).await?;
         Ok(invoice)
     }
@@ -111,8 +112,8 @@ impl BillingStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &account, "this company has a customer account already").await?;
-        let invoice = issue(&tx, first_invoice).await?;
         let fanned = append_events(&tx, &account.marketplace_id, account.created_at, &events).await?;
+        let invoice = issue(&tx, first_invoice).await?;
         self.commit(tx, fanned).await?;
         Ok(invoice)
     }
@@ -132,11 +133,11 @@ impl BillingStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         versioned_update(&tx, &account, expected_version).await?;
+        let fanned = append_events(&tx, &account.marketplace_id, account.updated_at, &events).await?;
         let issued = match invoice {
             Some(i) => Some(issue(&tx, i).await?),
             None => None,
         };
-        let fanned = append_events(&tx, &account.marketplace_id, account.updated_at, &events).await?;
         self.commit(tx, fanned).await?;
         Ok(issued)
     }

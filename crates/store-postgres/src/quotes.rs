@@ -44,14 +44,16 @@ impl QuoteStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         versioned_update(&tx, &quote, expected_version).await?;
+        let mut invoices = Vec::new();
         for (i, p) in purchases.into_iter().enumerate() {
             insert(&tx, &p.subscription, &purchase_conflict(i)).await?;
-            if let Some(invoice) = p.invoice {
-                issue(&tx, invoice).await?;
-            }
             insert(&tx, &p.order, "an order with this id exists already").await?;
+            invoices.extend(p.invoice);
         }
         let fanned = append_events(&tx, &quote.marketplace_id, quote.updated_at, &events).await?;
+        for invoice in invoices {
+            issue(&tx, invoice).await?;
+        }
         self.commit(tx, fanned).await
     }
 

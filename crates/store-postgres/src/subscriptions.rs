@@ -27,11 +27,11 @@ impl SubscriptionStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         insert(&tx, &subscription, SUBSCRIPTION_EXISTS).await?;
+        insert(&tx, &order, "an order with this id exists already").await?;
+        let fanned = append_events(&tx, &subscription.marketplace_id, subscription.created_at, &events).await?;
         if let Some(invoice) = invoice {
             issue(&tx, invoice).await?;
         }
-        insert(&tx, &order, "an order with this id exists already").await?;
-        let fanned = append_events(&tx, &subscription.marketplace_id, subscription.created_at, &events).await?;
         self.commit(tx, fanned).await
     }
 
@@ -73,13 +73,13 @@ impl SubscriptionStore for PostgresStore {
                 return Err(StoreError::Conflict(SEATS_IN_USE.into()));
             }
         }
-        if let Some(invoice) = change.invoice {
-            issue(&tx, invoice).await?;
-        }
         if let Some(order) = &change.new_order {
             insert(&tx, order, "an order with this id exists already").await?;
         }
         let fanned = append_events(&tx, &s.marketplace_id, at, &events).await?;
+        if let Some(invoice) = change.invoice {
+            issue(&tx, invoice).await?;
+        }
         self.commit(tx, fanned).await
     }
 

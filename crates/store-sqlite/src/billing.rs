@@ -17,7 +17,6 @@ use rusqlite::Connection;
 /// Numbers the invoice from the marketplace's counter and stores it with its commission.
 pub(crate) fn issue(c: &Connection, new: NewInvoice) -> StoreResult<InvoiceRecord> {
     let NewInvoice { mut invoice, mut commission, number_prefix } = new;
-    run(c, &bsql::ENSURE_COUNTER, &args![invoice.marketplace_id])?;
     let (n,): (i64,) = query_one(c, bsql::NEXT_NUMBER.sqlite(), &args![invoice.marketplace_id])?;
     invoice.number = invoice_number(&number_prefix, n);
     commission.invoice_number = invoice.number.clone();

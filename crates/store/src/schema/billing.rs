@@ -140,14 +140,15 @@ pub struct CommissionFilter {
     pub earned_before: Option<DateTime<Utc>>,
 }
 
-/// `$1` marketplace: makes sure the marketplace has its counter row.
-pub static ENSURE_COUNTER: Query =
-    sql!("INSERT INTO invoice_counters (marketplace_id, last_number) VALUES ($1, 0) ON CONFLICT DO NOTHING");
-
-/// `$1` marketplace: the next number, taken in the caller's transaction (PostgreSQL holds the
-/// row lock until commit, so concurrent issuers queue and a rollback returns the number).
-pub static NEXT_NUMBER: Query =
-    sql!("UPDATE invoice_counters SET last_number = last_number + 1 WHERE marketplace_id = $1 RETURNING last_number");
+/// `$1` marketplace: the next number (the first makes the marketplace's counter row), taken in
+/// the caller's transaction. PostgreSQL holds the row lock until commit, so concurrent issuers
+/// queue and a rollback returns the number: the PostgreSQL store takes it as the transaction's
+/// last write, so that the queue holds only the invoice's own inserts and the COMMIT.
+pub static NEXT_NUMBER: Query = sql!(
+    "INSERT INTO invoice_counters (marketplace_id, last_number) VALUES ($1, 1)
+     ON CONFLICT (marketplace_id) DO UPDATE SET last_number = invoice_counters.last_number + 1
+     RETURNING last_number"
+);
 
 /// `$1` marketplace, `$2` id (any partner's: operator commands).
 pub static GET_INVOICE: Query =
