@@ -133,11 +133,15 @@ pub static CANCEL_PENDING: Query = sql!(
 /// `$1` now. Only deliveries a claim would take: a pending delivery of a deleted or inactive
 /// webhook (on PostgreSQL a fan-out that read the webhook before its deletion committed can
 /// commit one after the deletion cancelled the rest) would otherwise make every poll claim.
+/// Ordered, so that the due-order index is walked from the oldest: left to choose, the planner
+/// took a queue's stale statistics (many pending rows) for a sequential scan that finds one
+/// at once, and read the whole table when none was due.
 pub static DELIVERIES_DUE: Query = sql!(
     "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
                       AND (d.claimed_until IS NULL OR d.claimed_until < $1)
-                      AND w.active AND w.deleted_at IS NULL)"
+                      AND w.active AND w.deleted_at IS NULL
+                    ORDER BY d.next_attempt_at, d.id LIMIT 1)"
 );
 
 /// `$1` delivery, the attempt's columns, then `$8` claimer.
