@@ -30,6 +30,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (25, "leads_converted_order", include_str!("../migrations/0025_leads_converted_order.sql")),
     (26, "quote_counts", include_str!("../migrations/0026_quote_counts.sql")),
     (27, "listing_count_shards", include_str!("../migrations/0027_listing_count_shards.sql")),
+    (28, "quote_and_customer_count_shards", include_str!("../migrations/0028_quote_and_customer_count_shards.sql")),
+    (29, "orders_invoice_deferred", include_str!("../migrations/0029_orders_invoice_deferred.sql")),
+    (30, "delivery_claim_by_webhook", include_str!("../migrations/0030_delivery_claim_by_webhook.sql")),
+    (31, "customer_page_covering", include_str!("../migrations/0031_customer_page_covering.sql")),
 ];
 
 /// The newest migration this binary knows.

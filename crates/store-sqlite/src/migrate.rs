@@ -31,6 +31,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (25, "leads_converted_order", include_str!("../migrations/0025_leads_converted_order.sql")),
     (26, "quote_counts", include_str!("../migrations/0026_quote_counts.sql")),
     (27, "listing_count_shards", include_str!("../migrations/0027_listing_count_shards.sql")),
+    // 28 to 30 are PostgreSQL's alone (counter shards, a deferred check, a claim index).
+    (31, "customer_page_covering", include_str!("../migrations/0031_customer_page_covering.sql")),
 ];
 
 /// The newest migration this binary knows.

@@ -106,9 +106,9 @@ mod tests {
             (csql::accounts_of(DIALECT, &ids).0, "INDEX sqlite_autoindex_customer_accounts_1", None),
             (sql::LEADS_OF_COMPANY.sqlite().to_owned(), "INDEX leads_converted_company", Some(0)),
             (customers_total, "SEARCH a USING PRIMARY KEY", Some(0)),
-            (customers_page, "INDEX company_associations_reseller_listed", Some(1)),
+            (customers_page, "COVERING INDEX company_associations_reseller_listed", Some(1)),
             (quotes_total, "SEARCH q USING PRIMARY KEY", Some(0)),
-            (quotes_page, "INDEX quotes_owner", Some(0)),
+            (quotes_page, "COVERING INDEX quotes_owner", Some(1)),
         ] {
             let text = plan(&conn, &query);
             assert!(text.contains(uses), "{query}: {text}");

@@ -24,6 +24,8 @@ pub struct Filter {
     /// The page size asked for (one more row is read, to know whether a next page exists).
     limit: usize,
     tail: String,
+    /// How much of `tail` is the `ORDER BY` (the rest pages).
+    order_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,7 @@ impl Filter {
             tie_keys: 0,
             limit: usize::MAX,
             tail: String::new(),
+            order_len: 0,
         }
     }
 
@@ -147,6 +150,7 @@ impl Filter {
             self.keys.push((column.to_owned(), order));
         }
         self.tie_keys = self.keys.len() - before;
+        self.order_len = self.tail.len();
         self
     }
 
@@ -284,6 +288,19 @@ impl Filter {
     pub fn args(&self) -> &[Value<'static>] {
         &self.args
     }
+
+    /// A page as a deferred join: the page's ids first (`id`, a unique column of `from`, a table
+    /// and its alias), walked in the order over an index holding the conditions' and the
+    /// order's columns, so a row skipped by `OFFSET` costs an index step and not a row read;
+    /// then the rows of those ids alone, in the order, with `select_list` and the sort key.
+    pub fn deferred_page(&self, select_list: &str, from: &str, id: &str) -> String {
+        format!(
+            "SELECT {select_list}{} FROM {from} WHERE {id} IN (SELECT {id} FROM {from}{}){}",
+            self.key_select(),
+            self.clause(),
+            &self.tail[..self.order_len]
+        )
+    }
 }
 
 /// A row of a page read with [`Filter::key_select`]: the record, then its sort key.
@@ -335,6 +352,18 @@ mod tests {
             );
             assert_eq!((f.condition_args().len(), f.args().len()), (6, 8));
         }
+    }
+
+    #[test]
+    fn a_deferred_page_pages_the_ids_and_orders_the_rows_the_same_way() {
+        let mut f = Filter::new(Dialect::Postgres);
+        f.eq("l.m", text("mkt")).order_by(&[("l.t", Order::Desc)], "l.id DESC");
+        f.window(50, &Window::Offset(100)).unwrap();
+        assert_eq!(
+            f.deferred_page("l.a, l.b", "leads l", "l.id"),
+            "SELECT l.a, l.b, l.t, l.id FROM leads l WHERE l.id IN (SELECT l.id FROM leads l WHERE l.m = $1 \
+             ORDER BY l.t DESC, l.id DESC LIMIT $2 OFFSET $3) ORDER BY l.t DESC, l.id DESC"
+        );
     }
 
     #[test]

@@ -152,6 +152,7 @@ pub fn list_leads(
         LeadSort::CompanyName => f.order_by(&[("LOWER(l.customer_company_name)", order), ("l.created_at", order)], tie),
     };
     f.window(limit, window)?;
-    let page = format!("SELECT {}{} FROM leads l{}", LeadRecord::select_list(), f.key_select(), f.clause());
+    // Ids first over `leads_newest` (index-only), then the page's rows.
+    let page = f.deferred_page(LeadRecord::select_list(), "leads l", "l.id");
     Ok((count, page, f))
 }

@@ -105,6 +105,8 @@ pub fn list_quotes(
         QuoteSort::PurchaseEffectiveDate => "q.purchase_effective_at IS NULL, q.purchase_effective_at",
     });
     f.order_by(&parts, "q.id DESC").window(limit, window)?;
-    let page = format!("SELECT {}{} FROM quotes q{}", QuoteRecord::select_list(), f.key_select(), f.clause());
+    // Ids first over `quotes_owner` or `quotes_marketplace` (index-only for the default order),
+    // then the page's rows: a quote's items and attributes are read for the page alone.
+    let page = f.deferred_page(QuoteRecord::select_list(), "quotes q", "q.id");
     Ok((count, page, f))
 }
