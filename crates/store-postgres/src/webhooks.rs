@@ -109,20 +109,28 @@ fn claim_sql(candidates: &str) -> String {
 
 /// The claim of a worker that may send to every endpoint: a window of the oldest due rows
 /// (`$2` long, in the order of `webhook_deliveries_due_order`, so only the window is read),
-/// at most `$3` of each webhook.
+/// at most `$3` of each live webhook. The window is read from the deliveries alone and each
+/// of its distinct webhooks is looked up once: joined row by row, a burst planned from stale
+/// statistics (about 20 rows where 15,000 were due) probed the webhooks' key once per due row
+/// (43,000 buffers a claim at 1M rows; 7,000 for the whole claim now). A row of a webhook no
+/// longer live takes a place in the window and is left: deactivation and deletion cancel
+/// their pending rows, so only the few a racing fan-out leaves behind can.
 static CLAIM_OLDEST: Query = Query::new(|| {
     claim_sql(
-        "candidates AS (
+        "due AS MATERIALIZED (
+             SELECT d.id, d.webhook_id, d.next_attempt_at FROM webhook_deliveries d
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+               AND (d.claimed_until IS NULL OR d.claimed_until < $1)
+             ORDER BY d.next_attempt_at, d.id
+             LIMIT $2),
+         live AS MATERIALIZED (
+             SELECT w.id FROM webhooks w
+             WHERE w.id = ANY(ARRAY(SELECT DISTINCT webhook_id FROM due)) AND w.active AND w.deleted_at IS NULL),
+         candidates AS (
              SELECT id, next_attempt_at FROM (
                  SELECT d.id, d.next_attempt_at,
                         row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS nth
-                 FROM (SELECT d.id, d.webhook_id, d.next_attempt_at
-                       FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                       WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                         AND (d.claimed_until IS NULL OR d.claimed_until < $1)
-                         AND w.active AND w.deleted_at IS NULL
-                       ORDER BY d.next_attempt_at, d.id
-                       LIMIT $2) d) ranked
+                 FROM due d WHERE d.webhook_id = ANY(ARRAY(SELECT id FROM live))) ranked
              WHERE nth <= $3)",
     )
 });
