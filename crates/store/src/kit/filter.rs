@@ -289,13 +289,14 @@ impl Filter {
         &self.args
     }
 
-    /// A page as a deferred join: the page's ids first (`id`, a unique column of `from`, a table
-    /// and its alias), walked in the order over an index holding the conditions' and the
-    /// order's columns, so a row skipped by `OFFSET` costs an index step and not a row read;
-    /// then the rows of those ids alone, in the order, with `select_list` and the sort key.
-    pub fn deferred_page(&self, select_list: &str, from: &str, id: &str) -> String {
+    /// A page as a deferred join: the page's ids first (`id`, a unique column), read from
+    /// `ids_from` (the tables the conditions need) and walked in the order over an index holding
+    /// the conditions' and the order's columns, so a row skipped by `OFFSET` costs an index step
+    /// and not a row read; then the rows of those ids alone from `rows_from`, in the order, with
+    /// `select_list` and the sort key. Both are table lists with their aliases, without `FROM`.
+    pub fn deferred_page(&self, select_list: &str, rows_from: &str, ids_from: &str, id: &str) -> String {
         format!(
-            "SELECT {select_list}{} FROM {from} WHERE {id} IN (SELECT {id} FROM {from}{}){}",
+            "SELECT {select_list}{} FROM {rows_from} WHERE {id} IN (SELECT {id} FROM {ids_from}{}){}",
             self.key_select(),
             self.clause(),
             &self.tail[..self.order_len]
@@ -360,7 +361,7 @@ mod tests {
         f.eq("l.m", text("mkt")).order_by(&[("l.t", Order::Desc)], "l.id DESC");
         f.window(50, &Window::Offset(100)).unwrap();
         assert_eq!(
-            f.deferred_page("l.a, l.b", "leads l", "l.id"),
+            f.deferred_page("l.a, l.b", "leads l", "leads l", "l.id"),
             "SELECT l.a, l.b, l.t, l.id FROM leads l WHERE l.id IN (SELECT l.id FROM leads l WHERE l.m = $1 \
              ORDER BY l.t DESC, l.id DESC LIMIT $2 OFFSET $3) ORDER BY l.t DESC, l.id DESC"
         );

@@ -146,12 +146,12 @@ pub struct CustomerEntry {
 
 /// The partner's customers are its company's associations; an account belongs to exactly one
 /// association, so the join never repeats a row.
-const LINK_FROM: &str = "FROM company_associations a JOIN companies cc ON cc.id = a.customer_company_id
+const LINK_TABLES: &str = "company_associations a JOIN companies cc ON cc.id = a.customer_company_id
      LEFT JOIN customer_accounts ca ON ca.association_id = a.id";
 
 /// `$1` marketplace, `$2` the partner's company, `$3` customer company.
 pub static GET_CUSTOMER_LINK: Query = sql!(
-    "SELECT {} {LINK_FROM} WHERE a.marketplace_id = $1 AND a.reseller_company_id = $2 AND a.customer_company_id = $3",
+    "SELECT {} FROM {LINK_TABLES} WHERE a.marketplace_id = $1 AND a.reseller_company_id = $2 AND a.customer_company_id = $3",
     crate::kit::column_list::<CustomerLink>()
 );
 
@@ -217,23 +217,18 @@ pub fn list_customers(
     let count = if !account_filtered {
         format!("SELECT CAST(COALESCE(SUM(a.n), 0) AS BIGINT) FROM customer_counts a{}", f.conditions())
     } else {
-        format!("SELECT COUNT(*) {LINK_FROM}{}", f.conditions())
+        format!("SELECT COUNT(*) FROM {LINK_TABLES}{}", f.conditions())
     };
     f.order_by(&[], CUSTOMER_ORDER).window(limit, window)?;
     // A deferred join: the page's associations first (over the partner's index, joining the
     // accounts only when a filter needs them), then the 20 rows' company and account; skipped
     // rows cost an index step, not two joins each. An association's company always exists.
     let ids_from = if account_filtered {
-        "FROM company_associations a LEFT JOIN customer_accounts ca ON ca.association_id = a.id"
+        "company_associations a LEFT JOIN customer_accounts ca ON ca.association_id = a.id"
     } else {
-        "FROM company_associations a"
+        "company_associations a"
     };
-    let page = format!(
-        "SELECT {}{} {LINK_FROM} WHERE a.id IN (SELECT a.id {ids_from}{}) ORDER BY {CUSTOMER_ORDER}",
-        crate::kit::column_list::<CustomerLink>(),
-        f.key_select(),
-        f.clause()
-    );
+    let page = f.deferred_page(&crate::kit::column_list::<CustomerLink>(), LINK_TABLES, ids_from, "a.id");
     Ok((count, page, f))
 }
 

@@ -153,6 +153,6 @@ pub fn list_leads(
     };
     f.window(limit, window)?;
     // Ids first over `leads_newest` (index-only), then the page's rows.
-    let page = f.deferred_page(LeadRecord::select_list(), "leads l", "l.id");
+    let page = f.deferred_page(LeadRecord::select_list(), "leads l", "leads l", "l.id");
     Ok((count, page, f))
 }

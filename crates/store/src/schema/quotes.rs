@@ -107,6 +107,6 @@ pub fn list_quotes(
     f.order_by(&parts, "q.id DESC").window(limit, window)?;
     // Ids first over `quotes_owner` or `quotes_marketplace` (index-only for the default order),
     // then the page's rows: a quote's items and attributes are read for the page alone.
-    let page = f.deferred_page(QuoteRecord::select_list(), "quotes q", "q.id");
+    let page = f.deferred_page(QuoteRecord::select_list(), "quotes q", "quotes q", "q.id");
     Ok((count, page, f))
 }
